@@ -1,0 +1,179 @@
+//! The crate's error type: one enum with structured, contextual variants.
+//!
+//! Every fallible public function returns [`Result<T>`]. Variants carry what
+//! went wrong *and where*: the time `t`, the step size `h`, the step count,
+//! the expected and found dimensions, or the parameter's name and value, so a
+//! caller can both print a clear message and react programmatically.
+
+use crate::State;
+
+/// Result alias used throughout splitflow.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in splitflow.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A vector or matrix had the wrong size.
+    #[error("dimension mismatch in {what}: expected {expected}, found {found}")]
+    DimensionMismatch {
+        /// Which argument or object was checked.
+        what: String,
+        /// The size that was required.
+        expected: usize,
+        /// The size that was given.
+        found: usize,
+    },
+    /// A NaN or infinity appeared (in an input, or produced by a right-hand side).
+    #[error("non-finite value in {what} at t = {t}")]
+    NonFinite {
+        /// Where the value was found.
+        what: String,
+        /// The time at which it was found (NaN when no time applies).
+        t: f64,
+    },
+    /// A parameter is out of its valid range.
+    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    InvalidParameter {
+        /// The parameter's name.
+        name: String,
+        /// Its value, as text.
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The adaptive step size fell below the minimum (or below round-off of `t`).
+    #[error("step size underflow at t = {t}: h = {h:e}")]
+    StepSizeUnderflow {
+        /// Time reached.
+        t: f64,
+        /// The step size that was too small.
+        h: f64,
+    },
+    /// The step budget ran out before the end time was reached.
+    #[error("step budget exhausted at t = {t} after {steps} steps")]
+    MaxStepsExceeded {
+        /// Time reached.
+        t: f64,
+        /// Steps attempted.
+        steps: usize,
+    },
+    /// Newton's iteration in an implicit method did not converge.
+    #[error(
+        "Newton iteration did not converge at t = {t} after {iterations} iterations (last scaled correction {correction:e})"
+    )]
+    NewtonFailed {
+        /// Time of the step's end.
+        t: f64,
+        /// Iterations done.
+        iterations: usize,
+        /// Weighted RMS norm of the last Newton correction.
+        correction: f64,
+    },
+    /// A linear solve met a singular matrix.
+    #[error("singular matrix in {what} at t = {t}")]
+    SingularMatrix {
+        /// Which solve failed.
+        what: String,
+        /// Time at which it failed (NaN when no time applies).
+        t: f64,
+    },
+    /// A malformed specification file (TOML or JSON).
+    #[error("{}", spec_message(.message, .line))]
+    Spec {
+        /// What is wrong, naming the field.
+        message: String,
+        /// 1-based line of the offending text, when known.
+        line: Option<usize>,
+    },
+    /// Reading or writing a file failed.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A data file holds malformed content.
+    #[error("{source_name}, line {line}: {message}")]
+    Data {
+        /// File or data-set name.
+        source_name: String,
+        /// 1-based line number (0 when not line-based).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn spec_message(message: &str, line: &Option<usize>) -> String {
+    match line {
+        Some(l) => format!("spec error at line {l}: {message}"),
+        None => format!("spec error: {message}"),
+    }
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidParameter`].
+    pub fn invalid(name: &str, value: impl std::fmt::Display, reason: &str) -> Self {
+        Error::InvalidParameter {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Shorthand for [`Error::DimensionMismatch`].
+    pub fn dimension(what: &str, expected: usize, found: usize) -> Self {
+        Error::DimensionMismatch {
+            what: what.to_string(),
+            expected,
+            found,
+        }
+    }
+
+    /// Shorthand for [`Error::NonFinite`].
+    pub fn non_finite(what: &str, t: f64) -> Self {
+        Error::NonFinite {
+            what: what.to_string(),
+            t,
+        }
+    }
+}
+
+/// Checks that `v` has length `expected`.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] naming `what`.
+pub fn check_dim(what: &str, expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::dimension(what, expected, found))
+    }
+}
+
+/// Checks that every entry of `v` is finite.
+///
+/// # Errors
+/// [`Error::NonFinite`] naming `what` and `t`.
+pub fn check_finite(what: &str, v: &State, t: f64) -> Result<()> {
+    if v.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::non_finite(what, t))
+    }
+}
+
+/// Checks that `value` is finite and strictly positive.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `name`.
+pub fn check_positive(name: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, value, "must be finite and > 0"))
+    }
+}

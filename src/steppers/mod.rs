@@ -1,0 +1,256 @@
+//! One-step methods: the [`Stepper`] trait, its statistics, Butcher tableaus
+//! as data, and the four methods of the library.
+//!
+//! | stepper | order | notes |
+//! |---|---|---|
+//! | [`ExplicitEuler`] | 1 | one f-evaluation per step |
+//! | [`ImplicitEuler`] | 1 | Newton with analytic or finite-difference Jacobian; one solve for affine systems |
+//! | [`Rk4`] | 4 | classical Runge–Kutta |
+//! | [`Rk45`] | 5 (fixed step), 5(4) adaptive | Dormand–Prince with FSAL, PI control, dense output |
+//!
+//! Steppers own their workspaces: after the first step at a given dimension
+//! they do not allocate.
+
+mod euler;
+mod implicit_euler;
+mod rk4;
+mod rk45;
+mod tableau;
+
+pub use euler::ExplicitEuler;
+pub use implicit_euler::{ImplicitEuler, NewtonOptions};
+pub use rk4::Rk4;
+pub use rk45::{DenseSegment, Rk45, Rk45Solution};
+pub use tableau::ButcherTableau;
+
+use crate::error::{Error, Result};
+use crate::{OdeSystem, Order, State};
+
+/// Work counters of an integration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Accepted steps.
+    pub accepted: usize,
+    /// Rejected steps (adaptive methods only).
+    pub rejected: usize,
+    /// Right-hand-side evaluations (including those of finite-difference Jacobians).
+    pub f_evals: usize,
+    /// Jacobian evaluations (analytic or finite-difference).
+    pub jac_evals: usize,
+    /// LU factorisations.
+    pub factorizations: usize,
+    /// Linear solves.
+    pub linear_solves: usize,
+    /// Newton iterations.
+    pub newton_iterations: usize,
+}
+
+impl Stats {
+    /// Adds another set of counters to this one.
+    pub fn add(&mut self, other: &Stats) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.f_evals += other.f_evals;
+        self.jac_evals += other.jac_evals;
+        self.factorizations += other.factorizations;
+        self.linear_solves += other.linear_solves;
+        self.newton_iterations += other.newton_iterations;
+    }
+}
+
+/// Error tolerances of an adaptive method: a step is accepted when the RMS
+/// norm of `err_i / (atol + rtol·max(|y_i|, |y_new,i|))` is at most 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// Relative tolerance.
+    pub rtol: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+}
+
+impl Tolerance {
+    /// Validates the tolerances.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `atol ≤ 0`, `rtol ≤ 0`, either is not
+    /// finite, or `rtol < 100·ε` (below what double precision can deliver).
+    pub fn validate(&self) -> Result<()> {
+        crate::error::check_positive("atol", self.atol)?;
+        crate::error::check_positive("rtol", self.rtol)?;
+        if self.rtol < 100.0 * f64::EPSILON {
+            return Err(Error::invalid(
+                "rtol",
+                self.rtol,
+                "must be at least 100·ε ≈ 2.2e-14 (double precision cannot deliver less)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A one-step method `y ← Φ_h(t, y)`.
+///
+/// Object safe: solvers and flow maps hold `Box<dyn Stepper>`.
+pub trait Stepper {
+    /// Short lower-case name (`"rk4"`).
+    fn name(&self) -> &'static str;
+
+    /// Global order of accuracy.
+    fn order(&self) -> Order;
+
+    /// Advances `y` in place from `t` to `t + h` (`h` may be negative).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a zero or non-finite `h`;
+    /// [`Error::DimensionMismatch`] when `y` does not match the system;
+    /// [`Error::NonFinite`] naming `t + h` when the step produced NaN or ±∞
+    /// (then `y` holds unspecified values); implicit methods also return
+    /// [`Error::NewtonFailed`] and [`Error::SingularMatrix`].
+    fn step(
+        &mut self,
+        system: &dyn OdeSystem,
+        t: f64,
+        h: f64,
+        y: &mut State,
+        stats: &mut Stats,
+    ) -> Result<()>;
+
+    /// The embedded-error interface, for methods that have one (adaptive driving).
+    fn as_embedded(&mut self) -> Option<&mut dyn EmbeddedStepper> {
+        None
+    }
+}
+
+/// A Runge–Kutta pair with an embedded error estimate, driven by
+/// [`integrate`](crate::integrate) in adaptive mode.
+pub trait EmbeddedStepper {
+    /// Order `q` of the error estimate (the controller uses the exponent 1/(q+1)).
+    fn error_order(&self) -> u32;
+
+    /// Forgets any first-same-as-last stage (call before a new integration).
+    fn reset(&mut self);
+
+    /// Tries a step of size `h` from `(t, y)`, writing the propagated solution
+    /// into `y_new` and returning the weighted RMS error norm (NaN or ∞ if the
+    /// trial produced non-finite values: the driver treats that as a rejection).
+    fn attempt(
+        &mut self,
+        system: &dyn OdeSystem,
+        t: f64,
+        h: f64,
+        y: &State,
+        y_new: &mut State,
+        tol: Tolerance,
+        stats: &mut Stats,
+    ) -> f64;
+
+    /// Marks the last attempt accepted (first-same-as-last reuse).
+    fn accept(&mut self);
+
+    /// Writes the dense-output segment of the last attempt (from `t`, size `h`,
+    /// `y` → `y_new`) into `seg`.
+    fn dense_segment(&self, t: f64, h: f64, y: &State, y_new: &State, seg: &mut DenseSegment);
+}
+
+/// Validates the step arguments shared by every stepper.
+pub(crate) fn check_step(system: &dyn OdeSystem, h: f64, y: &State) -> Result<()> {
+    if !h.is_finite() || h == 0.0 {
+        return Err(Error::invalid(
+            "h",
+            h,
+            "step size must be finite and non-zero",
+        ));
+    }
+    crate::error::check_dim("state y", system.dim(), y.len())
+}
+
+/// Resizes a workspace vector to `n` (allocates only when the size changes).
+pub(crate) fn fit(v: &mut State, n: usize) {
+    if v.len() != n {
+        *v = State::zeros(n);
+    }
+}
+
+/// `out = base + Σ cⱼ·kⱼ` (or `out += Σ cⱼ·kⱼ` when `base` is `None`), fused
+/// four terms at a time; returns `0.0` when every output entry is finite and
+/// NaN otherwise (the `x·0` probe vectorises, unlike `is_finite`).
+pub(crate) fn lincomb(out: &mut [f64], base: Option<&[f64]>, terms: &[(f64, &[f64])]) -> f64 {
+    let mut probe = 0.0;
+    let mut base = base;
+    let mut rest = terms;
+    loop {
+        let (chunk, tail) = rest.split_at(rest.len().min(4));
+        rest = tail;
+        let last = rest.is_empty();
+        probe += match chunk.len() {
+            0 => {
+                if let Some(b) = base {
+                    out.copy_from_slice(b);
+                }
+                out.iter().map(|v| v * 0.0).sum()
+            }
+            1 => fused::<1>(out, base, chunk, last),
+            2 => fused::<2>(out, base, chunk, last),
+            3 => fused::<3>(out, base, chunk, last),
+            _ => fused::<4>(out, base, chunk, last),
+        };
+        base = None;
+        if last {
+            return probe;
+        }
+    }
+}
+
+#[inline(always)]
+fn fused<const K: usize>(
+    out: &mut [f64],
+    base: Option<&[f64]>,
+    terms: &[(f64, &[f64])],
+    probe: bool,
+) -> f64 {
+    let c: [f64; K] = std::array::from_fn(|j| terms[j].0);
+    let k: [&[f64]; K] = std::array::from_fn(|j| &terms[j].1[..out.len()]);
+    let mut acc = 0.0;
+    let base = base.map(|b| &b[..out.len()]);
+    for i in 0..out.len() {
+        let mut v = match base {
+            Some(b) => b[i],
+            None => out[i],
+        };
+        for j in 0..K {
+            v += c[j] * k[j][i];
+        }
+        out[i] = v;
+        if probe {
+            acc += v * 0.0;
+        }
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lincomb_matches_direct_sum_and_flags_nan() {
+        let y = [1.0, 2.0, 3.0];
+        let ks: Vec<[f64; 3]> = (0..6).map(|j| [j as f64, 1.0, -(j as f64)]).collect();
+        let terms: Vec<(f64, &[f64])> = ks
+            .iter()
+            .enumerate()
+            .map(|(j, k)| (0.5 + j as f64, &k[..]))
+            .collect();
+        let mut out = [0.0; 3];
+        assert_eq!(lincomb(&mut out, Some(&y), &terms), 0.0);
+        for i in 0..3 {
+            let direct: f64 = y[i] + terms.iter().map(|(c, k)| c * k[i]).sum::<f64>();
+            assert!((out[i] - direct).abs() < 1e-13);
+        }
+        let bad = [f64::NAN, 0.0, 0.0];
+        assert!(lincomb(&mut out, Some(&y), &[(1.0, &bad[..])]).is_nan());
+        let mut acc = [1.0, 1.0, 1.0];
+        lincomb(&mut acc, None, &[(2.0, &y[..])]);
+        assert_eq!(acc, [3.0, 5.0, 7.0]);
+    }
+}
