@@ -129,6 +129,9 @@ pub enum Record {
 #[derive(Debug, Clone, Default)]
 pub struct DenseOutput {
     segments: Vec<DenseSegment>,
+    /// The run's end time `t1` exactly (the last segment's `t + h` can miss it
+    /// by an ulp).
+    end: f64,
 }
 
 impl DenseOutput {
@@ -147,11 +150,10 @@ impl DenseOutput {
     /// # Errors
     /// [`Error::InvalidParameter`] when `t` lies outside the integrated span.
     pub fn eval(&self, t: f64) -> Result<State> {
-        let (first, last) = match (self.segments.first(), self.segments.last()) {
-            (Some(f), Some(l)) => (f, l),
-            _ => return Err(Error::invalid("t", t, "dense output is empty")),
+        let Some(first) = self.segments.first() else {
+            return Err(Error::invalid("t", t, "dense output is empty"));
         };
-        let (a, b) = (first.t, last.t + last.h);
+        let (a, b) = (first.t, self.end);
         let (lo, hi) = (a.min(b), a.max(b));
         if !(t >= lo && t <= hi) {
             return Err(Error::invalid(
@@ -457,6 +459,9 @@ fn adaptive(
         }
     }
     fit(&mut y_new, 0);
+    if let Some(d) = dense.as_mut() {
+        d.end = t;
+    }
     Ok(Solution {
         t,
         y,
