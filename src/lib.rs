@@ -43,14 +43,21 @@
 //! * [`integrate()`] — fixed or adaptive driving over `[t0, t1]`.
 //! * [`convergence`] — observed order from refinement studies, and the
 //!   TOML study specs behind `splitflow order`.
+//! * [`objective`] — objectives and finite sums; [`flows`] — gradient,
+//!   local, heavy-ball, adaptive-method and Newton flows as ODE systems.
+//! * [`splitting`] — flow maps and their compositions (Lie, Strang, Yoshida,
+//!   Suzuki, McLachlan, custom), nesting, piece-order policies.
 //! * [`test_models`] — problems with exact solutions shared by tests,
 //!   studies and benchmarks.
 #![warn(missing_docs)]
 
 pub mod convergence;
 pub mod error;
+pub mod flows;
 pub mod integrate;
+pub mod objective;
 pub mod order;
+pub mod splitting;
 pub mod steppers;
 pub mod system;
 pub mod test_models;

@@ -354,12 +354,11 @@ impl ConvergenceStudy {
         }
         if let (Some(expected), Some(Order::Finite(p))) =
             (self.expected_order, self.effective_order)
+            && expected > p as f64
         {
-            if expected > p as f64 {
-                warnings.push(format!(
-                    "expected order {expected} exceeds the method's effective order {p}"
-                ));
-            }
+            warnings.push(format!(
+                "expected order {expected} exceeds the method's effective order {p}"
+            ));
         }
         Ok(ConvergenceReport {
             steps: self.steps.clone(),

@@ -12,6 +12,10 @@
 //!
 //! [method]
 //! stepper = "rk4"                 # explicit_euler | implicit_euler | rk4 | rk45
+//! # or a splitting of the pieces:
+//! # splitting = "lie" | "strang" | "yoshida4" | "suzuki4" | "mclachlan2"
+//! # sub_stepper = "exact" | "explicit_euler" | "implicit_euler" | "rk4" | "rk45"
+//! # sub_steps = 1
 //!
 //! [study]
 //! steps = [8, 16, 32, 64, 128]
@@ -131,6 +135,14 @@ fn finite_vec(field: &str, v: &[f64]) -> Result<DVector<f64>> {
     }
     Ok(DVector::from_column_slice(v))
 }
+
+/// A builtin problem: system, initial state, default end time, exact solution.
+type Builtin = (
+    Box<dyn OdeSystem>,
+    State,
+    f64,
+    Option<Box<dyn Fn(f64) -> State>>,
+);
 
 /// A parsed problem: its pieces (as linear systems, when linear) or one system.
 pub(crate) struct BuiltProblem {
@@ -273,12 +285,7 @@ impl ProblemSpec {
             }
             Ok(v)
         };
-        let (system, y0, t_end, exact): (
-            Box<dyn OdeSystem>,
-            State,
-            f64,
-            Option<Box<dyn Fn(f64) -> State>>,
-        ) = match name {
+        let (system, y0, t_end, exact): Builtin = match name {
             "lorenz" => {
                 let l = Lorenz {
                     sigma: param("sigma", 10.0)?,
@@ -403,7 +410,7 @@ impl OrderSpec {
         if self.study.steps.contains(&0) {
             return Err(spec_err("study.steps must be positive (found 0)"));
         }
-        let (method, order, mut runner) = crate::convergence::spec::method(&self.method, &problem)?;
+        let (method, order, runner) = crate::convergence::spec::method(&self.method, &problem)?;
         let (reference, reference_name) = match &problem.exact {
             Some(e) => (e.clone(), "exact solution".to_string()),
             None => (
@@ -419,7 +426,7 @@ impl OrderSpec {
         };
         let study = ConvergenceStudy::new(self.study.steps.clone(), problem.t_end)
             .with_effective_order(order);
-        let report = study.run(&reference, |n| runner(n)).map_err(|e| match e {
+        let report = study.run(&reference, runner).map_err(|e| match e {
             Error::InvalidParameter {
                 name,
                 value,
@@ -476,12 +483,61 @@ pub(crate) fn method<'a>(
 
 pub(crate) fn splitting_method<'a>(
     spec: &MethodSpec,
-    _problem: &'a BuiltProblem,
+    problem: &'a BuiltProblem,
 ) -> Result<(String, Order, MethodRunner<'a>)> {
-    Err(spec_err(format!(
-        "method.splitting = {:?} is not available yet",
-        spec.splitting.as_deref().unwrap_or_default()
-    )))
+    use crate::splitting::{ExactLinear, FlowMap, Integrated, SubSteps};
+    use crate::splitting::{Splitting, SplittingCoefficients, SplittingOptions};
+    let scheme = spec.splitting.as_deref().unwrap_or_default();
+    if problem.pieces.is_empty() {
+        return Err(spec_err(
+            "method.splitting needs a linear problem with pieces",
+        ));
+    }
+    let sub = spec
+        .sub_stepper
+        .as_deref()
+        .ok_or_else(|| spec_err("method.sub_stepper is required with a splitting (exact, explicit_euler, implicit_euler, rk4 or rk45)"))?;
+    let sub_steps = spec.sub_steps.unwrap_or(1);
+    if sub_steps == 0 {
+        return Err(spec_err("method.sub_steps must be at least 1"));
+    }
+    if sub == "exact" && spec.sub_steps.is_some() {
+        return Err(spec_err(
+            "method.sub_steps does not apply to exact sub-flows",
+        ));
+    }
+    let coefficients = SplittingCoefficients::by_name(scheme, problem.pieces.len())
+        .map_err(|e| spec_err(format!("method.splitting: {e}")))?;
+    let mut pieces: Vec<Box<dyn FlowMap>> = Vec::new();
+    for piece in &problem.pieces {
+        pieces.push(if sub == "exact" {
+            Box::new(ExactLinear::new(piece.clone()))
+        } else {
+            Box::new(Integrated::new(
+                piece.clone(),
+                stepper_by_name(sub)?,
+                SubSteps::Fixed(sub_steps),
+            )?)
+        });
+    }
+    let mut splitting = Splitting::new(pieces, coefficients, SplittingOptions::default())?;
+    let order = splitting.effective_order();
+    let t_end = problem.t_end;
+    let y0 = problem.y0.clone();
+    let description = if sub == "exact" {
+        format!("{scheme} splitting, exact sub-flows")
+    } else {
+        format!("{scheme} splitting, {sub} sub-flows x{sub_steps}")
+    };
+    let runner = move |n: usize| -> Result<State> {
+        let h = t_end / n as f64;
+        let mut y = y0.clone();
+        for k in 0..n {
+            splitting.advance(k as f64 * h, h, &mut y)?;
+        }
+        Ok(y)
+    };
+    Ok((description, order, Box::new(runner)))
 }
 
 /// Converts a TOML parse error into [`Error::Spec`] with its line number.

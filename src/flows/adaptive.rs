@@ -1,0 +1,212 @@
+//! ODE models of the adaptive methods (THEORY §6): RMSProp, Adam, AdaGrad.
+//!
+//! All operations are per coordinate. States are one vector viewed in parts
+//! (`[x; v]`, `[x; m; v]`). The discrete methods are recovered by the
+//! schemes and parameter maps of THEORY §6 (Euler on the moment equations
+//! first, then on x with the new moments).
+
+use std::cell::RefCell;
+
+use crate::error::{Error, Result};
+use crate::objective::Objective;
+use crate::{OdeSystem, State};
+
+fn check_rate(name: &str, v: f64) -> Result<()> {
+    crate::error::check_positive(name, v)
+}
+
+fn check_eps(eps: f64) -> Result<()> {
+    if eps.is_finite() && eps >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid("eps", eps, "must be finite and ≥ 0"))
+    }
+}
+
+/// Evaluates ∇f at the x-part of `y` into the workspace.
+fn gradient_at<O: Objective>(objective: &O, y: &State, x: &RefCell<State>, g: &RefCell<State>) {
+    let p = objective.dim();
+    let mut xb = x.borrow_mut();
+    xb.copy_from(&y.rows(0, p));
+    objective.gradient(&xb, &mut g.borrow_mut());
+}
+
+/// The RMSProp ODE on `[x; v]` (Da Silva & Gazeau):
+///
+/// $$ v' = b\,(∇f(x)^2 − v), \qquad x' = −\frac{∇f(x)}{\sqrt{v} + ε}. $$
+///
+/// Euler on v first, then on x with the new v, step δ, reproduces RMSProp
+/// with ρ = 1 − bδ and learning rate δ (ε outside the root).
+///
+/// # Reference
+/// A. B. da Silva, M. Gazeau, *A general system of differential equations to
+/// model first order adaptive algorithms*, arXiv:1810.13108.
+#[derive(Debug)]
+pub struct RmsPropFlow<O> {
+    objective: O,
+    b: f64,
+    eps: f64,
+    x: RefCell<State>,
+    g: RefCell<State>,
+}
+
+impl<O: Objective> RmsPropFlow<O> {
+    /// The flow with rate `b > 0` and `ε ≥ 0`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `b ≤ 0` or `ε < 0` (or non-finite).
+    pub fn new(objective: O, b: f64, eps: f64) -> Result<Self> {
+        check_rate("b", b)?;
+        check_eps(eps)?;
+        let p = objective.dim();
+        Ok(RmsPropFlow {
+            objective,
+            b,
+            eps,
+            x: RefCell::new(State::zeros(p)),
+            g: RefCell::new(State::zeros(p)),
+        })
+    }
+}
+
+impl<O: Objective> OdeSystem for RmsPropFlow<O> {
+    fn dim(&self) -> usize {
+        2 * self.objective.dim()
+    }
+    fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
+        let p = self.objective.dim();
+        gradient_at(&self.objective, y, &self.x, &self.g);
+        let g = self.g.borrow();
+        for i in 0..p {
+            let v = y[p + i];
+            dy[i] = -g[i] / (v.max(0.0).sqrt() + self.eps);
+            dy[p + i] = self.b * (g[i] * g[i] - v);
+        }
+    }
+}
+
+/// Bias correction of the Adam flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BiasCorrection {
+    /// `c₁ = c₂ = 1`.
+    None,
+    /// `cᵢ(t) = 1 − e^{−aᵢt}` (the continuous counterpart of `1 − βᵢⁿ`).
+    Continuous,
+}
+
+/// The Adam ODE on `[x; m; v]` (Barakat & Bianchi; da Silva & Gazeau):
+///
+/// $$ m' = a(∇f − m),\quad v' = b(∇f^2 − v),\quad
+///    x' = −\frac{m/c_1(t)}{\sqrt{v/c_2(t)} + ε}. $$
+///
+/// With [`BiasCorrection::Continuous`], `m/c₁ → ∇f(x₀)` and `v/c₂ → ∇f(x₀)²`
+/// as t → 0 from m(0) = v(0) = 0; that limit is used at t = 0.
+///
+/// # Reference
+/// A. Barakat, P. Bianchi, *Convergence and dynamical behavior of the ADAM
+/// algorithm for non-convex stochastic optimization*, arXiv:1810.02263.
+#[derive(Debug)]
+pub struct AdamFlow<O> {
+    objective: O,
+    a: f64,
+    b: f64,
+    eps: f64,
+    bias: BiasCorrection,
+    x: RefCell<State>,
+    g: RefCell<State>,
+}
+
+impl<O: Objective> AdamFlow<O> {
+    /// The flow with rates `a, b > 0`, `ε ≥ 0` and a bias-correction law.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for non-positive rates or negative ε.
+    pub fn new(objective: O, a: f64, b: f64, eps: f64, bias: BiasCorrection) -> Result<Self> {
+        check_rate("a", a)?;
+        check_rate("b", b)?;
+        check_eps(eps)?;
+        let p = objective.dim();
+        Ok(AdamFlow {
+            objective,
+            a,
+            b,
+            eps,
+            bias,
+            x: RefCell::new(State::zeros(p)),
+            g: RefCell::new(State::zeros(p)),
+        })
+    }
+}
+
+impl<O: Objective> OdeSystem for AdamFlow<O> {
+    fn dim(&self) -> usize {
+        3 * self.objective.dim()
+    }
+    fn rhs(&self, t: f64, y: &State, dy: &mut State) {
+        let p = self.objective.dim();
+        gradient_at(&self.objective, y, &self.x, &self.g);
+        let g = self.g.borrow();
+        let (c1, c2) = match self.bias {
+            BiasCorrection::None => (1.0, 1.0),
+            BiasCorrection::Continuous => (-(-self.a * t).exp_m1(), -(-self.b * t).exp_m1()),
+        };
+        for i in 0..p {
+            let (m, v) = (y[p + i], y[2 * p + i]);
+            let (mh, vh) = if c1 == 0.0 || c2 == 0.0 {
+                (g[i], g[i] * g[i])
+            } else {
+                (m / c1, v / c2)
+            };
+            dy[i] = -mh / (vh.max(0.0).sqrt() + self.eps);
+            dy[p + i] = self.a * (g[i] - m);
+            dy[2 * p + i] = self.b * (g[i] * g[i] - v);
+        }
+    }
+}
+
+/// The AdaGrad ODE on `[x; V]` (ε inside the root):
+///
+/// $$ V' = ∇f(x)^2, \qquad x' = −\frac{∇f(x)}{\sqrt{V + \tilde ε}}. $$
+///
+/// Euler on V first, then x with the new V, step δ = α², with V = α²G and
+/// ε̃ = α²ε, reproduces AdaGrad `θ ← θ − α g/√(G + ε)`.
+#[derive(Debug)]
+pub struct AdaGradFlow<O> {
+    objective: O,
+    eps: f64,
+    x: RefCell<State>,
+    g: RefCell<State>,
+}
+
+impl<O: Objective> AdaGradFlow<O> {
+    /// The flow with `ε̃ ≥ 0`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for negative or non-finite ε̃.
+    pub fn new(objective: O, eps: f64) -> Result<Self> {
+        check_eps(eps)?;
+        let p = objective.dim();
+        Ok(AdaGradFlow {
+            objective,
+            eps,
+            x: RefCell::new(State::zeros(p)),
+            g: RefCell::new(State::zeros(p)),
+        })
+    }
+}
+
+impl<O: Objective> OdeSystem for AdaGradFlow<O> {
+    fn dim(&self) -> usize {
+        2 * self.objective.dim()
+    }
+    fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
+        let p = self.objective.dim();
+        gradient_at(&self.objective, y, &self.x, &self.g);
+        let g = self.g.borrow();
+        for i in 0..p {
+            let v = y[p + i];
+            dy[i] = -g[i] / (v + self.eps).max(0.0).sqrt();
+            dy[p + i] = g[i] * g[i];
+        }
+    }
+}

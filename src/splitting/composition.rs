@@ -1,0 +1,254 @@
+//! The splitting integrator: a composition of flow maps.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use super::{FlowMap, FlowStats, SplittingCoefficients};
+use crate::error::{Error, Result, check_dim};
+use crate::{Order, State};
+
+/// The order in which pieces are visited, step by step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PieceOrder {
+    /// The given order every step.
+    #[default]
+    Fixed,
+    /// The reversed order every step.
+    Reversed,
+    /// A fresh random permutation every step: the identity `0..N` shuffled by
+    /// `rand::seq::SliceRandom::shuffle` with a `StdRng` seeded once from `seed`
+    /// when the splitting is built (this is "reshuffle every epoch" for SGD).
+    Shuffled {
+        /// The RNG seed.
+        seed: u64,
+    },
+    /// The given order on even steps, reversed on odd steps.
+    Palindromic,
+}
+
+/// What to do with sub-flows that run backward in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackwardSteps {
+    /// Refuse schemes with negative fractions when some piece is dissipative
+    /// (a backward gradient flow is ill-posed). The default.
+    #[default]
+    RefuseForDissipative,
+    /// Allow them anyway (the user accepts possible blow-up).
+    Allow,
+}
+
+/// A splitting method: pieces (flow maps, each with its own integrator),
+/// coefficients, and a piece-order policy. Itself a [`FlowMap`], so
+/// splittings nest.
+///
+/// Its order is the [`effective_order`](Self::effective_order): the minimum of
+/// the scheme's order and every piece's order (Strang with explicit-Euler
+/// sub-steps is order 1).
+///
+/// # Example
+/// ```
+/// use nalgebra::dmatrix;
+/// use splitflow::splitting::{ExactLinear, FlowMap, Splitting, SplittingCoefficients};
+/// use splitflow::{LinearSystem, Order, State};
+/// let a = ExactLinear::new(LinearSystem::new(dmatrix![-1.0, 1.0; 0.0, -1.0], None)?);
+/// let b = ExactLinear::new(LinearSystem::new(dmatrix![0.0, 0.0; 1.0, -2.0], None)?);
+/// let mut strang = Splitting::new(vec![Box::new(a), Box::new(b)],
+///                                 SplittingCoefficients::strang(2)?, Default::default())?;
+/// assert_eq!(strang.effective_order(), Order::Finite(2));
+/// let mut y = State::from_vec(vec![1.0, 1.0]);
+/// strang.advance(0.0, 0.1, &mut y)?;
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+pub struct Splitting {
+    pieces: Vec<Box<dyn FlowMap>>,
+    coefficients: SplittingCoefficients,
+    piece_order: PieceOrder,
+    rng: StdRng,
+    perm: Vec<usize>,
+    clocks: Vec<f64>,
+    steps: usize,
+}
+
+/// Options of a [`Splitting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SplittingOptions {
+    /// Piece-order policy.
+    pub piece_order: PieceOrder,
+    /// Backward-step policy.
+    pub backward: BackwardSteps,
+}
+
+impl Splitting {
+    /// Builds a splitting.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for no pieces, a coefficient table for a
+    /// different number of pieces, or backward sub-steps on a dissipative
+    /// piece under [`BackwardSteps::RefuseForDissipative`];
+    /// [`Error::DimensionMismatch`] naming the first piece whose dimension
+    /// differs from piece 0's.
+    pub fn new(
+        pieces: Vec<Box<dyn FlowMap>>,
+        coefficients: SplittingCoefficients,
+        options: SplittingOptions,
+    ) -> Result<Self> {
+        let first = pieces.first().ok_or_else(|| {
+            Error::invalid("pieces", "[]", "a splitting needs at least one piece")
+        })?;
+        let n = first.dim();
+        for (j, p) in pieces.iter().enumerate().skip(1) {
+            check_dim(&format!("piece {j} ({})", p.name()), n, p.dim())?;
+        }
+        if coefficients.pieces() != pieces.len() {
+            return Err(Error::invalid(
+                "coefficients",
+                coefficients.name(),
+                &format!(
+                    "are for {} pieces, but {} were given",
+                    coefficients.pieces(),
+                    pieces.len()
+                ),
+            ));
+        }
+        if options.backward == BackwardSteps::RefuseForDissipative
+            && coefficients.has_backward_steps()
+            && let Some(j) = pieces.iter().position(|p| p.is_dissipative())
+        {
+            return Err(Error::invalid(
+                "coefficients",
+                coefficients.name(),
+                &format!(
+                    "have backward sub-steps, and piece {j} is dissipative (a backward gradient flow is ill-posed); \
+                         use BackwardSteps::Allow to run anyway"
+                ),
+            ));
+        }
+        let m = pieces.len();
+        let seed = match options.piece_order {
+            PieceOrder::Shuffled { seed } => seed,
+            _ => 0,
+        };
+        Ok(Splitting {
+            pieces,
+            coefficients,
+            piece_order: options.piece_order,
+            rng: StdRng::seed_from_u64(seed),
+            perm: (0..m).collect(),
+            clocks: vec![0.0; m],
+            steps: 0,
+        })
+    }
+
+    /// min(scheme order, every piece's order).
+    pub fn effective_order(&self) -> Order {
+        self.pieces
+            .iter()
+            .map(|p| p.order())
+            .fold(Order::Finite(self.coefficients.order()), Order::min)
+    }
+
+    /// The coefficients.
+    pub fn coefficients(&self) -> &SplittingCoefficients {
+        &self.coefficients
+    }
+
+    /// Work counters of every piece.
+    pub fn piece_stats(&self) -> Vec<FlowStats> {
+        self.pieces.iter().map(|p| p.stats()).collect()
+    }
+
+    /// The pieces.
+    pub fn pieces(&self) -> &[Box<dyn FlowMap>] {
+        &self.pieces
+    }
+
+    /// The piece permutation the next step will use (slot → piece).
+    fn next_permutation(&mut self) {
+        let m = self.perm.len();
+        match self.piece_order {
+            PieceOrder::Fixed => {}
+            PieceOrder::Reversed => {
+                for (k, p) in self.perm.iter_mut().enumerate() {
+                    *p = m - 1 - k;
+                }
+            }
+            PieceOrder::Shuffled { .. } => {
+                for (k, p) in self.perm.iter_mut().enumerate() {
+                    *p = k;
+                }
+                self.perm.shuffle(&mut self.rng);
+            }
+            PieceOrder::Palindromic => {
+                let odd = self.steps % 2 == 1;
+                for (k, p) in self.perm.iter_mut().enumerate() {
+                    *p = if odd { m - 1 - k } else { k };
+                }
+            }
+        }
+    }
+}
+
+impl FlowMap for Splitting {
+    fn dim(&self) -> usize {
+        self.pieces[0].dim()
+    }
+
+    fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
+        check_dim("state y", self.dim(), y.len())?;
+        self.next_permutation();
+        self.steps += 1;
+        self.clocks.fill(t);
+        for k in 0..self.coefficients.sequence().len() {
+            let (slot, a) = self.coefficients.sequence()[k];
+            let j = self.perm[slot];
+            let tau = a * h;
+            if let Err(e) = self.pieces[j].advance(self.clocks[j], tau, y) {
+                return Err(match e {
+                    Error::NonFinite { what, t } => Error::NonFinite {
+                        what: format!("piece {j} ({}): {what}", self.pieces[j].name()),
+                        t,
+                    },
+                    other => other,
+                });
+            }
+            if !y.iter().all(|v| v.is_finite()) {
+                return Err(Error::NonFinite {
+                    what: format!("piece {j} ({}) output", self.pieces[j].name()),
+                    t: self.clocks[j] + tau,
+                });
+            }
+            self.clocks[j] += tau;
+        }
+        Ok(())
+    }
+
+    fn order(&self) -> Order {
+        self.effective_order()
+    }
+
+    fn is_dissipative(&self) -> bool {
+        self.pieces.iter().any(|p| p.is_dissipative())
+    }
+
+    fn stats(&self) -> FlowStats {
+        self.pieces.iter().fold(
+            FlowStats {
+                advances: self.steps,
+                f_evals: 0,
+            },
+            |acc, p| FlowStats {
+                advances: acc.advances,
+                f_evals: acc.f_evals + p.stats().f_evals,
+            },
+        )
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{} splitting of {} pieces",
+            self.coefficients.name(),
+            self.pieces.len()
+        )
+    }
+}
