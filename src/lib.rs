@@ -57,6 +57,7 @@ pub mod flows;
 pub mod integrate;
 pub mod objective;
 pub mod order;
+pub mod problems;
 pub mod splitting;
 pub mod steppers;
 pub mod system;

@@ -1,0 +1,4 @@
+//! Problems: finite sums over fixed batches, generators, and data loading.
+
+pub mod data;
+pub mod tomography;
