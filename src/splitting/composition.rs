@@ -38,7 +38,8 @@ pub enum BackwardSteps {
     Allow,
 }
 
-/// A splitting method: pieces (flow maps, each with its own integrator),
+/// A splitting method: pieces (flow maps, each with its own integrator, possibly
+/// borrowing data for the lifetime `'a`),
 /// coefficients, and a piece-order policy. Itself a [`FlowMap`], so
 /// splittings nest.
 ///
@@ -60,8 +61,8 @@ pub enum BackwardSteps {
 /// strang.advance(0.0, 0.1, &mut y)?;
 /// # Ok::<(), splitflow::Error>(())
 /// ```
-pub struct Splitting {
-    pieces: Vec<Box<dyn FlowMap>>,
+pub struct Splitting<'a> {
+    pieces: Vec<Box<dyn FlowMap + 'a>>,
     coefficients: SplittingCoefficients,
     piece_order: PieceOrder,
     rng: StdRng,
@@ -79,7 +80,7 @@ pub struct SplittingOptions {
     pub backward: BackwardSteps,
 }
 
-impl Splitting {
+impl<'a> Splitting<'a> {
     /// Builds a splitting.
     ///
     /// # Errors
@@ -89,7 +90,7 @@ impl Splitting {
     /// [`Error::DimensionMismatch`] naming the first piece whose dimension
     /// differs from piece 0's.
     pub fn new(
-        pieces: Vec<Box<dyn FlowMap>>,
+        pieces: Vec<Box<dyn FlowMap + 'a>>,
         coefficients: SplittingCoefficients,
         options: SplittingOptions,
     ) -> Result<Self> {
@@ -159,7 +160,7 @@ impl Splitting {
     }
 
     /// The pieces.
-    pub fn pieces(&self) -> &[Box<dyn FlowMap>] {
+    pub fn pieces(&self) -> &[Box<dyn FlowMap + 'a>] {
         &self.pieces
     }
 
@@ -189,7 +190,7 @@ impl Splitting {
     }
 }
 
-impl FlowMap for Splitting {
+impl FlowMap for Splitting<'_> {
     fn dim(&self) -> usize {
         self.pieces[0].dim()
     }
