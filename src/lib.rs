@@ -56,12 +56,16 @@ pub mod error;
 pub mod flows;
 pub mod integrate;
 pub mod objective;
+pub mod optimizers;
 pub mod order;
+pub mod paper;
+pub mod reduction;
 pub mod problems;
 pub mod splitting;
 pub mod steppers;
 pub mod system;
 pub mod test_models;
+pub mod train;
 
 /// The state of every system: a dense column vector of `f64`.
 pub type State = nalgebra::DVector<f64>;

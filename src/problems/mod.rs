@@ -2,3 +2,7 @@
 
 pub mod data;
 pub mod tomography;
+pub mod batches;
+pub mod least_squares;
+pub mod logistic;
+pub mod softmax;

