@@ -133,6 +133,7 @@ pub trait EmbeddedStepper {
     /// Tries a step of size `h` from `(t, y)`, writing the propagated solution
     /// into `y_new` and returning the weighted RMS error norm (NaN or ∞ if the
     /// trial produced non-finite values: the driver treats that as a rejection).
+    #[allow(clippy::too_many_arguments)]
     fn attempt(
         &mut self,
         system: &dyn OdeSystem,
