@@ -1,1 +1,18 @@
-fn main() {}
+//! splitflow's criterion benchmarks: one bench crate, a module per topic.
+//!
+//! Run all with `cargo bench --bench main`, a quick pass with
+//! `cargo bench --bench main -- --quick`, or one group with a filter such as
+//! `cargo bench --bench main -- lorenz`. See docs/benchmarks.md.
+
+use criterion::{criterion_group, criterion_main};
+
+mod common;
+mod steppers;
+
+criterion_group!(
+    benches,
+    steppers::rk45_vs_dopri5_lorenz,
+    steppers::rk45_vs_dopri5_gradient_flow,
+    steppers::rk4_vs_hand_loop
+);
+criterion_main!(benches);

@@ -323,6 +323,7 @@ fn fixed(
 
 /// Hairer's starting step (HNW I, §II.4): an explicit Euler probe gives
 /// estimates of ‖f‖ and ‖f'‖ in the tolerance-weighted norm.
+#[allow(clippy::too_many_arguments)]
 fn initial_step(
     system: &dyn OdeSystem,
     t0: f64,
@@ -358,7 +359,7 @@ fn initial_step(
     }
     let der2 = der2.sqrt() / h;
     let der12 = der2.abs().max(dnf.sqrt());
-    let h1 = if !(der12 > 1e-15) || !der12.is_finite() {
+    let h1 = if der12 <= 1e-15 || !der12.is_finite() {
         1e-6_f64.max(h * 1e-3)
     } else {
         (0.01 / der12).powf(1.0 / (order as f64 + 1.0))

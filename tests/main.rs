@@ -1,1 +1,5 @@
-
+mod cli;
+mod common;
+mod errors;
+mod rk45_oracle;
+mod steppers;

@@ -1,6 +1,6 @@
 //! Explicit (forward) Euler.
 
-use super::{Stats, Stepper, check_step, fit, lincomb};
+use super::{Stats, Stepper, check_step, fit, lincomb_checked};
 use crate::error::{Error, Result};
 use crate::{OdeSystem, Order, State};
 
@@ -54,7 +54,7 @@ impl Stepper for ExplicitEuler {
         system.rhs(t, y, &mut self.k);
         stats.f_evals += 1;
         stats.accepted += 1;
-        let probe = lincomb(y.as_mut_slice(), None, &[(h, self.k.as_slice())]);
+        let probe = lincomb_checked(y.as_mut_slice(), None, &[(h, self.k.as_slice())]);
         if probe.is_nan() {
             return Err(Error::non_finite("explicit Euler step", t + h));
         }

@@ -1,7 +1,7 @@
 //! The classical fourth-order Runge–Kutta method.
 
 use super::tableau::RK4;
-use super::{Stats, Stepper, check_step, fit, lincomb};
+use super::{Stats, Stepper, check_step, fit, lincomb, lincomb_checked};
 use crate::error::{Error, Result};
 use crate::{OdeSystem, Order, State};
 
@@ -71,7 +71,7 @@ impl Stepper for Rk4 {
         stats.f_evals += 4;
         stats.accepted += 1;
         let b = RK4.b;
-        let probe = lincomb(
+        let probe = lincomb_checked(
             y.as_mut_slice(),
             None,
             &[

@@ -2,7 +2,9 @@
 //! order-4 estimate, FSAL and dense output.
 
 use super::tableau::DOPRI5;
-use super::{EmbeddedStepper, Stats, Stepper, Tolerance, check_step, fit, lincomb};
+use super::{
+    EmbeddedStepper, Stats, Stepper, Tolerance, check_step, fit, lincomb, lincomb_checked,
+};
 use crate::error::{Error, Result};
 use crate::{OdeSystem, Order, State};
 
@@ -129,7 +131,7 @@ impl Rk45 {
         }
         let a = DOPRI5.a[6];
         let k = &self.k;
-        lincomb(
+        lincomb_checked(
             y_new,
             Some(y),
             &[
@@ -177,7 +179,7 @@ impl Stepper for Rk45 {
             stats.f_evals += 1;
             let bh = DOPRI5.b_embedded.expect("DOPRI5 has an embedded solution");
             let k = &self.k;
-            probe = lincomb(
+            probe = lincomb_checked(
                 y_new.as_mut_slice(),
                 Some(y.as_slice()),
                 &[

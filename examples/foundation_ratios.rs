@@ -1,0 +1,302 @@
+//! Times the foundation's three performance comparisons in one process and
+//! prints their ratios — a quick alternative to the criterion benches
+//! (`benches/main.rs`), which time exactly the same work.
+//!
+//! ```text
+//! cargo run --release --example foundation_ratios [-- --reps N] [--case lorenz|flow|rk4]
+//! ```
+//!
+//! Each comparison alternates the two contenders over `N` repetitions
+//! (default 21); a repetition runs a contender enough times to take about
+//! 10 ms. The table shows the median time per call of each and the median
+//! of the per-repetition ratios ours/baseline (time; below 1 means ours is
+//! faster), so background load that slows both sides cancels out.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::{
+    DECAY_DIM, DecayField, FLOW_T1, HandRk4, LORENZ_T1, gradient_flow, lorenz, ode_solvers_dopri5,
+    ours_rk4, ours_rk4_integrate, ours_rk45,
+};
+use splitflow::Rk4;
+
+/// Wall time of one repetition of a contender.
+const BATCH: Duration = Duration::from_millis(10);
+
+/// How many calls of `f` fill about one [`BATCH`].
+fn calibrate(f: &mut dyn FnMut()) -> usize {
+    f(); // warm-up: caches, lazily sized workspaces
+    let mut n = 1usize;
+    loop {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let el = start.elapsed();
+        if el >= BATCH / 4 || n >= 1 << 24 {
+            let per = el.as_secs_f64() / n as f64;
+            return ((BATCH.as_secs_f64() / per).ceil() as usize).max(1);
+        }
+        n *= 2;
+    }
+}
+
+/// Seconds per call of `f` over `n` calls.
+fn per_call(f: &mut dyn FnMut(), n: usize) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed().as_secs_f64() / n as f64
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+/// One row of the table.
+struct Row {
+    case: &'static str,
+    ours: f64,
+    baseline: f64,
+    ratio: f64,
+    /// Largest admissible ratio ours/baseline, if the issue sets one.
+    target: Option<f64>,
+}
+
+/// Alternates `ours` and `baseline` over `reps` repetitions.
+fn compare(
+    case: &'static str,
+    target: Option<f64>,
+    reps: usize,
+    ours: &mut dyn FnMut(),
+    baseline: &mut dyn FnMut(),
+) -> Row {
+    let (n_ours, n_base) = (calibrate(ours), calibrate(baseline));
+    let (mut to, mut tb, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..reps {
+        let (o, b) = if rep % 2 == 0 {
+            let o = per_call(ours, n_ours);
+            (o, per_call(baseline, n_base))
+        } else {
+            let b = per_call(baseline, n_base);
+            (per_call(ours, n_ours), b)
+        };
+        to.push(o);
+        tb.push(b);
+        r.push(o / b);
+    }
+    Row {
+        case,
+        ours: median(&mut to),
+        baseline: median(&mut tb),
+        ratio: median(&mut r),
+        target,
+    }
+}
+
+fn fmt_time(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else {
+        format!("{:.2} ms", s * 1e3)
+    }
+}
+
+fn main() {
+    let mut reps = 21;
+    let mut only: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--reps" => {
+                reps = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&v: &usize| v > 0)
+                    .unwrap_or_else(|| {
+                        eprintln!("error: --reps needs a positive integer");
+                        std::process::exit(2)
+                    })
+            }
+            "--case" => match args.next().as_deref() {
+                Some(c @ ("lorenz" | "flow" | "rk4")) => only = Some(c.to_string()),
+                _ => {
+                    eprintln!("error: --case needs one of lorenz, flow, rk4");
+                    std::process::exit(2)
+                }
+            },
+            other => {
+                eprintln!("error: unknown argument {other:?} (expected --reps N or --case NAME)");
+                std::process::exit(2)
+            }
+        }
+    }
+
+    let run = |case: &str| only.as_deref().is_none_or(|o| o == case);
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+
+    // (a) Lorenz, adaptive at 1e-6.
+    if run("lorenz") {
+        let (sys, y0) = lorenz();
+        let (yo, so) = ours_rk45(&sys, LORENZ_T1, &y0);
+        let (yb, sb) = ode_solvers_dopri5(&sys, LORENZ_T1, &y0);
+        notes.push(format!(
+        "lorenz: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy(20)|∞ = {:.1e}",
+        so.accepted,
+        so.rejected,
+        so.f_evals,
+        sb.accepted_steps,
+        sb.rejected_steps,
+        sb.num_eval,
+        (&yo - &yb).amax()
+    ));
+        rows.push(compare(
+            "rk45 vs Dopri5, Lorenz, tol 1e-6, t∈[0,20]",
+            Some(0.5),
+            reps,
+            &mut || {
+                black_box(ours_rk45(black_box(&sys), LORENZ_T1, black_box(&y0)));
+            },
+            &mut || {
+                black_box(ode_solvers_dopri5(
+                    black_box(&sys),
+                    LORENZ_T1,
+                    black_box(&y0),
+                ));
+            },
+        ));
+    }
+
+    // (b) 500-dimensional gradient flow, adaptive at 1e-6.
+    if run("flow") {
+        let (flow, f0) = gradient_flow();
+        let (yo, so) = ours_rk45(&flow, FLOW_T1, &f0);
+        let (yb, sb) = ode_solvers_dopri5(&flow, FLOW_T1, &f0);
+        notes.push(format!(
+        "gradient flow 500: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy(1)|∞ = {:.1e}",
+        so.accepted,
+        so.rejected,
+        so.f_evals,
+        sb.accepted_steps,
+        sb.rejected_steps,
+        sb.num_eval,
+        (&yo - &yb).amax()
+    ));
+        rows.push(compare(
+            "rk45 vs Dopri5, 500-dim gradient flow, tol 1e-6, t∈[0,1]",
+            None,
+            reps,
+            &mut || {
+                black_box(ours_rk45(black_box(&flow), FLOW_T1, black_box(&f0)));
+            },
+            &mut || {
+                black_box(ode_solvers_dopri5(
+                    black_box(&flow),
+                    FLOW_T1,
+                    black_box(&f0),
+                ));
+            },
+        ));
+    }
+
+    // (c) RK4, 10 fixed steps, 100 000-dimensional cheap field.
+    if run("rk4") {
+        let decay = DecayField::new(DECAY_DIM);
+        let d0 = decay.initial();
+        let mut rk4 = Rk4::new();
+        let mut rk4_driver = Rk4::new();
+        let mut y = d0.clone();
+        let mut hand = HandRk4::new(DECAY_DIM);
+        let mut yh = d0.as_slice().to_vec();
+        ours_rk4(&decay, &mut rk4, &d0, &mut y);
+        hand.run(&decay, d0.as_slice(), &mut yh);
+        let diff = y
+            .iter()
+            .zip(&yh)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        notes.push(format!(
+            "rk4 100k: 10 steps over [0,1]; |Δy|∞ between Rk4::step and the hand loop = {diff:.1e}"
+        ));
+        rows.push(compare(
+            "Rk4::step ×10 vs hand slice loop, n = 100 000",
+            Some(1.25),
+            reps,
+            &mut || {
+                ours_rk4(black_box(&decay), &mut rk4, black_box(&d0), &mut y);
+                black_box(&y);
+            },
+            &mut || {
+                hand.run(black_box(&decay), black_box(d0.as_slice()), &mut yh);
+                black_box(&yh);
+            },
+        ));
+        rows.push(compare(
+            "integrate(Fixed(10)), reused Rk4, vs hand loop, n = 100 000",
+            Some(1.25),
+            reps,
+            &mut || {
+                black_box(ours_rk4_integrate(
+                    black_box(&decay),
+                    &mut rk4_driver,
+                    black_box(&d0),
+                ));
+            },
+            &mut || {
+                hand.run(black_box(&decay), black_box(d0.as_slice()), &mut yh);
+                black_box(&yh);
+            },
+        ));
+    }
+
+    println!(
+        "splitflow foundation ratios ({reps} alternating repetitions, medians; ratio = ours / baseline time)\n"
+    );
+    println!(
+        "| {:<60} | {:>10} | {:>10} | {:>6} | {:>8} | {:<7} |",
+        "case", "ours", "baseline", "ratio", "target", "met"
+    );
+    println!(
+        "|{}|{}|{}|{}|{}|{}|",
+        "-".repeat(62),
+        "-".repeat(12),
+        "-".repeat(12),
+        "-".repeat(8),
+        "-".repeat(10),
+        "-".repeat(9)
+    );
+    for r in &rows {
+        let (target, met) = match r.target {
+            Some(t) => (
+                format!("≤ {t:.2}"),
+                if r.ratio <= t { "met" } else { "not met" },
+            ),
+            None => ("—".to_string(), "n/a"),
+        };
+        println!(
+            "| {:<60} | {:>10} | {:>10} | {:>6.3} | {:>8} | {:<7} |",
+            r.case,
+            fmt_time(r.ours),
+            fmt_time(r.baseline),
+            r.ratio,
+            target,
+            met
+        );
+    }
+    println!();
+    for n in &notes {
+        println!("{n}");
+    }
+}

@@ -1,0 +1,363 @@
+//! The `splitflow order` command: JSON output and the one-line user-error
+//! contract (exit code 2, one `error: …` line on stderr, nothing on stdout).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
+
+/// A spec file in the temp directory, removed on drop.
+struct TempSpec(PathBuf);
+
+impl TempSpec {
+    fn new(tag: &str, text: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "splitflow-cli-test-{}-{n}-{tag}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, text).expect("write temp spec");
+        TempSpec(path)
+    }
+}
+
+impl Drop for TempSpec {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run splitflow")
+}
+
+/// Runs `splitflow order SPEC --json` on `text` and parses stdout.
+fn order_json(tag: &str, text: &str) -> serde_json::Value {
+    let spec = TempSpec::new(tag, text);
+    let out = run(&["order", spec.0.to_str().unwrap(), "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{tag}: exit {:?}, stderr {stderr}",
+        out.status
+    );
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{tag}: not one JSON object ({e}):\n{stdout}"))
+}
+
+fn as_f64s(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
+/// Checks the keys promised by the CLI contract and their consistency, and
+/// that the fitted order is within ±0.15 of `expected`.
+fn check_report(tag: &str, j: &serde_json::Value, expected: f64) {
+    for key in [
+        "steps",
+        "h",
+        "errors",
+        "local_orders",
+        "fitted_order",
+        "effective_order",
+        "excluded",
+    ] {
+        assert!(j.get(key).is_some(), "{tag}: key `{key}` missing in {j}");
+    }
+    let steps = as_f64s(&j["steps"]);
+    let h = as_f64s(&j["h"]);
+    let errors = as_f64s(&j["errors"]);
+    let local = as_f64s(&j["local_orders"]);
+    assert_eq!(h.len(), steps.len(), "{tag}");
+    assert_eq!(errors.len(), steps.len(), "{tag}");
+    assert_eq!(local.len(), steps.len() - 1, "{tag}");
+    assert!(j["excluded"].is_array(), "{tag}");
+    assert!(
+        errors.iter().all(|e| e.is_finite() && *e > 0.0),
+        "{tag}: {errors:?}"
+    );
+    // Errors fall as the steps are refined.
+    assert!(errors.windows(2).all(|w| w[1] < w[0]), "{tag}: {errors:?}");
+    assert_eq!(j["effective_order"].as_f64(), Some(expected), "{tag}");
+    let p = j["fitted_order"]
+        .as_f64()
+        .expect("fitted_order is a number");
+    eprintln!("{tag}: fitted order {p:.3}, local orders {local:.3?}");
+    assert!((p - expected).abs() <= 0.15, "{tag}: fitted order {p}");
+}
+
+#[test]
+fn order_json_linear_rk4() {
+    let j = order_json(
+        "linear-rk4",
+        r#"
+[problem]
+kind = "linear"
+pieces = [ [[-1.0, 2.0], [0.0, -3.0]] ]
+y0 = [1.0, 0.5]
+t_end = 1.0
+
+[method]
+stepper = "rk4"
+
+[study]
+steps = [8, 16, 32, 64, 128]
+"#,
+    );
+    check_report("linear rk4", &j, 4.0);
+    assert_eq!(as_f64s(&j["steps"]), vec![8.0, 16.0, 32.0, 64.0, 128.0]);
+    let h = as_f64s(&j["h"]);
+    assert_eq!(h[0], 1.0 / 8.0);
+    assert!(j["reference"].as_str().unwrap().contains("exact"));
+}
+
+/// Lorenz from (1, 1, 1) has a fast transient: over [0, 1] RK4's h⁴ and h⁵
+/// error terms nearly cancel and the pairwise order wanders between 3.6 and
+/// 5.4 down to h ≈ 3·10⁻⁴; over [0, 0.5] the asymptotic regime starts at
+/// h ≈ 10⁻².
+#[test]
+fn order_json_builtin_lorenz_rk4() {
+    let j = order_json(
+        "lorenz-rk4",
+        r#"
+[problem]
+kind = "builtin"
+name = "lorenz"
+t_end = 0.5
+
+[method]
+stepper = "rk4"
+
+[study]
+steps = [64, 128, 256, 512, 1024]
+"#,
+    );
+    check_report("lorenz rk4", &j, 4.0);
+    assert!(
+        j["reference"].as_str().unwrap().contains("fine"),
+        "{}",
+        j["reference"]
+    );
+}
+
+#[test]
+fn order_json_builtin_van_der_pol_explicit_euler() {
+    let j = order_json(
+        "vdp-euler",
+        r#"
+[problem]
+kind = "builtin"
+name = "van_der_pol"
+
+[method]
+stepper = "explicit_euler"
+
+[study]
+steps = [100, 200, 400, 800, 1600]
+"#,
+    );
+    check_report("van der Pol explicit Euler", &j, 1.0);
+}
+
+/// Asserts the user-error contract and that the message mentions `needle`.
+fn assert_user_error(tag: &str, out: &Output, needle: &str) {
+    let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{tag}: status {:?}, stderr {stderr}",
+        out.status
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{tag}: stdout {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
+    assert!(stderr.ends_with('\n'), "{tag}");
+    assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "{tag}: message should mention `{needle}`: {stderr}"
+    );
+}
+
+/// Runs `order` on a spec text and checks the user-error contract.
+fn assert_spec_error(tag: &str, text: &str, needle: &str) {
+    let spec = TempSpec::new(tag, text);
+    for json in [false, true] {
+        let mut args = vec!["order", spec.0.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        assert_user_error(tag, &run(&args), needle);
+    }
+}
+
+const LINEAR_HEAD: &str = r#"
+[problem]
+kind = "linear"
+pieces = [ [[-1.0, 2.0], [0.0, -3.0]] ]
+t_end = 1.0
+"#;
+
+/// A linear problem with `y0` and the given `[method]` and `[study]` bodies.
+fn linear_spec(y0: &str, method: &str, steps: &str) -> String {
+    format!("{LINEAR_HEAD}y0 = {y0}\n\n[method]\n{method}\n\n[study]\nsteps = {steps}\n")
+}
+
+#[test]
+fn missing_spec_file() {
+    let path = std::env::temp_dir().join(format!(
+        "splitflow-cli-test-{}-does-not-exist.toml",
+        std::process::id()
+    ));
+    let out = run(&["order", path.to_str().unwrap(), "--json"]);
+    assert_user_error("missing file", &out, "does-not-exist.toml");
+}
+
+#[test]
+fn malformed_toml() {
+    assert_spec_error("malformed", "[problem\nkind = \"linear\"\n", "line 1");
+    assert_spec_error(
+        "malformed-value",
+        &linear_spec("[1.0, 0.5", "stepper = \"rk4\"", "[8, 16, 32]"),
+        "line",
+    );
+}
+
+#[test]
+fn unknown_stepper() {
+    assert_spec_error(
+        "unknown-stepper",
+        &linear_spec("[1.0, 0.5]", "stepper = \"rk5\"", "[8, 16, 32]"),
+        "rk5",
+    );
+}
+
+#[test]
+fn unknown_key() {
+    assert_spec_error(
+        "unknown-key",
+        &linear_spec(
+            "[1.0, 0.5]",
+            "stepper = \"rk4\"\nsubsteps = 3",
+            "[8, 16, 32]",
+        ),
+        "substeps",
+    );
+}
+
+#[test]
+fn wrong_length_y0() {
+    assert_spec_error(
+        "wrong-y0",
+        &linear_spec("[1.0, 0.5, 2.0]", "stepper = \"rk4\"", "[8, 16, 32]"),
+        "expected 3",
+    );
+}
+
+#[test]
+fn nan_in_spec() {
+    assert_spec_error(
+        "nan-y0",
+        &linear_spec("[nan, 0.5]", "stepper = \"rk4\"", "[8, 16, 32]"),
+        "y0",
+    );
+    let text = r#"
+[problem]
+kind = "linear"
+pieces = [ [[-1.0, inf], [0.0, -3.0]] ]
+y0 = [1.0, 0.5]
+t_end = 1.0
+[method]
+stepper = "rk4"
+[study]
+steps = [8, 16, 32]
+"#;
+    assert_spec_error("inf-matrix", text, "pieces");
+    let text = r#"
+[problem]
+kind = "builtin"
+name = "lorenz"
+params = { sigma = nan }
+[method]
+stepper = "rk4"
+[study]
+steps = [8, 16, 32]
+"#;
+    assert_spec_error("nan-param", text, "sigma");
+    assert_spec_error(
+        "nan-t-end",
+        &linear_spec("[1.0, 0.5]", "stepper = \"rk4\"", "[8, 16, 32]")
+            .replace("t_end = 1.0", "t_end = nan"),
+        "t_end",
+    );
+}
+
+#[test]
+fn zero_steps() {
+    assert_spec_error(
+        "zero-steps",
+        &linear_spec("[1.0, 0.5]", "stepper = \"rk4\"", "[0, 8, 16, 32]"),
+        "steps",
+    );
+}
+
+#[test]
+fn non_increasing_steps() {
+    for (tag, steps) in [
+        ("equal-steps", "[8, 8, 16]"),
+        ("decreasing-steps", "[32, 16, 8]"),
+        ("single-step", "[8]"),
+    ] {
+        assert_spec_error(
+            tag,
+            &linear_spec("[1.0, 0.5]", "stepper = \"rk4\"", steps),
+            "steps",
+        );
+    }
+}
+
+#[test]
+fn unknown_builtin() {
+    let text = r#"
+[problem]
+kind = "builtin"
+name = "lorentz"
+[method]
+stepper = "rk4"
+[study]
+steps = [8, 16, 32]
+"#;
+    assert_spec_error("unknown-builtin", text, "lorentz");
+}
+
+#[test]
+fn unknown_cli_flag_and_command() {
+    let spec = TempSpec::new(
+        "flag",
+        &linear_spec("[1.0, 0.5]", "stepper = \"rk4\"", "[8, 16, 32]"),
+    );
+    let out = run(&["order", spec.0.to_str().unwrap(), "--frobnicate"]);
+    assert_user_error("unknown flag", &out, "--frobnicate");
+    let out = run(&["integrate-everything"]);
+    assert_user_error("unknown command", &out, "integrate-everything");
+    let out = run(&["order"]);
+    assert_eq!(out.status.code(), Some(2), "missing argument");
+    // The same spec without the bad flag is fine: the flag caused the error.
+    let out = run(&["order", spec.0.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fitted order"));
+}
