@@ -32,6 +32,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replicate the seed paper's experiments (SGD vs splitting over an α grid).
+    Paper {
+        /// Which experiment: lls, tomography, logistic, softmax or all.
+        #[arg(long, default_value = "all")]
+        experiment: String,
+        /// Smaller problems and grids (under two minutes on 2 cores).
+        #[arg(long)]
+        quick: bool,
+        /// Directory for the CSV results.
+        #[arg(long, default_value = "paper-results")]
+        out: PathBuf,
+        /// Seed of data generation, permutations and initialisation.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -62,8 +80,94 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", outcome.report);
             }
         }
+        Command::Paper {
+            experiment,
+            quick,
+            out,
+            seed,
+            json,
+        } => paper(&experiment, quick, &out, seed, json)?,
     }
     Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn paper(experiment: &str, quick: bool, out: &Path, seed: u64, json: bool) -> Result<()> {
+    use splitflow::paper::{EXPERIMENTS, PaperOptions, run};
+    let names: Vec<&str> = match experiment {
+        "all" => EXPERIMENTS.to_vec(),
+        name if EXPERIMENTS.contains(&name) => vec![name],
+        other => {
+            return Err(Error::invalid(
+                "--experiment",
+                other,
+                "unknown experiment (expected lls, tomography, logistic, softmax or all)",
+            ));
+        }
+    };
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        path: out.display().to_string(),
+        source,
+    })?;
+    let opts = PaperOptions { quick, seed };
+    let mut experiments = Vec::new();
+    for name in names {
+        let mut progress = |msg: &str| {
+            if !json {
+                eprintln!("  running {msg}");
+            }
+        };
+        for exp in run(name, &opts, &mut progress)? {
+            let file = out.join(format!("{}.csv", exp.name.replace('/', "-")));
+            write(&file, &exp.to_csv())?;
+            if !json {
+                print_experiment(&exp);
+            }
+            experiments.push(exp);
+        }
+    }
+    if json {
+        println!("{}", to_json(&serde_json::json!({ "experiments": experiments }))?);
+    } else {
+        println!("CSV written to {}", out.display());
+    }
+    Ok(())
+}
+
+fn print_experiment(exp: &splitflow::paper::Experiment) {
+    println!("\n== {}: {}", exp.name, exp.problem);
+    println!("   target: {} <= {:e}; factorization of all batches {:.3} s", exp.metric, exp.target, exp.factorization_seconds);
+    println!("   {:<10} {:>11} {:>10} {:>9} {:>10} {:>12}", "method", "alpha", "result", "iters", "seconds", "us/iter");
+    for r in &exp.runs {
+        let result = if r.converged {
+            "converged"
+        } else if r.diverged {
+            "diverged"
+        } else {
+            "not reached"
+        };
+        let iters = r.iterations.map(|k| k.to_string()).unwrap_or_else(|| "-".into());
+        println!(
+            "   {:<10} {:>11.3e} {:>10} {:>9} {:>10.3} {:>12.2}",
+            r.method, r.alpha, result, iters, r.seconds, r.microseconds_per_iteration
+        );
+    }
+    for method in ["sgd", "splitting"] {
+        if let Some(b) = exp.best(method) {
+            println!(
+                "   best {method}: {} iterations at alpha = {:.3e} ({:.3} s)",
+                b.iterations.unwrap_or(0),
+                b.alpha,
+                b.seconds
+            );
+        }
+    }
 }
 
 fn main() -> ExitCode {
