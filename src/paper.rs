@@ -81,7 +81,9 @@ pub struct Experiment {
 impl Experiment {
     /// The runs as CSV.
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("method,alpha,converged,diverged,iterations,seconds,step_seconds,eval_seconds,iterations_run\n");
+        let mut s = String::from(
+            "method,alpha,converged,diverged,iterations,seconds,step_seconds,eval_seconds,iterations_run\n",
+        );
         for r in &self.runs {
             s += &format!(
                 "{},{:e},{},{},{},{:.6},{:.6},{:.6},{}\n",
@@ -152,7 +154,10 @@ fn sgd_pieces<F: FiniteSum>(sum: &F) -> Result<Vec<Box<dyn FlowMap + '_>>> {
     local_flows(sum)
         .into_iter()
         .map(|f: LocalFlow<&F>| -> Result<Box<dyn FlowMap + '_>> {
-            Ok(Box::new(Integrated::new(f, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))?.dissipative(true)))
+            Ok(Box::new(
+                Integrated::new(f, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))?
+                    .dissipative(true),
+            ))
         })
         .collect()
 }
@@ -168,7 +173,8 @@ fn least_squares_grid(
     progress: &mut dyn FnMut(&str),
 ) -> Result<()> {
     let t = Instant::now();
-    let mut exact = ExactLeastSquaresFlow::for_batches(ls, FactorizationMethod::Qr, LocalScheme::Exact);
+    let mut exact =
+        ExactLeastSquaresFlow::for_batches(ls, FactorizationMethod::Qr, LocalScheme::Exact);
     factorize_all(&mut exact)?;
     exp.factorization_seconds = t.elapsed().as_secs_f64();
     for &alpha in alphas {
@@ -179,8 +185,10 @@ fn least_squares_grid(
         record("sgd", alpha, out, exp);
 
         progress(&format!("{} splitting α = {alpha:.3e}", exp.name));
-        let pieces: Vec<Box<dyn FlowMap + '_>> =
-            exact.iter_mut().map(|f| Box::new(f) as Box<dyn FlowMap + '_>).collect();
+        let pieces: Vec<Box<dyn FlowMap + '_>> = exact
+            .iter_mut()
+            .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
+            .collect();
         let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
         let mut theta = theta0.clone();
         let out = train(&mut split, &mut theta, metric, rules)?;
@@ -203,15 +211,25 @@ pub struct PaperOptions {
 /// # Errors
 /// Numerical errors of the runs.
 pub fn lls(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Experiment> {
-    let (n, p, b) = if opts.quick { (4000, 400, 20) } else { (10000, 500, 20) };
+    let (n, p, b) = if opts.quick {
+        (4000, 400, 20)
+    } else {
+        (10000, 500, 20)
+    };
     let (x, y, _) = random_least_squares(n, p, 0.01, opts.seed)?;
     let ls = LeastSquares::new(&x, &y, b)?;
-    let alphas = if opts.quick { logspace(1e-2, 1e8, 6) } else { logspace(1e-3, 1e8, 12) };
+    let alphas = if opts.quick {
+        logspace(1e-2, 1e8, 6)
+    } else {
+        logspace(1e-3, 1e8, 12)
+    };
     let m = ls.num_batches();
     let rules = StopRules::new(1e-3, 40 * m);
     let mut exp = Experiment {
         name: "lls".into(),
-        problem: format!("random least squares {n}x{p}, theta_true = 1, noise 0.01, b = {b}, m = {m}"),
+        problem: format!(
+            "random least squares {n}x{p}, theta_true = 1, noise 0.01, b = {b}, m = {m}"
+        ),
         metric: "relative residual |X theta - y| / |y|".into(),
         target: 1e-3,
         factorization_seconds: 0.0,
@@ -220,7 +238,15 @@ pub fn lls(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Experi
     };
     let theta0 = uniform_init(p, opts.seed + 1);
     let mut metric = |t: &State| ls.relative_residual(t);
-    least_squares_grid(&mut exp, &ls, &alphas, &rules, &mut metric, &theta0, progress)?;
+    least_squares_grid(
+        &mut exp,
+        &ls,
+        &alphas,
+        &rules,
+        &mut metric,
+        &theta0,
+        progress,
+    )?;
     Ok(exp)
 }
 
@@ -242,8 +268,16 @@ pub fn tomography(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result
     let n = a.nrows();
     let ls = LeastSquares::new(&a.to_dense(), &y, b)?;
     let m = ls.num_batches();
-    let target = if opts.quick { 1e-6 * y.norm_squared() / n as f64 } else { 3e-5 };
-    let alphas = if opts.quick { logspace(0.2, 6.3, 4) } else { logspace(0.1, 6.3, 9) };
+    let target = if opts.quick {
+        1e-6 * y.norm_squared() / n as f64
+    } else {
+        3e-5
+    };
+    let alphas = if opts.quick {
+        logspace(0.2, 6.3, 4)
+    } else {
+        logspace(0.1, 6.3, 9)
+    };
     let rules = StopRules::new(target, if opts.quick { 60 * m } else { 30 * m });
     let mut exp = Experiment {
         name: "tomography".into(),
@@ -262,12 +296,26 @@ pub fn tomography(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result
         Ok(r) => (r - &y).norm_squared() / n as f64,
         Err(_) => f64::NAN,
     };
-    least_squares_grid(&mut exp, &ls, &alphas, &rules, &mut metric, &theta0, progress)?;
+    least_squares_grid(
+        &mut exp,
+        &ls,
+        &alphas,
+        &rules,
+        &mut metric,
+        &theta0,
+        progress,
+    )?;
     Ok(exp)
 }
 
 /// Seeded 80/20 train/test split of a named data set.
-fn train_test(name: &str, seed: u64) -> Result<(crate::problems::data::Dataset, crate::problems::data::Dataset)> {
+fn train_test(
+    name: &str,
+    seed: u64,
+) -> Result<(
+    crate::problems::data::Dataset,
+    crate::problems::data::Dataset,
+)> {
     use crate::problems::data::{named, permutation};
     let d = named(name)?;
     let d = d.permute_rows(&permutation(d.n(), seed))?;
@@ -276,7 +324,12 @@ fn train_test(name: &str, seed: u64) -> Result<(crate::problems::data::Dataset, 
 }
 
 /// Logistic regression on a named binary data set: SGD vs reduced-RK45 splitting.
-fn logistic_on(name: &str, target: f64, opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Experiment> {
+fn logistic_on(
+    name: &str,
+    target: f64,
+    opts: &PaperOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Experiment> {
     use crate::problems::data::binary_targets;
     use crate::problems::logistic::{Logistic, error_rate};
     use crate::reduction::ReducedLogisticFlow;
@@ -286,7 +339,11 @@ fn logistic_on(name: &str, target: f64, opts: &PaperOptions, progress: &mut dyn 
     let y_test = binary_targets(&test_set)?;
     let problem = Logistic::new(&train_set.x, &y, b)?;
     let m = problem.num_batches();
-    let alphas = if opts.quick { logspace(1e-2, 1e7, 5) } else { logspace(1e-2, 1e7, 10) };
+    let alphas = if opts.quick {
+        logspace(1e-2, 1e7, 5)
+    } else {
+        logspace(1e-2, 1e7, 10)
+    };
     let rules = StopRules::new(target, 100 * m);
     let p = train_set.p();
     let mut exp = Experiment {
@@ -308,15 +365,26 @@ fn logistic_on(name: &str, target: f64, opts: &PaperOptions, progress: &mut dyn 
         progress(&format!("{} sgd α = {alpha:.3e}", exp.name));
         let mut sgd = SplittingOptimizer::new(sgd_pieces(&problem)?, alpha, PieceOrder::Fixed)?;
         let mut theta = theta0.clone();
-        record("sgd", alpha, train(&mut sgd, &mut theta, &mut metric, &rules)?, &mut exp);
+        record(
+            "sgd",
+            alpha,
+            train(&mut sgd, &mut theta, &mut metric, &rules)?,
+            &mut exp,
+        );
         progress(&format!("{} splitting α = {alpha:.3e}", exp.name));
-        let pieces = ReducedLogisticFlow::for_batches(&problem, ReducedLogisticFlow::default_options())?
-            .into_iter()
-            .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-            .collect();
+        let pieces =
+            ReducedLogisticFlow::for_batches(&problem, ReducedLogisticFlow::default_options())?
+                .into_iter()
+                .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
+                .collect();
         let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
         let mut theta = theta0.clone();
-        record("splitting", alpha, train(&mut split, &mut theta, &mut metric, &rules)?, &mut exp);
+        record(
+            "splitting",
+            alpha,
+            train(&mut split, &mut theta, &mut metric, &rules)?,
+            &mut exp,
+        );
     }
     Ok(exp)
 }
@@ -346,7 +414,11 @@ pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Ex
     let classes = train_set.classes;
     let problem = Softmax::new(&train_set.x, &train_set.labels, classes, b)?;
     let m = problem.num_batches();
-    let alphas = if opts.quick { logspace(1e-2, 1e4, 4) } else { logspace(1e-2, 1e5, 8) };
+    let alphas = if opts.quick {
+        logspace(1e-2, 1e4, 4)
+    } else {
+        logspace(1e-2, 1e5, 8)
+    };
     let rules = StopRules::new(0.25, 50 * m);
     let p = train_set.p();
     let mut exp = Experiment {
@@ -368,7 +440,12 @@ pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Ex
         progress(&format!("softmax sgd α = {alpha:.3e}"));
         let mut sgd = SplittingOptimizer::new(sgd_pieces(&problem)?, alpha, PieceOrder::Fixed)?;
         let mut theta = theta0.clone();
-        record("sgd", alpha, train(&mut sgd, &mut theta, &mut metric, &rules)?, &mut exp);
+        record(
+            "sgd",
+            alpha,
+            train(&mut sgd, &mut theta, &mut metric, &rules)?,
+            &mut exp,
+        );
         progress(&format!("softmax splitting α = {alpha:.3e}"));
         let options = crate::reduction::ReducedLogisticFlow::default_options();
         let pieces = ReducedSoftmaxFlow::for_batches(&problem, options)?
@@ -377,7 +454,12 @@ pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Ex
             .collect();
         let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
         let mut theta = theta0.clone();
-        record("splitting", alpha, train(&mut split, &mut theta, &mut metric, &rules)?, &mut exp);
+        record(
+            "splitting",
+            alpha,
+            train(&mut split, &mut theta, &mut metric, &rules)?,
+            &mut exp,
+        );
     }
     Ok(exp)
 }
@@ -387,7 +469,11 @@ pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Ex
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for an unknown name; numerical errors of the runs.
-pub fn run(name: &str, opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Experiment>> {
+pub fn run(
+    name: &str,
+    opts: &PaperOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Experiment>> {
     match name {
         "lls" => Ok(vec![lls(opts, progress)?]),
         "tomography" => Ok(vec![tomography(opts, progress)?]),
@@ -400,4 +486,3 @@ pub fn run(name: &str, opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> R
         )),
     }
 }
-

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use clap::{Parser, Subcommand};
 use splitflow::convergence::spec::OrderSpec;
 use splitflow::{Error, Result};
@@ -32,6 +34,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build a tomography test matrix (AIR Tools II line model) and summarise it.
+    Tomography {
+        /// fanlinear (the paper's fan beam) or parallel.
+        #[arg(long, default_value = "fanlinear")]
+        geometry: String,
+        /// Image size N (N×N pixels).
+        #[arg(long, default_value_t = 50)]
+        n: usize,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replicate the seed paper's experiments (SGD vs splitting over an α grid).
     Paper {
         /// Which experiment: lls, tomography, logistic, softmax or all.
@@ -50,6 +64,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `println!` that ignores a closed stdout (e.g. piped into `head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -72,12 +93,39 @@ fn run(cli: Cli) -> Result<()> {
             let text = read(&spec)?;
             let outcome = OrderSpec::from_toml(&text)?.run()?;
             if json {
-                println!("{}", to_json(&outcome)?);
+                say!("{}", to_json(&outcome)?);
             } else {
-                println!("problem:   {}", outcome.problem);
-                println!("method:    {}", outcome.method);
-                println!("reference: {}", outcome.reference);
-                println!("{}", outcome.report);
+                say!("problem:   {}", outcome.problem);
+                say!("method:    {}", outcome.method);
+                say!("reference: {}", outcome.reference);
+                say!("{}", outcome.report);
+            }
+        }
+        Command::Tomography { geometry, n, json } => {
+            use splitflow::problems::tomography::{Geometry, TomographyProblem};
+            let g = Geometry::from_name(&geometry)?;
+            let summary = TomographyProblem::new(g, n)?.summary();
+            if json {
+                say!("{}", to_json(&summary)?);
+            } else {
+                say!(
+                    "{g}({n}): {} x {}, {} nonzeros, {} zero rows",
+                    summary.rows,
+                    summary.cols,
+                    summary.nnz,
+                    summary.zero_rows
+                );
+                say!(
+                    "sum of entries {:.6}, Frobenius norm {:.6}",
+                    summary.sum,
+                    summary.frobenius
+                );
+                say!(
+                    "phantom: sum {:.6}, {} nonzeros; |A * phantom| = {:.6}",
+                    summary.phantom_sum,
+                    summary.phantom_nnz,
+                    summary.rhs_norm
+                );
             }
         }
         Command::Paper {
@@ -133,17 +181,33 @@ fn paper(experiment: &str, quick: bool, out: &Path, seed: u64, json: bool) -> Re
         }
     }
     if json {
-        println!("{}", to_json(&serde_json::json!({ "experiments": experiments }))?);
+        say!(
+            "{}",
+            to_json(&serde_json::json!({ "experiments": experiments }))?
+        );
     } else {
-        println!("CSV written to {}", out.display());
+        say!("CSV written to {}", out.display());
     }
     Ok(())
 }
 
 fn print_experiment(exp: &splitflow::paper::Experiment) {
-    println!("\n== {}: {}", exp.name, exp.problem);
-    println!("   target: {} <= {:e}; factorization of all batches {:.3} s", exp.metric, exp.target, exp.factorization_seconds);
-    println!("   {:<10} {:>11} {:>10} {:>9} {:>10} {:>12}", "method", "alpha", "result", "iters", "seconds", "us/iter");
+    say!("\n== {}: {}", exp.name, exp.problem);
+    say!(
+        "   target: {} <= {:e}; factorization of all batches {:.3} s",
+        exp.metric,
+        exp.target,
+        exp.factorization_seconds
+    );
+    say!(
+        "   {:<10} {:>11} {:>10} {:>9} {:>10} {:>12}",
+        "method",
+        "alpha",
+        "result",
+        "iters",
+        "seconds",
+        "us/iter"
+    );
     for r in &exp.runs {
         let result = if r.converged {
             "converged"
@@ -152,15 +216,23 @@ fn print_experiment(exp: &splitflow::paper::Experiment) {
         } else {
             "not reached"
         };
-        let iters = r.iterations.map(|k| k.to_string()).unwrap_or_else(|| "-".into());
-        println!(
+        let iters = r
+            .iterations
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "-".into());
+        say!(
             "   {:<10} {:>11.3e} {:>10} {:>9} {:>10.3} {:>12.2}",
-            r.method, r.alpha, result, iters, r.seconds, r.microseconds_per_iteration
+            r.method,
+            r.alpha,
+            result,
+            iters,
+            r.seconds,
+            r.microseconds_per_iteration
         );
     }
     for method in ["sgd", "splitting"] {
         if let Some(b) = exp.best(method) {
-            println!(
+            say!(
                 "   best {method}: {} iterations at alpha = {:.3e} ({:.3} s)",
                 b.iterations.unwrap_or(0),
                 b.alpha,
@@ -179,10 +251,17 @@ fn main() -> ExitCode {
                 print!("{e}");
                 return ExitCode::SUCCESS;
             }
+            // One line: clap's message up to its usage section, lines joined.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first}");
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let joined = message.join(" ");
+            let joined = joined.strip_prefix("error: ").unwrap_or(&joined);
+            eprintln!("error: {joined}");
             return ExitCode::from(2);
         }
     };

@@ -232,6 +232,9 @@ impl EmbeddedStepper for Rk45 {
         if !self.fsal_valid {
             system.rhs(t, y, &mut self.k[0]);
             stats.f_evals += 1;
+            // k₁ = f(t, y) stays valid for retries after a rejection: the
+            // driver only moves (t, y) through `accept`.
+            self.fsal_valid = true;
         }
         let probe = self.stages(system, t, h, y.as_slice(), y_new.as_mut_slice());
         system.rhs(t + h, y_new, &mut self.k[6]);
