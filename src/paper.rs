@@ -198,12 +198,18 @@ fn least_squares_grid(
 }
 
 /// Options of a `paper` run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PaperOptions {
     /// Smaller problems and grids (under two minutes on 2 cores).
     pub quick: bool,
     /// Seed of data generation, permutations and initialisation.
     pub seed: u64,
+    /// Directory with the MNIST IDX files: adds the paper's original
+    /// logistic experiment (digits 0/1, pixels/255, b = 50, test error ≤ 1e-3).
+    pub mnist: Option<std::path::PathBuf>,
+    /// Directory with the Fashion-MNIST IDX files: adds the paper's original
+    /// softmax experiment (10 classes, b = 64, test error ≤ 0.25).
+    pub fashion_mnist: Option<std::path::PathBuf>,
 }
 
 /// The random least-squares experiment.
@@ -330,10 +336,22 @@ fn logistic_on(
     opts: &PaperOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Experiment> {
+    let (train_set, test_set) = train_test(name, opts.seed)?;
+    logistic_split(name, &train_set, &test_set, target, opts, progress)
+}
+
+/// Logistic regression on a given train/test pair.
+fn logistic_split(
+    name: &str,
+    train_set: &crate::problems::data::Dataset,
+    test_set: &crate::problems::data::Dataset,
+    target: f64,
+    opts: &PaperOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Experiment> {
     use crate::problems::data::binary_targets;
     use crate::problems::logistic::{Logistic, error_rate};
     use crate::reduction::ReducedLogisticFlow;
-    let (train_set, test_set) = train_test(name, opts.seed)?;
     let b = 50;
     let y = binary_targets(&train_set)?;
     let y_test = binary_targets(&test_set)?;
@@ -396,20 +414,63 @@ fn logistic_on(
 /// # Errors
 /// Numerical errors of the runs.
 pub fn logistic(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Experiment>> {
-    Ok(vec![
+    let mut out = vec![
         logistic_on("digits01", 1e-3, opts, progress)?,
         logistic_on("wdbc", 0.05, opts, progress)?,
-    ])
+    ];
+    if let Some(dir) = &opts.mnist {
+        use crate::problems::data::load_mnist;
+        let zero_one =
+            |d: crate::problems::data::Dataset| -> Result<crate::problems::data::Dataset> {
+                let rows: Vec<usize> = (0..d.n()).filter(|&i| d.labels[i] <= 1).collect();
+                let s = d.subset(&rows)?;
+                crate::problems::data::Dataset::new(s.x, s.labels, 2, "mnist01")
+            };
+        let train_set = zero_one(load_mnist(dir, true)?)?;
+        let test_set = zero_one(load_mnist(dir, false)?)?;
+        out.push(logistic_split(
+            "mnist01", &train_set, &test_set, 1e-3, opts, progress,
+        )?);
+    }
+    Ok(out)
 }
 
 /// Softmax regression on the ten-class `digits` (b = 64, target test error ≤ 0.25).
 ///
 /// # Errors
 /// Numerical errors of the runs.
-pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Experiment> {
+pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Experiment>> {
+    let (train_set, test_set) = train_test("digits", opts.seed)?;
+    let mut out = vec![softmax_split(
+        "softmax", "digits", &train_set, &test_set, opts, progress,
+    )?];
+    if let Some(dir) = &opts.fashion_mnist {
+        use crate::problems::data::load_mnist;
+        let train_set = load_mnist(dir, true)?;
+        let test_set = load_mnist(dir, false)?;
+        out.push(softmax_split(
+            "softmax/fashion-mnist",
+            "Fashion-MNIST",
+            &train_set,
+            &test_set,
+            opts,
+            progress,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Softmax regression on a given train/test pair.
+fn softmax_split(
+    exp_name: &str,
+    data_name: &str,
+    train_set: &crate::problems::data::Dataset,
+    test_set: &crate::problems::data::Dataset,
+    opts: &PaperOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Experiment> {
     use crate::problems::softmax::{Softmax, error_rate};
     use crate::reduction::ReducedSoftmaxFlow;
-    let (train_set, test_set) = train_test("digits", opts.seed)?;
     let b = 64;
     let classes = train_set.classes;
     let problem = Softmax::new(&train_set.x, &train_set.labels, classes, b)?;
@@ -422,9 +483,9 @@ pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Ex
     let rules = StopRules::new(0.25, 50 * m);
     let p = train_set.p();
     let mut exp = Experiment {
-        name: "softmax".into(),
+        name: exp_name.into(),
         problem: format!(
-            "softmax regression on digits: {} train / {} test rows, p = {p}, {classes} classes, b = {b}, m = {m}",
+            "softmax regression on {data_name}: {} train / {} test rows, p = {p}, {classes} classes, b = {b}, m = {m}",
             train_set.n(),
             test_set.n()
         ),
@@ -437,7 +498,7 @@ pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Ex
     let theta0 = uniform_init(p * classes, opts.seed + 1);
     let mut metric = |t: &State| error_rate(t, &test_set.x, &test_set.labels, classes);
     for &alpha in &alphas {
-        progress(&format!("softmax sgd α = {alpha:.3e}"));
+        progress(&format!("{exp_name} sgd α = {alpha:.3e}"));
         let mut sgd = SplittingOptimizer::new(sgd_pieces(&problem)?, alpha, PieceOrder::Fixed)?;
         let mut theta = theta0.clone();
         record(
@@ -446,7 +507,7 @@ pub fn softmax(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Ex
             train(&mut sgd, &mut theta, &mut metric, &rules)?,
             &mut exp,
         );
-        progress(&format!("softmax splitting α = {alpha:.3e}"));
+        progress(&format!("{exp_name} splitting α = {alpha:.3e}"));
         let options = crate::reduction::ReducedLogisticFlow::default_options();
         let pieces = ReducedSoftmaxFlow::for_batches(&problem, options)?
             .into_iter()
@@ -478,7 +539,7 @@ pub fn run(
         "lls" => Ok(vec![lls(opts, progress)?]),
         "tomography" => Ok(vec![tomography(opts, progress)?]),
         "logistic" => logistic(opts, progress),
-        "softmax" => Ok(vec![softmax(opts, progress)?]),
+        "softmax" => softmax(opts, progress),
         other => Err(Error::invalid(
             "experiment",
             other,

@@ -60,6 +60,12 @@ enum Command {
         /// Seed of data generation, permutations and initialisation.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Directory with MNIST IDX files (adds the paper's MNIST 0/1 logistic run).
+        #[arg(long)]
+        mnist: Option<PathBuf>,
+        /// Directory with Fashion-MNIST IDX files (adds the paper's softmax run).
+        #[arg(long)]
+        fashion_mnist: Option<PathBuf>,
         /// Print one JSON object instead of tables.
         #[arg(long)]
         json: bool,
@@ -133,8 +139,18 @@ fn run(cli: Cli) -> Result<()> {
             quick,
             out,
             seed,
+            mnist,
+            fashion_mnist,
             json,
-        } => paper(&experiment, quick, &out, seed, json)?,
+        } => {
+            let opts = splitflow::paper::PaperOptions {
+                quick,
+                seed,
+                mnist,
+                fashion_mnist,
+            };
+            paper(&experiment, &opts, &out, json)?
+        }
     }
     Ok(())
 }
@@ -146,8 +162,13 @@ fn write(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-fn paper(experiment: &str, quick: bool, out: &Path, seed: u64, json: bool) -> Result<()> {
-    use splitflow::paper::{EXPERIMENTS, PaperOptions, run};
+fn paper(
+    experiment: &str,
+    opts: &splitflow::paper::PaperOptions,
+    out: &Path,
+    json: bool,
+) -> Result<()> {
+    use splitflow::paper::{EXPERIMENTS, run};
     let names: Vec<&str> = match experiment {
         "all" => EXPERIMENTS.to_vec(),
         name if EXPERIMENTS.contains(&name) => vec![name],
@@ -163,7 +184,6 @@ fn paper(experiment: &str, quick: bool, out: &Path, seed: u64, json: bool) -> Re
         path: out.display().to_string(),
         source,
     })?;
-    let opts = PaperOptions { quick, seed };
     let mut experiments = Vec::new();
     for name in names {
         let mut progress = |msg: &str| {
@@ -171,7 +191,7 @@ fn paper(experiment: &str, quick: bool, out: &Path, seed: u64, json: bool) -> Re
                 eprintln!("  running {msg}");
             }
         };
-        for exp in run(name, &opts, &mut progress)? {
+        for exp in run(name, opts, &mut progress)? {
             let file = out.join(format!("{}.csv", exp.name.replace('/', "-")));
             write(&file, &exp.to_csv())?;
             if !json {
