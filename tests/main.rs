@@ -4,3 +4,4 @@ mod data;
 mod errors;
 mod rk45_oracle;
 mod steppers;
+mod tomography;
