@@ -58,6 +58,9 @@ pub struct Run {
     pub microseconds_per_iteration: f64,
 }
 
+/// The metric history of one run: `(method, alpha, [(iteration, metric)])`.
+pub type History = (String, f64, Vec<(usize, f64)>);
+
 /// One experiment: its problem, target and runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Experiment {
@@ -73,9 +76,9 @@ pub struct Experiment {
     pub factorization_seconds: f64,
     /// One run per method and α.
     pub runs: Vec<Run>,
-    /// Loss histories `(method, alpha, history)` for plots and CSV.
+    /// Metric histories of every run, for plots and CSV.
     #[serde(skip)]
-    pub histories: Vec<(String, f64, Vec<(usize, f64)>)>,
+    pub histories: Vec<History>,
 }
 
 impl Experiment {
@@ -353,8 +356,8 @@ fn logistic_split(
     use crate::problems::logistic::{Logistic, error_rate};
     use crate::reduction::ReducedLogisticFlow;
     let b = 50;
-    let y = binary_targets(&train_set)?;
-    let y_test = binary_targets(&test_set)?;
+    let y = binary_targets(train_set)?;
+    let y_test = binary_targets(test_set)?;
     let problem = Logistic::new(&train_set.x, &y, b)?;
     let m = problem.num_batches();
     let alphas = if opts.quick {

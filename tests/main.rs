@@ -2,6 +2,8 @@ mod cli;
 mod common;
 mod data;
 mod errors;
+mod flows;
 mod rk45_oracle;
+mod splitting;
 mod steppers;
 mod tomography;
