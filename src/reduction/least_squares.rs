@@ -31,7 +31,9 @@ pub enum LocalScheme {
 ///    φ(λ) = \frac{1 − e^{−chλ}}{λ}\ (= ch \text{ at } λ = 0), $$
 ///
 /// (Gram: `θ(h) = θ₀ − Xᵀ U diag(φ(σⱼ)) Uᵀ (Xθ₀ − y)`). The formula is robust
-/// to rank-deficient and all-zero batches (tomography). As h → ∞ it tends to
+/// to rank-deficient and all-zero batches (tomography): eigenvalues at most
+/// `max(b, p)·ε·λmax` are numerically zero, and their terms (exactly zero in
+/// exact arithmetic) are dropped rather than amplified by φ. As h → ∞ it tends to
 /// the projection onto `{Xθ = y}` (block Kaczmarz); as h → 0 it agrees with the
 /// SGD step to O(h²). With [`LocalScheme::ImplicitEuler`], `φ(λ) = ch/(1 + chλ)`.
 ///
@@ -181,8 +183,21 @@ impl FlowMap for ExactLeastSquaresFlow<'_> {
             FactorizationMethod::Gram => self.w.gemv_tr(1.0, &f.eigenvectors, &self.s, 0.0),
         }
         let ch = self.c * h;
+        // Eigenvalues at the round-off level of the largest one (forming RRᵀ or
+        // XXᵀ costs ~ε·λmax) are numerically zero: their eigenvectors span
+        // null(Rᵀ) (null(Xᵀ)) up to round-off, where the field vanishes and the
+        // exact component of w is 0. Keeping them would amplify round-off by
+        // φ(λ) ≈ min(ch, 1/λ), up to 1/(ε·λmax) as h grows (rank-deficient
+        // batches, and Gram with b > p).
+        let (b, p) = self.x.shape();
+        let cutoff =
+            b.max(p) as f64 * f64::EPSILON * f.eigenvalues.iter().fold(0.0_f64, |a, &l| a.max(l));
         for (w, &l) in self.w.iter_mut().zip(f.eigenvalues.iter()) {
-            *w *= phi(self.scheme, ch, l);
+            *w = if l > cutoff {
+                *w * phi(self.scheme, ch, l)
+            } else {
+                0.0
+            };
         }
         self.z.gemv(1.0, &f.eigenvectors, &self.w, 0.0);
         match self.method {
