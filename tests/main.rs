@@ -3,6 +3,7 @@ mod common;
 mod data;
 mod errors;
 mod flows;
+mod reduction;
 mod rk45_oracle;
 mod splitting;
 mod steppers;
