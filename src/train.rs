@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::State;
+use crate::error::{Error, Result};
 
 /// A method that advances parameters one iteration at a time.
 pub trait IterativeMethod {
@@ -135,7 +135,8 @@ pub fn train(
             let m = metric(theta);
             out.eval_seconds += t.elapsed().as_secs_f64();
             out.history.push((k, m));
-            if !m.is_finite() || m > rules.divergence_bound || !theta.iter().all(|v| v.is_finite()) {
+            if !m.is_finite() || m > rules.divergence_bound || !theta.iter().all(|v| v.is_finite())
+            {
                 out.diverged = true;
                 return Ok(out);
             }

@@ -4,10 +4,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use crate::State;
 use crate::error::{Error, Result};
 use crate::splitting::{FlowMap, PieceOrder};
 use crate::train::IterativeMethod;
-use crate::State;
 
 /// Splitting optimization (Merkulov & Oseledets, Algorithm 1): for each
 /// epoch, for each batch i in the epoch's order, `θ ← φⁱ_h(θ)` where `φⁱ` is
@@ -100,14 +100,21 @@ impl<'a> SplittingOptimizer<'a> {
         let m = self.perm.len();
         match self.order {
             PieceOrder::Fixed => {}
-            PieceOrder::Reversed => self.perm.iter_mut().enumerate().for_each(|(k, p)| *p = m - 1 - k),
+            PieceOrder::Reversed => self
+                .perm
+                .iter_mut()
+                .enumerate()
+                .for_each(|(k, p)| *p = m - 1 - k),
             PieceOrder::Shuffled { .. } => {
                 self.perm.iter_mut().enumerate().for_each(|(k, p)| *p = k);
                 self.perm.shuffle(&mut self.rng);
             }
             PieceOrder::Palindromic => {
                 let odd = self.epochs % 2 == 1;
-                self.perm.iter_mut().enumerate().for_each(|(k, p)| *p = if odd { m - 1 - k } else { k });
+                self.perm
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(k, p)| *p = if odd { m - 1 - k } else { k });
             }
         }
     }

@@ -30,25 +30,39 @@ pub fn batch_ranges(n: usize, batch_size: usize) -> Result<Vec<Range<usize>>> {
 
 /// Copies the rows of each range out of `x` as dense b×p matrices.
 pub(crate) fn split_rows(x: &DMatrix<f64>, ranges: &[Range<usize>]) -> Vec<DMatrix<f64>> {
-    ranges.iter().map(|r| x.rows(r.start, r.len()).into_owned()).collect()
+    ranges
+        .iter()
+        .map(|r| x.rows(r.start, r.len()).into_owned())
+        .collect()
 }
 
 /// Splits a vector by the ranges.
 pub(crate) fn split_vec(y: &DVector<f64>, ranges: &[Range<usize>]) -> Vec<DVector<f64>> {
-    ranges.iter().map(|r| y.rows(r.start, r.len()).into_owned()).collect()
+    ranges
+        .iter()
+        .map(|r| y.rows(r.start, r.len()).into_owned())
+        .collect()
 }
 
 /// Validates a design matrix and a target vector.
 pub(crate) fn check_data(what: &str, x: &DMatrix<f64>, y_len: usize) -> Result<()> {
     check_dim(&format!("{what}: number of targets"), x.nrows(), y_len)?;
     if x.nrows() == 0 || x.ncols() == 0 {
-        return Err(Error::invalid(what, format!("{}x{}", x.nrows(), x.ncols()), "empty data"));
+        return Err(Error::invalid(
+            what,
+            format!("{}x{}", x.nrows(), x.ncols()),
+            "empty data",
+        ));
     }
     if let Some(k) = x.iter().position(|v| !v.is_finite()) {
         return Err(Error::Data {
             source_name: what.to_string(),
             line: k % x.nrows() + 1,
-            message: format!("non-finite feature in row {}, column {}", k % x.nrows() + 1, k / x.nrows() + 1),
+            message: format!(
+                "non-finite feature in row {}, column {}",
+                k % x.nrows() + 1,
+                k / x.nrows() + 1
+            ),
         });
     }
     Ok(())

@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use nalgebra::{DMatrix, DVector};
 
 use super::batches::{batch_ranges, check_data, split_rows, split_vec};
+use crate::State;
 use crate::error::{Error, Result};
 use crate::objective::FiniteSum;
-use crate::State;
 
 /// The logistic function σ(z) = 1/(1 + e^{−z}), evaluated without overflow.
 pub fn sigmoid(z: f64) -> f64 {
@@ -21,7 +21,11 @@ pub fn sigmoid(z: f64) -> f64 {
 
 /// `ln(1 + e^z)` without overflow.
 pub(crate) fn softplus(z: f64) -> f64 {
-    if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() }
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
 }
 
 /// Checks that labels are 0 or 1.
@@ -89,7 +93,11 @@ impl Logistic {
 /// Fraction of rows of `x` misclassified by `σ(xᵀθ) ≥ ½`.
 pub fn error_rate(theta: &State, x: &DMatrix<f64>, y: &DVector<f64>) -> f64 {
     let z = x * theta;
-    let wrong = z.iter().zip(y.iter()).filter(|(z, y)| (**z >= 0.0) != (**y == 1.0)).count();
+    let wrong = z
+        .iter()
+        .zip(y.iter())
+        .filter(|(z, y)| (**z >= 0.0) != (**y == 1.0))
+        .count();
     wrong as f64 / y.len().max(1) as f64
 }
 
@@ -103,7 +111,11 @@ impl FiniteSum for Logistic {
     fn batch_value(&self, i: usize, theta: &State) -> f64 {
         let z = &self.x[i] * theta;
         let b = z.len() as f64;
-        z.iter().zip(self.y[i].iter()).map(|(&z, &y)| softplus(z) - y * z).sum::<f64>() / b
+        z.iter()
+            .zip(self.y[i].iter())
+            .map(|(&z, &y)| softplus(z) - y * z)
+            .sum::<f64>()
+            / b
     }
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State) {
         let mut s = self.work.borrow_mut();

@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use nalgebra::DMatrix;
 
 use super::batches::{batch_ranges, check_data, split_rows};
+use crate::State;
 use crate::error::{Error, Result};
 use crate::objective::FiniteSum;
-use crate::State;
 
 /// Replaces each row of `z` (b×c logits) by its softmax, in place, stably.
 pub fn softmax_rows(z: &mut DMatrix<f64>) {
@@ -43,7 +43,12 @@ impl Softmax {
     /// [`Error::Data`] for a label outside `0..classes` (naming the row) or
     /// non-finite features; [`Error::InvalidParameter`] for fewer than 2 classes
     /// or a bad batch size; [`Error::DimensionMismatch`] for inconsistent sizes.
-    pub fn new(x: &DMatrix<f64>, labels: &[usize], classes: usize, batch_size: usize) -> Result<Self> {
+    pub fn new(
+        x: &DMatrix<f64>,
+        labels: &[usize],
+        classes: usize,
+        batch_size: usize,
+    ) -> Result<Self> {
         check_data("softmax regression", x, labels.len())?;
         if classes < 2 {
             return Err(Error::invalid("classes", classes, "need at least 2"));
@@ -58,7 +63,11 @@ impl Softmax {
         let ranges = batch_ranges(x.nrows(), batch_size)?;
         let y = ranges
             .iter()
-            .map(|r| DMatrix::from_fn(r.len(), classes, |i, k| if labels[r.start + i] == k { 1.0 } else { 0.0 }))
+            .map(|r| {
+                DMatrix::from_fn(r.len(), classes, |i, k| {
+                    if labels[r.start + i] == k { 1.0 } else { 0.0 }
+                })
+            })
             .collect();
         Ok(Softmax {
             x: split_rows(x, &ranges),
@@ -91,7 +100,11 @@ impl Softmax {
 pub fn error_rate(theta: &State, x: &DMatrix<f64>, labels: &[usize], classes: usize) -> f64 {
     let t = DMatrix::from_column_slice(x.ncols(), classes, theta.as_slice());
     let z = x * t;
-    let wrong = z.row_iter().zip(labels).filter(|(row, l)| row.transpose().argmax().0 != **l).count();
+    let wrong = z
+        .row_iter()
+        .zip(labels)
+        .filter(|(row, l)| row.transpose().argmax().0 != **l)
+        .count();
     wrong as f64 / labels.len().max(1) as f64
 }
 

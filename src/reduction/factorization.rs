@@ -38,10 +38,12 @@ fn faer_view(m: &DMatrix<f64>) -> MatRef<'_, f64> {
 }
 
 fn symmetric_eigen(m: &DMatrix<f64>) -> Result<(DVector<f64>, DMatrix<f64>)> {
-    let evd = faer_view(m).self_adjoint_eigen(Side::Lower).map_err(|e| Error::SingularMatrix {
-        what: format!("eigen-decomposition of a batch matrix ({e:?})"),
-        t: f64::NAN,
-    })?;
+    let evd = faer_view(m)
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| Error::SingularMatrix {
+            what: format!("eigen-decomposition of a batch matrix ({e:?})"),
+            t: f64::NAN,
+        })?;
     let s = evd.S().column_vector();
     let values = DVector::from_fn(s.nrows(), |i, _| s[i]);
     Ok((values, to_nalgebra(evd.U())))
@@ -51,7 +53,10 @@ fn symmetric_eigen(m: &DMatrix<f64>) -> Result<(DVector<f64>, DMatrix<f64>)> {
 pub(crate) fn thin_qr_of_transpose(x: &DMatrix<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
     let xt = x.transpose();
     let qr = faer_view(&xt).qr();
-    (to_nalgebra(qr.compute_thin_Q().as_ref()), to_nalgebra(qr.thin_R()))
+    (
+        to_nalgebra(qr.compute_thin_Q().as_ref()),
+        to_nalgebra(qr.thin_R()),
+    )
 }
 
 impl BatchFactorization {

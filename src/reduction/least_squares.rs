@@ -4,9 +4,9 @@ use nalgebra::{DMatrix, DVector};
 
 use super::{BatchFactorization, FactorizationMethod};
 use crate::error::{Result, check_dim};
+use crate::objective::FiniteSum;
 use crate::problems::least_squares::LeastSquares;
 use crate::splitting::{FlowMap, FlowStats};
-use crate::objective::FiniteSum;
 use crate::{Order, State};
 
 /// Which map of the local linear problem a [`ExactLeastSquaresFlow`] applies.
@@ -100,7 +100,11 @@ impl<'a> ExactLeastSquaresFlow<'a> {
 
     /// The local flows of every batch of a [`LeastSquares`] problem
     /// (`c = 1/(m·bᵢ)`, so that `h = α·m` matches SGD's learning rate α).
-    pub fn for_batches(ls: &'a LeastSquares, method: FactorizationMethod, scheme: LocalScheme) -> Vec<Self> {
+    pub fn for_batches(
+        ls: &'a LeastSquares,
+        method: FactorizationMethod,
+        scheme: LocalScheme,
+    ) -> Vec<Self> {
         let m = ls.num_batches();
         (0..m)
             .map(|i| {
@@ -130,7 +134,6 @@ impl<'a> ExactLeastSquaresFlow<'a> {
     pub fn factorization(&self) -> Option<&BatchFactorization> {
         self.factors.as_ref()
     }
-
 }
 
 /// The spectral function of the local map: `(1 − e^{−chλ})/λ` (exact) or

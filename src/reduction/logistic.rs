@@ -58,7 +58,12 @@ impl<'a> ReducedLogisticFlow<'a> {
     ///
     /// # Errors
     /// Dimension mismatch of `y`, `c ≤ 0`, invalid tolerances.
-    pub fn new(x: &'a DMatrix<f64>, y: &'a DVector<f64>, c: f64, options: AdaptiveOptions) -> Result<Self> {
+    pub fn new(
+        x: &'a DMatrix<f64>,
+        y: &'a DVector<f64>,
+        c: f64,
+        options: AdaptiveOptions,
+    ) -> Result<Self> {
         check_dim("batch labels", x.nrows(), y.len())?;
         crate::error::check_positive("c", c)?;
         options.tolerance().validate()?;
@@ -122,7 +127,14 @@ impl FlowMap for ReducedLogisticFlow<'_> {
             c: self.c,
             s: RefCell::new(DVector::zeros(self.y.len())),
         };
-        let sol = integrate(&system, &mut Rk45::new(), t, t + h, &self.eta, &Steps::Adaptive(self.options))?;
+        let sol = integrate(
+            &system,
+            &mut Rk45::new(),
+            t,
+            t + h,
+            &self.eta,
+            &Steps::Adaptive(self.options),
+        )?;
         self.stats.add(&sol.stats);
         self.eta -= &sol.y;
         theta.gemv(-1.0, &self.q, &self.eta, 1.0);

@@ -60,7 +60,12 @@ impl<'a> ReducedSoftmaxFlow<'a> {
     ///
     /// # Errors
     /// Dimension mismatch of `y`, `c ≤ 0`, invalid tolerances.
-    pub fn new(x: &'a DMatrix<f64>, y: &'a DMatrix<f64>, c: f64, options: AdaptiveOptions) -> Result<Self> {
+    pub fn new(
+        x: &'a DMatrix<f64>,
+        y: &'a DMatrix<f64>,
+        c: f64,
+        options: AdaptiveOptions,
+    ) -> Result<Self> {
         check_dim("batch labels", x.nrows(), y.nrows())?;
         crate::error::check_positive("c", c)?;
         options.tolerance().validate()?;
@@ -121,7 +126,14 @@ impl FlowMap for ReducedSoftmaxFlow<'_> {
             c: self.c,
             z: RefCell::new(DMatrix::zeros(self.y.nrows(), classes)),
         };
-        let sol = integrate(&system, &mut Rk45::new(), t, t + h, &self.eta, &Steps::Adaptive(self.options))?;
+        let sol = integrate(
+            &system,
+            &mut Rk45::new(),
+            t,
+            t + h,
+            &self.eta,
+            &Steps::Adaptive(self.options),
+        )?;
         self.stats.add(&sol.stats);
         self.eta -= &sol.y;
         let e = DMatrixView::from_slice(self.eta.as_slice(), k, classes);
