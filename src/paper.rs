@@ -165,6 +165,49 @@ fn sgd_pieces<F: FiniteSum>(sum: &F) -> Result<Vec<Box<dyn FlowMap + '_>>> {
         .collect()
 }
 
+/// The α grid of one experiment and where its runs go.
+struct GridRuns<'e> {
+    exp: &'e mut Experiment,
+    alphas: &'e [f64],
+    rules: &'e StopRules,
+    theta0: &'e State,
+}
+
+impl GridRuns<'_> {
+    /// Trains `pieces` at learning rate α from θ₀ and records the run.
+    fn run<'p>(
+        &mut self,
+        method: &str,
+        alpha: f64,
+        pieces: Vec<Box<dyn FlowMap + 'p>>,
+        metric: &mut dyn FnMut(&State) -> f64,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        progress(&format!("{} {method} α = {alpha:.3e}", self.exp.name));
+        let mut optimizer = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
+        let mut theta = self.theta0.clone();
+        let out = train(&mut optimizer, &mut theta, metric, self.rules)?;
+        record(method, alpha, out, self.exp);
+        Ok(())
+    }
+
+    /// SGD (explicit-Euler local steps) and the splitting optimizer (local
+    /// maps built afresh by `split_pieces`) at every α.
+    fn sgd_versus_splitting<'p, F: FiniteSum>(
+        &mut self,
+        problem: &'p F,
+        metric: &mut dyn FnMut(&State) -> f64,
+        progress: &mut dyn FnMut(&str),
+        split_pieces: &dyn Fn() -> Result<Vec<Box<dyn FlowMap + 'p>>>,
+    ) -> Result<()> {
+        for &alpha in self.alphas {
+            self.run("sgd", alpha, sgd_pieces(problem)?, metric, progress)?;
+            self.run("splitting", alpha, split_pieces()?, metric, progress)?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs SGD and exact splitting on a least-squares problem over an α grid.
 fn least_squares_grid(
     exp: &mut Experiment,
@@ -180,22 +223,20 @@ fn least_squares_grid(
         ExactLeastSquaresFlow::for_batches(ls, FactorizationMethod::Qr, LocalScheme::Exact);
     factorize_all(&mut exact)?;
     exp.factorization_seconds = t.elapsed().as_secs_f64();
+    let mut runs = GridRuns {
+        exp,
+        alphas,
+        rules,
+        theta0,
+    };
     for &alpha in alphas {
-        progress(&format!("{} sgd α = {alpha:.3e}", exp.name));
-        let mut sgd = SplittingOptimizer::new(sgd_pieces(ls)?, alpha, PieceOrder::Fixed)?;
-        let mut theta = theta0.clone();
-        let out = train(&mut sgd, &mut theta, metric, rules)?;
-        record("sgd", alpha, out, exp);
-
-        progress(&format!("{} splitting α = {alpha:.3e}", exp.name));
-        let pieces: Vec<Box<dyn FlowMap + '_>> = exact
+        runs.run("sgd", alpha, sgd_pieces(ls)?, metric, progress)?;
+        // The factorized flows are reused for every α (borrowed, not cloned).
+        let pieces = exact
             .iter_mut()
             .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
             .collect();
-        let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
-        let mut theta = theta0.clone();
-        let out = train(&mut split, &mut theta, metric, rules)?;
-        record("splitting", alpha, out, exp);
+        runs.run("splitting", alpha, pieces, metric, progress)?;
     }
     Ok(())
 }
@@ -382,31 +423,20 @@ fn logistic_split(
     };
     let theta0 = uniform_init(p, opts.seed + 1);
     let mut metric = |t: &State| error_rate(t, &test_set.x, &y_test);
-    for &alpha in &alphas {
-        progress(&format!("{} sgd α = {alpha:.3e}", exp.name));
-        let mut sgd = SplittingOptimizer::new(sgd_pieces(&problem)?, alpha, PieceOrder::Fixed)?;
-        let mut theta = theta0.clone();
-        record(
-            "sgd",
-            alpha,
-            train(&mut sgd, &mut theta, &mut metric, &rules)?,
-            &mut exp,
-        );
-        progress(&format!("{} splitting α = {alpha:.3e}", exp.name));
-        let pieces =
-            ReducedLogisticFlow::for_batches(&problem, ReducedLogisticFlow::default_options())?
-                .into_iter()
-                .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-                .collect();
-        let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
-        let mut theta = theta0.clone();
-        record(
-            "splitting",
-            alpha,
-            train(&mut split, &mut theta, &mut metric, &rules)?,
-            &mut exp,
-        );
-    }
+    let options = ReducedLogisticFlow::default_options();
+    let split_pieces = || -> Result<Vec<Box<dyn FlowMap + '_>>> {
+        Ok(ReducedLogisticFlow::for_batches(&problem, options)?
+            .into_iter()
+            .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
+            .collect())
+    };
+    let mut runs = GridRuns {
+        exp: &mut exp,
+        alphas: &alphas,
+        rules: &rules,
+        theta0: &theta0,
+    };
+    runs.sgd_versus_splitting(&problem, &mut metric, progress, &split_pieces)?;
     Ok(exp)
 }
 
@@ -500,31 +530,20 @@ fn softmax_split(
     };
     let theta0 = uniform_init(p * classes, opts.seed + 1);
     let mut metric = |t: &State| error_rate(t, &test_set.x, &test_set.labels, classes);
-    for &alpha in &alphas {
-        progress(&format!("{exp_name} sgd α = {alpha:.3e}"));
-        let mut sgd = SplittingOptimizer::new(sgd_pieces(&problem)?, alpha, PieceOrder::Fixed)?;
-        let mut theta = theta0.clone();
-        record(
-            "sgd",
-            alpha,
-            train(&mut sgd, &mut theta, &mut metric, &rules)?,
-            &mut exp,
-        );
-        progress(&format!("{exp_name} splitting α = {alpha:.3e}"));
-        let options = crate::reduction::ReducedLogisticFlow::default_options();
-        let pieces = ReducedSoftmaxFlow::for_batches(&problem, options)?
+    let options = crate::reduction::ReducedLogisticFlow::default_options();
+    let split_pieces = || -> Result<Vec<Box<dyn FlowMap + '_>>> {
+        Ok(ReducedSoftmaxFlow::for_batches(&problem, options)?
             .into_iter()
             .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-            .collect();
-        let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
-        let mut theta = theta0.clone();
-        record(
-            "splitting",
-            alpha,
-            train(&mut split, &mut theta, &mut metric, &rules)?,
-            &mut exp,
-        );
-    }
+            .collect())
+    };
+    let mut runs = GridRuns {
+        exp: &mut exp,
+        alphas: &alphas,
+        rules: &rules,
+        theta0: &theta0,
+    };
+    runs.sgd_versus_splitting(&problem, &mut metric, progress, &split_pieces)?;
     Ok(exp)
 }
 
