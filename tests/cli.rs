@@ -361,3 +361,96 @@ fn unknown_cli_flag_and_command() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("fitted order"));
 }
+
+#[test]
+fn order_strang_splitting_spec() {
+    let j = order_json(
+        "strang",
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/specs/order_strang.toml"
+        ))
+        .expect("read the sample spec"),
+    );
+    check_report("strang", &j, 2.0);
+    assert_eq!(j["effective_order"].as_u64(), Some(2));
+}
+
+#[test]
+fn tomography_json_summary() {
+    let out = run(&[
+        "tomography",
+        "--geometry",
+        "fanlinear",
+        "--n",
+        "50",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(j["rows"].as_u64(), Some(12780));
+    assert_eq!(j["cols"].as_u64(), Some(2500));
+    assert!((j["phantom_sum"].as_f64().unwrap() - 302.4).abs() < 1e-9);
+    assert_eq!(j["phantom_nnz"].as_u64(), Some(1018));
+    for key in ["nnz", "zero_rows", "sum", "frobenius", "rhs_norm"] {
+        assert!(j[key].as_f64().is_some_and(|v| v > 0.0), "{key}");
+    }
+    assert_user_error(
+        "geometry",
+        &run(&["tomography", "--geometry", "cone"]),
+        "cone",
+    );
+    assert_user_error("n = 0", &run(&["tomography", "--n", "0"]), "");
+}
+
+#[test]
+fn paper_quick_logistic_json_and_csv() {
+    let dir = std::env::temp_dir().join(format!("splitflow-paper-test-{}", std::process::id()));
+    let out = run(&[
+        "paper",
+        "--experiment",
+        "logistic",
+        "--quick",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let experiments = j["experiments"].as_array().expect("experiments");
+    assert_eq!(experiments.len(), 2);
+    for e in experiments {
+        let name = e["name"].as_str().unwrap();
+        assert!(e["target"].as_f64().is_some());
+        let runs = e["runs"].as_array().unwrap();
+        assert!(!runs.is_empty());
+        for r in runs {
+            assert!(["sgd", "splitting"].contains(&r["method"].as_str().unwrap()));
+            assert!(r["alpha"].as_f64().unwrap() > 0.0);
+            let converged = r["converged"].as_bool().unwrap();
+            assert_eq!(
+                converged,
+                r["iterations"].is_u64(),
+                "{name}: iterations iff converged"
+            );
+            assert!(r["diverged"].is_boolean() && r["seconds"].as_f64().unwrap() >= 0.0);
+        }
+        let csv = std::fs::read_to_string(dir.join(format!("{}.csv", name.replace('/', "-"))))
+            .expect("CSV written");
+        assert_eq!(csv.lines().count(), runs.len() + 1);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_user_error(
+        "experiment",
+        &run(&["paper", "--experiment", "bogus"]),
+        "bogus",
+    );
+}
