@@ -8,9 +8,9 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::batches::{batch_ranges, check_data, split_rows, split_vec};
+use crate::State;
 use crate::error::{Error, Result, check_dim};
 use crate::objective::FiniteSum;
-use crate::State;
 
 /// Linear least squares over m fixed batches `(Xᵢ, yᵢ)` of bᵢ rows:
 ///
@@ -129,9 +129,18 @@ impl FiniteSum for LeastSquares {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for zero sizes or a negative / non-finite noise.
-pub fn random_least_squares(n: usize, p: usize, noise: f64, seed: u64) -> Result<(DMatrix<f64>, DVector<f64>, DVector<f64>)> {
+pub fn random_least_squares(
+    n: usize,
+    p: usize,
+    noise: f64,
+    seed: u64,
+) -> Result<(DMatrix<f64>, DVector<f64>, DVector<f64>)> {
     if n == 0 || p == 0 {
-        return Err(Error::invalid("n, p", format!("{n}, {p}"), "must be positive"));
+        return Err(Error::invalid(
+            "n, p",
+            format!("{n}, {p}"),
+            "must be positive",
+        ));
     }
     if !(noise.is_finite() && noise >= 0.0) {
         return Err(Error::invalid("noise", noise, "must be finite and ≥ 0"));
