@@ -7,12 +7,14 @@
 use criterion::{criterion_group, criterion_main};
 
 mod common;
+mod splitting;
 mod steppers;
 
 criterion_group!(
     benches,
     steppers::rk45_vs_dopri5_lorenz,
     steppers::rk45_vs_dopri5_gradient_flow,
-    steppers::rk4_vs_hand_loop
+    steppers::rk4_vs_hand_loop,
+    splitting::sgd_epoch_vs_slice_loop
 );
 criterion_main!(benches);
