@@ -45,6 +45,15 @@ pub trait FiniteSum {
     fn batch_value(&self, i: usize, theta: &State) -> f64;
     /// Writes `∇fᵢ(θ)` into `g`.
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State);
+    /// Writes `s·∇fᵢ(θ)` into `g` (the right-hand side of a
+    /// [`LocalFlow`](crate::flows::LocalFlow), s = −1/m). The default computes
+    /// the gradient and then multiplies every entry by `s`; implementations
+    /// may fuse the two passes but must give the same values (each entry
+    /// `∇fᵢ(θ)ⱼ · s`, rounded once more after the gradient entry).
+    fn batch_gradient_scaled(&self, i: usize, theta: &State, s: f64, g: &mut State) {
+        self.batch_gradient(i, theta, g);
+        *g *= s;
+    }
     /// Writes `∇²fᵢ(θ)` into `h` and returns `true`, or `false` when not available.
     fn batch_hessian(&self, _i: usize, _theta: &State, _h: &mut DMatrix<f64>) -> bool {
         false
@@ -101,6 +110,9 @@ impl<F: FiniteSum + ?Sized> FiniteSum for &F {
     }
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State) {
         (**self).batch_gradient(i, theta, g)
+    }
+    fn batch_gradient_scaled(&self, i: usize, theta: &State, s: f64, g: &mut State) {
+        (**self).batch_gradient_scaled(i, theta, s, g)
     }
     fn batch_hessian(&self, i: usize, theta: &State, h: &mut DMatrix<f64>) -> bool {
         (**self).batch_hessian(i, theta, h)

@@ -37,8 +37,8 @@ impl<F: FiniteSum> OdeSystem for LocalFlow<F> {
         self.sum.dim()
     }
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
-        self.sum.batch_gradient(self.batch, y, dy);
-        *dy *= -1.0 / self.sum.num_batches() as f64;
+        let s = -1.0 / self.sum.num_batches() as f64;
+        self.sum.batch_gradient_scaled(self.batch, y, s, dy);
     }
     fn jacobian(&self, _t: f64, y: &State, jac: &mut DMatrix<f64>) -> bool {
         if self.sum.batch_hessian(self.batch, y, jac) {

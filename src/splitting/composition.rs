@@ -213,7 +213,7 @@ impl FlowMap for Splitting<'_> {
                     other => other,
                 });
             }
-            if !y.iter().all(|v| v.is_finite()) {
+            if !crate::steppers::all_finite(y.as_slice()) {
                 return Err(Error::NonFinite {
                     what: format!("piece {j} ({}) output", self.pieces[j].name()),
                     t: self.clocks[j] + tau,

@@ -226,6 +226,13 @@ fn combine<const PROBE: bool>(
     }
 }
 
+/// Whether every entry of `v` is finite: the non-finite probe of
+/// [`lincomb_checked`] on its own (vectorises, unlike a short-circuiting
+/// `iter().all(is_finite)`).
+pub(crate) fn all_finite(v: &[f64]) -> bool {
+    !probe_lanes(v).is_nan()
+}
+
 /// Independent accumulators of the non-finite probe (a single running sum is
 /// a serial dependency chain that neither vectorises nor pipelines).
 const LANES: usize = 4;
@@ -343,6 +350,21 @@ mod tests {
         let mut acc = [1.0, 1.0, 1.0];
         lincomb(&mut acc, None, &[(2.0, &y[..])]);
         assert_eq!(acc, [3.0, 5.0, 7.0]);
+    }
+
+    #[test]
+    fn all_finite_flags_nan_and_infinities_in_every_lane() {
+        for n in 0..=9 {
+            let v: Vec<f64> = (0..n).map(|i| i as f64 - 3.5).collect();
+            assert!(all_finite(&v));
+            for k in 0..n {
+                for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                    let mut w = v.clone();
+                    w[k] = bad;
+                    assert!(!all_finite(&w), "n={n} k={k} {bad}");
+                }
+            }
+        }
     }
 
     /// The blocked kernel keeps the sequential order of operations (bitwise
