@@ -1,12 +1,8 @@
 //! Algorithm 1: splitting optimization over batch local flows.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-
 use crate::State;
 use crate::error::{Error, Result};
-use crate::splitting::{FlowMap, PieceOrder};
+use crate::splitting::{FlowMap, PieceOrder, PieceSchedule};
 use crate::train::IterativeMethod;
 
 /// Splitting optimization (Merkulov & Oseledets, Algorithm 1): for each
@@ -28,8 +24,7 @@ use crate::train::IterativeMethod;
 pub struct SplittingOptimizer<'a> {
     pieces: Vec<Box<dyn FlowMap + 'a>>,
     alpha: f64,
-    order: PieceOrder,
-    rng: StdRng,
+    schedule: PieceSchedule,
     perm: Vec<usize>,
     position: usize,
     epochs: usize,
@@ -53,16 +48,11 @@ impl<'a> SplittingOptimizer<'a> {
             crate::error::check_dim(&format!("local flow {j}"), n, p.dim())?;
         }
         let name = format!("splitting ({})", first.name());
-        let seed = match order {
-            PieceOrder::Shuffled { seed } => seed,
-            _ => 0,
-        };
         let m = pieces.len();
         Ok(SplittingOptimizer {
             pieces,
             alpha,
-            order,
-            rng: StdRng::seed_from_u64(seed),
+            schedule: PieceSchedule::new(order, m),
             perm: (0..m).collect(),
             position: 0,
             epochs: 0,
@@ -95,35 +85,13 @@ impl<'a> SplittingOptimizer<'a> {
         }
         Ok(())
     }
-
-    fn start_epoch(&mut self) {
-        let m = self.perm.len();
-        match self.order {
-            PieceOrder::Fixed => {}
-            PieceOrder::Reversed => self
-                .perm
-                .iter_mut()
-                .enumerate()
-                .for_each(|(k, p)| *p = m - 1 - k),
-            PieceOrder::Shuffled { .. } => {
-                self.perm.iter_mut().enumerate().for_each(|(k, p)| *p = k);
-                self.perm.shuffle(&mut self.rng);
-            }
-            PieceOrder::Palindromic => {
-                let odd = self.epochs % 2 == 1;
-                self.perm
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(k, p)| *p = if odd { m - 1 - k } else { k });
-            }
-        }
-    }
 }
 
 impl IterativeMethod for SplittingOptimizer<'_> {
     fn step(&mut self, theta: &mut State) -> Result<()> {
         if self.position == 0 {
-            self.start_epoch();
+            let next = self.schedule.next_step();
+            self.perm.copy_from_slice(next);
         }
         let i = self.perm[self.position];
         let h = self.h();

@@ -38,6 +38,61 @@ pub enum BackwardSteps {
     Allow,
 }
 
+/// The piece permutation of successive steps under a [`PieceOrder`]
+/// (slot → piece), shared by [`Splitting`] and the
+/// [`SplittingOptimizer`](crate::optimizers::SplittingOptimizer).
+#[derive(Debug)]
+pub struct PieceSchedule {
+    order: PieceOrder,
+    rng: StdRng,
+    perm: Vec<usize>,
+    steps: usize,
+}
+
+impl PieceSchedule {
+    /// The schedule of `pieces` pieces (the RNG is seeded once, here).
+    pub fn new(order: PieceOrder, pieces: usize) -> Self {
+        let seed = match order {
+            PieceOrder::Shuffled { seed } => seed,
+            _ => 0,
+        };
+        PieceSchedule {
+            order,
+            rng: StdRng::seed_from_u64(seed),
+            perm: (0..pieces).collect(),
+            steps: 0,
+        }
+    }
+
+    /// Steps scheduled so far.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The permutation of the next step.
+    pub fn next_step(&mut self) -> &[usize] {
+        let m = self.perm.len();
+        let reversed = match self.order {
+            PieceOrder::Fixed => false,
+            PieceOrder::Reversed => true,
+            PieceOrder::Palindromic => self.steps % 2 == 1,
+            PieceOrder::Shuffled { .. } => {
+                for (k, p) in self.perm.iter_mut().enumerate() {
+                    *p = k;
+                }
+                self.perm.shuffle(&mut self.rng);
+                self.steps += 1;
+                return &self.perm;
+            }
+        };
+        for (k, p) in self.perm.iter_mut().enumerate() {
+            *p = if reversed { m - 1 - k } else { k };
+        }
+        self.steps += 1;
+        &self.perm
+    }
+}
+
 /// A splitting method: pieces (flow maps, each with its own integrator, possibly
 /// borrowing data for the lifetime `'a`),
 /// coefficients, and a piece-order policy. Itself a [`FlowMap`], so
@@ -64,11 +119,8 @@ pub enum BackwardSteps {
 pub struct Splitting<'a> {
     pieces: Vec<Box<dyn FlowMap + 'a>>,
     coefficients: SplittingCoefficients,
-    piece_order: PieceOrder,
-    rng: StdRng,
-    perm: Vec<usize>,
+    schedule: PieceSchedule,
     clocks: Vec<f64>,
-    steps: usize,
 }
 
 /// Options of a [`Splitting`].
@@ -126,18 +178,11 @@ impl<'a> Splitting<'a> {
             ));
         }
         let m = pieces.len();
-        let seed = match options.piece_order {
-            PieceOrder::Shuffled { seed } => seed,
-            _ => 0,
-        };
         Ok(Splitting {
             pieces,
             coefficients,
-            piece_order: options.piece_order,
-            rng: StdRng::seed_from_u64(seed),
-            perm: (0..m).collect(),
+            schedule: PieceSchedule::new(options.piece_order, m),
             clocks: vec![0.0; m],
-            steps: 0,
         })
     }
 
@@ -163,31 +208,6 @@ impl<'a> Splitting<'a> {
     pub fn pieces(&self) -> &[Box<dyn FlowMap + 'a>] {
         &self.pieces
     }
-
-    /// The piece permutation the next step will use (slot → piece).
-    fn next_permutation(&mut self) {
-        let m = self.perm.len();
-        match self.piece_order {
-            PieceOrder::Fixed => {}
-            PieceOrder::Reversed => {
-                for (k, p) in self.perm.iter_mut().enumerate() {
-                    *p = m - 1 - k;
-                }
-            }
-            PieceOrder::Shuffled { .. } => {
-                for (k, p) in self.perm.iter_mut().enumerate() {
-                    *p = k;
-                }
-                self.perm.shuffle(&mut self.rng);
-            }
-            PieceOrder::Palindromic => {
-                let odd = self.steps % 2 == 1;
-                for (k, p) in self.perm.iter_mut().enumerate() {
-                    *p = if odd { m - 1 - k } else { k };
-                }
-            }
-        }
-    }
 }
 
 impl FlowMap for Splitting<'_> {
@@ -197,12 +217,10 @@ impl FlowMap for Splitting<'_> {
 
     fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
         check_dim("state y", self.dim(), y.len())?;
-        self.next_permutation();
-        self.steps += 1;
+        let perm = self.schedule.next_step();
         self.clocks.fill(t);
-        for k in 0..self.coefficients.sequence().len() {
-            let (slot, a) = self.coefficients.sequence()[k];
-            let j = self.perm[slot];
+        for &(slot, a) in self.coefficients.sequence() {
+            let j = perm[slot];
             let tau = a * h;
             if let Err(e) = self.pieces[j].advance(self.clocks[j], tau, y) {
                 return Err(match e {
@@ -235,7 +253,7 @@ impl FlowMap for Splitting<'_> {
     fn stats(&self) -> FlowStats {
         self.pieces.iter().fold(
             FlowStats {
-                advances: self.steps,
+                advances: self.schedule.steps(),
                 f_evals: 0,
             },
             |acc, p| FlowStats {

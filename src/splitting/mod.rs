@@ -10,7 +10,7 @@ mod exact_linear;
 mod integrated;
 
 pub use coefficients::SplittingCoefficients;
-pub use composition::{BackwardSteps, PieceOrder, Splitting, SplittingOptions};
+pub use composition::{BackwardSteps, PieceOrder, PieceSchedule, Splitting, SplittingOptions};
 pub use exact_linear::ExactLinear;
 pub use integrated::{Integrated, SubSteps};
 
