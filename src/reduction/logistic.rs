@@ -4,12 +4,12 @@ use std::cell::RefCell;
 
 use nalgebra::{DMatrix, DVector};
 
-use super::factorization::thin_qr_of_transpose;
+use super::reduced::ReducedCore;
 use crate::error::{Result, check_dim};
 use crate::objective::FiniteSum;
 use crate::problems::logistic::{Logistic, sigmoid};
 use crate::splitting::{FlowMap, FlowStats};
-use crate::{AdaptiveOptions, OdeSystem, Order, Rk45, State, Stats, Steps, integrate};
+use crate::{AdaptiveOptions, OdeSystem, Order, State, Stats};
 
 /// The reduced ODE `η' = −c R(σ(Rᵀη) − y)` (k-dimensional).
 struct ReducedLogistic<'r> {
@@ -45,12 +45,8 @@ pub struct ReducedLogisticFlow<'a> {
     x: &'a DMatrix<f64>,
     y: &'a DVector<f64>,
     c: f64,
-    options: AdaptiveOptions,
-    q: DMatrix<f64>,
     r: DMatrix<f64>,
-    eta: DVector<f64>,
-    stats: Stats,
-    advances: usize,
+    core: ReducedCore,
 }
 
 impl<'a> ReducedLogisticFlow<'a> {
@@ -71,12 +67,8 @@ impl<'a> ReducedLogisticFlow<'a> {
             x,
             y,
             c,
-            options,
-            q: DMatrix::zeros(0, 0),
             r: DMatrix::zeros(0, 0),
-            eta: DVector::zeros(0),
-            stats: Stats::default(),
-            advances: 0,
+            core: ReducedCore::new(options),
         })
     }
 
@@ -102,7 +94,7 @@ impl<'a> ReducedLogisticFlow<'a> {
 
     /// Solver counters accumulated over all advances.
     pub fn solver_stats(&self) -> Stats {
-        self.stats
+        self.core.solver_stats()
     }
 }
 
@@ -113,32 +105,17 @@ impl FlowMap for ReducedLogisticFlow<'_> {
 
     fn advance(&mut self, t: f64, h: f64, theta: &mut State) -> Result<()> {
         check_dim("parameters θ", self.x.ncols(), theta.len())?;
-        if self.q.nrows() == 0 {
-            let (q, r) = thin_qr_of_transpose(self.x);
-            self.eta = DVector::zeros(q.ncols());
-            self.q = q;
+        if let Some(r) = self.core.factorize(self.x, 1) {
             self.r = r;
         }
-        self.advances += 1;
-        self.eta.gemv_tr(1.0, &self.q, theta, 0.0);
+        self.core.project(theta, 1);
         let system = ReducedLogistic {
             r: &self.r,
             y: self.y,
             c: self.c,
             s: RefCell::new(DVector::zeros(self.y.len())),
         };
-        let sol = integrate(
-            &system,
-            &mut Rk45::new(),
-            t,
-            t + h,
-            &self.eta,
-            &Steps::Adaptive(self.options),
-        )?;
-        self.stats.add(&sol.stats);
-        self.eta -= &sol.y;
-        theta.gemv(-1.0, &self.q, &self.eta, 1.0);
-        Ok(())
+        self.core.integrate_and_lift(&system, t, h, theta, 1)
     }
 
     fn order(&self) -> Order {
@@ -150,10 +127,7 @@ impl FlowMap for ReducedLogisticFlow<'_> {
     }
 
     fn stats(&self) -> FlowStats {
-        FlowStats {
-            advances: self.advances,
-            f_evals: self.stats.f_evals,
-        }
+        self.core.flow_stats()
     }
 
     fn name(&self) -> String {

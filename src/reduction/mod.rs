@@ -16,6 +16,7 @@
 mod factorization;
 mod least_squares;
 mod logistic;
+mod reduced;
 mod softmax;
 
 pub use factorization::{BatchFactorization, FactorizationMethod};

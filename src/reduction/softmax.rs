@@ -2,14 +2,14 @@
 
 use std::cell::RefCell;
 
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut};
 
-use super::factorization::thin_qr_of_transpose;
+use super::reduced::ReducedCore;
 use crate::error::{Result, check_dim};
 use crate::objective::FiniteSum;
 use crate::problems::softmax::{Softmax, softmax_rows};
 use crate::splitting::{FlowMap, FlowStats};
-use crate::{AdaptiveOptions, OdeSystem, Order, Rk45, State, Stats, Steps, integrate};
+use crate::{AdaptiveOptions, OdeSystem, Order, State, Stats};
 
 /// The reduced ODE `H' = −c R(s(RᵀH) − Y)` on H ∈ ℝ^{k×c}, flattened column-major.
 struct ReducedSoftmax<'r> {
@@ -47,12 +47,8 @@ pub struct ReducedSoftmaxFlow<'a> {
     x: &'a DMatrix<f64>,
     y: &'a DMatrix<f64>,
     c: f64,
-    options: AdaptiveOptions,
-    q: DMatrix<f64>,
     r: DMatrix<f64>,
-    eta: DVector<f64>,
-    stats: Stats,
-    advances: usize,
+    core: ReducedCore,
 }
 
 impl<'a> ReducedSoftmaxFlow<'a> {
@@ -73,12 +69,8 @@ impl<'a> ReducedSoftmaxFlow<'a> {
             x,
             y,
             c,
-            options,
-            q: DMatrix::zeros(0, 0),
             r: DMatrix::zeros(0, 0),
-            eta: DVector::zeros(0),
-            stats: Stats::default(),
-            advances: 0,
+            core: ReducedCore::new(options),
         })
     }
 
@@ -95,7 +87,7 @@ impl<'a> ReducedSoftmaxFlow<'a> {
 
     /// Solver counters accumulated over all advances.
     pub fn solver_stats(&self) -> Stats {
-        self.stats
+        self.core.solver_stats()
     }
 }
 
@@ -106,40 +98,18 @@ impl FlowMap for ReducedSoftmaxFlow<'_> {
 
     fn advance(&mut self, t: f64, h: f64, theta: &mut State) -> Result<()> {
         check_dim("parameters Θ", self.dim(), theta.len())?;
-        let (p, classes) = (self.x.ncols(), self.y.ncols());
-        if self.q.nrows() == 0 {
-            let (q, r) = thin_qr_of_transpose(self.x);
-            self.eta = DVector::zeros(q.ncols() * classes);
-            self.q = q;
+        let classes = self.y.ncols();
+        if let Some(r) = self.core.factorize(self.x, classes) {
             self.r = r;
         }
-        let k = self.q.ncols();
-        self.advances += 1;
-        {
-            let t_view = DMatrixView::from_slice(theta.as_slice(), p, classes);
-            let mut e = DMatrixViewMut::from_slice(self.eta.as_mut_slice(), k, classes);
-            e.gemm_tr(1.0, &self.q, &t_view, 0.0);
-        }
+        self.core.project(theta, classes);
         let system = ReducedSoftmax {
             r: &self.r,
             y: self.y,
             c: self.c,
             z: RefCell::new(DMatrix::zeros(self.y.nrows(), classes)),
         };
-        let sol = integrate(
-            &system,
-            &mut Rk45::new(),
-            t,
-            t + h,
-            &self.eta,
-            &Steps::Adaptive(self.options),
-        )?;
-        self.stats.add(&sol.stats);
-        self.eta -= &sol.y;
-        let e = DMatrixView::from_slice(self.eta.as_slice(), k, classes);
-        let mut t_mut = DMatrixViewMut::from_slice(theta.as_mut_slice(), p, classes);
-        t_mut.gemm(-1.0, &self.q, &e, 1.0);
-        Ok(())
+        self.core.integrate_and_lift(&system, t, h, theta, classes)
     }
 
     fn order(&self) -> Order {
@@ -151,10 +121,7 @@ impl FlowMap for ReducedSoftmaxFlow<'_> {
     }
 
     fn stats(&self) -> FlowStats {
-        FlowStats {
-            advances: self.advances,
-            f_evals: self.stats.f_evals,
-        }
+        self.core.flow_stats()
     }
 
     fn name(&self) -> String {
