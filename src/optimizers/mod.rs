@@ -1,10 +1,143 @@
 //! Optimizers as discretizations of flows.
 //!
-//! [`SplittingOptimizer`] is Algorithm 1 of Merkulov & Oseledets: a Lie
-//! splitting of the gradient flow over the batches' local problems, each
-//! advanced by its own flow map over `h = α·m`. With explicit-Euler local
-//! maps it *is* SGD with learning rate α.
+//! Every optimizer here is *constructed from* an ODE, a numerical scheme and
+//! a parameter map, and documented as "<scheme> on <ODE> with <map>"; the
+//! textbook update is what the construction reduces to, and the tests
+//! (tests/optimizers.rs) prove each equals its textbook form to round-off
+//! with a reference implementation written in the test.
+//!
+//! | optimizer | ODE | scheme | textbook parameters |
+//! |---|---|---|---|
+//! | [`GradientDescent`] | θ' = −∇f(θ) | explicit Euler, step h | SGD, lr = h |
+//! | [`GradientDescent`] (implicit) | θ' = −∇f(θ) | implicit Euler | implicit SGD / proximal point, lr = h |
+//! | [`Momentum`] | ẍ + γẋ + ∇f(x) = 0 | semi-implicit Euler / exact friction / forward friction | lr = h² (or h²/(1 + γh)), momentum = 1 − γh, e^{−γh}, 1/(1 + γh) |
+//! | [`Nag`] | same, or γ = r/t | the same schemes with the gradient at the look-ahead point | Sutskever NAG; Nesterov's (k−1)/(k+2) |
+//!
+//! The [`Optimizer`] trait is usable in a user's own training loop: it takes
+//! the parameters and a [`GradientOracle`] that returns a (stochastic)
+//! gradient at any point the method asks for. [`SplittingOptimizer`] is the
+//! batch-local-flow optimizer of Merkulov & Oseledets (it owns its local flow
+//! maps, so it implements [`IterativeMethod`](crate::train::IterativeMethod)
+//! instead).
 
+mod gradient;
+mod momentum;
+mod oracle;
 mod splitting;
 
+pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
+pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
+pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
 pub use splitting::SplittingOptimizer;
+
+use crate::State;
+use crate::error::{Error, Result};
+
+/// One step of an optimization method, driven by a gradient oracle.
+///
+/// # Example
+/// ```
+/// use nalgebra::dvector;
+/// use splitflow::optimizers::{FnOracle, Momentum, Optimizer};
+///
+/// // f(θ) = ½‖θ‖²: Polyak momentum with lr = 0.1, momentum = 0.5.
+/// let mut opt = Momentum::textbook(0.1, 0.5)?;
+/// let mut oracle = FnOracle::new(2, |theta, g| g.copy_from(theta));
+/// let mut theta = dvector![1.0, -1.0];
+/// for _ in 0..100 {
+///     opt.step(&mut theta, &mut oracle)?;
+/// }
+/// assert!(theta.norm() < 1e-6);
+/// assert_eq!(opt.steps_taken(), 100);
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+pub trait Optimizer {
+    /// The textbook name (`"sgd"`, `"momentum"`, `"adam"`, …).
+    fn name(&self) -> &'static str;
+    /// Advances `theta` by one step, asking `oracle` for gradients.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when the oracle's dimension is not θ's;
+    /// [`Error::NonFinite`] (naming the step) when the oracle returns a
+    /// non-finite gradient, in which case `theta` is left unchanged; errors
+    /// of the oracle itself.
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()>;
+    /// Forgets the method's state (velocities, moment estimates, step count).
+    fn reset(&mut self);
+    /// Number of steps taken since construction or the last reset.
+    fn steps_taken(&self) -> usize;
+    /// The textbook hyper-parameters and their values (`lr`, `momentum`, …).
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)>;
+    /// How the method is derived: "<scheme> on <ODE> with <parameter map>".
+    fn derivation(&self) -> String;
+}
+
+/// Gradient evaluation with the checks every optimizer needs: the oracle's
+/// dimension equals θ's, and the returned gradient is finite (`step` is the
+/// 1-based number of the step being taken, reported in errors).
+pub(crate) fn gradient_at(
+    oracle: &mut dyn GradientOracle,
+    point: &State,
+    g: &mut State,
+    step: usize,
+) -> Result<()> {
+    if oracle.dim() != point.len() {
+        return Err(Error::dimension(
+            &format!("gradient oracle at step {step}"),
+            point.len(),
+            oracle.dim(),
+        ));
+    }
+    if g.len() != point.len() {
+        *g = State::zeros(point.len());
+    }
+    oracle.gradient(point, g)?;
+    if g.len() != point.len() {
+        return Err(Error::dimension(
+            &format!("gradient returned by the oracle at step {step}"),
+            point.len(),
+            g.len(),
+        ));
+    }
+    if !crate::steppers::all_finite(g.as_slice()) {
+        return Err(Error::non_finite(
+            &format!("gradient returned by the oracle at step {step}"),
+            step as f64,
+        ));
+    }
+    Ok(())
+}
+
+/// Resizes a workspace to `n` zeros when its length differs (first step only).
+pub(crate) fn ensure_len(v: &mut State, n: usize) {
+    if v.len() != n {
+        *v = State::zeros(n);
+    }
+}
+
+/// A learning rate / step size: positive and finite.
+pub(crate) fn check_rate(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, v, "must be positive and finite"))
+    }
+}
+
+/// A decay or momentum factor in [0, 1).
+pub(crate) fn check_unit(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && (0.0..1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, v, "must lie in [0, 1)"))
+    }
+}
+
+/// A non-negative finite constant (ε, weight decay, friction).
+pub(crate) fn check_nonnegative(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, v, "must be non-negative and finite"))
+    }
+}

@@ -1,0 +1,477 @@
+//! Momentum and Nesterov's method: discretizations of the heavy-ball ODE.
+
+use super::{
+    GradientOracle, Optimizer, check_nonnegative, check_rate, check_unit, ensure_len, gradient_at,
+};
+use crate::State;
+use crate::error::{Error, Result};
+
+/// How the heavy-ball ODE `u' = w, w' = −γw − ∇f(u)` is discretized with step h
+/// (THEORY §5). Each is "friction factor φ, kick κ, drift h":
+/// `w ← φ·w − κ·∇f(u)`, `u ← u + h·w`, which is Polyak momentum
+/// `x₊ = x − α∇f(x) + β(x − x₋)` with `β = φ`, `α = κ·h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeavyBallScheme {
+    /// Symplectic Euler: `w ← w − h(γw + ∇f(u))`, `u ← u + h·w`:
+    /// β = 1 − γh, α = h².
+    SemiImplicitEuler,
+    /// Lie splitting: the exact friction flow `w ← e^{−γh}w`, then
+    /// symplectic Euler of `{u' = w, w' = −∇f(u)}` (conformal symplectic
+    /// Euler): β = e^{−γh}, α = h².
+    ExactFriction,
+    /// Central second difference with forward-difference friction,
+    /// `(x₊ − 2x + x₋)/h² + γ(x₊ − x)/h + ∇f(x) = 0`:
+    /// β = 1/(1 + γh), α = h²/(1 + γh).
+    ForwardFriction,
+}
+
+impl HeavyBallScheme {
+    /// The snake-case name used in specs (`semi_implicit_euler`, `exact_friction`, `forward_friction`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeavyBallScheme::SemiImplicitEuler => "semi_implicit_euler",
+            HeavyBallScheme::ExactFriction => "exact_friction",
+            HeavyBallScheme::ForwardFriction => "forward_friction",
+        }
+    }
+
+    /// Parses a spec name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an unknown name.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "semi_implicit_euler" => Ok(HeavyBallScheme::SemiImplicitEuler),
+            "exact_friction" => Ok(HeavyBallScheme::ExactFriction),
+            "forward_friction" => Ok(HeavyBallScheme::ForwardFriction),
+            _ => Err(Error::invalid(
+                "scheme",
+                name,
+                "expected semi_implicit_euler, exact_friction or forward_friction",
+            )),
+        }
+    }
+
+    /// The parameter map: `(φ, κ)` = (friction factor, kick coefficient) for
+    /// friction γ and step h; textbook `momentum = φ`, `lr = κ·h`.
+    pub fn factors(self, gamma: f64, h: f64) -> (f64, f64) {
+        match self {
+            HeavyBallScheme::SemiImplicitEuler => (1.0 - gamma * h, h),
+            HeavyBallScheme::ExactFriction => ((-gamma * h).exp(), h),
+            HeavyBallScheme::ForwardFriction => (1.0 / (1.0 + gamma * h), h / (1.0 + gamma * h)),
+        }
+    }
+
+    /// The inverse map: `(γ, h)` whose scheme gives textbook `(lr, momentum)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when the scheme cannot produce `momentum`
+    /// (exact friction needs momentum > 0).
+    pub fn invert(self, lr: f64, momentum: f64) -> Result<(f64, f64)> {
+        check_rate("lr", lr)?;
+        check_unit("momentum", momentum)?;
+        Ok(match self {
+            HeavyBallScheme::SemiImplicitEuler => {
+                let h = lr.sqrt();
+                ((1.0 - momentum) / h, h)
+            }
+            HeavyBallScheme::ExactFriction => {
+                if momentum == 0.0 {
+                    return Err(Error::invalid(
+                        "momentum",
+                        0,
+                        "exact friction gives momentum e^{−γh} > 0; use semi_implicit_euler for 0",
+                    ));
+                }
+                let h = lr.sqrt();
+                (-momentum.ln() / h, h)
+            }
+            HeavyBallScheme::ForwardFriction => {
+                // β = 1/(1 + γh), α = h²β  ⇒  h = √(α/β), γ = (1/β − 1)/h.
+                if momentum == 0.0 {
+                    return Err(Error::invalid(
+                        "momentum",
+                        0,
+                        "forward friction gives momentum 1/(1 + γh) > 0",
+                    ));
+                }
+                let h = (lr / momentum).sqrt();
+                ((1.0 / momentum - 1.0) / h, h)
+            }
+        })
+    }
+}
+
+/// The shared heavy-ball state and step: velocity `w` (the ODE's v), the
+/// gradient buffer, and the look-ahead point.
+#[derive(Debug, Clone)]
+struct HeavyBallCore {
+    h: f64,
+    w: State,
+    g: State,
+    ahead: State,
+    steps: usize,
+}
+
+impl HeavyBallCore {
+    fn new(h: f64) -> Self {
+        HeavyBallCore {
+            h,
+            w: State::zeros(0),
+            g: State::zeros(0),
+            ahead: State::zeros(0),
+            steps: 0,
+        }
+    }
+
+    /// `w ← φw − κ∇f(point)`, `u ← u + h·w`, the gradient taken at `u`
+    /// or at the look-ahead point `u + h·φ·w`.
+    fn step(
+        &mut self,
+        u: &mut State,
+        oracle: &mut dyn GradientOracle,
+        phi: f64,
+        kappa: f64,
+        lookahead: bool,
+    ) -> Result<()> {
+        let n = u.len();
+        ensure_len(&mut self.w, n);
+        ensure_len(&mut self.g, n);
+        let k = self.steps + 1;
+        if lookahead {
+            ensure_len(&mut self.ahead, n);
+            let c = self.h * phi;
+            for ((a, ui), wi) in self.ahead.iter_mut().zip(u.iter()).zip(self.w.iter()) {
+                *a = ui + c * wi;
+            }
+            gradient_at(oracle, &self.ahead, &mut self.g, k)?;
+        } else {
+            gradient_at(oracle, u, &mut self.g, k)?;
+        }
+        let h = self.h;
+        for ((ui, wi), gi) in u.iter_mut().zip(self.w.iter_mut()).zip(self.g.iter()) {
+            *wi = phi * *wi - kappa * gi;
+            *ui += h * *wi;
+        }
+        self.steps = k;
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.w.fill(0.0);
+        self.steps = 0;
+    }
+}
+
+/// Polyak's heavy-ball momentum, derived from the heavy-ball ODE
+/// `ẍ + γẋ + ∇f(x) = 0` (state `[u; w]`, `u' = w`, `w' = −γw − ∇f(u)`).
+///
+/// *[`HeavyBallScheme`] on ẍ + γẋ + ∇f(x) = 0 with step h*:
+///
+/// | scheme | momentum β | lr α |
+/// |---|---|---|
+/// | semi-implicit Euler | 1 − γh | h² |
+/// | exact friction (Lie) | e^{−γh} | h² |
+/// | forward friction | 1/(1 + γh) | h²/(1 + γh) |
+///
+/// $$ x_{k+1} = x_k - \alpha \nabla f(x_k) + \beta (x_k - x_{k-1}) $$
+///
+/// This is the same trajectory as PyTorch's buffer form `b ← βb + ∇f`,
+/// `x ← x − αb`, and Sutskever's `v ← βv − α∇f`, `x ← x + v`, at constant
+/// lr; the state kept here is the ODE velocity `w = (x_k − x_{k−1})/h`,
+/// starting from rest.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::{HeavyBallScheme, Momentum, Optimizer};
+///
+/// let m = Momentum::from_ode(2.0, HeavyBallScheme::ExactFriction, 0.1)?;
+/// let hp = m.hyper_parameters();
+/// assert!((hp[0].1 - 0.01).abs() < 1e-15);                 // lr = h²
+/// assert!((hp[1].1 - (-0.2f64).exp()).abs() < 1e-15);      // momentum = e^{−γh}
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// B. T. Polyak, *Some methods of speeding up the convergence of iteration
+/// methods*, 1964; THEORY §5 for the three maps.
+#[derive(Debug, Clone)]
+pub struct Momentum {
+    gamma: f64,
+    scheme: HeavyBallScheme,
+    phi: f64,
+    kappa: f64,
+    core: HeavyBallCore,
+}
+
+fn check_factors(phi: f64, kappa: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&phi) && phi != 1.0 {
+        return Err(Error::invalid(
+            "friction·h",
+            phi,
+            "the scheme's momentum factor must lie in [0, 1] (semi-implicit Euler needs γh ≤ 1)",
+        ));
+    }
+    check_rate("lr", kappa)
+}
+
+impl Momentum {
+    /// `scheme` on the heavy-ball ODE with constant friction `gamma` and step `h`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a negative or non-finite friction, a
+    /// non-positive step, or γh > 1 with semi-implicit Euler (negative momentum).
+    pub fn from_ode(gamma: f64, scheme: HeavyBallScheme, h: f64) -> Result<Self> {
+        check_nonnegative("friction", gamma)?;
+        check_rate("h", h)?;
+        let (phi, kappa) = scheme.factors(gamma, h);
+        check_factors(phi, kappa)?;
+        Ok(Momentum {
+            gamma,
+            scheme,
+            phi,
+            kappa,
+            core: HeavyBallCore::new(h),
+        })
+    }
+
+    /// Textbook momentum `x₊ = x − lr·∇f(x) + momentum·(x − x₋)`, built
+    /// through the ODE: exact friction with h = √lr, γ = −ln(momentum)/h
+    /// (semi-implicit Euler with γ = 1/h when momentum = 0).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr` or
+    /// `momentum` outside [0, 1).
+    pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
+        check_rate("lr", lr)?;
+        check_unit("momentum", momentum)?;
+        let scheme = if momentum > 0.0 {
+            HeavyBallScheme::ExactFriction
+        } else {
+            HeavyBallScheme::SemiImplicitEuler
+        };
+        let (gamma, h) = scheme.invert(lr, momentum)?;
+        Self::from_ode(gamma, scheme, h)
+    }
+
+    /// The friction γ.
+    pub fn friction(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The step h.
+    pub fn h(&self) -> f64 {
+        self.core.h
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> HeavyBallScheme {
+        self.scheme
+    }
+
+    /// The ODE velocity w (zero before the first step).
+    pub fn velocity(&self) -> &State {
+        &self.core.w
+    }
+}
+
+impl Optimizer for Momentum {
+    fn name(&self) -> &'static str {
+        "momentum"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        self.core.step(theta, oracle, self.phi, self.kappa, false)
+    }
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+    fn steps_taken(&self) -> usize {
+        self.core.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        vec![("lr", self.kappa * self.core.h), ("momentum", self.phi)]
+    }
+    fn derivation(&self) -> String {
+        format!(
+            "{} on ẍ + γẋ + ∇f(x) = 0 with γ = {}, h = {} (momentum = {}, lr = {})",
+            self.scheme.as_str().replace('_', " "),
+            self.gamma,
+            self.core.h,
+            self.phi,
+            self.kappa * self.core.h
+        )
+    }
+}
+
+/// The friction of the ODE behind [`Nag`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NagFriction {
+    /// Constant friction γ with a [`HeavyBallScheme`]: Sutskever's NAG with
+    /// momentum μ = φ(γh), lr = κh.
+    Constant {
+        /// γ
+        gamma: f64,
+        /// The scheme.
+        scheme: HeavyBallScheme,
+    },
+    /// Vanishing friction r/t (r = 3: Nesterov's ODE, Su–Boyd–Candès): the
+    /// step-n momentum is (n − 1)/(n + r − 1), h = √s.
+    Vanishing {
+        /// r
+        r: f64,
+    },
+}
+
+/// Nesterov's accelerated gradient: the heavy-ball discretization with the
+/// gradient taken at the look-ahead point `u + h·φ·w`.
+///
+/// *Constant friction*: the [`HeavyBallScheme`] kick with a look-ahead
+/// gradient on ẍ + γẋ + ∇f = 0, which is Sutskever's form
+/// `v ← μv − ε∇f(θ + μv)`, `θ ← θ + v` with `μ = φ`, `ε = κh` (and `v = h·w`).
+///
+/// *Vanishing friction r/t*: at step n (n = 0, 1, …) the friction factor is
+/// `φₙ = (n − 1)/(n + r − 1)` (0 at n = 0, where the velocity is zero), the
+/// kick and drift use h = √s, which is Nesterov's method
+/// `x_k = y_{k−1} − s∇f(y_{k−1})`, `y_k = x_k + ((k−1)/(k+r−1))(x_k − x_{k−1})`;
+/// as s → 0 it tracks `Ẍ + (r/t)Ẋ + ∇f(X) = 0` at `x_k ≈ X(k√s)`
+/// (tests/flows.rs measures the rate against the Bessel solution).
+///
+/// # Example
+/// ```
+/// use nalgebra::dvector;
+/// use splitflow::optimizers::{FnOracle, Nag, Optimizer};
+///
+/// let mut nag = Nag::nesterov(0.1, 3.0)?; // s = 0.1, r = 3
+/// let mut oracle = FnOracle::new(1, |theta, g| g.copy_from(theta));
+/// let mut x = dvector![1.0];
+/// nag.step(&mut x, &mut oracle)?;
+/// assert!((x[0] - 0.9).abs() < 1e-15); // x₁ = x₀ − s∇f(x₀)
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// Y. Nesterov, *A method for solving the convex programming problem with
+/// convergence rate O(1/k²)*, 1983; I. Sutskever et al., *On the importance
+/// of initialization and momentum in deep learning*, ICML 2013; W. Su,
+/// S. Boyd, E. Candès, *A differential equation for modeling Nesterov's
+/// accelerated gradient method*, JMLR 2016.
+#[derive(Debug, Clone)]
+pub struct Nag {
+    friction: NagFriction,
+    phi: f64,
+    kappa: f64,
+    core: HeavyBallCore,
+}
+
+impl Nag {
+    /// NAG on the heavy-ball ODE with the given friction and step `h`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a negative friction, non-positive r
+    /// or h, or a scheme momentum outside [0, 1].
+    pub fn from_ode(friction: NagFriction, h: f64) -> Result<Self> {
+        check_rate("h", h)?;
+        let (phi, kappa) = match friction {
+            NagFriction::Constant { gamma, scheme } => {
+                check_nonnegative("friction", gamma)?;
+                let (phi, kappa) = scheme.factors(gamma, h);
+                check_factors(phi, kappa)?;
+                (phi, kappa)
+            }
+            NagFriction::Vanishing { r } => {
+                check_rate("vanishing_r", r)?;
+                (0.0, h)
+            }
+        };
+        Ok(Nag {
+            friction,
+            phi,
+            kappa,
+            core: HeavyBallCore::new(h),
+        })
+    }
+
+    /// Sutskever's NAG with learning rate `lr` and momentum `momentum`
+    /// (exact friction, h = √lr, γ = −ln(momentum)/h; semi-implicit Euler
+    /// when momentum = 0).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a bad `lr` or `momentum` outside [0, 1).
+    pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
+        check_rate("lr", lr)?;
+        check_unit("momentum", momentum)?;
+        let scheme = if momentum > 0.0 {
+            HeavyBallScheme::ExactFriction
+        } else {
+            HeavyBallScheme::SemiImplicitEuler
+        };
+        let (gamma, h) = scheme.invert(lr, momentum)?;
+        Self::from_ode(NagFriction::Constant { gamma, scheme }, h)
+    }
+
+    /// Nesterov's method with step `s` and friction r/t (r = 3 is the classic
+    /// (k−1)/(k+2) momentum): h = √s.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for non-positive `s` or `r`.
+    pub fn nesterov(s: f64, r: f64) -> Result<Self> {
+        check_rate("lr", s)?;
+        Self::from_ode(NagFriction::Vanishing { r }, s.sqrt())
+    }
+
+    /// The friction of the underlying ODE.
+    pub fn friction(&self) -> NagFriction {
+        self.friction
+    }
+
+    /// The step h.
+    pub fn h(&self) -> f64 {
+        self.core.h
+    }
+}
+
+impl Optimizer for Nag {
+    fn name(&self) -> &'static str {
+        "nag"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        if let NagFriction::Vanishing { r } = self.friction {
+            let n = self.core.steps as f64;
+            self.phi = if n == 0.0 {
+                0.0
+            } else {
+                (n - 1.0) / (n + r - 1.0)
+            };
+        }
+        self.core.step(theta, oracle, self.phi, self.kappa, true)
+    }
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+    fn steps_taken(&self) -> usize {
+        self.core.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        let lr = self.kappa * self.core.h;
+        match self.friction {
+            NagFriction::Constant { .. } => vec![("lr", lr), ("momentum", self.phi)],
+            NagFriction::Vanishing { r } => vec![("lr", lr), ("vanishing_r", r)],
+        }
+    }
+    fn derivation(&self) -> String {
+        match self.friction {
+            NagFriction::Constant { gamma, scheme } => format!(
+                "{} with the gradient at the look-ahead point on ẍ + γẋ + ∇f(x) = 0 with γ = {gamma}, h = {} (momentum = {}, lr = {})",
+                scheme.as_str().replace('_', " "),
+                self.core.h,
+                self.phi,
+                self.kappa * self.core.h
+            ),
+            NagFriction::Vanishing { r } => format!(
+                "symplectic Euler with friction factor (n−1)/(n+{r}−1) and look-ahead gradient on ẍ + ({r}/t)ẋ + ∇f(x) = 0 with h = {} (lr = h² = {})",
+                self.core.h,
+                self.core.h * self.core.h
+            ),
+        }
+    }
+}
