@@ -12,6 +12,11 @@
 //! | [`GradientDescent`] (implicit) | θ' = −∇f(θ) | implicit Euler | implicit SGD / proximal point, lr = h |
 //! | [`Momentum`] | ẍ + γẋ + ∇f(x) = 0 | semi-implicit Euler / exact friction / forward friction | lr = h² (or h²/(1 + γh)), momentum = 1 − γh, e^{−γh}, 1/(1 + γh) |
 //! | [`Nag`] | same, or γ = r/t | the same schemes with the gradient at the look-ahead point | Sutskever NAG; Nesterov's (k−1)/(k+2) |
+//! | [`AdaGrad`] | V' = ∇f², x' = −∇f/(√V + ε̃) | Euler, V first | δ = lr², ε̃ = lr·ε |
+//! | [`RmsProp`] | v' = b(∇f² − v), x' = −∇f/(√v + ε) | Euler, v first | lr = δ, ρ = 1 − bδ |
+//! | [`Adam`] | m' = a(∇f − m), v' = b(∇f² − v), x' = −(m/c₁)/(√(v/c₂) + ε) | Euler, (m, v) first, cᵢ = 1 − βᵢⁿ | lr = δ, βᵢ = 1 − aᵢδ |
+//! | [`AdamW`] | Adam's flow + θ' = −λθ | decoupled (additive) or Lie splitting | weight_decay = λ |
+//! | [`Adadelta`], [`AdaMax`], [`AmsGrad`], [`Nadam`] | partly (the moment ODEs); the rest is stated as a recursion | | |
 //!
 //! The [`Optimizer`] trait is usable in a user's own training loop: it takes
 //! the parameters and a [`GradientOracle`] that returns a (stochastic)
@@ -20,11 +25,15 @@
 //! maps, so it implements [`IterativeMethod`](crate::train::IterativeMethod)
 //! instead).
 
+mod adam;
+mod adaptive;
 mod gradient;
 mod momentum;
 mod oracle;
 mod splitting;
 
+pub use adam::{AdaMax, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, Nadam};
+pub use adaptive::{AdaGrad, Adadelta, EpsPlacement, RmsProp};
 pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
 pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
 pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};

@@ -1,0 +1,587 @@
+//! Adam and its relatives (AdaMax, AMSGrad, Nadam, AdamW): discretizations of
+//! the Adam ODE `m' = a(∇f − m)`, `v' = b(∇f² − v)`,
+//! `x' = −(m/c₁)/(√(v/c₂) + ε)` (THEORY §6) and what each adds to it.
+
+use super::adaptive::EpsPlacement;
+use super::{
+    GradientOracle, Optimizer, check_nonnegative, check_rate, check_unit, ensure_len, gradient_at,
+};
+use crate::State;
+use crate::error::Result;
+
+/// Adam's hyper-parameters in textbook form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamParameters {
+    /// Learning rate α (= the Euler step δ).
+    pub lr: f64,
+    /// β₁ = 1 − aδ.
+    pub beta1: f64,
+    /// β₂ = 1 − bδ.
+    pub beta2: f64,
+    /// ε.
+    pub eps: f64,
+    /// Where ε enters (outside the root by default, as Kingma–Ba and PyTorch).
+    pub placement: EpsPlacement,
+}
+
+impl Default for AdamParameters {
+    /// PyTorch's defaults: lr = 1e-3, β = (0.9, 0.999), ε = 1e-8 outside the root.
+    fn default() -> Self {
+        AdamParameters {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            placement: EpsPlacement::Outside,
+        }
+    }
+}
+
+impl AdamParameters {
+    /// The Adam ODE's rates `(a, b)` for these parameters: a = (1 − β₁)/δ, b = (1 − β₂)/δ.
+    pub fn rates(&self) -> (f64, f64) {
+        ((1.0 - self.beta1) / self.lr, (1.0 - self.beta2) / self.lr)
+    }
+
+    /// The textbook parameters of Euler steps δ on the Adam ODE with rates a, b.
+    pub fn from_rates(a: f64, b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Self {
+        AdamParameters {
+            lr: delta,
+            beta1: 1.0 - a * delta,
+            beta2: 1.0 - b * delta,
+            eps,
+            placement,
+        }
+    }
+
+    /// Checks ranges: lr > 0, β₁, β₂ ∈ [0, 1), ε ≥ 0.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] naming the offending field.
+    pub fn validate(&self) -> Result<()> {
+        check_rate("lr", self.lr)?;
+        check_unit("beta1", self.beta1)?;
+        check_unit("beta2", self.beta2)?;
+        check_nonnegative("eps", self.eps)
+    }
+
+    fn list(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("lr", self.lr),
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("eps", self.eps),
+        ]
+    }
+}
+
+/// The moment equations of the Adam ODE advanced by explicit Euler at xₙ:
+/// `m ← m + aδ(g − m)`, `v ← v + bδ(g² − v)`, i.e. `β₁m + (1 − β₁)g` and
+/// `β₂v + (1 − β₂)g²`; plus the discrete bias factors `cᵢ = 1 − βᵢⁿ`.
+#[derive(Debug, Clone)]
+struct Moments {
+    p: AdamParameters,
+    m: State,
+    v: State,
+    g: State,
+    steps: usize,
+}
+
+impl Moments {
+    fn new(p: AdamParameters) -> Result<Self> {
+        p.validate()?;
+        Ok(Moments {
+            p,
+            m: State::zeros(0),
+            v: State::zeros(0),
+            g: State::zeros(0),
+            steps: 0,
+        })
+    }
+
+    /// Evaluates the gradient at θ and sizes the moments; returns the step number n.
+    fn begin(&mut self, theta: &State, oracle: &mut dyn GradientOracle) -> Result<usize> {
+        let n = theta.len();
+        ensure_len(&mut self.m, n);
+        ensure_len(&mut self.v, n);
+        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
+        Ok(self.steps + 1)
+    }
+
+    /// Bias factors `(1 − β₁ⁿ, 1 − β₂ⁿ)` of step n.
+    fn bias(&self, n: usize) -> (f64, f64) {
+        let n = n as i32;
+        (1.0 - self.p.beta1.powi(n), 1.0 - self.p.beta2.powi(n))
+    }
+
+    fn reset(&mut self) {
+        self.m.fill(0.0);
+        self.v.fill(0.0);
+        self.steps = 0;
+    }
+}
+
+/// Adam, derived from its ODE (Barakat & Bianchi; da Silva & Gazeau):
+///
+/// $$ m' = a(\nabla f - m),\quad v' = b(\nabla f^2 - v),\quad
+///    x' = -\frac{m / c_1}{\sqrt{v / c_2} + \varepsilon}. $$
+///
+/// *Explicit Euler on (m, v) at xₙ first, then on x with the new (m, v),
+/// step δ, with β₁ = 1 − aδ, β₂ = 1 − bδ, lr = δ and the discrete bias
+/// factors cᵢ(tₙ) = 1 − βᵢⁿ* (the continuous 1 − e^{−aᵢt} of
+/// [`AdamFlow`](crate::flows::AdamFlow) agrees to O(δ)) is Kingma–Ba's Adam:
+///
+/// $$ \theta \leftarrow \theta - \alpha\,\frac{m/(1-\beta_1^n)}{\sqrt{v/(1-\beta_2^n)} + \varepsilon}. $$
+///
+/// ε is outside the root by default (Kingma–Ba, PyTorch);
+/// [`EpsPlacement::Inside`] gives `√(v̂ + ε)`.
+///
+/// # Example
+/// ```
+/// use nalgebra::dvector;
+/// use splitflow::optimizers::{Adam, AdamParameters, FnOracle, Optimizer};
+///
+/// let mut adam = Adam::textbook(AdamParameters { lr: 0.1, ..Default::default() })?;
+/// let mut oracle = FnOracle::new(1, |_x, g| g[0] = 3.0);
+/// let mut x = dvector![0.0];
+/// adam.step(&mut x, &mut oracle)?;
+/// assert!((x[0] + 0.1).abs() < 1e-8); // first step ≈ −lr·sign(g)
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// D. P. Kingma, J. Ba, *Adam: a method for stochastic optimization*, ICLR
+/// 2015; A. Barakat, P. Bianchi, arXiv:1810.02263; A. B. da Silva,
+/// M. Gazeau, arXiv:1810.13108.
+#[derive(Debug, Clone)]
+pub struct Adam {
+    core: Moments,
+}
+
+impl Adam {
+    /// Euler steps δ on the Adam ODE with rates `a`, `b` and ε.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] when the map gives β outside [0, 1),
+    /// a non-positive δ or a negative ε.
+    pub fn from_ode(a: f64, b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
+        check_rate("a", a)?;
+        check_rate("b", b)?;
+        Self::textbook(AdamParameters::from_rates(a, b, eps, placement, delta))
+    }
+
+    /// Adam with textbook parameters (built through the ODE map above).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] for out-of-range parameters.
+    pub fn textbook(p: AdamParameters) -> Result<Self> {
+        Ok(Adam {
+            core: Moments::new(p)?,
+        })
+    }
+
+    /// The textbook parameters.
+    pub fn parameters(&self) -> AdamParameters {
+        self.core.p
+    }
+}
+
+/// One Adam step from the prepared moments (shared by Adam and AdamW):
+/// `m, v` Euler updates, then `x ← decay·x − lr·(m/c₁)/(√(v/c₂) ⊕ ε)`.
+fn adam_update(core: &mut Moments, theta: &mut State, n: usize, decay: f64) {
+    let (c1, c2) = core.bias(n);
+    let p = core.p;
+    let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
+    let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
+    for (((x, m), v), g) in theta
+        .iter_mut()
+        .zip(core.m.iter_mut())
+        .zip(core.v.iter_mut())
+        .zip(core.g.iter())
+    {
+        *m += k1 * (g - *m);
+        *v += k2 * (g * g - *v);
+        *x = decay * *x - p.lr * (*m * inv1) / p.placement.denominator(*v * inv2, p.eps);
+    }
+    core.steps = n;
+}
+
+impl Optimizer for Adam {
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = self.core.begin(theta, oracle)?;
+        adam_update(&mut self.core, theta, n, 1.0);
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+    fn steps_taken(&self) -> usize {
+        self.core.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        self.core.p.list()
+    }
+    fn derivation(&self) -> String {
+        let (a, b) = self.core.p.rates();
+        format!(
+            "explicit Euler ((m, v) first) on the Adam ODE with a = {a}, b = {b}, ε = {} ({}), discrete bias factors 1 − βⁿ, step δ = {} (beta1 = 1 − aδ = {}, beta2 = 1 − bδ = {})",
+            self.core.p.eps,
+            self.core.p.placement.as_str(),
+            self.core.p.lr,
+            self.core.p.beta1,
+            self.core.p.beta2
+        )
+    }
+}
+
+/// How AdamW applies the decoupled weight-decay flow θ' = −λθ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecayScheme {
+    /// Loshchilov–Hutter / PyTorch: both pieces evaluated at the old θ,
+    /// `θ ← (1 − lr·λ)θ − lr·(Adam direction at θ)`: explicit Euler on the
+    /// *sum* of the decay field and Adam's x-field (an additive splitting;
+    /// it equals the Lie splitting below up to O(δ²)). Default.
+    #[default]
+    Decoupled,
+    /// Lie splitting: an Adam step, then the exact decay flow `θ ← e^{−λδ}θ`.
+    LieExact,
+}
+
+/// AdamW: Adam's flow plus the decoupled weight-decay flow θ' = −λθ.
+///
+/// *[`DecayScheme`] composition of the Adam step (see [`Adam`]) and the
+/// decay flow θ' = −λθ with step δ = lr.* The default
+/// [`DecayScheme::Decoupled`] is Loshchilov–Hutter's (and PyTorch's) update
+///
+/// $$ \theta \leftarrow \theta - \alpha\Big(\lambda\theta + \frac{\hat m}{\sqrt{\hat v} + \varepsilon}\Big), $$
+///
+/// with the gradient taken at the old θ; strictly this is explicit Euler on
+/// the summed field, which differs from the Lie composition
+/// ([`DecayScheme::LieExact`]) by O(δ²) per step.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::{AdamParameters, AdamW, DecayScheme, Optimizer};
+/// let opt = AdamW::new(AdamParameters::default(), 0.01, DecayScheme::Decoupled)?;
+/// assert_eq!(opt.hyper_parameters().last().unwrap(), &("weight_decay", 0.01));
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// I. Loshchilov, F. Hutter, *Decoupled weight decay regularization*, ICLR 2019.
+#[derive(Debug, Clone)]
+pub struct AdamW {
+    core: Moments,
+    lambda: f64,
+    scheme: DecayScheme,
+}
+
+impl AdamW {
+    /// AdamW with Adam parameters `p`, weight decay λ and a decay scheme.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] for out-of-range parameters or a negative λ.
+    pub fn new(p: AdamParameters, weight_decay: f64, scheme: DecayScheme) -> Result<Self> {
+        check_nonnegative("weight_decay", weight_decay)?;
+        Ok(AdamW {
+            core: Moments::new(p)?,
+            lambda: weight_decay,
+            scheme,
+        })
+    }
+}
+
+impl Optimizer for AdamW {
+    fn name(&self) -> &'static str {
+        "adamw"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = self.core.begin(theta, oracle)?;
+        let lr = self.core.p.lr;
+        match self.scheme {
+            DecayScheme::Decoupled => adam_update(&mut self.core, theta, n, 1.0 - lr * self.lambda),
+            DecayScheme::LieExact => {
+                adam_update(&mut self.core, theta, n, 1.0);
+                *theta *= (-self.lambda * lr).exp();
+            }
+        }
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+    fn steps_taken(&self) -> usize {
+        self.core.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        let mut v = self.core.p.list();
+        v.push(("weight_decay", self.lambda));
+        v
+    }
+    fn derivation(&self) -> String {
+        let how = match self.scheme {
+            DecayScheme::Decoupled => {
+                "explicit Euler on the sum of Adam's x-field and the decay field −λθ (decoupled; = Lie splitting + O(δ²))"
+            }
+            DecayScheme::LieExact => {
+                "Lie splitting: the Adam step, then the exact decay flow θ ← e^{−λδ}θ"
+            }
+        };
+        format!(
+            "{how} with λ = {}, δ = lr = {}",
+            self.lambda, self.core.p.lr
+        )
+    }
+}
+
+/// AdaMax (Kingma–Ba §7.1): Adam's first-moment flow with the second moment
+/// replaced by the running max `u ← max(β₂u, |g| + ε)`;
+/// `θ ← θ − (lr/(1 − β₁ⁿ))·m/u` (ε inside the max, as PyTorch; ε = 0 gives
+/// the paper's form).
+///
+/// *Partly an ODE discretization*: m is explicit Euler on `m' = a(∇f − m)`;
+/// the max recursion is not the Euler step of a vector field (it is the
+/// β₂ → 1 limit of an ℓ^p moment), so no ODE is claimed for u.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::{AdaMax, AdamParameters, Optimizer};
+/// let opt = AdaMax::new(AdamParameters { lr: 2e-3, ..Default::default() })?;
+/// assert_eq!(opt.name(), "adamax");
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// D. P. Kingma, J. Ba, *Adam*, ICLR 2015, Algorithm 2.
+#[derive(Debug, Clone)]
+pub struct AdaMax {
+    core: Moments,
+}
+
+impl AdaMax {
+    /// AdaMax with Adam's parameters (`placement` is ignored: ε sits in the max).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] for out-of-range parameters.
+    pub fn new(p: AdamParameters) -> Result<Self> {
+        Ok(AdaMax {
+            core: Moments::new(p)?,
+        })
+    }
+}
+
+impl Optimizer for AdaMax {
+    fn name(&self) -> &'static str {
+        "adamax"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = self.core.begin(theta, oracle)?;
+        let (c1, _) = self.core.bias(n);
+        let p = self.core.p;
+        let (k1, step) = (1.0 - p.beta1, p.lr / c1);
+        for (((x, m), u), g) in theta
+            .iter_mut()
+            .zip(self.core.m.iter_mut())
+            .zip(self.core.v.iter_mut())
+            .zip(self.core.g.iter())
+        {
+            *m += k1 * (g - *m);
+            *u = (p.beta2 * *u).max(g.abs() + p.eps);
+            *x -= step * *m / *u;
+        }
+        self.core.steps = n;
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+    fn steps_taken(&self) -> usize {
+        self.core.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        self.core.p.list()
+    }
+    fn derivation(&self) -> String {
+        format!(
+            "explicit Euler on m' = a(∇f − m) (beta1 = {}) with the running max u ← max(beta2·u, |g| + ε) in place of a second-moment ODE (no ODE for u), lr = {}",
+            self.core.p.beta1, self.core.p.lr
+        )
+    }
+}
+
+/// AMSGrad (Reddi, Kale, Kumar): Adam's moments with the running maximum
+/// `v̂ ← max(v̂, v)` in the denominator.
+///
+/// Default (`bias_correction = false`, THEORY §6 and the paper):
+/// `θ ← θ − lr·m/(√v̂ ⊕ ε)`. With `bias_correction = true` (PyTorch's
+/// `amsgrad=True`): `θ ← θ − (lr/(1 − β₁ⁿ))·m/(√(v̂/(1 − β₂ⁿ)) ⊕ ε)`.
+/// Both ε placements are supported ([`EpsPlacement`], outside by default).
+///
+/// *Partly an ODE discretization*: (m, v) are Euler steps of Adam's moment
+/// ODEs; the max is a projection, not a vector field, so no ODE is claimed
+/// for v̂.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::{AdamParameters, AmsGrad, Optimizer};
+/// let opt = AmsGrad::new(AdamParameters::default(), false)?;
+/// assert_eq!(opt.name(), "amsgrad");
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// S. J. Reddi, S. Kale, S. Kumar, *On the convergence of Adam and beyond*, ICLR 2018.
+#[derive(Debug, Clone)]
+pub struct AmsGrad {
+    core: Moments,
+    vmax: State,
+    bias_correction: bool,
+}
+
+impl AmsGrad {
+    /// AMSGrad with Adam's parameters, with or without bias correction.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] for out-of-range parameters.
+    pub fn new(p: AdamParameters, bias_correction: bool) -> Result<Self> {
+        Ok(AmsGrad {
+            core: Moments::new(p)?,
+            vmax: State::zeros(0),
+            bias_correction,
+        })
+    }
+}
+
+impl Optimizer for AmsGrad {
+    fn name(&self) -> &'static str {
+        "amsgrad"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = self.core.begin(theta, oracle)?;
+        ensure_len(&mut self.vmax, theta.len());
+        let (c1, c2) = if self.bias_correction {
+            self.core.bias(n)
+        } else {
+            (1.0, 1.0)
+        };
+        let p = self.core.p;
+        let (k1, k2, step, inv2) = (1.0 - p.beta1, 1.0 - p.beta2, p.lr / c1, 1.0 / c2);
+        for ((((x, m), v), vm), g) in theta
+            .iter_mut()
+            .zip(self.core.m.iter_mut())
+            .zip(self.core.v.iter_mut())
+            .zip(self.vmax.iter_mut())
+            .zip(self.core.g.iter())
+        {
+            *m += k1 * (g - *m);
+            *v += k2 * (g * g - *v);
+            *vm = vm.max(*v);
+            *x -= step * *m / p.placement.denominator(*vm * inv2, p.eps);
+        }
+        self.core.steps = n;
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.core.reset();
+        self.vmax.fill(0.0);
+    }
+    fn steps_taken(&self) -> usize {
+        self.core.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        self.core.p.list()
+    }
+    fn derivation(&self) -> String {
+        format!(
+            "explicit Euler on Adam's moment ODEs (beta1 = {}, beta2 = {}) with the running max v̂ ← max(v̂, v) (no ODE for the max), bias correction {}, lr = {}",
+            self.core.p.beta1,
+            self.core.p.beta2,
+            if self.bias_correction { "on" } else { "off" },
+            self.core.p.lr
+        )
+    }
+}
+
+/// Nadam (Dozat): Adam with a Nesterov look-ahead on the first moment,
+///
+/// $$ \hat m = \frac{\beta_1 m_n}{1 - \beta_1^{n+1}} + \frac{(1-\beta_1) g_n}{1 - \beta_1^{n}},\qquad
+///    \theta \leftarrow \theta - \alpha\,\frac{\hat m}{\sqrt{v_n/(1-\beta_2^n)} \oplus \varepsilon}. $$
+///
+/// This is Dozat's form without the momentum schedule (PyTorch's `NAdam`
+/// additionally decays β₁ with `momentum_decay`; that variant is not this one).
+///
+/// *Partly an ODE discretization*: (m, v) are Euler steps of Adam's moment
+/// ODEs; the look-ahead combination is an extrapolation of m by one more
+/// Euler step, not the Euler step of an ODE for x, and no ODE is claimed.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::{AdamParameters, Nadam, Optimizer};
+/// let opt = Nadam::new(AdamParameters::default())?;
+/// assert_eq!(opt.name(), "nadam");
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// T. Dozat, *Incorporating Nesterov momentum into Adam*, ICLR 2016 workshop.
+#[derive(Debug, Clone)]
+pub struct Nadam {
+    core: Moments,
+}
+
+impl Nadam {
+    /// Nadam with Adam's parameters.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] for out-of-range parameters.
+    pub fn new(p: AdamParameters) -> Result<Self> {
+        Ok(Nadam {
+            core: Moments::new(p)?,
+        })
+    }
+}
+
+impl Optimizer for Nadam {
+    fn name(&self) -> &'static str {
+        "nadam"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = self.core.begin(theta, oracle)?;
+        let p = self.core.p;
+        let (c1, c2) = self.core.bias(n);
+        let c1_next = 1.0 - p.beta1.powi(n as i32 + 1);
+        let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
+        let (a, b, inv2) = (p.beta1 / c1_next, k1 / c1, 1.0 / c2);
+        for (((x, m), v), g) in theta
+            .iter_mut()
+            .zip(self.core.m.iter_mut())
+            .zip(self.core.v.iter_mut())
+            .zip(self.core.g.iter())
+        {
+            *m += k1 * (g - *m);
+            *v += k2 * (g * g - *v);
+            let m_hat = a * *m + b * g;
+            *x -= p.lr * m_hat / p.placement.denominator(*v * inv2, p.eps);
+        }
+        self.core.steps = n;
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+    fn steps_taken(&self) -> usize {
+        self.core.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        self.core.p.list()
+    }
+    fn derivation(&self) -> String {
+        format!(
+            "explicit Euler on Adam's moment ODEs (beta1 = {}, beta2 = {}) with Dozat's look-ahead m̂ (no ODE for x), lr = {}",
+            self.core.p.beta1, self.core.p.beta2, self.core.p.lr
+        )
+    }
+}

@@ -1,0 +1,384 @@
+//! AdaGrad, RMSProp and Adadelta: per-coordinate accumulator methods and
+//! the ODEs they discretize (THEORY §6).
+
+use super::{
+    GradientOracle, Optimizer, check_nonnegative, check_rate, check_unit, ensure_len, gradient_at,
+};
+use crate::State;
+use crate::error::{Error, Result};
+
+/// Where ε enters the adaptive denominator.
+///
+/// `Outside`: `g/(√v + ε)` — Kingma–Ba's Adam and PyTorch's Adam, RMSprop and
+/// Adagrad (the default everywhere in splitflow). `Inside`: `g/√(v + ε)` —
+/// the form of THEORY §6's RMSProp/AdaGrad rows and of several papers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EpsPlacement {
+    /// `√v + ε` (default).
+    #[default]
+    Outside,
+    /// `√(v + ε)`.
+    Inside,
+}
+
+impl EpsPlacement {
+    /// The spec name: `"outside"` or `"inside"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EpsPlacement::Outside => "outside",
+            EpsPlacement::Inside => "inside",
+        }
+    }
+
+    /// Parses a spec name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a name other than `outside` / `inside`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "outside" => Ok(EpsPlacement::Outside),
+            "inside" => Ok(EpsPlacement::Inside),
+            _ => Err(Error::invalid(
+                "eps_placement",
+                name,
+                "expected outside or inside",
+            )),
+        }
+    }
+
+    /// The denominator `√v + ε` or `√(v + ε)`.
+    #[inline]
+    pub(crate) fn denominator(self, v: f64, eps: f64) -> f64 {
+        match self {
+            EpsPlacement::Outside => v.sqrt() + eps,
+            EpsPlacement::Inside => (v + eps).sqrt(),
+        }
+    }
+}
+
+/// AdaGrad, derived from the ODE `V' = ∇f²`, `x' = −∇f/(√V + ε̃)` (or
+/// `√(V + ε̃)`).
+///
+/// *Explicit Euler on V first, then on x with the new V, step δ, on
+/// `V' = ∇f², x' = −∇f/(√V ⊕ ε̃)`, with δ = α², V = α²G and ε̃ = αε (ε
+/// outside the root) or ε̃ = α²ε (inside)* reproduces
+///
+/// $$ G \leftarrow G + g^2,\qquad \theta \leftarrow \theta - \alpha\,\frac{g}{\sqrt{G} + \varepsilon}. $$
+///
+/// The state kept is the ODE's V = α²G.
+///
+/// # Example
+/// ```
+/// use nalgebra::dvector;
+/// use splitflow::optimizers::{AdaGrad, EpsPlacement, FnOracle, Optimizer};
+///
+/// let mut opt = AdaGrad::textbook(0.5, 0.0, EpsPlacement::Outside)?;
+/// let mut oracle = FnOracle::new(1, |_theta, g| g[0] = 2.0); // constant gradient
+/// let mut x = dvector![0.0];
+/// opt.step(&mut x, &mut oracle)?;
+/// assert!((x[0] + 0.5).abs() < 1e-15); // first step: −α·g/|g|
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// J. Duchi, E. Hazan, Y. Singer, *Adaptive subgradient methods for online
+/// learning and stochastic optimization*, JMLR 2011; A. B. da Silva,
+/// M. Gazeau, arXiv:1810.13108 (the ODE).
+#[derive(Debug, Clone)]
+pub struct AdaGrad {
+    delta: f64,
+    eps_tilde: f64,
+    placement: EpsPlacement,
+    v: State,
+    g: State,
+    steps: usize,
+}
+
+impl AdaGrad {
+    /// Euler steps δ on the AdaGrad ODE with regulariser ε̃.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive δ or negative ε̃.
+    pub fn from_ode(eps_tilde: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
+        check_rate("h", delta)?;
+        check_nonnegative("eps", eps_tilde)?;
+        Ok(AdaGrad {
+            delta,
+            eps_tilde,
+            placement,
+            v: State::zeros(0),
+            g: State::zeros(0),
+            steps: 0,
+        })
+    }
+
+    /// Textbook AdaGrad with learning rate `lr` and `eps` (δ = lr², ε̃ =
+    /// lr·ε outside or lr²·ε inside).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive `lr` or negative `eps`.
+    pub fn textbook(lr: f64, eps: f64, placement: EpsPlacement) -> Result<Self> {
+        check_rate("lr", lr)?;
+        check_nonnegative("eps", eps)?;
+        let eps_tilde = match placement {
+            EpsPlacement::Outside => lr * eps,
+            EpsPlacement::Inside => lr * lr * eps,
+        };
+        Self::from_ode(eps_tilde, placement, lr * lr)
+    }
+
+    /// Textbook (lr, eps) of this discretization.
+    fn textbook_parameters(&self) -> (f64, f64) {
+        let lr = self.delta.sqrt();
+        let eps = match self.placement {
+            EpsPlacement::Outside => self.eps_tilde / lr,
+            EpsPlacement::Inside => self.eps_tilde / self.delta,
+        };
+        (lr, eps)
+    }
+}
+
+impl Optimizer for AdaGrad {
+    fn name(&self) -> &'static str {
+        "adagrad"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = theta.len();
+        ensure_len(&mut self.v, n);
+        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
+        let (d, e, place) = (self.delta, self.eps_tilde, self.placement);
+        for ((x, v), g) in theta.iter_mut().zip(self.v.iter_mut()).zip(self.g.iter()) {
+            *v += d * g * g;
+            *x -= d * g / place.denominator(*v, e);
+        }
+        self.steps += 1;
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.v.fill(0.0);
+        self.steps = 0;
+    }
+    fn steps_taken(&self) -> usize {
+        self.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        let (lr, eps) = self.textbook_parameters();
+        vec![("lr", lr), ("eps", eps)]
+    }
+    fn derivation(&self) -> String {
+        let (lr, eps) = self.textbook_parameters();
+        format!(
+            "explicit Euler (V first) on V' = ∇f², x' = −∇f/(√V + ε̃) (ε {}) with δ = {}, ε̃ = {} (lr = √δ = {lr}, eps = {eps})",
+            self.placement.as_str(),
+            self.delta,
+            self.eps_tilde
+        )
+    }
+}
+
+/// RMSProp, derived from the ODE `v' = b(∇f² − v)`, `x' = −∇f/(√v + ε)`.
+///
+/// *Explicit Euler on v first (at xₙ), then on x with the new v, step δ,
+/// with ρ = 1 − bδ and lr = δ*:
+///
+/// $$ v \leftarrow \rho v + (1-\rho) g^2,\qquad \theta \leftarrow \theta - \delta\,\frac{g}{\sqrt{v} + \varepsilon}. $$
+///
+/// (ε outside the root by default, as PyTorch's RMSprop; [`EpsPlacement::Inside`]
+/// for `√(v + ε)`.)
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::{EpsPlacement, Optimizer, RmsProp};
+///
+/// let opt = RmsProp::from_ode(10.0, 1e-8, EpsPlacement::Outside, 0.01)?;
+/// assert!((opt.hyper_parameters()[1].1 - 0.9).abs() < 1e-15); // ρ = 1 − bδ
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// T. Tieleman, G. Hinton, *Lecture 6.5 — RMSProp*, COURSERA 2012;
+/// A. B. da Silva, M. Gazeau, arXiv:1810.13108 (the ODE).
+#[derive(Debug, Clone)]
+pub struct RmsProp {
+    b: f64,
+    eps: f64,
+    placement: EpsPlacement,
+    delta: f64,
+    v: State,
+    g: State,
+    steps: usize,
+}
+
+impl RmsProp {
+    /// Euler steps δ on the RMSProp ODE with rate `b` and `eps`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for non-positive `b` or δ, negative ε, or
+    /// bδ ≥ 1 (which would give ρ ≤ 0).
+    pub fn from_ode(b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
+        check_rate("b", b)?;
+        check_rate("h", delta)?;
+        check_nonnegative("eps", eps)?;
+        check_unit("rho", 1.0 - b * delta)?;
+        Ok(RmsProp {
+            b,
+            eps,
+            placement,
+            delta,
+            v: State::zeros(0),
+            g: State::zeros(0),
+            steps: 0,
+        })
+    }
+
+    /// Textbook RMSProp (lr, ρ, ε): b = (1 − ρ)/lr, δ = lr.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive `lr`, ρ outside (0, 1), negative ε.
+    pub fn textbook(lr: f64, rho: f64, eps: f64, placement: EpsPlacement) -> Result<Self> {
+        check_rate("lr", lr)?;
+        check_unit("rho", rho)?;
+        if rho == 0.0 {
+            return Err(Error::invalid("rho", 0, "must lie in (0, 1)"));
+        }
+        Self::from_ode((1.0 - rho) / lr, eps, placement, lr)
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn name(&self) -> &'static str {
+        "rmsprop"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = theta.len();
+        ensure_len(&mut self.v, n);
+        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
+        // Euler on v' = b(g² − v): v + bδ(g² − v) = (1 − bδ)v + bδ·g².
+        let c = self.b * self.delta;
+        let rho = 1.0 - c;
+        let (d, e, place) = (self.delta, self.eps, self.placement);
+        for ((x, v), g) in theta.iter_mut().zip(self.v.iter_mut()).zip(self.g.iter()) {
+            *v = rho * *v + c * g * g;
+            *x -= d * g / place.denominator(*v, e);
+        }
+        self.steps += 1;
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.v.fill(0.0);
+        self.steps = 0;
+    }
+    fn steps_taken(&self) -> usize {
+        self.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("lr", self.delta),
+            ("rho", 1.0 - self.b * self.delta),
+            ("eps", self.eps),
+        ]
+    }
+    fn derivation(&self) -> String {
+        format!(
+            "explicit Euler (v first) on v' = b(∇f² − v), x' = −∇f/(√v + ε) (ε {}) with b = {}, δ = {} (lr = δ, rho = 1 − bδ = {})",
+            self.placement.as_str(),
+            self.b,
+            self.delta,
+            1.0 - self.b * self.delta
+        )
+    }
+}
+
+/// Adadelta (Zeiler): `G ← ρG + (1 − ρ)g²`, `s = √(Δ + ε)/√(G + ε)·g`,
+/// `Δ ← ρΔ + (1 − ρ)s²`, `θ ← θ − lr·s` (PyTorch's form; lr = 1 in the paper).
+///
+/// *No clean ODE derivation.* Formally it is explicit Euler with unit step on
+/// `G' = (1 − ρ)(g² − G)`, `Δ' = (1 − ρ)(s² − Δ)`, `θ' = −lr·s`, but the step
+/// is fixed at 1 and the rates are tied to it, so there is no small-step
+/// limit in which the recursion converges to that ODE; splitflow implements
+/// the recursion as stated and says so.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::{Adadelta, Optimizer};
+/// let opt = Adadelta::new(1.0, 0.9, 1e-6)?;
+/// assert_eq!(opt.name(), "adadelta");
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+///
+/// # Reference
+/// M. D. Zeiler, *ADADELTA: an adaptive learning rate method*, arXiv:1212.5701.
+#[derive(Debug, Clone)]
+pub struct Adadelta {
+    lr: f64,
+    rho: f64,
+    eps: f64,
+    acc_g: State,
+    acc_delta: State,
+    g: State,
+    steps: usize,
+}
+
+impl Adadelta {
+    /// Adadelta with multiplier `lr`, decay ρ and ε.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive `lr`, ρ outside [0, 1), negative ε.
+    pub fn new(lr: f64, rho: f64, eps: f64) -> Result<Self> {
+        check_rate("lr", lr)?;
+        check_unit("rho", rho)?;
+        check_nonnegative("eps", eps)?;
+        Ok(Adadelta {
+            lr,
+            rho,
+            eps,
+            acc_g: State::zeros(0),
+            acc_delta: State::zeros(0),
+            g: State::zeros(0),
+            steps: 0,
+        })
+    }
+}
+
+impl Optimizer for Adadelta {
+    fn name(&self) -> &'static str {
+        "adadelta"
+    }
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let n = theta.len();
+        ensure_len(&mut self.acc_g, n);
+        ensure_len(&mut self.acc_delta, n);
+        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
+        let (lr, rho, eps) = (self.lr, self.rho, self.eps);
+        for (((x, gg), dd), g) in theta
+            .iter_mut()
+            .zip(self.acc_g.iter_mut())
+            .zip(self.acc_delta.iter_mut())
+            .zip(self.g.iter())
+        {
+            *gg = rho * *gg + (1.0 - rho) * g * g;
+            let s = (*dd + eps).sqrt() / (*gg + eps).sqrt() * g;
+            *dd = rho * *dd + (1.0 - rho) * s * s;
+            *x -= lr * s;
+        }
+        self.steps += 1;
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.acc_g.fill(0.0);
+        self.acc_delta.fill(0.0);
+        self.steps = 0;
+    }
+    fn steps_taken(&self) -> usize {
+        self.steps
+    }
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        vec![("lr", self.lr), ("rho", self.rho), ("eps", self.eps)]
+    }
+    fn derivation(&self) -> String {
+        format!(
+            "no clean ODE derivation: the Adadelta recursion (formally unit-step Euler on G' = (1−ρ)(g² − G), Δ' = (1−ρ)(s² − Δ), θ' = −lr·s) with lr = {}, rho = {}, eps = {}",
+            self.lr, self.rho, self.eps
+        )
+    }
+}
