@@ -388,7 +388,7 @@ fn slope(points: &[(f64, f64)]) -> f64 {
 /// (`rtol = atol = tol`, typically `1e-13`).
 ///
 /// # Errors
-/// As [`integrate`].
+/// As [`integrate()`](crate::integrate::integrate).
 pub fn fine_reference(
     system: &dyn OdeSystem,
     t0: f64,

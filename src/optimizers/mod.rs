@@ -1,7 +1,7 @@
 //! Optimizers as discretizations of flows.
 //!
 //! Every optimizer here is *constructed from* an ODE, a numerical scheme and
-//! a parameter map, and documented as "<scheme> on <ODE> with <map>"; the
+//! a parameter map, and documented as `<scheme> on <ODE> with <map>`; the
 //! textbook update is what the construction reduces to, and the tests
 //! (tests/optimizers.rs) prove each equals its textbook form to round-off
 //! with a reference implementation written in the test.
@@ -30,6 +30,7 @@ mod adaptive;
 mod gradient;
 mod momentum;
 mod oracle;
+mod spec;
 mod splitting;
 
 pub use adam::{AdaMax, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, Nadam};
@@ -37,6 +38,7 @@ pub use adaptive::{AdaGrad, Adadelta, EpsPlacement, RmsProp};
 pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
 pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
 pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
+pub use spec::{DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, TextbookSpec};
 pub use splitting::SplittingOptimizer;
 
 use crate::State;
@@ -77,7 +79,7 @@ pub trait Optimizer {
     fn steps_taken(&self) -> usize;
     /// The textbook hyper-parameters and their values (`lr`, `momentum`, …).
     fn hyper_parameters(&self) -> Vec<(&'static str, f64)>;
-    /// How the method is derived: "<scheme> on <ODE> with <parameter map>".
+    /// How the method is derived: `<scheme> on <ODE> with <parameter map>`.
     fn derivation(&self) -> String;
 }
 

@@ -122,7 +122,7 @@ pub trait Stepper {
 }
 
 /// A Runge–Kutta pair with an embedded error estimate, driven by
-/// [`integrate`](crate::integrate) in adaptive mode.
+/// [`integrate`](crate::integrate::integrate) in adaptive mode.
 pub trait EmbeddedStepper {
     /// Order `q` of the error estimate (the controller uses the exponent 1/(q+1)).
     fn error_order(&self) -> u32;

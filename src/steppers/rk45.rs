@@ -66,7 +66,7 @@ const D: [f64; 7] = [
 /// * As an [`EmbeddedStepper`] it returns the RMS error norm of
 ///   `h Σ (bᵢ − b̂ᵢ) kᵢ` scaled by `atol + rtol·max(|y|, |y_new|)`, reuses the
 ///   last stage as the next first one (FSAL), and provides dense output;
-///   [`integrate`](crate::integrate) wraps it in Hairer's PI controller.
+///   [`integrate`](crate::integrate::integrate) wraps it in Hairer's PI controller.
 ///
 /// # Reference
 /// J. R. Dormand, P. J. Prince, *A family of embedded Runge–Kutta formulae*,

@@ -1,0 +1,821 @@
+//! Declarative optimizer specs (TOML or JSON): an ODE form and a textbook
+//! form, both built through the ODE and its scheme, each explainable as the other.
+//!
+//! ```toml
+//! # ODE form
+//! [flow]
+//! kind = "heavy_ball"        # gradient | heavy_ball | rmsprop | adam | adagrad
+//! friction = 2.0             # heavy_ball: constant γ (or vanishing_r = 3.0 for r/t)
+//! [discretization]
+//! scheme = "exact_friction"
+//! h = 0.1
+//! ```
+//!
+//! ```toml
+//! # textbook form
+//! [textbook]
+//! method = "momentum"
+//! lr = 0.01
+//! momentum = 0.9
+//! ```
+//!
+//! | flow `kind` | flow keys | `scheme` (+ discretization keys) | textbook method |
+//! |---|---|---|---|
+//! | `gradient` | — | `explicit_euler`, `implicit_euler`, `rk4` | `sgd`, `implicit_sgd`, — |
+//! | `heavy_ball` | `friction` γ | `semi_implicit_euler`, `exact_friction`, `forward_friction` (+ `gradient_at = "lookahead"`) | `momentum` (`nag`) |
+//! | `heavy_ball` | `vanishing_r` r | `nesterov` | `nag` with `vanishing_r` |
+//! | `rmsprop` | `b`, `eps`, `eps_placement` | `explicit_euler` | `rmsprop` |
+//! | `adam` | `a`, `b`, `eps`, `eps_placement`, `weight_decay` | `explicit_euler` (+ `decay_scheme`) | `adam` (`adamw`) |
+//! | `adagrad` | `eps` (ε̃), `eps_placement` | `explicit_euler` | `adagrad` |
+//!
+//! Textbook-only methods (no clean ODE derivation, stated as recursions):
+//! `adadelta`, `adamax`, `amsgrad`, `nadam`. Textbook keys: `lr`,
+//! `momentum`, `vanishing_r` (nag), `rho`, `eps`, `eps_placement`
+//! (`outside` default | `inside`), `beta1`, `beta2`, `bias_correction`
+//! (amsgrad), `weight_decay`, `decay_scheme` (`decoupled` | `lie_exact`).
+//! Defaults are PyTorch's where a method has them (adam family lr = 1e-3,
+//! β = (0.9, 0.999), ε = 1e-8; rmsprop ρ = 0.99, ε = 1e-8; adagrad ε = 1e-10;
+//! adadelta lr = 1, ρ = 0.9, ε = 1e-6); `lr` is required for sgd,
+//! implicit_sgd, momentum and nag.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AdaGrad, AdaMax, Adadelta, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, EpsPlacement,
+    GradientDescent, GradientScheme, HeavyBallScheme, ImplicitOptions, Momentum, Nadam, Nag,
+    NagFriction, Optimizer, RmsProp,
+};
+use crate::error::{Error, Result};
+
+/// The `[flow]` table: which ODE.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowSpec {
+    /// `gradient`, `heavy_ball`, `rmsprop`, `adam` or `adagrad`.
+    pub kind: String,
+    /// heavy_ball: constant friction γ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub friction: Option<f64>,
+    /// heavy_ball: vanishing friction r/t.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanishing_r: Option<f64>,
+    /// adam: first-moment rate a.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<f64>,
+    /// rmsprop, adam: second-moment rate b.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b: Option<f64>,
+    /// rmsprop, adam: ε; adagrad: ε̃.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// `outside` (default) or `inside`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps_placement: Option<String>,
+    /// adam: the decoupled decay flow θ' = −λθ (makes AdamW).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+}
+
+/// The `[discretization]` table: which scheme and step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscretizationSpec {
+    /// The scheme (see the module table).
+    pub scheme: String,
+    /// The step h (δ).
+    pub h: f64,
+    /// heavy_ball: `current` (default) or `lookahead` (NAG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient_at: Option<String>,
+    /// adam with weight decay: `decoupled` (default) or `lie_exact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_scheme: Option<String>,
+}
+
+/// The `[textbook]` table: a method by its usual name and hyper-parameters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextbookSpec {
+    /// `sgd`, `implicit_sgd`, `momentum`, `nag`, `adagrad`, `rmsprop`,
+    /// `adadelta`, `adam`, `adamw`, `adamax`, `amsgrad`, `nadam`.
+    pub method: String,
+    /// Learning rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// momentum, nag: momentum in [0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    /// nag: Nesterov's (k−1)/(k+r−1) momentum instead of a constant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanishing_r: Option<f64>,
+    /// rmsprop, adadelta: decay ρ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rho: Option<f64>,
+    /// ε.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// `outside` (default) or `inside`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps_placement: Option<String>,
+    /// adam family: β₁.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    /// adam family: β₂.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    /// amsgrad: PyTorch's bias correction (default false, as the paper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias_correction: Option<bool>,
+    /// adamw: λ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// adamw: `decoupled` (default) or `lie_exact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_scheme: Option<String>,
+}
+
+/// An optimizer spec: either `[flow]` + `[discretization]` or `[textbook]`.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::OptimizerSpec;
+///
+/// let spec = OptimizerSpec::from_toml(r#"
+/// [flow]
+/// kind = "heavy_ball"
+/// friction = 2.0
+/// [discretization]
+/// scheme = "exact_friction"
+/// h = 0.1
+/// "#)?;
+/// let e = spec.explain()?;
+/// assert_eq!(e.summary, "momentum: lr = 0.01, momentum = 0.8187");
+/// // The textbook form explains back to the same ODE.
+/// let back = OptimizerSpec { textbook: Some(e.textbook.clone()), ..Default::default() }.explain()?;
+/// assert!((back.flow.unwrap().friction.unwrap() - 2.0).abs() < 1e-12);
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSpec {
+    /// The ODE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowSpec>,
+    /// Its discretization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discretization: Option<DiscretizationSpec>,
+    /// Or the textbook form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub textbook: Option<TextbookSpec>,
+}
+
+/// What [`OptimizerSpec::explain`] returns: the same optimizer in both forms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The textbook form with every hyper-parameter.
+    pub textbook: TextbookSpec,
+    /// The ODE (`None` for textbook-only methods).
+    pub flow: Option<FlowSpec>,
+    /// The scheme and step (`None` for textbook-only methods).
+    pub discretization: Option<DiscretizationSpec>,
+    /// One line, e.g. `momentum: lr = 0.01, momentum = 0.8187`.
+    pub summary: String,
+    /// `<scheme> on <ODE> with <map>`.
+    pub derivation: String,
+    /// Caveats (textbook-only methods, rounding of the inverse map).
+    pub note: Option<String>,
+}
+
+fn spec_error(message: String) -> Error {
+    Error::Spec {
+        message,
+        line: None,
+    }
+}
+
+/// 4 significant digits, trailing zeros trimmed (for summaries).
+fn short(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    if !(1e-3..1e6).contains(&v.abs()) {
+        let s = format!("{v:.3e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exp}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') && !s.contains('e') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Which section a parameter name belongs to in a form.
+fn section_of(name: &str, ode: bool) -> &'static str {
+    match (ode, name) {
+        (true, "h" | "scheme" | "gradient_at" | "decay_scheme") => "discretization",
+        (true, _) => "flow",
+        (false, _) => "textbook",
+    }
+}
+
+/// Finds the 1-based line of `key = …` inside `[section]` of a TOML text,
+/// or of `"key"` in a JSON text.
+fn line_of(text: &str, section: &str, key: &str) -> Option<usize> {
+    let json = text.trim_start().starts_with('{');
+    let mut in_section = json;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if json {
+            if t.contains(&format!("\"{section}\"")) {
+                in_section = true;
+            }
+            if in_section && t.contains(&format!("\"{key}\"")) {
+                return Some(i + 1);
+            }
+        } else if t.starts_with('[') {
+            in_section = t.trim_start_matches('[').trim_end_matches(']').trim() == section;
+        } else if in_section {
+            let k = t.split('=').next().unwrap_or("").trim().trim_matches('"');
+            if k == key && t.contains('=') {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+fn placement(field: &str, v: &Option<String>) -> Result<EpsPlacement> {
+    match v {
+        None => Ok(EpsPlacement::Outside),
+        Some(s) => EpsPlacement::from_name(s).map_err(|_| {
+            Error::invalid(
+                field,
+                format!("{s:?}"),
+                "expected \"outside\" or \"inside\"",
+            )
+        }),
+    }
+}
+
+fn decay(field: &str, v: &Option<String>) -> Result<DecayScheme> {
+    match v.as_deref() {
+        None | Some("decoupled") => Ok(DecayScheme::Decoupled),
+        Some("lie_exact") => Ok(DecayScheme::LieExact),
+        Some(s) => Err(Error::invalid(
+            field,
+            format!("{s:?}"),
+            "expected \"decoupled\" or \"lie_exact\"",
+        )),
+    }
+}
+
+fn required(field: &str, v: Option<f64>, method: &str) -> Result<f64> {
+    v.ok_or_else(|| Error::invalid(field, "missing", &format!("{method} needs `{field}`")))
+}
+
+/// Rejects keys a method does not use (present = serialised non-null).
+fn only_keys<T: Serialize>(value: &T, allowed: &[&str], what: &str) -> Result<()> {
+    let v = serde_json::to_value(value).map_err(|e| spec_error(e.to_string()))?;
+    if let Some(map) = v.as_object() {
+        for k in map.keys() {
+            if !allowed.contains(&k.as_str()) {
+                return Err(Error::invalid(
+                    k,
+                    "given",
+                    &format!("not used by {what} (its keys: {})", allowed.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl OptimizerSpec {
+    /// Parses and validates a TOML spec.
+    ///
+    /// # Errors
+    /// [`Error::Spec`] with the line for malformed TOML, unknown keys, wrong
+    /// types, a missing or mixed form, keys a method does not use, unknown
+    /// names and out-of-range or non-finite values (the message names the field).
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let spec: OptimizerSpec =
+            toml::from_str(text).map_err(|e| crate::convergence::spec::toml_error(text, &e))?;
+        spec.validated(text)
+    }
+
+    /// Parses and validates a JSON spec (same structure as the TOML one).
+    ///
+    /// # Errors
+    /// As [`from_toml`](Self::from_toml).
+    pub fn from_json(text: &str) -> Result<Self> {
+        let spec: OptimizerSpec = serde_json::from_str(text).map_err(|e| Error::Spec {
+            message: e.to_string(),
+            line: Some(e.line()),
+        })?;
+        spec.validated(text)
+    }
+
+    /// Parses TOML or JSON, whichever `text` is (JSON starts with `{`).
+    ///
+    /// # Errors
+    /// As [`from_toml`](Self::from_toml).
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.trim_start().starts_with('{') {
+            Self::from_json(text)
+        } else {
+            Self::from_toml(text)
+        }
+    }
+
+    fn validated(self, text: &str) -> Result<Self> {
+        let ode = self.textbook.is_none();
+        match self.build() {
+            Ok(_) => Ok(self),
+            Err(Error::InvalidParameter {
+                name,
+                value,
+                reason,
+            }) => {
+                let section = section_of(&name, ode);
+                Err(Error::Spec {
+                    message: format!("{section}.{name} = {value}: {reason}"),
+                    line: line_of(text, section, &name),
+                })
+            }
+            Err(e @ Error::Spec { .. }) => Err(e),
+            Err(e) => Err(spec_error(e.to_string())),
+        }
+    }
+
+    /// Builds the optimizer through its ODE and scheme.
+    ///
+    /// # Errors
+    /// [`Error::Spec`] for a missing or mixed form; [`Error::InvalidParameter`]
+    /// (naming the field) for unknown names, unused keys and out-of-range values.
+    pub fn build(&self) -> Result<Box<dyn Optimizer>> {
+        match (&self.flow, &self.discretization, &self.textbook) {
+            (Some(f), Some(d), None) => build_ode(f, d),
+            (None, None, Some(t)) => build_textbook(t),
+            (None, None, None) => Err(spec_error(
+                "empty spec: give [flow] and [discretization], or [textbook]".into(),
+            )),
+            (Some(_), None, None) => Err(spec_error("[flow] needs a [discretization]".into())),
+            (None, Some(_), None) => Err(spec_error("[discretization] needs a [flow]".into())),
+            _ => Err(spec_error(
+                "give either the ODE form ([flow] + [discretization]) or [textbook], not both"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The optimizer in both forms: textbook hyper-parameters, ODE and
+    /// scheme (when the method has one), a one-line summary and the derivation.
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
+    pub fn explain(&self) -> Result<Explanation> {
+        let opt = self.build()?;
+        let textbook = self.textbook_form(opt.as_ref())?;
+        let (flow, discretization) = match (&self.flow, &self.discretization) {
+            (Some(f), Some(d)) => (Some(f.clone()), Some(d.clone())),
+            _ => match ode_form(&textbook)? {
+                Some((f, d)) => (Some(f), Some(d)),
+                None => (None, None),
+            },
+        };
+        let params: Vec<String> = opt
+            .hyper_parameters()
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", short(*v)))
+            .collect();
+        let note = if flow.is_none() {
+            Some(format!(
+                "{} has no clean ODE derivation; it is implemented as the stated recursion",
+                textbook.method
+            ))
+        } else {
+            None
+        };
+        Ok(Explanation {
+            summary: format!("{}: {}", textbook.method, params.join(", ")),
+            derivation: opt.derivation(),
+            textbook,
+            flow,
+            discretization,
+            note,
+        })
+    }
+
+    /// The textbook spec of a built optimizer (full precision).
+    fn textbook_form(&self, opt: &dyn Optimizer) -> Result<TextbookSpec> {
+        let mut t = TextbookSpec {
+            method: opt.name().to_string(),
+            ..Default::default()
+        };
+        for (k, v) in opt.hyper_parameters() {
+            let v = Some(v);
+            match k {
+                "lr" => t.lr = v,
+                "momentum" => t.momentum = v,
+                "vanishing_r" => t.vanishing_r = v,
+                "rho" => t.rho = v,
+                "eps" => t.eps = v,
+                "beta1" => t.beta1 = v,
+                "beta2" => t.beta2 = v,
+                "weight_decay" => t.weight_decay = v,
+                _ => {}
+            }
+        }
+        // Carry over the non-numeric choices.
+        if let Some(src) = &self.textbook {
+            t.eps_placement.clone_from(&src.eps_placement);
+            t.bias_correction = src.bias_correction;
+            t.decay_scheme.clone_from(&src.decay_scheme);
+        } else if let (Some(f), Some(d)) = (&self.flow, &self.discretization) {
+            t.eps_placement.clone_from(&f.eps_placement);
+            t.decay_scheme.clone_from(&d.decay_scheme);
+        }
+        Ok(t)
+    }
+}
+
+fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    let h = d.h;
+    let scheme = d.scheme.as_str();
+    let explicit_only = |kind: &str| -> Result<()> {
+        if scheme == "explicit_euler" {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "scheme",
+                format!("{scheme:?}"),
+                &format!("the {kind} flow is discretized by explicit_euler (moments first)"),
+            ))
+        }
+    };
+    let no_extra = |allowed: &[&str]| -> Result<()> {
+        only_keys(d, allowed, &format!("the {} flow's discretization", f.kind))
+    };
+    match f.kind.as_str() {
+        "gradient" => {
+            only_keys(f, &["kind"], "the gradient flow")?;
+            no_extra(&["scheme", "h"])?;
+            let s = match scheme {
+                "explicit_euler" => GradientScheme::ExplicitEuler,
+                "implicit_euler" => GradientScheme::ImplicitEuler(ImplicitOptions::default()),
+                "rk4" => GradientScheme::Rk4,
+                _ => {
+                    return Err(Error::invalid(
+                        "scheme",
+                        format!("{scheme:?}"),
+                        "gradient flow schemes: explicit_euler, implicit_euler, rk4",
+                    ));
+                }
+            };
+            Ok(Box::new(GradientDescent::from_ode(s, h)?))
+        }
+        "heavy_ball" => {
+            only_keys(
+                f,
+                &["kind", "friction", "vanishing_r"],
+                "the heavy_ball flow",
+            )?;
+            no_extra(&["scheme", "h", "gradient_at"])?;
+            let lookahead = match d.gradient_at.as_deref() {
+                None | Some("current") => false,
+                Some("lookahead") => true,
+                Some(s) => {
+                    return Err(Error::invalid(
+                        "gradient_at",
+                        format!("{s:?}"),
+                        "expected \"current\" or \"lookahead\"",
+                    ));
+                }
+            };
+            match (f.friction, f.vanishing_r) {
+                (Some(gamma), None) => {
+                    let s = HeavyBallScheme::from_name(scheme)?;
+                    if lookahead {
+                        Ok(Box::new(Nag::from_ode(
+                            NagFriction::Constant { gamma, scheme: s },
+                            h,
+                        )?))
+                    } else {
+                        Ok(Box::new(Momentum::from_ode(gamma, s, h)?))
+                    }
+                }
+                (None, Some(r)) => {
+                    if scheme != "nesterov" {
+                        return Err(Error::invalid(
+                            "scheme",
+                            format!("{scheme:?}"),
+                            "vanishing friction r/t is discretized by \"nesterov\" (look-ahead symplectic Euler)",
+                        ));
+                    }
+                    Ok(Box::new(Nag::from_ode(NagFriction::Vanishing { r }, h)?))
+                }
+                _ => Err(Error::invalid(
+                    "friction",
+                    "missing",
+                    "heavy_ball needs exactly one of `friction` (γ) or `vanishing_r` (r/t)",
+                )),
+            }
+        }
+        "rmsprop" => {
+            only_keys(
+                f,
+                &["kind", "b", "eps", "eps_placement"],
+                "the rmsprop flow",
+            )?;
+            no_extra(&["scheme", "h"])?;
+            explicit_only("rmsprop")?;
+            let b = required("b", f.b, "the rmsprop flow")?;
+            Ok(Box::new(RmsProp::from_ode(
+                b,
+                f.eps.unwrap_or(1e-8),
+                placement("eps_placement", &f.eps_placement)?,
+                h,
+            )?))
+        }
+        "adam" => {
+            only_keys(
+                f,
+                &["kind", "a", "b", "eps", "eps_placement", "weight_decay"],
+                "the adam flow",
+            )?;
+            no_extra(&["scheme", "h", "decay_scheme"])?;
+            explicit_only("adam")?;
+            let a = required("a", f.a, "the adam flow")?;
+            let b = required("b", f.b, "the adam flow")?;
+            super::check_rate("a", a)?;
+            super::check_rate("b", b)?;
+            let p = AdamParameters::from_rates(
+                a,
+                b,
+                f.eps.unwrap_or(1e-8),
+                placement("eps_placement", &f.eps_placement)?,
+                h,
+            );
+            check_h(h)?;
+            match f.weight_decay {
+                Some(l) => Ok(Box::new(AdamW::new(
+                    p,
+                    l,
+                    decay("decay_scheme", &d.decay_scheme)?,
+                )?)),
+                None => {
+                    if d.decay_scheme.is_some() {
+                        return Err(Error::invalid(
+                            "decay_scheme",
+                            "given",
+                            "only used with flow.weight_decay",
+                        ));
+                    }
+                    Ok(Box::new(Adam::textbook(p)?))
+                }
+            }
+        }
+        "adagrad" => {
+            only_keys(f, &["kind", "eps", "eps_placement"], "the adagrad flow")?;
+            no_extra(&["scheme", "h"])?;
+            explicit_only("adagrad")?;
+            Ok(Box::new(AdaGrad::from_ode(
+                f.eps.unwrap_or(0.0),
+                placement("eps_placement", &f.eps_placement)?,
+                h,
+            )?))
+        }
+        other => Err(Error::invalid(
+            "kind",
+            format!("{other:?}"),
+            "flow kinds: gradient, heavy_ball, rmsprop, adam, adagrad",
+        )),
+    }
+}
+
+fn check_h(h: f64) -> Result<()> {
+    super::check_rate("h", h)
+}
+
+fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
+    let m = t.method.as_str();
+    let adam = |keys: &[&str]| -> Result<AdamParameters> {
+        only_keys(t, keys, m)?;
+        let d = AdamParameters::default();
+        Ok(AdamParameters {
+            lr: t.lr.unwrap_or(d.lr),
+            beta1: t.beta1.unwrap_or(d.beta1),
+            beta2: t.beta2.unwrap_or(d.beta2),
+            eps: t.eps.unwrap_or(d.eps),
+            placement: placement("eps_placement", &t.eps_placement)?,
+        })
+    };
+    const ADAM: &[&str] = &["method", "lr", "beta1", "beta2", "eps", "eps_placement"];
+    match m {
+        "sgd" | "implicit_sgd" => {
+            only_keys(t, &["method", "lr"], m)?;
+            let lr = required("lr", t.lr, m)?;
+            Ok(Box::new(if m == "sgd" {
+                GradientDescent::sgd(lr)?
+            } else {
+                GradientDescent::implicit_sgd(lr)?
+            }))
+        }
+        "momentum" => {
+            only_keys(t, &["method", "lr", "momentum"], m)?;
+            Ok(Box::new(Momentum::textbook(
+                required("lr", t.lr, m)?,
+                required("momentum", t.momentum, m)?,
+            )?))
+        }
+        "nag" => {
+            only_keys(t, &["method", "lr", "momentum", "vanishing_r"], m)?;
+            let lr = required("lr", t.lr, m)?;
+            match (t.momentum, t.vanishing_r) {
+                (Some(mu), None) => Ok(Box::new(Nag::textbook(lr, mu)?)),
+                (None, Some(r)) => Ok(Box::new(Nag::nesterov(lr, r)?)),
+                _ => Err(Error::invalid(
+                    "momentum",
+                    "missing",
+                    "nag needs exactly one of `momentum` (constant) or `vanishing_r` ((k−1)/(k+r−1))",
+                )),
+            }
+        }
+        "adagrad" => {
+            only_keys(t, &["method", "lr", "eps", "eps_placement"], m)?;
+            Ok(Box::new(AdaGrad::textbook(
+                t.lr.unwrap_or(1e-2),
+                t.eps.unwrap_or(1e-10),
+                placement("eps_placement", &t.eps_placement)?,
+            )?))
+        }
+        "rmsprop" => {
+            only_keys(t, &["method", "lr", "rho", "eps", "eps_placement"], m)?;
+            Ok(Box::new(RmsProp::textbook(
+                t.lr.unwrap_or(1e-2),
+                t.rho.unwrap_or(0.99),
+                t.eps.unwrap_or(1e-8),
+                placement("eps_placement", &t.eps_placement)?,
+            )?))
+        }
+        "adadelta" => {
+            only_keys(t, &["method", "lr", "rho", "eps"], m)?;
+            Ok(Box::new(Adadelta::new(
+                t.lr.unwrap_or(1.0),
+                t.rho.unwrap_or(0.9),
+                t.eps.unwrap_or(1e-6),
+            )?))
+        }
+        "adam" => Ok(Box::new(Adam::textbook(adam(ADAM)?)?)),
+        "nadam" => Ok(Box::new(Nadam::new(adam(ADAM)?)?)),
+        "adamax" => {
+            let mut p = adam(&["method", "lr", "beta1", "beta2", "eps"])?;
+            p.lr = t.lr.unwrap_or(2e-3);
+            Ok(Box::new(AdaMax::new(p)?))
+        }
+        "amsgrad" => {
+            let p = adam(&[
+                "method",
+                "lr",
+                "beta1",
+                "beta2",
+                "eps",
+                "eps_placement",
+                "bias_correction",
+            ])?;
+            Ok(Box::new(AmsGrad::new(
+                p,
+                t.bias_correction.unwrap_or(false),
+            )?))
+        }
+        "adamw" => {
+            let p = adam(&[
+                "method",
+                "lr",
+                "beta1",
+                "beta2",
+                "eps",
+                "eps_placement",
+                "weight_decay",
+                "decay_scheme",
+            ])?;
+            Ok(Box::new(AdamW::new(
+                p,
+                t.weight_decay.unwrap_or(1e-2),
+                decay("decay_scheme", &t.decay_scheme)?,
+            )?))
+        }
+        other => Err(Error::invalid(
+            "method",
+            format!("{other:?}"),
+            "methods: sgd, implicit_sgd, momentum, nag, adagrad, rmsprop, adadelta, adam, adamw, adamax, amsgrad, nadam",
+        )),
+    }
+}
+
+/// The ODE form of a (complete) textbook spec, or `None` for textbook-only methods.
+fn ode_form(t: &TextbookSpec) -> Result<Option<(FlowSpec, DiscretizationSpec)>> {
+    let lr = t.lr.unwrap_or(f64::NAN);
+    let flow = |kind: &str| FlowSpec {
+        kind: kind.into(),
+        ..Default::default()
+    };
+    let disc = |scheme: &str, h: f64| DiscretizationSpec {
+        scheme: scheme.into(),
+        h,
+        ..Default::default()
+    };
+    Ok(Some(match t.method.as_str() {
+        "sgd" => (flow("gradient"), disc("explicit_euler", lr)),
+        "implicit_sgd" => (flow("gradient"), disc("implicit_euler", lr)),
+        "momentum" | "nag" => {
+            if let Some(r) = t.vanishing_r {
+                let f = FlowSpec {
+                    vanishing_r: Some(r),
+                    ..flow("heavy_ball")
+                };
+                (f, disc("nesterov", lr.sqrt()))
+            } else {
+                let mu = t.momentum.unwrap_or(0.0);
+                let scheme = if mu > 0.0 {
+                    HeavyBallScheme::ExactFriction
+                } else {
+                    HeavyBallScheme::SemiImplicitEuler
+                };
+                let (gamma, h) = scheme.invert(lr, mu)?;
+                let f = FlowSpec {
+                    friction: Some(gamma),
+                    ..flow("heavy_ball")
+                };
+                let mut d = disc(scheme.as_str(), h);
+                if t.method == "nag" {
+                    d.gradient_at = Some("lookahead".into());
+                }
+                (f, d)
+            }
+        }
+        "rmsprop" => {
+            let rho = t.rho.unwrap_or(f64::NAN);
+            let f = FlowSpec {
+                b: Some((1.0 - rho) / lr),
+                eps: t.eps,
+                eps_placement: t.eps_placement.clone(),
+                ..flow("rmsprop")
+            };
+            (f, disc("explicit_euler", lr))
+        }
+        "adam" | "adamw" => {
+            let (b1, b2) = (t.beta1.unwrap_or(f64::NAN), t.beta2.unwrap_or(f64::NAN));
+            let f = FlowSpec {
+                a: Some((1.0 - b1) / lr),
+                b: Some((1.0 - b2) / lr),
+                eps: t.eps,
+                eps_placement: t.eps_placement.clone(),
+                weight_decay: t.weight_decay,
+                ..flow("adam")
+            };
+            let mut d = disc("explicit_euler", lr);
+            d.decay_scheme.clone_from(&t.decay_scheme);
+            (f, d)
+        }
+        "adagrad" => {
+            let placement = placement("eps_placement", &t.eps_placement)?;
+            let eps = t.eps.unwrap_or(0.0);
+            let f = FlowSpec {
+                eps: Some(match placement {
+                    EpsPlacement::Outside => lr * eps,
+                    EpsPlacement::Inside => lr * lr * eps,
+                }),
+                eps_placement: t.eps_placement.clone(),
+                ..flow("adagrad")
+            };
+            (f, disc("explicit_euler", lr * lr))
+        }
+        _ => return Ok(None),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_of_finds_keys_in_their_section() {
+        let text = "[flow]\nkind = \"heavy_ball\"\nfriction = 2.0\n[discretization]\nscheme = \"x\"\nh = 0.1\n";
+        assert_eq!(line_of(text, "discretization", "h"), Some(6));
+        assert_eq!(line_of(text, "flow", "friction"), Some(3));
+        assert_eq!(line_of(text, "flow", "h"), None);
+    }
+
+    #[test]
+    fn short_formats_four_significant_digits() {
+        assert_eq!(short((-0.2f64).exp()), "0.8187");
+        assert_eq!(short(0.01), "0.01");
+        assert_eq!(short(1e-8), "1e-8");
+        assert_eq!(short(2.5e-4), "2.5e-4");
+    }
+}
