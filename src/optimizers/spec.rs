@@ -213,6 +213,49 @@ fn short(v: f64) -> String {
     }
 }
 
+/// Rounds every decimal number in `text` to 10 significant digits, printed
+/// in shortest form (`0.010000000000000002` → `0.01`), for readable derivations.
+fn tidy_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit()
+            && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_'));
+        if !starts {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
+            j += 1;
+        }
+        if j + 1 < chars.len()
+            && chars[j] == 'e'
+            && (chars[j + 1].is_ascii_digit() || chars[j + 1] == '-')
+        {
+            j += 2;
+            while j < chars.len() && chars[j].is_ascii_digit() {
+                j += 1;
+            }
+        }
+        let token: String = chars[i..j].iter().collect();
+        match token.trim_end_matches('.').parse::<f64>() {
+            Ok(v) if token.len() > 11 => {
+                let rounded: f64 = format!("{v:.9e}").parse().unwrap_or(v);
+                out += &rounded.to_string();
+                if token.ends_with('.') {
+                    out.push('.');
+                }
+            }
+            _ => out += &token,
+        }
+        i = j;
+    }
+    out
+}
+
 /// Which section a parameter name belongs to in a form.
 fn section_of(name: &str, ode: bool) -> &'static str {
     match (ode, name) {
@@ -402,7 +445,7 @@ impl OptimizerSpec {
         };
         Ok(Explanation {
             summary: format!("{}: {}", textbook.method, params.join(", ")),
-            derivation: opt.derivation(),
+            derivation: tidy_numbers(&opt.derivation()),
             textbook,
             flow,
             discretization,
@@ -809,6 +852,21 @@ mod tests {
         assert_eq!(line_of(text, "discretization", "h"), Some(6));
         assert_eq!(line_of(text, "flow", "friction"), Some(3));
         assert_eq!(line_of(text, "flow", "h"), None);
+    }
+
+    #[test]
+    fn tidy_numbers_rounds_long_decimals_only() {
+        assert_eq!(
+            tidy_numbers(
+                "γ = 2, h = 0.1 (momentum = 0.8187307530779818, lr = 0.010000000000000002)"
+            ),
+            "γ = 2, h = 0.1 (momentum = 0.8187307531, lr = 0.01)"
+        );
+        assert_eq!(
+            tidy_numbers("a = 9.999999999999998, x2 = 3"),
+            "a = 10, x2 = 3"
+        );
+        assert_eq!(tidy_numbers("eps = 1e-8."), "eps = 1e-8.");
     }
 
     #[test]
