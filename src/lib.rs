@@ -59,6 +59,8 @@ pub mod objective;
 pub mod optimizers;
 pub mod order;
 pub mod paper;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod problems;
 pub mod reduction;
 pub mod splitting;
