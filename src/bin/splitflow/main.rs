@@ -2,15 +2,19 @@
 //!
 //! Every reporting command accepts `--json` and then prints exactly one JSON
 //! object on stdout. User errors print one line `error: …` on stderr and exit
-//! with code 2.
+//! with code 2. Long runs (`paper`, `train`) show a progress bar on stderr
+//! when stderr is a terminal and `--json` is not given.
+
+mod explain;
+mod order;
+mod paper;
+mod progress;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use std::io::Write;
-
 use clap::{Parser, Subcommand};
-use splitflow::convergence::spec::OrderSpec;
 use splitflow::{Error, Result};
 
 #[derive(Parser)]
@@ -30,6 +34,9 @@ enum Command {
     Order {
         /// The study spec (TOML).
         spec: PathBuf,
+        /// Write a log-log convergence plot (SVG) to this file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -46,6 +53,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show an optimizer spec in both forms: textbook update and ODE + scheme.
+    Explain {
+        /// The optimizer spec (TOML or JSON).
+        spec: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train a logistic (2 classes) or softmax model with an optimizer spec.
+    Train(train::TrainArgs),
     /// Replicate the seed paper's experiments (SGD vs splitting over an α grid).
     Paper {
         /// Which experiment: lls, tomography, logistic, softmax or all.
@@ -54,7 +71,7 @@ enum Command {
         /// Smaller problems and grids (under two minutes on 2 cores).
         #[arg(long)]
         quick: bool,
-        /// Directory for the CSV results.
+        /// Directory for the CSV results (and SVG plots).
         #[arg(long, default_value = "paper-results")]
         out: PathBuf,
         /// Seed of data generation, permutations and initialisation.
@@ -73,67 +90,54 @@ enum Command {
 }
 
 /// `println!` that ignores a closed stdout (e.g. piped into `head`).
+#[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {{
+        use std::io::Write as _;
         let _ = writeln!(std::io::stdout().lock(), $($arg)*);
     }};
 }
 
-fn read(path: &Path) -> Result<String> {
+/// Reads a text file, mapping failures to [`Error::Io`].
+pub(crate) fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
     })
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+/// Writes a text file, mapping failures to [`Error::Io`].
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Pretty JSON of a serialisable value.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Spec {
         message: format!("cannot serialise the result: {e}"),
         line: None,
     })
 }
 
+/// A plot request without the `plot` feature is a user error.
+#[cfg(not(feature = "plot"))]
+pub(crate) fn no_plot_feature() -> Error {
+    Error::invalid(
+        "--plot",
+        "given",
+        "this binary was built without the `plot` feature",
+    )
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Order { spec, json } => {
-            let text = read(&spec)?;
-            let outcome = OrderSpec::from_toml(&text)?.run()?;
-            if json {
-                say!("{}", to_json(&outcome)?);
-            } else {
-                say!("problem:   {}", outcome.problem);
-                say!("method:    {}", outcome.method);
-                say!("reference: {}", outcome.reference);
-                say!("{}", outcome.report);
-            }
-        }
-        Command::Tomography { geometry, n, json } => {
-            use splitflow::problems::tomography::{Geometry, TomographyProblem};
-            let g = Geometry::from_name(&geometry)?;
-            let summary = TomographyProblem::new(g, n)?.summary();
-            if json {
-                say!("{}", to_json(&summary)?);
-            } else {
-                say!(
-                    "{g}({n}): {} x {}, {} nonzeros, {} zero rows",
-                    summary.rows,
-                    summary.cols,
-                    summary.nnz,
-                    summary.zero_rows
-                );
-                say!(
-                    "sum of entries {:.6}, Frobenius norm {:.6}",
-                    summary.sum,
-                    summary.frobenius
-                );
-                say!(
-                    "phantom: sum {:.6}, {} nonzeros; |A * phantom| = {:.6}",
-                    summary.phantom_sum,
-                    summary.phantom_nnz,
-                    summary.rhs_norm
-                );
-            }
-        }
+        Command::Order { spec, plot, json } => order::run(&spec, plot.as_deref(), json),
+        Command::Tomography { geometry, n, json } => tomography(&geometry, n, json),
+        Command::Explain { spec, json } => explain::run(&spec, json),
+        Command::Train(args) => train::run(&args),
         Command::Paper {
             experiment,
             quick,
@@ -149,117 +153,38 @@ fn run(cli: Cli) -> Result<()> {
                 mnist,
                 fashion_mnist,
             };
-            paper(&experiment, &opts, &out, json)?
+            paper::paper(&experiment, &opts, &out, json)
         }
     }
-    Ok(())
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-fn paper(
-    experiment: &str,
-    opts: &splitflow::paper::PaperOptions,
-    out: &Path,
-    json: bool,
-) -> Result<()> {
-    use splitflow::paper::{EXPERIMENTS, run};
-    let names: Vec<&str> = match experiment {
-        "all" => EXPERIMENTS.to_vec(),
-        name if EXPERIMENTS.contains(&name) => vec![name],
-        other => {
-            return Err(Error::invalid(
-                "--experiment",
-                other,
-                "unknown experiment (expected lls, tomography, logistic, softmax or all)",
-            ));
-        }
-    };
-    std::fs::create_dir_all(out).map_err(|source| Error::Io {
-        path: out.display().to_string(),
-        source,
-    })?;
-    let mut experiments = Vec::new();
-    for name in names {
-        let mut progress = |msg: &str| {
-            if !json {
-                eprintln!("  running {msg}");
-            }
-        };
-        for exp in run(name, opts, &mut progress)? {
-            let file = out.join(format!("{}.csv", exp.name.replace('/', "-")));
-            write(&file, &exp.to_csv())?;
-            if !json {
-                print_experiment(&exp);
-            }
-            experiments.push(exp);
-        }
-    }
+fn tomography(geometry: &str, n: usize, json: bool) -> Result<()> {
+    use splitflow::problems::tomography::{Geometry, TomographyProblem};
+    let g = Geometry::from_name(geometry)?;
+    let summary = TomographyProblem::new(g, n)?.summary();
     if json {
-        say!(
-            "{}",
-            to_json(&serde_json::json!({ "experiments": experiments }))?
-        );
+        say!("{}", to_json(&summary)?);
     } else {
-        say!("CSV written to {}", out.display());
+        say!(
+            "{g}({n}): {} x {}, {} nonzeros, {} zero rows",
+            summary.rows,
+            summary.cols,
+            summary.nnz,
+            summary.zero_rows
+        );
+        say!(
+            "sum of entries {:.6}, Frobenius norm {:.6}",
+            summary.sum,
+            summary.frobenius
+        );
+        say!(
+            "phantom: sum {:.6}, {} nonzeros; |A * phantom| = {:.6}",
+            summary.phantom_sum,
+            summary.phantom_nnz,
+            summary.rhs_norm
+        );
     }
     Ok(())
-}
-
-fn print_experiment(exp: &splitflow::paper::Experiment) {
-    say!("\n== {}: {}", exp.name, exp.problem);
-    say!(
-        "   target: {} <= {:e}; factorization of all batches {:.3} s",
-        exp.metric,
-        exp.target,
-        exp.factorization_seconds
-    );
-    say!(
-        "   {:<10} {:>11} {:>10} {:>9} {:>10} {:>12}",
-        "method",
-        "alpha",
-        "result",
-        "iters",
-        "seconds",
-        "us/iter"
-    );
-    for r in &exp.runs {
-        let result = if r.converged {
-            "converged"
-        } else if r.diverged {
-            "diverged"
-        } else {
-            "not reached"
-        };
-        let iters = r
-            .iterations
-            .map(|k| k.to_string())
-            .unwrap_or_else(|| "-".into());
-        say!(
-            "   {:<10} {:>11.3e} {:>10} {:>9} {:>10.3} {:>12.2}",
-            r.method,
-            r.alpha,
-            result,
-            iters,
-            r.seconds,
-            r.microseconds_per_iteration
-        );
-    }
-    for method in ["sgd", "splitting"] {
-        if let Some(b) = exp.best(method) {
-            say!(
-                "   best {method}: {} iterations at alpha = {:.3e} ({:.3} s)",
-                b.iterations.unwrap_or(0),
-                b.alpha,
-                b.seconds
-            );
-        }
-    }
 }
 
 fn main() -> ExitCode {
