@@ -3,6 +3,7 @@ mod common;
 mod data;
 mod errors;
 mod flows;
+mod optimizers_ssa_vr;
 mod reduction;
 mod rk45_oracle;
 mod splitting;

@@ -32,6 +32,8 @@ mod momentum;
 mod oracle;
 mod spec;
 mod splitting;
+mod ssa;
+mod variance_reduced;
 
 pub use adam::{AdaMax, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, Nadam};
 pub use adaptive::{AdaGrad, Adadelta, EpsPlacement, RmsProp};
@@ -40,6 +42,8 @@ pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
 pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
 pub use spec::{DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, TextbookSpec};
 pub use splitting::SplittingOptimizer;
+pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};
+pub use variance_reduced::{Sag, Svrg};
 
 use crate::State;
 use crate::error::{Error, Result};

@@ -67,13 +67,24 @@ pub(crate) fn paper(
 #[cfg(feature = "plot")]
 fn plots(exp: &splitflow::paper::Experiment, out: &Path, stem: &str) -> Result<()> {
     splitflow::plot::iterations_vs_alpha(exp, &out.join(format!("{stem}-iterations.svg")))?;
+    // Diverging runs are drawn up to 100× the largest starting value, so
+    // they do not stretch the axis over the converging ones.
+    let start = exp
+        .histories
+        .iter()
+        .filter_map(|(_, _, h)| h.first().map(|&(_, v)| v))
+        .fold(0.0f64, f64::max);
+    let cap = 100.0 * start;
     let series: Vec<(String, Vec<(f64, f64)>)> = exp
         .histories
         .iter()
         .map(|(method, alpha, h)| {
             (
                 format!("{method} α={alpha:.2e}"),
-                h.iter().map(|&(k, v)| (k as f64, v)).collect(),
+                h.iter()
+                    .take_while(|&&(_, v)| v.is_finite() && v <= cap)
+                    .map(|&(k, v)| (k as f64, v))
+                    .collect(),
             )
         })
         .collect();
@@ -82,7 +93,7 @@ fn plots(exp: &splitflow::paper::Experiment, out: &Path, stem: &str) -> Result<(
         "iteration (batch steps)",
         &exp.metric,
         true,
-        &format!("{}: {}", exp.name, exp.problem),
+        &format!("{}: stop metric per run", exp.name),
         &out.join(format!("{stem}-curves.svg")),
     )
 }
