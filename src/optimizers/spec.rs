@@ -29,7 +29,9 @@
 //! | `adagrad` | `eps` (ε̃), `eps_placement` | `explicit_euler` | `adagrad` |
 //!
 //! Textbook-only methods (no clean ODE derivation, stated as recursions):
-//! `adadelta`, `adamax`, `amsgrad`, `nadam`. Textbook keys: `lr`,
+//! `adadelta`, `adamax`, `amsgrad`, `nadam`, `sag`; splitting methods given
+//! by their textbook keys: `ssa1` (`h`, `k`, `beta`, `c_factor`), `ssa2`
+//! (`h`, `k`, `q`, `tau`, `beta`), `svrg` (`lr`, `snapshot_every`). Textbook keys: `lr`,
 //! `momentum`, `vanishing_r` (nag), `rho`, `eps`, `eps_placement`
 //! (`outside` default | `inside`), `beta1`, `beta2`, `bias_correction`
 //! (amsgrad), `weight_decay`, `decay_scheme` (`decoupled` | `lie_exact`).
@@ -45,6 +47,7 @@ use super::{
     GradientDescent, GradientScheme, HeavyBallScheme, ImplicitOptions, Momentum, Nadam, Nag,
     NagFriction, Optimizer, RmsProp,
 };
+use super::{BetaSchedule, CFactor, Sag, Ssa1, Ssa2, Svrg};
 use crate::error::{Error, Result};
 
 /// The `[flow]` table: which ODE.
@@ -132,6 +135,27 @@ pub struct TextbookSpec {
     /// adamw: `decoupled` (default) or `lie_exact`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decay_scheme: Option<String>,
+    /// ssa1, ssa2: the step h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h: Option<f64>,
+    /// ssa1, ssa2: velocity control k (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<f64>,
+    /// ssa2: exponent q (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<f64>,
+    /// ssa2: τ (avoids division by zero at n = 0; required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tau: Option<f64>,
+    /// ssa1, ssa2: a constant β instead of βₙ = n/(n+3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// ssa1: `one` (default) or `institute` (c(β) = 2β² − 2β + 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_factor: Option<String>,
+    /// svrg: steps between snapshots (default: one epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_every: Option<usize>,
 }
 
 /// An optimizer spec: either `[flow]` + `[discretization]` or `[textbook]`.
@@ -435,13 +459,16 @@ impl OptimizerSpec {
             .iter()
             .map(|(k, v)| format!("{k} = {}", short(*v)))
             .collect();
-        let note = if flow.is_none() {
-            Some(format!(
+        let note = match (flow.is_none(), textbook.method.as_str()) {
+            (false, _) => None,
+            (true, "ssa1" | "ssa2" | "svrg") => Some(format!(
+                "{} is a splitting scheme (see the derivation); the ODE-form spec does not describe splittings, so only the textbook form is given",
+                textbook.method
+            )),
+            (true, _) => Some(format!(
                 "{} has no clean ODE derivation; it is implemented as the stated recursion",
                 textbook.method
-            ))
-        } else {
-            None
+            )),
         };
         Ok(Explanation {
             summary: format!("{}: {}", textbook.method, params.join(", ")),
@@ -470,6 +497,11 @@ impl OptimizerSpec {
                 "beta1" => t.beta1 = v,
                 "beta2" => t.beta2 = v,
                 "weight_decay" => t.weight_decay = v,
+                "h" => t.h = v,
+                "k" => t.k = v,
+                "q" => t.q = v,
+                "tau" => t.tau = v,
+                "beta" => t.beta = v,
                 _ => {}
             }
         }
@@ -478,6 +510,8 @@ impl OptimizerSpec {
             t.eps_placement.clone_from(&src.eps_placement);
             t.bias_correction = src.bias_correction;
             t.decay_scheme.clone_from(&src.decay_scheme);
+            t.c_factor.clone_from(&src.c_factor);
+            t.snapshot_every = src.snapshot_every;
         } else if let (Some(f), Some(d)) = (&self.flow, &self.discretization) {
             t.eps_placement.clone_from(&f.eps_placement);
             t.decay_scheme.clone_from(&d.decay_scheme);
@@ -752,10 +786,53 @@ fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
                 decay("decay_scheme", &t.decay_scheme)?,
             )?))
         }
+        "ssa1" | "ssa2" => {
+            let schedule = match t.beta {
+                None => BetaSchedule::Vanishing,
+                Some(b) => BetaSchedule::Constant(b),
+            };
+            let h = required("h", t.h, m)?;
+            let k = t.k.unwrap_or(0.0);
+            if m == "ssa1" {
+                only_keys(t, &["method", "h", "k", "beta", "c_factor"], m)?;
+                let c = match t.c_factor.as_deref() {
+                    None | Some("one") => CFactor::One,
+                    Some("institute") => CFactor::Institute,
+                    Some(s) => {
+                        return Err(Error::invalid(
+                            "c_factor",
+                            format!("{s:?}"),
+                            "expected \"one\" or \"institute\"",
+                        ));
+                    }
+                };
+                Ok(Box::new(Ssa1::from_splitting(h, k, c, schedule)?))
+            } else {
+                only_keys(t, &["method", "h", "k", "q", "tau", "beta"], m)?;
+                Ok(Box::new(Ssa2::from_splitting(
+                    h,
+                    k,
+                    t.q.unwrap_or(1.0),
+                    required("tau", t.tau, m)?,
+                    schedule,
+                )?))
+            }
+        }
+        "svrg" => {
+            only_keys(t, &["method", "lr", "snapshot_every"], m)?;
+            Ok(Box::new(Svrg::from_splitting(
+                required("lr", t.lr, m)?,
+                t.snapshot_every,
+            )?))
+        }
+        "sag" => {
+            only_keys(t, &["method", "lr"], m)?;
+            Ok(Box::new(Sag::new(required("lr", t.lr, m)?)?))
+        }
         other => Err(Error::invalid(
             "method",
             format!("{other:?}"),
-            "methods: sgd, implicit_sgd, momentum, nag, adagrad, rmsprop, adadelta, adam, adamw, adamax, amsgrad, nadam",
+            "methods: sgd, implicit_sgd, momentum, nag, adagrad, rmsprop, adadelta, adam, adamw, adamax, amsgrad, nadam, ssa1, ssa2, svrg, sag",
         )),
     }
 }
