@@ -1,4 +1,5 @@
 mod cli;
+mod cli_e2e;
 mod common;
 mod data;
 mod errors;
@@ -6,6 +7,7 @@ mod flows;
 mod optimizers_ssa_vr;
 mod reduction;
 mod rk45_oracle;
+mod specs;
 mod splitting;
 mod steppers;
 mod tomography;
