@@ -2,11 +2,14 @@
 //!
 //! Run all with `cargo bench --bench main`, a quick pass with
 //! `cargo bench --bench main -- --quick`, or one group with a filter such as
-//! `cargo bench --bench main -- lorenz`. See docs/benchmarks.md.
+//! `cargo bench --bench main -- lorenz` (groups: `lorenz_rk45_tol1e-6`,
+//! `gradient_flow500_rk45_tol1e-6`, `rk4_fixed_100k`, `sgd_epoch_ls10000x500`,
+//! `exact_epoch_ls10000x500`). See docs/benchmarks.md.
 
 use criterion::{criterion_group, criterion_main};
 
 mod common;
+mod reduction;
 mod splitting;
 mod steppers;
 
@@ -15,6 +18,7 @@ criterion_group!(
     steppers::rk45_vs_dopri5_lorenz,
     steppers::rk45_vs_dopri5_gradient_flow,
     steppers::rk4_vs_hand_loop,
-    splitting::sgd_epoch_vs_slice_loop
+    splitting::sgd_epoch_vs_slice_loop,
+    reduction::exact_epoch_vs_sgd_epoch
 );
 criterion_main!(benches);

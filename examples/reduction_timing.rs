@@ -14,39 +14,35 @@
 //!
 //! (`--rows` changes n, default 10000, e.g. to fit X and the Qᵢ in cache.)
 //!
+//! The problem, the pieces and the timed epoch are those of the criterion
+//! group `exact_epoch_ls10000x500` (`benches/reduction/mod.rs`; shared code in
+//! `benches/common/exact.rs` and `benches/common/sgd.rs`): seed 42, α = 1e-3,
+//! each timed epoch starting again from θ = 0.
+//!
 //! Factorizations are timed `N` times each (default 7), alternating Qr and
-//! Gram; epochs `4N` times each, alternating exact and SGD so that background
-//! load hits both. Medians are printed, and the epoch ratio is the median of
-//! the per-repetition ratios exact/SGD.
+//! Gram; epochs `4N` times each, alternating exact and SGD (and which of the
+//! two goes first) so that background load hits both. Medians are printed,
+//! and the epoch ratio is the median of the per-repetition ratios exact/SGD.
 
+use std::hint::black_box;
 use std::time::Instant;
 
-use splitflow::flows::local_flows;
-use splitflow::optimizers::SplittingOptimizer;
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::exact::{exact_flows, exact_optimizer};
+use common::sgd::{
+    SGD_BATCH, SGD_COLS, SGD_NOISE, SGD_ROWS, SGD_SEED, ours_optimizer_epoch, splitting_optimizer,
+};
+use splitflow::State;
 use splitflow::problems::least_squares::{LeastSquares, random_least_squares};
 use splitflow::reduction::{
     ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, factorize_all,
 };
-use splitflow::splitting::{FlowMap, Integrated, PieceOrder, SubSteps};
-use splitflow::{ExplicitEuler, State};
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn sgd_optimizer(ls: &LeastSquares, alpha: f64) -> SplittingOptimizer<'_> {
-    let pieces: Vec<Box<dyn FlowMap + '_>> = local_flows(ls)
-        .into_iter()
-        .map(|f| {
-            Box::new(
-                Integrated::new(f, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))
-                    .expect("one sub-step")
-                    .dissipative(true),
-            ) as Box<dyn FlowMap + '_>
-        })
-        .collect();
-    SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed).expect("valid optimizer")
 }
 
 fn main() -> splitflow::Result<()> {
@@ -63,12 +59,12 @@ fn main() -> splitflow::Result<()> {
         .position(|a| a == "--rows")
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(10_000)
-        .max(20);
-    let (p, b) = (500, 20);
-    let (x, y, _) = random_least_squares(n, p, 0.01, 2020)?;
+        .unwrap_or(SGD_ROWS)
+        .max(SGD_BATCH);
+    let (p, b) = (SGD_COLS, SGD_BATCH);
+    let (x, y, _) = random_least_squares(n, p, SGD_NOISE, SGD_SEED)?;
     let ls = LeastSquares::new(&x, &y, b)?;
-    let m = n / b;
+    let m = n.div_ceil(b);
     println!("random least squares {n}×{p}, b = {b}, m = {m} batches, {reps} repetitions");
 
     // Factorization: Qr vs Gram.
@@ -94,32 +90,36 @@ fn main() -> splitflow::Result<()> {
     );
 
     // One epoch: exact flows (both factorizations) vs SGD, same harness.
-    let alpha = 0.04; // the paper's best SGD rate; the cost does not depend on α
-    let mut sgd = sgd_optimizer(&ls, alpha);
-    let mut exact = Vec::new();
-    for method in [FactorizationMethod::Qr, FactorizationMethod::Gram] {
-        let mut flows = ExactLeastSquaresFlow::for_batches(&ls, method, LocalScheme::Exact);
-        factorize_all(&mut flows)?;
-        exact.push((method, flows));
-    }
+    let mut sgd = splitting_optimizer(&ls);
+    let theta0 = State::zeros(p);
     let mut theta_sgd = State::zeros(p);
-    sgd.epoch(&mut theta_sgd)?; // warm-up
-    for (method, flows) in exact.iter_mut() {
-        let pieces: Vec<Box<dyn FlowMap + '_>> = flows
-            .iter_mut()
-            .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-            .collect();
-        let mut opt = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
+    ours_optimizer_epoch(&mut sgd, &theta0, &mut theta_sgd); // warm-up
+    for method in [FactorizationMethod::Qr, FactorizationMethod::Gram] {
+        let mut flows = exact_flows(&ls, method);
+        let mut opt = exact_optimizer(&mut flows);
         let mut theta = State::zeros(p);
-        opt.epoch(&mut theta)?; // warm-up
+        ours_optimizer_epoch(&mut opt, &theta0, &mut theta); // warm-up
         let (mut te, mut ts, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..4 * reps {
+        let mut time_exact = || {
             let t = Instant::now();
-            opt.epoch(&mut theta)?;
-            let e = t.elapsed().as_secs_f64();
+            ours_optimizer_epoch(&mut opt, black_box(&theta0), &mut theta);
+            black_box(&theta);
+            t.elapsed().as_secs_f64()
+        };
+        let mut time_sgd = || {
             let t = Instant::now();
-            sgd.epoch(&mut theta_sgd)?;
-            let s = t.elapsed().as_secs_f64();
+            ours_optimizer_epoch(&mut sgd, black_box(&theta0), &mut theta_sgd);
+            black_box(&theta_sgd);
+            t.elapsed().as_secs_f64()
+        };
+        for rep in 0..4 * reps {
+            let (e, s) = if rep % 2 == 0 {
+                let e = time_exact();
+                (e, time_sgd())
+            } else {
+                let s = time_sgd();
+                (time_exact(), s)
+            };
             te.push(e);
             ts.push(s);
             ratio.push(e / s);
@@ -135,7 +135,7 @@ fn main() -> splitflow::Result<()> {
         );
     }
     println!(
-        "relative residual after the timed epochs: SGD {:.3e}",
+        "relative residual after one SGD epoch from θ = 0: {:.3e}",
         ls.relative_residual(&theta_sgd)
     );
     Ok(())

@@ -1,13 +1,15 @@
 //! Problems and solver runs shared by the criterion benches (`benches/main.rs`)
 //! and `examples/foundation_ratios.rs`, so both time exactly the same work;
 //! [`sgd`] is the same for the SGD-epoch comparison and
-//! `examples/splitting_ratios.rs`.
+//! `examples/splitting_ratios.rs`, and [`exact`] for the exact-flow epoch
+//! (`benches/reduction/mod.rs`) and `examples/reduction_timing.rs`.
 //!
 //! Lives in a sub-directory so that Cargo does not auto-discover it as a bench
 //! target of its own.
 
 #![allow(dead_code)] // each includer uses a subset
 
+pub mod exact;
 pub mod sgd;
 
 use ode_solvers::{Dopri5, OutputType};
