@@ -743,7 +743,7 @@ fn spec_errors_name_the_field_and_its_line() {
         "both forms",
         "[flow]\nkind = \"gradient\"\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.1\n[textbook]\nmethod = \"sgd\"\nlr = 0.1\n",
         &["[flow]", "[textbook]", "not both"],
-        None,
+        Some(6),
     );
     assert_spec_error(
         "neither form",
@@ -781,7 +781,6 @@ fn spec_errors_name_the_field_and_its_line() {
 /// `sgd` / `implicit_sgd` with a bad `lr` report `textbook.h` (a key the
 /// textbook form does not have) and no line.
 #[test]
-#[ignore = "src gap: sgd/implicit_sgd lr errors name `textbook.h` and carry no line"]
 fn spec_sgd_lr_errors_name_lr_and_its_line() {
     for method in ["sgd", "implicit_sgd"] {
         assert_spec_error(
@@ -802,7 +801,6 @@ fn spec_sgd_lr_errors_name_lr_and_its_line() {
 /// A wrong type has the right line, but the message is the TOML library's
 /// (`invalid type: string "0.1", expected f64`) without the field's name.
 #[test]
-#[ignore = "src gap: type errors do not name the field"]
 fn spec_type_errors_name_the_field() {
     assert_spec_error(
         "wrong type",
@@ -821,7 +819,6 @@ fn spec_type_errors_name_the_field() {
 /// Both forms given: the error could point at the second form's header
 /// (`[textbook]`, line 6 here); it has no line.
 #[test]
-#[ignore = "src gap: the both-forms error carries no line"]
 fn spec_both_forms_error_has_the_line_of_the_second_form() {
     assert_spec_error(
         "both forms",

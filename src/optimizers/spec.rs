@@ -289,6 +289,18 @@ fn section_of(name: &str, ode: bool) -> &'static str {
     }
 }
 
+/// The 1-based line of the `[section]` header of a TOML text, or of
+/// `"section"` in a JSON text.
+fn header_line(text: &str, section: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim();
+            t.trim_start_matches('[').trim_end_matches(']').trim() == section && t.starts_with('[')
+                || t.starts_with(&format!("\"{section}\""))
+        })
+        .map(|i| i + 1)
+}
+
 /// Finds the 1-based line of `key = …` inside `[section]` of a TOML text,
 /// or of `"key"` in a JSON text.
 fn line_of(text: &str, section: &str, key: &str) -> Option<usize> {
@@ -400,6 +412,14 @@ impl OptimizerSpec {
 
     fn validated(self, text: &str) -> Result<Self> {
         let ode = self.textbook.is_none();
+        if self.textbook.is_some() && (self.flow.is_some() || self.discretization.is_some()) {
+            return Err(Error::Spec {
+                message:
+                    "give either the ODE form ([flow] + [discretization]) or [textbook], not both"
+                        .into(),
+                line: header_line(text, "textbook"),
+            });
+        }
         match self.build() {
             Ok(_) => Ok(self),
             Err(Error::InvalidParameter {
@@ -696,6 +716,7 @@ fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
         "sgd" | "implicit_sgd" => {
             only_keys(t, &["method", "lr"], m)?;
             let lr = required("lr", t.lr, m)?;
+            super::check_rate("lr", lr)?;
             Ok(Box::new(if m == "sgd" {
                 GradientDescent::sgd(lr)?
             } else {
