@@ -193,11 +193,14 @@ fn adam_update(core: &mut Moments, theta: &mut State, n: usize, decay: f64) {
     let p = core.p;
     let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
     let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
+    // Plain slices (here and in the other step loops of this file):
+    // nalgebra's strided iterators do not vectorise.
     for (((x, m), v), g) in theta
+        .as_mut_slice()
         .iter_mut()
-        .zip(core.m.iter_mut())
-        .zip(core.v.iter_mut())
-        .zip(core.g.iter())
+        .zip(core.m.as_mut_slice())
+        .zip(core.v.as_mut_slice())
+        .zip(core.g.as_slice())
     {
         *m += k1 * (g - *m);
         *v += k2 * (g * g - *v);
@@ -383,10 +386,11 @@ impl Optimizer for AdaMax {
         let p = self.core.p;
         let (k1, step) = (1.0 - p.beta1, p.lr / c1);
         for (((x, m), u), g) in theta
+            .as_mut_slice()
             .iter_mut()
-            .zip(self.core.m.iter_mut())
-            .zip(self.core.v.iter_mut())
-            .zip(self.core.g.iter())
+            .zip(self.core.m.as_mut_slice())
+            .zip(self.core.v.as_mut_slice())
+            .zip(self.core.g.as_slice())
         {
             *m += k1 * (g - *m);
             *u = (p.beta2 * *u).max(g.abs() + p.eps);
@@ -470,11 +474,12 @@ impl Optimizer for AmsGrad {
         let p = self.core.p;
         let (k1, k2, step, inv2) = (1.0 - p.beta1, 1.0 - p.beta2, p.lr / c1, 1.0 / c2);
         for ((((x, m), v), vm), g) in theta
+            .as_mut_slice()
             .iter_mut()
-            .zip(self.core.m.iter_mut())
-            .zip(self.core.v.iter_mut())
-            .zip(self.vmax.iter_mut())
-            .zip(self.core.g.iter())
+            .zip(self.core.m.as_mut_slice())
+            .zip(self.core.v.as_mut_slice())
+            .zip(self.vmax.as_mut_slice())
+            .zip(self.core.g.as_slice())
         {
             *m += k1 * (g - *m);
             *v += k2 * (g * g - *v);
@@ -556,10 +561,11 @@ impl Optimizer for Nadam {
         let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
         let (a, b, inv2) = (p.beta1 / c1_next, k1 / c1, 1.0 / c2);
         for (((x, m), v), g) in theta
+            .as_mut_slice()
             .iter_mut()
-            .zip(self.core.m.iter_mut())
-            .zip(self.core.v.iter_mut())
-            .zip(self.core.g.iter())
+            .zip(self.core.m.as_mut_slice())
+            .zip(self.core.v.as_mut_slice())
+            .zip(self.core.g.as_slice())
         {
             *m += k1 * (g - *m);
             *v += k2 * (g * g - *v);

@@ -147,7 +147,10 @@ impl Optimizer for AdaGrad {
         ensure_len(&mut self.v, n);
         gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
         let (d, e, place) = (self.delta, self.eps_tilde, self.placement);
-        for ((x, v), g) in theta.iter_mut().zip(self.v.iter_mut()).zip(self.g.iter()) {
+        // Plain slices (here and in the other step loops of this file):
+        // nalgebra's strided iterators do not vectorise.
+        let (v, g) = (self.v.as_mut_slice(), self.g.as_slice());
+        for ((x, v), g) in theta.as_mut_slice().iter_mut().zip(v).zip(g) {
             *v += d * g * g;
             *x -= d * g / place.denominator(*v, e);
         }
@@ -257,7 +260,8 @@ impl Optimizer for RmsProp {
         let c = self.b * self.delta;
         let rho = 1.0 - c;
         let (d, e, place) = (self.delta, self.eps, self.placement);
-        for ((x, v), g) in theta.iter_mut().zip(self.v.iter_mut()).zip(self.g.iter()) {
+        let (v, g) = (self.v.as_mut_slice(), self.g.as_slice());
+        for ((x, v), g) in theta.as_mut_slice().iter_mut().zip(v).zip(g) {
             *v = rho * *v + c * g * g;
             *x -= d * g / place.denominator(*v, e);
         }
@@ -351,10 +355,11 @@ impl Optimizer for Adadelta {
         gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
         let (lr, rho, eps) = (self.lr, self.rho, self.eps);
         for (((x, gg), dd), g) in theta
+            .as_mut_slice()
             .iter_mut()
-            .zip(self.acc_g.iter_mut())
-            .zip(self.acc_delta.iter_mut())
-            .zip(self.g.iter())
+            .zip(self.acc_g.as_mut_slice())
+            .zip(self.acc_delta.as_mut_slice())
+            .zip(self.g.as_slice())
         {
             *gg = rho * *gg + (1.0 - rho) * g * g;
             let s = (*dd + eps).sqrt() / (*gg + eps).sqrt() * g;

@@ -141,7 +141,9 @@ impl HeavyBallCore {
         if lookahead {
             ensure_len(&mut self.ahead, n);
             let c = self.h * phi;
-            for ((a, ui), wi) in self.ahead.iter_mut().zip(u.iter()).zip(self.w.iter()) {
+            // Plain slices: nalgebra's strided iterators do not vectorise.
+            let (ahead, u, w) = (self.ahead.as_mut_slice(), u.as_slice(), self.w.as_slice());
+            for ((a, ui), wi) in ahead.iter_mut().zip(u).zip(w) {
                 *a = ui + c * wi;
             }
             gradient_at(oracle, &self.ahead, &mut self.g, k)?;
@@ -149,7 +151,8 @@ impl HeavyBallCore {
             gradient_at(oracle, u, &mut self.g, k)?;
         }
         let h = self.h;
-        for ((ui, wi), gi) in u.iter_mut().zip(self.w.iter_mut()).zip(self.g.iter()) {
+        let (w, g) = (self.w.as_mut_slice(), self.g.as_slice());
+        for ((ui, wi), gi) in u.as_mut_slice().iter_mut().zip(w).zip(g) {
             *wi = phi * *wi - kappa * gi;
             *ui += h * *wi;
         }
