@@ -59,7 +59,8 @@ impl AdaptiveOptions {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Validates every setting (tolerances, step bounds, budget, controller).
+    pub(crate) fn validate(&self) -> Result<()> {
         self.tolerance().validate()?;
         if let Some(h) = self.h_init {
             crate::error::check_positive("h_init", h)?;
@@ -376,32 +377,143 @@ fn adaptive(
     opts: &AdaptiveOptions,
     record: Record,
 ) -> Result<Solution> {
-    let n = y0.len();
+    let mut stats = Stats::default();
+    let mut y = y0.clone();
+    let mut work = AdaptiveWork::default();
+    let mut trajectory = (record != Record::Final).then(|| vec![(t0, y0.clone())]);
+    let mut dense = (record == Record::Dense).then(DenseOutput::default);
+    let t = adaptive_core(
+        system,
+        stepper,
+        t0,
+        t1,
+        &mut y,
+        opts,
+        &mut work,
+        &mut stats,
+        |stepper, t, h, t_new, y, y_new| {
+            if let Some(d) = dense.as_mut() {
+                let mut seg = DenseSegment::default();
+                stepper.dense_segment(t, h, y, y_new, &mut seg);
+                d.segments.push(seg);
+            }
+            if let Some(tr) = trajectory.as_mut() {
+                tr.push((t_new, y_new.clone()));
+            }
+        },
+    )?;
+    if let Some(d) = dense.as_mut() {
+        d.end = t;
+    }
+    Ok(Solution {
+        t,
+        y,
+        stats,
+        trajectory,
+        dense,
+    })
+}
+
+/// Reusable workspace of [`integrate_adaptive_in_place`]: the trial state and
+/// the three vectors of Hairer's initial-step probe. Sized on first use; no
+/// allocation afterwards while the dimension stays the same.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AdaptiveWork {
+    y_new: State,
+    f0: State,
+    y1: State,
+    f1: State,
+}
+
+/// Adaptive integration of `y` in place from `t0` to `t1` with the same
+/// controller as [`integrate`] in [`Steps::Adaptive`] mode (identical step
+/// sequence and counters), but into a caller-owned state and workspace: once
+/// `work` has the dimension of `y`, the call does not allocate (provided the
+/// system's `rhs` and the stepper do not). Counters are added to `stats`.
+///
+/// `y` may come back holding a different heap buffer of the same length (the
+/// accepted trial is swapped in, not copied).
+///
+/// # Errors
+/// As [`integrate`] for adaptive steps; on error `y` holds the last accepted
+/// state.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn integrate_adaptive_in_place(
+    system: &dyn OdeSystem,
+    stepper: &mut dyn EmbeddedStepper,
+    t0: f64,
+    t1: f64,
+    y: &mut State,
+    opts: &AdaptiveOptions,
+    work: &mut AdaptiveWork,
+    stats: &mut Stats,
+) -> Result<()> {
+    if !t0.is_finite() {
+        return Err(Error::non_finite("start time t0", t0));
+    }
+    if !t1.is_finite() {
+        return Err(Error::non_finite("end time t1", t1));
+    }
+    if t1 == t0 {
+        return Err(Error::invalid("t1", t1, "end time equals start time t0"));
+    }
+    check_dim("initial state y0", system.dim(), y.len())?;
+    check_finite("initial state y0", y, t0)?;
+    opts.validate()?;
+    adaptive_core(
+        system,
+        stepper,
+        t0,
+        t1,
+        y,
+        opts,
+        work,
+        stats,
+        |_, _, _, _, _, _| {},
+    )?;
+    Ok(())
+}
+
+/// The adaptive controller shared by [`integrate`] and
+/// [`integrate_adaptive_in_place`] (arguments already validated). Calls
+/// `on_accept(stepper, t, h, t_new, y, y_new)` for every accepted step,
+/// before the stepper's `accept`. Returns the final time (exactly `t1`).
+#[allow(clippy::too_many_arguments)]
+fn adaptive_core(
+    system: &dyn OdeSystem,
+    stepper: &mut dyn EmbeddedStepper,
+    t0: f64,
+    t1: f64,
+    y: &mut State,
+    opts: &AdaptiveOptions,
+    work: &mut AdaptiveWork,
+    stats: &mut Stats,
+    mut on_accept: impl FnMut(&dyn EmbeddedStepper, f64, f64, f64, &State, &State),
+) -> Result<f64> {
+    let n = y.len();
     let dir = (t1 - t0).signum();
     let h_max = opts.h_max.unwrap_or((t1 - t0).abs()).min((t1 - t0).abs());
     let tol = opts.tolerance();
-    let mut stats = Stats::default();
-    let mut y = y0.clone();
-    let mut y_new = State::zeros(n);
+    fit(&mut work.y_new, n);
     let mut h = match opts.h_init {
         Some(h) => h.min(h_max),
         None => {
-            let (mut a, mut b, mut c) = (State::zeros(n), State::zeros(n), State::zeros(n));
+            for v in [&mut work.f0, &mut work.y1, &mut work.f1] {
+                fit(v, n);
+            }
             initial_step(
                 system,
                 t0,
-                y0,
+                y,
                 dir,
                 stepper.error_order(),
                 opts,
                 h_max,
-                (&mut a, &mut b, &mut c),
-                &mut stats,
+                (&mut work.f0, &mut work.y1, &mut work.f1),
+                stats,
             )
         }
     };
-    let mut trajectory = (record != Record::Final).then(|| vec![(t0, y0.clone())]);
-    let mut dense = (record == Record::Dense).then(DenseOutput::default);
     stepper.reset();
     let alpha = 1.0 / (stepper.error_order() as f64 + 1.0) - 0.75 * opts.beta;
     let mut err_old: f64 = 1e-4;
@@ -421,20 +533,14 @@ fn adaptive(
             h = (t1 - t).abs();
         }
         attempts += 1;
-        let err = stepper.attempt(system, t, dir * h, &y, &mut y_new, tol, &mut stats);
+        let err = stepper.attempt(system, t, dir * h, y, &mut work.y_new, tol, stats);
         if err.is_finite() && err <= 1.0 {
-            if let Some(d) = dense.as_mut() {
-                let mut seg = DenseSegment::default();
-                stepper.dense_segment(t, dir * h, &y, &y_new, &mut seg);
-                d.segments.push(seg);
-            }
+            let t_new = if last { t1 } else { t + dir * h };
+            on_accept(&*stepper, t, dir * h, t_new, y, &work.y_new);
             stepper.accept();
             stats.accepted += 1;
-            std::mem::swap(&mut y, &mut y_new);
-            t = if last { t1 } else { t + dir * h };
-            if let Some(tr) = trajectory.as_mut() {
-                tr.push((t, y.clone()));
-            }
+            std::mem::swap(y, &mut work.y_new);
+            t = t_new;
             if last {
                 break;
             }
@@ -459,15 +565,74 @@ fn adaptive(
             h /= shrink;
         }
     }
-    fit(&mut y_new, 0);
-    if let Some(d) = dense.as_mut() {
-        d.end = t;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rk45;
+    use crate::test_models::{Lorenz, VanDerPol};
+
+    /// The in-place driver is the same controller as `integrate`: bitwise
+    /// equal final states and equal counters, with a reused workspace, for
+    /// automatic and given first steps, forward and backward.
+    #[test]
+    fn in_place_adaptive_matches_integrate_bitwise() {
+        let systems: [(&dyn OdeSystem, State); 2] = [
+            (&Lorenz::default(), State::from_vec(vec![1.0, 1.0, 1.0])),
+            (&VanDerPol { mu: 5.0 }, State::from_vec(vec![2.0, 0.0])),
+        ];
+        for (system, y0) in systems {
+            let mut work = AdaptiveWork::default();
+            for (t1, h_init) in [(10.0, None), (3.0, Some(1e-3)), (-0.3, None)] {
+                let opts = AdaptiveOptions {
+                    rtol: 1e-9,
+                    atol: 1e-9,
+                    h_init,
+                    ..Default::default()
+                };
+                let sol = integrate(
+                    system,
+                    &mut Rk45::new(),
+                    0.0,
+                    t1,
+                    &y0,
+                    &Steps::Adaptive(opts),
+                )
+                .unwrap();
+                let mut y = y0.clone();
+                let mut stats = Stats::default();
+                integrate_adaptive_in_place(
+                    system,
+                    &mut Rk45::new(),
+                    0.0,
+                    t1,
+                    &mut y,
+                    &opts,
+                    &mut work,
+                    &mut stats,
+                )
+                .unwrap();
+                assert_eq!(stats, sol.stats);
+                assert!(
+                    y.iter()
+                        .zip(sol.y.iter())
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                );
+            }
+        }
+        let mut y = State::from_vec(vec![f64::NAN, 0.0]);
+        let r = integrate_adaptive_in_place(
+            &VanDerPol { mu: 1.0 },
+            &mut Rk45::new(),
+            0.0,
+            1.0,
+            &mut y,
+            &AdaptiveOptions::default(),
+            &mut AdaptiveWork::default(),
+            &mut Stats::default(),
+        );
+        assert!(matches!(r, Err(Error::NonFinite { .. })));
     }
-    Ok(Solution {
-        t,
-        y,
-        stats,
-        trajectory,
-        dense,
-    })
 }

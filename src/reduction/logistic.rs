@@ -4,19 +4,20 @@ use std::cell::RefCell;
 
 use nalgebra::{DMatrix, DVector};
 
-use super::reduced::ReducedCore;
+use super::reduced::{ReducedCore, ReducedIntegrator};
 use crate::error::{Result, check_dim};
 use crate::objective::FiniteSum;
 use crate::problems::logistic::{Logistic, sigmoid};
 use crate::splitting::{FlowMap, FlowStats};
 use crate::{AdaptiveOptions, OdeSystem, Order, State, Stats};
 
-/// The reduced ODE `η' = −c R(σ(Rᵀη) − y)` (k-dimensional).
+/// The reduced ODE `η' = −c R(σ(Rᵀη) − y)` (k-dimensional); `s` is the
+/// flow's b-vector workspace.
 struct ReducedLogistic<'r> {
     r: &'r DMatrix<f64>,
     y: &'r DVector<f64>,
     c: f64,
-    s: RefCell<DVector<f64>>,
+    s: &'r RefCell<DVector<f64>>,
 }
 
 impl OdeSystem for ReducedLogistic<'_> {
@@ -40,20 +41,29 @@ impl OdeSystem for ReducedLogistic<'_> {
 /// $$ η' = −c\,R\,(σ(R^\top η) − y), \qquad θ(h) = θ_0 + Q(η(h) − η(0)), $$
 ///
 /// by adaptive Dormand–Prince (default `rtol = atol = 1e-8`, the paper used
-/// ≈ 1.5e-8). The ODE is b-dimensional instead of p-dimensional.
+/// ≈ 1.5e-8) or by a fixed number of sub-steps of any stepper
+/// ([`with_integrator`](Self::with_integrator), [`ReducedIntegrator`]). The
+/// ODE is k-dimensional (k = min(b, p)) instead of p-dimensional. With
+/// `ExplicitEuler`, one sub-step and `h = α·m` an advance is exactly the SGD
+/// step `θ ← θ − (α/b) Xᵀ(σ(Xθ) − y)` (THEORY §3).
+///
+/// `Q` and `R` are computed on the first advance; later advances reuse them
+/// and every workspace (no allocation, see [`ReducedIntegrator`]).
 pub struct ReducedLogisticFlow<'a> {
     x: &'a DMatrix<f64>,
     y: &'a DVector<f64>,
     c: f64,
     r: DMatrix<f64>,
+    s: RefCell<DVector<f64>>,
     core: ReducedCore,
 }
 
 impl<'a> ReducedLogisticFlow<'a> {
-    /// The reduced flow of batch `(x, y)` with scale `c` and tolerances.
+    /// The reduced flow of batch `(x, y)` with scale `c`, integrated by
+    /// adaptive Dormand–Prince with `options`.
     ///
     /// # Errors
-    /// Dimension mismatch of `y`, `c ≤ 0`, invalid tolerances.
+    /// Dimension mismatch of `y`, `c ≤ 0`, invalid adaptive options.
     pub fn new(
         x: &'a DMatrix<f64>,
         y: &'a DVector<f64>,
@@ -62,14 +72,33 @@ impl<'a> ReducedLogisticFlow<'a> {
     ) -> Result<Self> {
         check_dim("batch labels", x.nrows(), y.len())?;
         crate::error::check_positive("c", c)?;
-        options.tolerance().validate()?;
+        let integrator = ReducedIntegrator::Adaptive(options);
+        integrator.validate()?;
         Ok(ReducedLogisticFlow {
             x,
             y,
             c,
             r: DMatrix::zeros(0, 0),
-            core: ReducedCore::new(options),
+            s: RefCell::new(DVector::zeros(y.len())),
+            core: ReducedCore::new(integrator),
         })
+    }
+
+    /// The same flow integrated by `integrator` instead (for example
+    /// `ReducedIntegrator::fixed(Rk4::new(), 4)`: four RK4 sub-steps per advance).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for zero
+    /// sub-steps or invalid adaptive options.
+    pub fn with_integrator(mut self, integrator: ReducedIntegrator) -> Result<Self> {
+        integrator.validate()?;
+        self.core.set_integrator(integrator);
+        Ok(self)
+    }
+
+    /// How the reduced ODE is integrated.
+    pub fn integrator(&self) -> &ReducedIntegrator {
+        self.core.integrator()
     }
 
     /// The reduced flows of every batch (`c = 1/(m·bᵢ)`), default tolerance 1e-8.
@@ -113,13 +142,13 @@ impl FlowMap for ReducedLogisticFlow<'_> {
             r: &self.r,
             y: self.y,
             c: self.c,
-            s: RefCell::new(DVector::zeros(self.y.len())),
+            s: &self.s,
         };
-        self.core.integrate_and_lift(&system, t, h, theta, 1)
+        self.core.integrate_and_lift(&system, t, h, theta)
     }
 
     fn order(&self) -> Order {
-        Order::Exact
+        self.core.integrator().order()
     }
 
     fn is_dissipative(&self) -> bool {
@@ -131,6 +160,6 @@ impl FlowMap for ReducedLogisticFlow<'_> {
     }
 
     fn name(&self) -> String {
-        "reduced logistic flow (rk45)".into()
+        format!("reduced logistic flow ({})", self.core.integrator().label())
     }
 }

@@ -8,8 +8,9 @@
 //! $$ θ(h) = θ_0 + Q_i\,(η(h) − η(0)), $$
 //!
 //! where η solves a k-dimensional ODE: closed form for least squares
-//! ([`ExactLeastSquaresFlow`]), an adaptive Runge–Kutta run for logistic and
-//! softmax regression ([`ReducedLogisticFlow`], [`ReducedSoftmaxFlow`]).
+//! ([`ExactLeastSquaresFlow`]), an adaptive Runge–Kutta run or fixed
+//! sub-steps of any stepper ([`ReducedIntegrator`]) for logistic and softmax
+//! regression ([`ReducedLogisticFlow`], [`ReducedSoftmaxFlow`]).
 //! Factorizations are computed once per batch, lazily on first use (or all at
 //! once with [`factorize_all`]), and reused every epoch.
 
@@ -22,4 +23,5 @@ mod softmax;
 pub use factorization::{BatchFactorization, FactorizationMethod};
 pub use least_squares::{ExactLeastSquaresFlow, LocalScheme, factorize_all};
 pub use logistic::ReducedLogisticFlow;
+pub use reduced::ReducedIntegrator;
 pub use softmax::ReducedSoftmaxFlow;
