@@ -551,16 +551,17 @@ pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> Error {
     });
     let mut message = e.message().trim().to_string();
     // Name the key of the offending `key = value` line when the message does not.
-    if let Some(l) = line.and_then(|l| text.lines().nth(l - 1)) {
-        if let Some((key, _)) = l.split_once('=') {
-            let key = key.trim().trim_matches('"');
-            let simple = !key.is_empty()
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-            if simple && !message.contains(&format!("`{key}`")) {
-                message = format!("`{key}`: {message}");
-            }
+    if let Some((key, _)) = line
+        .and_then(|l| text.lines().nth(l - 1))
+        .and_then(|l| l.split_once('='))
+    {
+        let key = key.trim().trim_matches('"');
+        let simple = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if simple && !message.contains(&format!("`{key}`")) {
+            message = format!("`{key}`: {message}");
         }
     }
     Error::Spec { message, line }
