@@ -13,8 +13,9 @@ use rand::{RngExt, SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, StandardNormal};
 use splitflow::objective::{Objective, Quadratic, QuadraticSum};
 use splitflow::optimizers::{
-    BatchOracle, FnOracle, GradientDescent, GradientOracle, GradientScheme, HeavyBallScheme,
-    Momentum, Nag, NagFriction, ObjectiveOracle, Optimizer,
+    AdaGrad, AdaMax, Adadelta, Adam, AdamParameters, AdamW, AmsGrad, BatchOracle, DecayScheme,
+    EpsPlacement, FnOracle, GradientDescent, GradientOracle, GradientScheme, HeavyBallScheme,
+    Momentum, Nadam, Nag, NagFriction, ObjectiveOracle, Optimizer, RmsProp,
 };
 use splitflow::{Error, State};
 
@@ -31,9 +32,11 @@ const STEPS: usize = 300;
 const TOL: f64 = 1e-12;
 
 /// Smallest difference a *wrong* map must produce for a negative control to
-/// count as detected: far above `TOL`, far below the O(1e-3) differences the
-/// controls actually show.
-const CONTROL: f64 = 1e-6;
+/// count as detected: 1000 × `TOL`, so a wrong formula could never pass the
+/// identity check. (Observed control differences are 1e-8…1e-1; the small
+/// ones come from the adaptive tests' far-started quadratic, where every
+/// difference is relative to ‖θ‖∞ ≈ 1e3.)
+const CONTROL: f64 = 1e-9;
 
 // ---------------------------------------------------------------------------
 // Plain-vector helpers.
@@ -1350,5 +1353,954 @@ fn implicit_sgd_that_cannot_converge_errors_instead_of_returning_nan() {
 fn implicit_sgd_far_beyond_the_contraction_limit_errors() {
     for c in [10.0, 100.0, 300.0, 1e3, 1e4, 1e6] {
         assert_implicit_sgd_fails_cleanly(c);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Adaptive methods (src/optimizers/adaptive.rs, adam.rs): the PyTorch /
+// paper formulas, per coordinate, written out on plain Vec<f64>.
+//
+// Same trajectory tolerance TOL as above: the library advances the moments
+// as Euler steps (m += (1 − β₁)(g − m)) and the references as convex
+// combinations (m ← β₁m + (1 − β₁)g), and divides by precomputed reciprocals
+// of the bias factors, so each step differs by a few ulps; the steps are
+// scale-free (m̂/√v̂), so those ulps stay relative to the step, ≤ lr·1e-15.
+
+/// Where ε enters, for the references (`true`: √(v + ε)).
+const PLACEMENTS: [(EpsPlacement, bool); 2] =
+    [(EpsPlacement::Outside, false), (EpsPlacement::Inside, true)];
+
+/// `g/(√v + ε)` or `g/√(v + ε)`.
+fn ref_scale(g: f64, v: f64, eps: f64, inside: bool) -> f64 {
+    if inside {
+        g / (v + eps).sqrt()
+    } else {
+        g / (v.sqrt() + eps)
+    }
+}
+
+fn log_uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
+    (rng.random_range(lo.ln()..hi.ln())).exp()
+}
+
+/// The start of an adaptive-method comparison. Quadratic: θ₀ = 1000·N(0, I),
+/// far from θ* = A⁻¹b (|θ*| ≲ 30), so no gradient coordinate reaches zero
+/// within 300 steps of size ≲ lr·(a few). Near a zero of a coordinate the
+/// textbook recursions are ill-conditioned (a coordinate with √v ≲ ε turns
+/// the method into gradient descent with step lr/ε, and a sign-like step
+/// g/√v amplifies a relative error of g), so the *reference itself* changes
+/// by 1e-6 when θ₀ moves by one ulp there, and no implementation could be
+/// compared to 1e-12. Stochastic least squares: θ₀ = N(0, I), near the
+/// solution, where the batch gradients' noise keeps every √v away from 0.
+/// `check_adaptive` measures that conditioning on every run.
+fn adaptive_start(prob: &Problem, rng: &mut StdRng) -> Vec<f64> {
+    let scale = match prob {
+        Problem::Quad { .. } => 1000.0,
+        Problem::LeastSquares { .. } => 1.0,
+    };
+    randn_vec(rng, prob.dim())
+        .into_iter()
+        .map(|x| scale * x)
+        .collect()
+}
+
+/// Runs `opt` on `prob` from θ₀ and compares it with `reference(θ₀)`, after
+/// checking that the reference is well conditioned on this run: started from
+/// θ₀ perturbed by one ulp per coordinate, it moves by ≤ TOL/10 (otherwise the
+/// comparison could not resolve 1e-12 and the test setup, not the library,
+/// is at fault). Returns the observed difference.
+fn check_adaptive(
+    what: &str,
+    prob: &Problem,
+    opt: &mut dyn Optimizer,
+    theta0: &[f64],
+    reference: impl Fn(&[f64]) -> Vec<Vec<f64>>,
+) -> (f64, Vec<Vec<f64>>) {
+    let lib = prob.run(opt, theta0, STEPS);
+    let r = reference(theta0);
+    let nudged: Vec<f64> = theta0.iter().map(|x| x * (1.0 + f64::EPSILON)).collect();
+    let sensitivity = max_rel_diff(&r, &reference(&nudged));
+    assert!(
+        sensitivity <= TOL / 10.0,
+        "{what}: the reference moves by {sensitivity:e} under a one-ulp change of θ₀: ill-conditioned test setup"
+    );
+    let d = max_rel_diff(&lib, &r);
+    eprintln!(
+        "{what}: max relative difference {d:.3e} (reference's one-ulp sensitivity {sensitivity:.1e})"
+    );
+    assert!(d <= TOL, "{what}: max relative difference {d:e} > {TOL:e}");
+    (d, lib)
+}
+
+/// AdaGrad (PyTorch `Adagrad`, lr_decay = 0, initial accumulator 0; THEORY §6
+/// with ε inside): G ← G + g², θ ← θ − lr·g/(√G + ε) or lr·g/√(G + ε).
+fn ref_adagrad(
+    prob: &Problem,
+    theta0: &[f64],
+    lr: f64,
+    eps: f64,
+    inside: bool,
+    steps: usize,
+) -> Vec<Vec<f64>> {
+    let mut theta = theta0.to_vec();
+    let mut acc = vec![0.0; theta.len()];
+    (0..steps)
+        .map(|k| {
+            let g = prob.grad(k, &theta);
+            for j in 0..theta.len() {
+                acc[j] += g[j] * g[j];
+                theta[j] -= lr * ref_scale(g[j], acc[j], eps, inside);
+            }
+            theta.clone()
+        })
+        .collect()
+}
+
+/// RMSProp (PyTorch `RMSprop`, centered = false, momentum = 0; Tieleman–
+/// Hinton): v ← ρv + (1 − ρ)g², θ ← θ − lr·g/(√v + ε) or lr·g/√(v + ε).
+fn ref_rmsprop(
+    prob: &Problem,
+    theta0: &[f64],
+    lr: f64,
+    rho: f64,
+    eps: f64,
+    inside: bool,
+    steps: usize,
+) -> Vec<Vec<f64>> {
+    let mut theta = theta0.to_vec();
+    let mut v = vec![0.0; theta.len()];
+    (0..steps)
+        .map(|k| {
+            let g = prob.grad(k, &theta);
+            for j in 0..theta.len() {
+                v[j] = rho * v[j] + (1.0 - rho) * g[j] * g[j];
+                theta[j] -= lr * ref_scale(g[j], v[j], eps, inside);
+            }
+            theta.clone()
+        })
+        .collect()
+}
+
+/// Adadelta (PyTorch `Adadelta`; Zeiler with lr = 1): G ← ρG + (1 − ρ)g²,
+/// s = √(Δ + ε)/√(G + ε)·g, Δ ← ρΔ + (1 − ρ)s², θ ← θ − lr·s.
+fn ref_adadelta(
+    prob: &Problem,
+    theta0: &[f64],
+    lr: f64,
+    rho: f64,
+    eps: f64,
+    steps: usize,
+) -> Vec<Vec<f64>> {
+    let mut theta = theta0.to_vec();
+    let mut acc_g = vec![0.0; theta.len()];
+    let mut acc_d = vec![0.0; theta.len()];
+    (0..steps)
+        .map(|k| {
+            let g = prob.grad(k, &theta);
+            for j in 0..theta.len() {
+                acc_g[j] = rho * acc_g[j] + (1.0 - rho) * g[j] * g[j];
+                let s = (acc_d[j] + eps).sqrt() / (acc_g[j] + eps).sqrt() * g[j];
+                acc_d[j] = rho * acc_d[j] + (1.0 - rho) * s * s;
+                theta[j] -= lr * s;
+            }
+            theta.clone()
+        })
+        .collect()
+}
+
+/// Adam's parameters for the references.
+#[derive(Clone, Copy, Debug)]
+struct AdamRef {
+    lr: f64,
+    b1: f64,
+    b2: f64,
+    eps: f64,
+    inside: bool,
+}
+
+impl AdamRef {
+    fn random(rng: &mut StdRng, inside: bool) -> AdamRef {
+        AdamRef {
+            lr: log_uniform(rng, 1e-3, 5e-2),
+            b1: rng.random_range(0.5..0.95),
+            b2: rng.random_range(0.9..0.9999),
+            // Large enough to matter against √v̂ ~ |g| (so the placement is
+            // tested), small enough not to dominate.
+            eps: log_uniform(rng, 1e-8, 1e-2),
+            inside,
+        }
+    }
+
+    fn library(&self) -> AdamParameters {
+        AdamParameters {
+            lr: self.lr,
+            beta1: self.b1,
+            beta2: self.b2,
+            eps: self.eps,
+            placement: if self.inside {
+                EpsPlacement::Inside
+            } else {
+                EpsPlacement::Outside
+            },
+        }
+    }
+}
+
+/// How the reference applies weight decay.
+#[derive(Clone, Copy, PartialEq)]
+enum RefDecay {
+    /// Plain Adam.
+    None,
+    /// PyTorch `AdamW`: θ ← θ − lr·λ·θ, then the Adam step, gradient at the
+    /// old θ: θ₊ = θ − lr·λ·θ − lr·m̂/(√v̂ + ε). (Loshchilov–Hutter's
+    /// Algorithm 2 writes θ − η(α·m̂/(√v̂ + ε) + λθ) with a schedule factor η,
+    /// i.e. their λ is PyTorch's lr·λ when η = 1.)
+    Decoupled(f64),
+    /// The Adam step, then θ ← e^{−λ·lr}θ (Lie splitting with the exact
+    /// decay flow).
+    LieExact(f64),
+    /// L2 regularisation folded into the gradient (PyTorch `Adam`'s
+    /// weight_decay): g ← g + λθ — the coupled form AdamW is *not*.
+    Coupled(f64),
+}
+
+/// PyTorch `Adam` / `AdamW` (amsgrad = false), written as PyTorch computes
+/// it: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², step_size = lr/(1 − β₁ᵗ),
+/// denom = √v/√(1 − β₂ᵗ) + ε (ε outside), θ ← θ − step_size·m/denom; with
+/// ε inside, θ ← θ − lr·m̂/√(v̂ + ε). `bias = false` drops the bias
+/// correction (a negative control).
+fn ref_adam(
+    prob: &Problem,
+    theta0: &[f64],
+    p: AdamRef,
+    decay: RefDecay,
+    bias: bool,
+    steps: usize,
+) -> Vec<Vec<f64>> {
+    let mut theta = theta0.to_vec();
+    let mut m = vec![0.0; theta.len()];
+    let mut v = vec![0.0; theta.len()];
+    (0..steps)
+        .map(|k| {
+            let t = (k + 1) as i32;
+            let mut g = prob.grad(k, &theta);
+            match decay {
+                RefDecay::Decoupled(lambda) => {
+                    for x in theta.iter_mut() {
+                        *x *= 1.0 - p.lr * lambda;
+                    }
+                }
+                RefDecay::Coupled(lambda) => {
+                    for (gj, x) in g.iter_mut().zip(&theta) {
+                        *gj += lambda * x;
+                    }
+                }
+                RefDecay::None | RefDecay::LieExact(_) => {}
+            }
+            let (c1, c2) = if bias {
+                (1.0 - p.b1.powi(t), 1.0 - p.b2.powi(t))
+            } else {
+                (1.0, 1.0)
+            };
+            for j in 0..theta.len() {
+                m[j] = p.b1 * m[j] + (1.0 - p.b1) * g[j];
+                v[j] = p.b2 * v[j] + (1.0 - p.b2) * g[j] * g[j];
+                if p.inside {
+                    theta[j] -= p.lr * (m[j] / c1) / (v[j] / c2 + p.eps).sqrt();
+                } else {
+                    let denom = v[j].sqrt() / c2.sqrt() + p.eps;
+                    theta[j] -= (p.lr / c1) * m[j] / denom;
+                }
+            }
+            if let RefDecay::LieExact(lambda) = decay {
+                let f = (-lambda * p.lr).exp();
+                for x in theta.iter_mut() {
+                    *x *= f;
+                }
+            }
+            theta.clone()
+        })
+        .collect()
+}
+
+/// AdaMax (Kingma–Ba Algorithm 2 for ε = 0; PyTorch `Adamax` for ε > 0):
+/// m ← β₁m + (1 − β₁)g, u ← max(β₂u, |g| + ε), θ ← θ − (lr/(1 − β₁ᵗ))·m/u.
+fn ref_adamax(prob: &Problem, theta0: &[f64], p: AdamRef, steps: usize) -> Vec<Vec<f64>> {
+    let mut theta = theta0.to_vec();
+    let mut m = vec![0.0; theta.len()];
+    let mut u = vec![0.0; theta.len()];
+    (0..steps)
+        .map(|k| {
+            let g = prob.grad(k, &theta);
+            let clr = p.lr / (1.0 - p.b1.powi((k + 1) as i32));
+            for j in 0..theta.len() {
+                m[j] = p.b1 * m[j] + (1.0 - p.b1) * g[j];
+                u[j] = (p.b2 * u[j]).max(g[j].abs() + p.eps);
+                theta[j] -= clr * m[j] / u[j];
+            }
+            theta.clone()
+        })
+        .collect()
+}
+
+/// AMSGrad. `bias = false`: Reddi–Kale–Kumar (and THEORY §6),
+/// v̂ ← max(v̂, v), θ ← θ − lr·m/(√v̂ ⊕ ε). `bias = true`: PyTorch
+/// `Adam(amsgrad=True)` as its code computes it: the max of the raw v, then
+/// step_size = lr/(1 − β₁ᵗ), denom = √v̂/√(1 − β₂ᵗ) + ε (PyTorch's docs'
+/// pseudo-code takes the max after the bias correction instead;
+/// pytorch/pytorch#142323).
+fn ref_amsgrad(
+    prob: &Problem,
+    theta0: &[f64],
+    p: AdamRef,
+    bias: bool,
+    steps: usize,
+) -> Vec<Vec<f64>> {
+    let mut theta = theta0.to_vec();
+    let mut m = vec![0.0; theta.len()];
+    let mut v = vec![0.0; theta.len()];
+    let mut vmax = vec![0.0f64; theta.len()];
+    (0..steps)
+        .map(|k| {
+            let t = (k + 1) as i32;
+            let g = prob.grad(k, &theta);
+            let (c1, c2) = if bias {
+                (1.0 - p.b1.powi(t), 1.0 - p.b2.powi(t))
+            } else {
+                (1.0, 1.0)
+            };
+            for j in 0..theta.len() {
+                m[j] = p.b1 * m[j] + (1.0 - p.b1) * g[j];
+                v[j] = p.b2 * v[j] + (1.0 - p.b2) * g[j] * g[j];
+                vmax[j] = vmax[j].max(v[j]);
+                if p.inside {
+                    theta[j] -= (p.lr / c1) * m[j] / (vmax[j] / c2 + p.eps).sqrt();
+                } else {
+                    theta[j] -= (p.lr / c1) * m[j] / (vmax[j].sqrt() / c2.sqrt() + p.eps);
+                }
+            }
+            theta.clone()
+        })
+        .collect()
+}
+
+/// Nadam, Dozat (2016) Algorithm 2 with a constant μ = β₁ and ν = β₂:
+/// ĝ = g/(1 − β₁ᵗ), m ← β₁m + (1 − β₁)g, m̂ = m/(1 − β₁^{t+1}),
+/// n ← β₂n + (1 − β₂)g², n̂ = n/(1 − β₂ᵗ), m̄ = (1 − β₁)ĝ + β₁m̂,
+/// θ ← θ − lr·m̄/(√n̂ ⊕ ε).
+fn ref_nadam(prob: &Problem, theta0: &[f64], p: AdamRef, steps: usize) -> Vec<Vec<f64>> {
+    let mut theta = theta0.to_vec();
+    let mut m = vec![0.0; theta.len()];
+    let mut n = vec![0.0; theta.len()];
+    (0..steps)
+        .map(|k| {
+            let t = (k + 1) as i32;
+            let g = prob.grad(k, &theta);
+            for j in 0..theta.len() {
+                let g_hat = g[j] / (1.0 - p.b1.powi(t));
+                m[j] = p.b1 * m[j] + (1.0 - p.b1) * g[j];
+                let m_hat = m[j] / (1.0 - p.b1.powi(t + 1));
+                n[j] = p.b2 * n[j] + (1.0 - p.b2) * g[j] * g[j];
+                let n_hat = n[j] / (1.0 - p.b2.powi(t));
+                let m_bar = (1.0 - p.b1) * g_hat + p.b1 * m_hat;
+                theta[j] -= p.lr * ref_scale(m_bar, n_hat, p.eps, p.inside);
+            }
+            theta.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn adagrad_equals_textbook_with_both_eps_placements() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0101);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let lr = rng.random_range(0.05..0.5);
+            let eps = log_uniform(&mut rng, 1e-10, 1e-1);
+            let theta0 = adaptive_start(&prob, &mut rng);
+            let mut libs = Vec::new();
+            for (placement, inside) in PLACEMENTS {
+                let what = format!(
+                    "adagrad ε {} on {} trial {trial} (lr = {lr:.3}, ε = {eps:.2e})",
+                    placement.as_str(),
+                    prob.label()
+                );
+                let reference = |t0: &[f64]| ref_adagrad(&prob, t0, lr, eps, inside, STEPS);
+                let mut opt = AdaGrad::textbook(lr, eps, placement).unwrap();
+                let (d, lib) = check_adaptive(&what, &prob, &mut opt, &theta0, reference);
+                worst = worst.max(d);
+                // From the ODE: δ = lr², ε̃ = lr·ε (outside) or lr²·ε (inside).
+                let eps_tilde = if inside { lr * lr * eps } else { lr * eps };
+                let mut ode = AdaGrad::from_ode(eps_tilde, placement, lr * lr).unwrap();
+                let what = format!("{what} from_ode(ε̃ = {eps_tilde:.2e}, δ = {:.3e})", lr * lr);
+                worst = worst.max(check_adaptive(&what, &prob, &mut ode, &theta0, reference).0);
+                // 1e-15 relative: √(lr²) and (lr·ε)/lr are correctly rounded
+                // up to an ulp or two.
+                assert!((hyper(&opt, "lr") / lr - 1.0).abs() <= 1e-15);
+                assert!((hyper(&opt, "eps") / eps - 1.0).abs() <= 1e-15);
+                libs.push(lib);
+            }
+            // Control (where ε is comparable to √G: stochastic least squares
+            // near its solution, not the far-started quadratic with |g| ~ 1e3).
+            if eps > 1e-4 && matches!(prob, Problem::LeastSquares { .. }) {
+                assert_differ("adagrad ε outside vs inside", &libs[0], &libs[1]);
+            }
+        }
+    }
+    eprintln!("adagrad: worst {worst:.3e}");
+}
+
+#[test]
+fn rmsprop_equals_textbook_with_both_eps_placements() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0102);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let lr = log_uniform(&mut rng, 1e-3, 2e-2);
+            let rho = rng.random_range(0.8..0.999);
+            let eps = log_uniform(&mut rng, 1e-8, 1e-2);
+            let theta0 = adaptive_start(&prob, &mut rng);
+            let mut libs = Vec::new();
+            for (placement, inside) in PLACEMENTS {
+                let what = format!(
+                    "rmsprop ε {} on {} trial {trial} (lr = {lr:.2e}, ρ = {rho:.4}, ε = {eps:.2e})",
+                    placement.as_str(),
+                    prob.label()
+                );
+                let mut opt = RmsProp::textbook(lr, rho, eps, placement).unwrap();
+                let (d, lib) = check_adaptive(&what, &prob, &mut opt, &theta0, |t0: &[f64]| {
+                    ref_rmsprop(&prob, t0, lr, rho, eps, inside, STEPS)
+                });
+                worst = worst.max(d);
+                // From the ODE v' = b(∇f² − v): ρ = 1 − bδ, lr = δ.
+                let b = rng.random_range(0.05..0.95) / lr;
+                let mut ode = RmsProp::from_ode(b, eps, placement, lr).unwrap();
+                let what = format!(
+                    "rmsprop from_ode ε {} b = {b:.3}, δ = {lr:.2e}",
+                    placement.as_str()
+                );
+                worst = worst.max(
+                    check_adaptive(&what, &prob, &mut ode, &theta0, |t0: &[f64]| {
+                        ref_rmsprop(&prob, t0, lr, 1.0 - b * lr, eps, inside, STEPS)
+                    })
+                    .0,
+                );
+                // ρ round trip: 1 − ((1 − ρ)/lr)·lr, a few ulps of 1.
+                assert!((hyper(&opt, "rho") - rho).abs() <= 1e-15);
+                assert_eq!(hyper(&opt, "lr"), lr);
+                assert_eq!(hyper(&opt, "eps"), eps);
+                libs.push(lib);
+            }
+            // Control where ε is comparable to √v (see AdaGrad).
+            if eps > 1e-4 && matches!(prob, Problem::LeastSquares { .. }) {
+                assert_differ("rmsprop ε outside vs inside", &libs[0], &libs[1]);
+            }
+        }
+    }
+    eprintln!("rmsprop: worst {worst:.3e}");
+}
+
+#[test]
+fn adadelta_equals_textbook() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0103);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let lr = rng.random_range(0.5..1.0);
+            let rho = rng.random_range(0.8..0.99);
+            let eps = log_uniform(&mut rng, 1e-7, 1e-3);
+            let theta0 = adaptive_start(&prob, &mut rng);
+            let what = format!(
+                "adadelta on {} trial {trial} (lr = {lr:.3}, ρ = {rho:.3}, ε = {eps:.2e})",
+                prob.label()
+            );
+            let mut opt = Adadelta::new(lr, rho, eps).unwrap();
+            let (d, lib) = check_adaptive(&what, &prob, &mut opt, &theta0, |t0: &[f64]| {
+                ref_adadelta(&prob, t0, lr, rho, eps, STEPS)
+            });
+            worst = worst.max(d);
+            // Control: the same scaling without the Δ accumulator (RMSProp
+            // with lr·√ε, ε inside) differs.
+            assert_differ(
+                "adadelta vs rmsprop with lr·√ε",
+                &lib,
+                &ref_rmsprop(&prob, &theta0, lr * eps.sqrt(), rho, eps, true, STEPS),
+            );
+            assert_eq!(
+                opt.hyper_parameters(),
+                vec![("lr", lr), ("rho", rho), ("eps", eps)]
+            );
+        }
+    }
+    eprintln!("adadelta: worst {worst:.3e}");
+}
+
+#[test]
+fn adam_equals_pytorch_with_both_eps_placements_and_the_ode_map() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0104);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let theta0 = adaptive_start(&prob, &mut rng);
+            let mut libs = Vec::new();
+            let base = AdamRef::random(&mut rng, false);
+            for (placement, inside) in PLACEMENTS {
+                let p = AdamRef { inside, ..base };
+                let what = format!(
+                    "adam ε {} on {} trial {trial} ({p:?})",
+                    placement.as_str(),
+                    prob.label()
+                );
+                let mut opt = Adam::textbook(p.library()).unwrap();
+                let (d, lib) = check_adaptive(&what, &prob, &mut opt, &theta0, |t0: &[f64]| {
+                    ref_adam(&prob, t0, p, RefDecay::None, true, STEPS)
+                });
+                worst = worst.max(d);
+                // From the ODE: β₁ = 1 − aδ, β₂ = 1 − bδ, lr = δ.
+                let (a, b) = ((1.0 - p.b1) / p.lr, (1.0 - p.b2) / p.lr);
+                let mut ode = Adam::from_ode(a, b, p.eps, placement, p.lr).unwrap();
+                let mapped = AdamRef {
+                    b1: 1.0 - a * p.lr,
+                    b2: 1.0 - b * p.lr,
+                    ..p
+                };
+                let what = format!(
+                    "adam from_ode ε {} (a = {a:.3}, b = {b:.3})",
+                    placement.as_str()
+                );
+                worst = worst.max(
+                    check_adaptive(&what, &prob, &mut ode, &theta0, |t0: &[f64]| {
+                        ref_adam(&prob, t0, mapped, RefDecay::None, true, STEPS)
+                    })
+                    .0,
+                );
+                // Control: without the bias correction the trajectory differs.
+                assert_differ(
+                    "adam vs adam without bias correction",
+                    &lib,
+                    &ref_adam(&prob, &theta0, p, RefDecay::None, false, STEPS),
+                );
+                assert_eq!(
+                    opt.hyper_parameters(),
+                    vec![
+                        ("lr", p.lr),
+                        ("beta1", p.b1),
+                        ("beta2", p.b2),
+                        ("eps", p.eps)
+                    ]
+                );
+                libs.push(lib);
+            }
+            // Control where ε is comparable to √v̂ (see AdaGrad).
+            if base.eps > 1e-4 && matches!(prob, Problem::LeastSquares { .. }) {
+                assert_differ("adam ε outside vs inside", &libs[0], &libs[1]);
+            }
+        }
+    }
+    eprintln!("adam: worst {worst:.3e}");
+}
+
+#[test]
+fn adamw_equals_pytorch_decoupled_decay_with_the_gradient_at_the_old_theta() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0105);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let theta0 = adaptive_start(&prob, &mut rng);
+            for (placement, inside) in PLACEMENTS {
+                let p = AdamRef::random(&mut rng, inside);
+                // lr·λ·STEPS ∈ [0.05, 0.5]: the decay shrinks θ by 5–40 %
+                // over the run, far above TOL, without driving a coordinate
+                // of the far-started quadratic's gradient through zero.
+                let lambda = rng.random_range(0.05..0.5) / (p.lr * STEPS as f64);
+                let what = format!(
+                    "adamw decoupled ε {} on {} trial {trial} (λ = {lambda:.3}, {p:?})",
+                    placement.as_str(),
+                    prob.label()
+                );
+                let mut opt = AdamW::new(p.library(), lambda, DecayScheme::Decoupled).unwrap();
+                let (d, lib) = check_adaptive(&what, &prob, &mut opt, &theta0, |t0: &[f64]| {
+                    ref_adam(&prob, t0, p, RefDecay::Decoupled(lambda), true, STEPS)
+                });
+                worst = worst.max(d);
+                let mut lie = AdamW::new(p.library(), lambda, DecayScheme::LieExact).unwrap();
+                let what = format!(
+                    "adamw Lie exact ε {} on {}",
+                    placement.as_str(),
+                    prob.label()
+                );
+                let (d, lie_traj) =
+                    check_adaptive(&what, &prob, &mut lie, &theta0, |t0: &[f64]| {
+                        ref_adam(&prob, t0, p, RefDecay::LieExact(lambda), true, STEPS)
+                    });
+                worst = worst.max(d);
+                // Controls: coupled L2 (Adam with weight_decay), plain Adam and
+                // the Lie variant are all different trajectories.
+                assert_differ(
+                    "adamw vs coupled L2",
+                    &lib,
+                    &ref_adam(&prob, &theta0, p, RefDecay::Coupled(lambda), true, STEPS),
+                );
+                assert_differ(
+                    "adamw vs adam",
+                    &lib,
+                    &ref_adam(&prob, &theta0, p, RefDecay::None, true, STEPS),
+                );
+                assert_differ("adamw decoupled vs Lie exact", &lib, &lie_traj);
+                assert_eq!(hyper(&opt, "weight_decay"), lambda);
+            }
+        }
+    }
+    eprintln!("adamw: worst {worst:.3e}");
+}
+
+#[test]
+fn adamax_equals_kingma_ba_and_pytorch() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0106);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let theta0 = adaptive_start(&prob, &mut rng);
+            let p = AdamRef::random(&mut rng, false);
+            // ε = 0: the paper's Algorithm 2; ε > 0: PyTorch's max(β₂u, |g| + ε).
+            for eps in [0.0, p.eps] {
+                let p = AdamRef { eps, ..p };
+                let what = format!("adamax on {} trial {trial} ({p:?})", prob.label());
+                let mut opt = AdaMax::new(p.library()).unwrap();
+                let (d, lib) = check_adaptive(&what, &prob, &mut opt, &theta0, |t0: &[f64]| {
+                    ref_adamax(&prob, t0, p, STEPS)
+                });
+                worst = worst.max(d);
+                // Control: Adam with the same constants differs.
+                assert_differ(
+                    "adamax vs adam",
+                    &lib,
+                    &ref_adam(&prob, &theta0, p, RefDecay::None, true, STEPS),
+                );
+            }
+        }
+    }
+    eprintln!("adamax: worst {worst:.3e}");
+}
+
+#[test]
+fn amsgrad_equals_reddi_et_al_and_pytorch_amsgrad() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0107);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let theta0 = adaptive_start(&prob, &mut rng);
+            for (placement, inside) in PLACEMENTS {
+                let p = AdamRef::random(&mut rng, inside);
+                for bias in [false, true] {
+                    let what = format!(
+                        "amsgrad ε {} bias correction {bias} on {} trial {trial} ({p:?})",
+                        placement.as_str(),
+                        prob.label()
+                    );
+                    let mut opt = AmsGrad::new(p.library(), bias).unwrap();
+                    let (d, lib) =
+                        check_adaptive(&what, &prob, &mut opt, &theta0, |t0: &[f64]| {
+                            ref_amsgrad(&prob, t0, p, bias, STEPS)
+                        });
+                    worst = worst.max(d);
+                    // Control: the other bias convention differs.
+                    assert_differ(
+                        "amsgrad vs the other bias convention",
+                        &lib,
+                        &ref_amsgrad(&prob, &theta0, p, !bias, STEPS),
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("amsgrad: worst {worst:.3e}");
+}
+
+#[test]
+fn nadam_equals_dozat_algorithm_2() {
+    let mut rng = StdRng::seed_from_u64(0x0b7_0108);
+    let mut worst: f64 = 0.0;
+    for trial in 0..3 {
+        for prob in random_problems(&mut rng) {
+            let theta0 = adaptive_start(&prob, &mut rng);
+            for (placement, inside) in PLACEMENTS {
+                let p = AdamRef::random(&mut rng, inside);
+                let what = format!(
+                    "nadam ε {} on {} trial {trial} ({p:?})",
+                    placement.as_str(),
+                    prob.label()
+                );
+                let mut opt = Nadam::new(p.library()).unwrap();
+                let (d, lib) = check_adaptive(&what, &prob, &mut opt, &theta0, |t0: &[f64]| {
+                    ref_nadam(&prob, t0, p, STEPS)
+                });
+                worst = worst.max(d);
+                assert_differ(
+                    "nadam vs adam",
+                    &lib,
+                    &ref_adam(&prob, &theta0, p, RefDecay::None, true, STEPS),
+                );
+            }
+        }
+    }
+    eprintln!("nadam: worst {worst:.3e}");
+}
+
+#[test]
+fn adaptive_hyper_parameters_follow_the_ode_maps() {
+    // RMSProp: ρ = 1 − bδ = 1 − 10·0.01 = 0.9 (a few ulps).
+    let r = RmsProp::from_ode(10.0, 1e-8, EpsPlacement::Outside, 0.01).unwrap();
+    assert!((hyper(&r, "rho") - 0.9).abs() <= 1e-15);
+    assert_eq!(hyper(&r, "lr"), 0.01);
+    // Adam: β₁ = 1 − aδ, β₂ = 1 − bδ with a = 100, b = 0.1, δ = 1e-3.
+    let a = Adam::from_ode(100.0, 0.1, 1e-8, EpsPlacement::Outside, 1e-3).unwrap();
+    assert!((hyper(&a, "beta1") - 0.9).abs() <= 1e-15);
+    assert!((hyper(&a, "beta2") - 0.9999).abs() <= 1e-15);
+    assert_eq!(hyper(&a, "lr"), 1e-3);
+    // AdaGrad: lr = √δ, ε = ε̃/lr (outside) or ε̃/δ (inside). Tolerances
+    // 1e-15 relative: one √ and one division, each correctly rounded.
+    let g = AdaGrad::from_ode(1e-3, EpsPlacement::Outside, 0.04).unwrap();
+    assert!((hyper(&g, "lr") / 0.2 - 1.0).abs() <= 1e-15);
+    assert!((hyper(&g, "eps") / 5e-3 - 1.0).abs() <= 1e-15);
+    let g = AdaGrad::from_ode(1e-3, EpsPlacement::Inside, 0.04).unwrap();
+    assert!((hyper(&g, "eps") / 0.025 - 1.0).abs() <= 1e-15);
+    // AdamParameters::rates inverts from_rates.
+    let p = AdamParameters::default();
+    let (ra, rb) = p.rates();
+    let q = AdamParameters::from_rates(ra, rb, p.eps, p.placement, p.lr);
+    assert!((q.beta1 - p.beta1).abs() <= 1e-15 && (q.beta2 - p.beta2).abs() <= 1e-15);
+}
+
+#[test]
+fn adaptive_methods_reject_bad_input() {
+    let ok = AdamParameters::default();
+    let bad_params = [
+        AdamParameters { lr: -1e-3, ..ok },
+        AdamParameters { lr: 0.0, ..ok },
+        AdamParameters { lr: f64::NAN, ..ok },
+        AdamParameters {
+            lr: f64::INFINITY,
+            ..ok
+        },
+        AdamParameters { beta1: 1.0, ..ok },
+        AdamParameters { beta1: -0.1, ..ok },
+        AdamParameters {
+            beta1: f64::NAN,
+            ..ok
+        },
+        AdamParameters { beta2: 1.0, ..ok },
+        AdamParameters { beta2: -0.1, ..ok },
+        AdamParameters {
+            beta2: f64::NAN,
+            ..ok
+        },
+        AdamParameters { eps: -1e-8, ..ok },
+        AdamParameters {
+            eps: f64::NAN,
+            ..ok
+        },
+    ];
+    for p in bad_params {
+        assert!(is_invalid(&Adam::textbook(p)), "adam {p:?}");
+        assert!(
+            is_invalid(&AdamW::new(p, 0.01, DecayScheme::Decoupled)),
+            "adamw {p:?}"
+        );
+        assert!(is_invalid(&AdaMax::new(p)), "adamax {p:?}");
+        assert!(is_invalid(&AmsGrad::new(p, true)), "amsgrad {p:?}");
+        assert!(is_invalid(&Nadam::new(p)), "nadam {p:?}");
+    }
+    for lambda in [-0.1, f64::NAN, f64::INFINITY] {
+        assert!(
+            is_invalid(&AdamW::new(ok, lambda, DecayScheme::Decoupled)),
+            "λ = {lambda}"
+        );
+    }
+    for lr in [-0.1, 0.0, f64::NAN, f64::INFINITY] {
+        assert!(is_invalid(&AdaGrad::textbook(
+            lr,
+            1e-8,
+            EpsPlacement::Outside
+        )));
+        assert!(is_invalid(&RmsProp::textbook(
+            lr,
+            0.9,
+            1e-8,
+            EpsPlacement::Outside
+        )));
+        assert!(is_invalid(&Adadelta::new(lr, 0.9, 1e-6)));
+    }
+    for rho in [1.0, -0.1, f64::NAN] {
+        assert!(is_invalid(&RmsProp::textbook(
+            0.01,
+            rho,
+            1e-8,
+            EpsPlacement::Outside
+        )));
+        assert!(is_invalid(&Adadelta::new(1.0, rho, 1e-6)));
+    }
+    // RMSProp's ODE map needs bδ < 1 (ρ = 1 − bδ > 0) and ρ > 0.
+    assert!(is_invalid(&RmsProp::from_ode(
+        200.0,
+        1e-8,
+        EpsPlacement::Outside,
+        0.01
+    )));
+    assert!(is_invalid(&RmsProp::textbook(
+        0.01,
+        0.0,
+        1e-8,
+        EpsPlacement::Outside
+    )));
+    // Adam's ODE map needs aδ, bδ ∈ (0, 1].
+    assert!(is_invalid(&Adam::from_ode(
+        2000.0,
+        1.0,
+        1e-8,
+        EpsPlacement::Outside,
+        1e-3
+    )));
+    for eps in [-1e-8, f64::NAN] {
+        assert!(is_invalid(&AdaGrad::textbook(
+            0.1,
+            eps,
+            EpsPlacement::Outside
+        )));
+        assert!(is_invalid(&RmsProp::textbook(
+            0.01,
+            0.9,
+            eps,
+            EpsPlacement::Inside
+        )));
+        assert!(is_invalid(&Adadelta::new(1.0, 0.9, eps)));
+    }
+    assert!(is_invalid(&EpsPlacement::from_name("around")));
+    // Controls: valid values are accepted.
+    assert!(Adam::textbook(ok).is_ok());
+    assert!(AdamW::new(ok, 0.0, DecayScheme::LieExact).is_ok());
+    assert!(RmsProp::textbook(0.01, 0.9, 0.0, EpsPlacement::Inside).is_ok());
+    assert!(Adadelta::new(1.0, 0.0, 0.0).is_ok());
+    assert_eq!(
+        EpsPlacement::from_name("inside").unwrap(),
+        EpsPlacement::Inside
+    );
+}
+
+/// Every optimizer, including the adaptive ones, with its gradient calls per
+/// step to poison.
+fn every_optimizer(l: f64) -> Vec<(Box<dyn Optimizer>, Vec<usize>)> {
+    let mut all = one_of_each(l);
+    let p = AdamParameters {
+        lr: 1e-2,
+        ..Default::default()
+    };
+    all.push((
+        Box::new(AdaGrad::textbook(0.1, 1e-8, EpsPlacement::Outside).unwrap()),
+        vec![1],
+    ));
+    all.push((
+        Box::new(RmsProp::textbook(1e-2, 0.9, 1e-8, EpsPlacement::Inside).unwrap()),
+        vec![1],
+    ));
+    all.push((Box::new(Adadelta::new(1.0, 0.9, 1e-6).unwrap()), vec![1]));
+    all.push((Box::new(Adam::textbook(p).unwrap()), vec![1]));
+    all.push((
+        Box::new(AdamW::new(p, 0.1, DecayScheme::Decoupled).unwrap()),
+        vec![1],
+    ));
+    all.push((
+        Box::new(AdamW::new(p, 0.1, DecayScheme::LieExact).unwrap()),
+        vec![1],
+    ));
+    all.push((Box::new(AdaMax::new(p).unwrap()), vec![1]));
+    all.push((Box::new(AmsGrad::new(p, true).unwrap()), vec![1]));
+    all.push((Box::new(Nadam::new(p).unwrap()), vec![1]));
+    all
+}
+
+#[test]
+fn every_optimizer_survives_a_nan_at_step_5_with_its_state_intact() {
+    // A NaN gradient at step 5 is Error::NonFinite naming step 5, θ and the
+    // step count stay those after step 4, and once the oracle recovers the
+    // next iterate is bitwise an unpoisoned run's 5th: the failed step did
+    // not touch the method's state (velocities, moments, maxima).
+    let mut rng = StdRng::seed_from_u64(0x0b7_0109);
+    let prob = Problem::random_quadratic(&mut rng, 6);
+    let Problem::Quad { lib: q, .. } = &prob else {
+        unreachable!()
+    };
+    let theta0 = DVector::from_vec(randn_vec(&mut rng, 6));
+    let l = prob.lipschitz();
+    let clean: Vec<State> = every_optimizer(l)
+        .into_iter()
+        .map(|(mut opt, _)| {
+            let mut theta = theta0.clone();
+            for _ in 0..5 {
+                opt.step(&mut theta, &mut ObjectiveOracle(q)).unwrap();
+            }
+            theta
+        })
+        .collect();
+    for ((mut opt, calls), clean5) in every_optimizer(l).into_iter().zip(&clean) {
+        let what = opt.name();
+        let mut oracle = PoisonOracle {
+            q,
+            step: 0,
+            calls: 0,
+            poison_step: 5,
+            poison_call: calls[calls.len() - 1],
+        };
+        let mut theta = theta0.clone();
+        for k in 1..=4 {
+            oracle.step = k;
+            oracle.calls = 0;
+            opt.step(&mut theta, &mut oracle).unwrap();
+        }
+        let after4 = theta.clone();
+        oracle.step = 5;
+        oracle.calls = 0;
+        match opt.step(&mut theta, &mut oracle) {
+            Err(e @ Error::NonFinite { .. }) => {
+                assert!(e.to_string().contains("step 5"), "{what}: {e}");
+            }
+            other => panic!("{what}: expected NonFinite, got {other:?}"),
+        }
+        assert_eq!(theta.as_slice(), after4.as_slice(), "{what}: θ changed");
+        assert_eq!(opt.steps_taken(), 4, "{what}");
+        oracle.step = 6;
+        opt.step(&mut theta, &mut oracle).unwrap();
+        assert_eq!(opt.steps_taken(), 5, "{what}");
+        assert_eq!(
+            theta.as_slice(),
+            clean5.as_slice(),
+            "{what}: the state was corrupted by the failed step"
+        );
+        assert_ne!(
+            theta.as_slice(),
+            after4.as_slice(),
+            "{what}: step 6 did not move"
+        );
+    }
+}
+
+#[test]
+fn adaptive_methods_report_a_wrong_dimension_oracle() {
+    let p = 4;
+    for (mut opt, _) in every_optimizer(1.0)
+        .into_iter()
+        .skip(one_of_each(1.0).len())
+    {
+        let name = opt.name();
+        let mut oracle = FnOracle::new(p + 1, |theta: &State, g: &mut State| g.copy_from(theta));
+        let mut theta = DVector::from_element(p, 1.0);
+        let r = opt.step(&mut theta, &mut oracle);
+        assert!(
+            matches!(&r, Err(Error::DimensionMismatch { expected, found, .. }) if *expected == p && *found == p + 1),
+            "{name}: {r:?}"
+        );
+        assert_eq!(theta, DVector::from_element(p, 1.0), "{name}: θ changed");
+        assert_eq!(opt.steps_taken(), 0, "{name}");
     }
 }
