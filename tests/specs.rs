@@ -192,9 +192,8 @@ scheme = "nesterov"
 h = 0.1
 "#,
     ),
-    // RMSProp's textbook form rebuilds bδ as ((1 − ρ)/lr)·lr, which can
-    // differ from bδ by an ulp; the rates here keep the dynamics from
-    // amplifying that (see `spec_rmsprop_round_trip_is_exact`, ignored).
+    // RMSProp stores ρ, so both forms run identical updates (see
+    // `spec_rmsprop_round_trip_is_exact`).
     (
         "rmsprop",
         "rmsprop",
@@ -601,7 +600,7 @@ fn spec_errors_name_the_field_and_its_line() {
         Some(5),
     );
     // Wrong types: the line of the value (that the message names the field
-    // is checked in `spec_type_errors_name_the_field`, ignored: a known gap).
+    // is checked in `spec_type_errors_name_the_field`).
     assert_spec_error(
         "wrong type",
         &heavy_ball("", "").replace("h = 0.1", "h = \"0.1\""),
@@ -773,10 +772,9 @@ fn spec_errors_name_the_field_and_its_line() {
     );
 }
 
-// Known gaps in src (reported, not fixed here: these files are not ours).
-// Each test states the contract of `OptimizerSpec::from_toml` ("the message
-// names the field and its line") and fails today; run them with
-// `cargo test --release --test main -- --ignored spec_`.
+// Gaps found in src by these tests and since fixed: each test states the
+// contract of `OptimizerSpec::from_toml` ("the message names the field and
+// its line").
 
 /// `sgd` / `implicit_sgd` with a bad `lr` report `textbook.h` (a key the
 /// textbook form does not have) and no line.
@@ -831,7 +829,6 @@ fn spec_both_forms_error_has_the_line_of_the_second_form() {
 /// An RMSProp flow with bδ ≥ 1 is reported as `flow.rho` (a derived
 /// quantity, not a key of the flow) without a line.
 #[test]
-#[ignore = "src gap: rmsprop bδ ≥ 1 is reported as `flow.rho` without a line"]
 fn spec_rmsprop_rate_error_names_b() {
     assert_spec_error(
         "rmsprop b·h ≥ 1",
@@ -848,7 +845,6 @@ fn spec_rmsprop_rate_error_names_b() {
 /// steps (b = 1: ~7e-9). Storing ρ (as Adam stores β) would give both forms
 /// one rounding.
 #[test]
-#[ignore = "src gap: RMSProp's textbook form rebuilds bδ with an ulp of error"]
 fn spec_rmsprop_round_trip_is_exact() {
     let q = Quadratic::new(7, 6);
     for b in ["1.0", "10.0"] {

@@ -204,6 +204,9 @@ impl Optimizer for AdaGrad {
 #[derive(Debug, Clone)]
 pub struct RmsProp {
     b: f64,
+    /// ρ = 1 − bδ, stored so that the ODE form and the textbook form built
+    /// from it run bit-identical updates (v ← ρv + (1 − ρ)g²).
+    rho: f64,
     eps: f64,
     placement: EpsPlacement,
     delta: f64,
@@ -222,9 +225,21 @@ impl RmsProp {
         check_rate("b", b)?;
         check_rate("h", delta)?;
         check_nonnegative("eps", eps)?;
-        check_unit("rho", 1.0 - b * delta)?;
+        let rho = 1.0 - b * delta;
+        if !(0.0..1.0).contains(&rho) {
+            return Err(Error::invalid(
+                "b",
+                b,
+                &format!("b·h = {} must lie in (0, 1] (rho = 1 − b·h ≥ 0)", b * delta),
+            ));
+        }
+        Self::build(b, rho, eps, placement, delta)
+    }
+
+    fn build(b: f64, rho: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
         Ok(RmsProp {
             b,
+            rho,
             eps,
             placement,
             delta,
@@ -244,7 +259,8 @@ impl RmsProp {
         if rho == 0.0 {
             return Err(Error::invalid("rho", 0, "must lie in (0, 1)"));
         }
-        Self::from_ode((1.0 - rho) / lr, eps, placement, lr)
+        check_nonnegative("eps", eps)?;
+        Self::build((1.0 - rho) / lr, rho, eps, placement, lr)
     }
 }
 
@@ -257,8 +273,8 @@ impl Optimizer for RmsProp {
         ensure_len(&mut self.v, n);
         gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
         // Euler on v' = b(g² − v): v + bδ(g² − v) = (1 − bδ)v + bδ·g².
-        let c = self.b * self.delta;
-        let rho = 1.0 - c;
+        let rho = self.rho;
+        let c = 1.0 - rho;
         let (d, e, place) = (self.delta, self.eps, self.placement);
         let (v, g) = (self.v.as_mut_slice(), self.g.as_slice());
         for ((x, v), g) in theta.as_mut_slice().iter_mut().zip(v).zip(g) {
@@ -276,11 +292,7 @@ impl Optimizer for RmsProp {
         self.steps
     }
     fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
-        vec![
-            ("lr", self.delta),
-            ("rho", 1.0 - self.b * self.delta),
-            ("eps", self.eps),
-        ]
+        vec![("lr", self.delta), ("rho", self.rho), ("eps", self.eps)]
     }
     fn derivation(&self) -> String {
         format!(
@@ -288,7 +300,7 @@ impl Optimizer for RmsProp {
             self.placement.as_str(),
             self.b,
             self.delta,
-            1.0 - self.b * self.delta
+            self.rho
         )
     }
 }
