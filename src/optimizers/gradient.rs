@@ -209,12 +209,7 @@ impl Optimizer for GradientDescent {
         match self.scheme {
             GradientScheme::ExplicitEuler => {
                 gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
-                // θ − h·g on slices (what `axpy(−h, g, 1)` computes, bit for
-                // bit; nalgebra's strided loop does not vectorise).
-                let h = self.h;
-                for (x, g) in theta.as_mut_slice().iter_mut().zip(self.g.as_slice()) {
-                    *x -= h * g;
-                }
+                theta.axpy(-self.h, &self.g, 1.0);
             }
             GradientScheme::ImplicitEuler(opts) => {
                 ensure_len(&mut self.stage, n);
