@@ -1342,14 +1342,11 @@ fn implicit_sgd_that_cannot_converge_errors_instead_of_returning_nan() {
     }
 }
 
-/// Library bug (reported, not worked around): for lr·L = 10, 100, 300, 1e3,
-/// 1e4, 1e6 this quadratic's implicit step returns `Ok` with ±inf entries in
-/// θ. The fixed-point iterate z ← θ − lr∇f(z) overflows in the product
-/// lr·∇f(z) while ∇f(z) itself is still finite, so the stopping test
-/// `diff <= tol·(1 + size)` of `GradientDescent::implicit_step` compares
-/// inf ≤ inf and accepts. Run with `--ignored` to see it fail.
+/// Far beyond the contraction limit (lr·L = 10 … 1e6) the fixed-point iterate
+/// z ← θ − lr∇f(z) overflows in lr·∇f(z) while ∇f(z) is still finite; the
+/// step must report failure, not accept an infinite iterate (it once did:
+/// inf ≤ inf passed the stopping test).
 #[test]
-#[ignore = "library bug: implicit SGD with lr·L ≫ 1 returns Ok with infinite θ (see doc comment)"]
 fn implicit_sgd_far_beyond_the_contraction_limit_errors() {
     for c in [10.0, 100.0, 300.0, 1e3, 1e4, 1e6] {
         assert_implicit_sgd_fails_cleanly(c);

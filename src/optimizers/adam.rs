@@ -257,7 +257,8 @@ pub enum DecayScheme {
 ///
 /// *[`DecayScheme`] composition of the Adam step (see [`Adam`]) and the
 /// decay flow θ' = −λθ with step δ = lr.* The default
-/// [`DecayScheme::Decoupled`] is Loshchilov–Hutter's (and PyTorch's) update
+/// [`DecayScheme::Decoupled`] is PyTorch's `AdamW` update (Loshchilov–Hutter's
+/// Algorithm 2 with schedule multiplier 1, whose λ is lr·λ here)
 ///
 /// $$ \theta \leftarrow \theta - \alpha\Big(\lambda\theta + \frac{\hat m}{\sqrt{\hat v} + \varepsilon}\Big), $$
 ///

@@ -162,12 +162,14 @@ impl GradientDescent {
             }
             std::mem::swap(&mut self.acc, &mut self.stage);
             last = diff / (1.0 + size);
+            // An overflowing iterate (inf − inf, or inf ≤ inf in the test
+            // below) means the fixed-point map diverged: give up, θ untouched.
+            if !diff.is_finite() || !size.is_finite() {
+                break;
+            }
             if diff <= opts.tol * (1.0 + size) {
                 theta.copy_from(&self.stage);
                 return Ok(());
-            }
-            if !diff.is_finite() {
-                break;
             }
         }
         Err(Error::NewtonFailed {

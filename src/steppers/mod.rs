@@ -235,7 +235,10 @@ pub(crate) fn all_finite(v: &[f64]) -> bool {
 
 /// Independent accumulators of the non-finite probe (a single running sum is
 /// a serial dependency chain that neither vectorises nor pipelines).
-const LANES: usize = 4;
+/// Sixteen lanes keep enough additions in flight that the probe runs at
+/// memory speed (4 lanes cost SGD's step at p = 1e5 about 25 µs; see
+/// docs/benchmarks.md).
+const LANES: usize = 16;
 
 fn probe_lanes(out: &[f64]) -> f64 {
     let mut acc = [0.0; LANES];
@@ -354,7 +357,7 @@ mod tests {
 
     #[test]
     fn all_finite_flags_nan_and_infinities_in_every_lane() {
-        for n in 0..=9 {
+        for n in 0..=40 {
             let v: Vec<f64> = (0..n).map(|i| i as f64 - 3.5).collect();
             assert!(all_finite(&v));
             for k in 0..n {
