@@ -243,10 +243,11 @@ impl Optimizer for Adam {
 /// How AdamW applies the decoupled weight-decay flow θ' = −λθ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DecayScheme {
-    /// Loshchilov–Hutter / PyTorch: both pieces evaluated at the old θ,
-    /// `θ ← (1 − lr·λ)θ − lr·(Adam direction at θ)`: explicit Euler on the
-    /// *sum* of the decay field and Adam's x-field (an additive splitting;
-    /// it equals the Lie splitting below up to O(δ²)). Default.
+    /// PyTorch's `AdamW`: `θ ← (1 − lr·λ)θ − lr·(Adam direction)` with the
+    /// gradient at the old θ. This is exactly the Lie splitting of three
+    /// pieces — the moment equations (Euler, gradient at θₙ), the decay flow
+    /// θ' = −λθ (Euler), the position equation x' = −m̂/(√v̂ + ε) (Euler,
+    /// whose field does not depend on x) — see docs/theory.md §6.5. Default.
     #[default]
     Decoupled,
     /// Lie splitting: an Adam step, then the exact decay flow `θ ← e^{−λδ}θ`.
@@ -262,9 +263,9 @@ pub enum DecayScheme {
 ///
 /// $$ \theta \leftarrow \theta - \alpha\Big(\lambda\theta + \frac{\hat m}{\sqrt{\hat v} + \varepsilon}\Big), $$
 ///
-/// with the gradient taken at the old θ; strictly this is explicit Euler on
-/// the summed field, which differs from the Lie composition
-/// ([`DecayScheme::LieExact`]) by O(δ²) per step.
+/// with the gradient taken at the old θ: the Lie composition moments → decay
+/// → position with Euler sub-steps. [`DecayScheme::LieExact`] composes
+/// moments → position → exact decay e^{−λδ} and differs by O(δ²) per step.
 ///
 /// # Example
 /// ```
@@ -328,7 +329,7 @@ impl Optimizer for AdamW {
     fn derivation(&self) -> String {
         let how = match self.scheme {
             DecayScheme::Decoupled => {
-                "explicit Euler on the sum of Adam's x-field and the decay field −λθ (decoupled; = Lie splitting + O(δ²))"
+                "Lie splitting with Euler sub-steps: Adam's moment equations, then the decay flow θ' = −λθ, then the position equation (decoupled weight decay)"
             }
             DecayScheme::LieExact => {
                 "Lie splitting: the Adam step, then the exact decay flow θ ← e^{−λδ}θ"

@@ -15,7 +15,7 @@
 //! | [`AdaGrad`] | V' = ∇f², x' = −∇f/(√V + ε̃) | Euler, V first | δ = lr², ε̃ = lr·ε |
 //! | [`RmsProp`] | v' = b(∇f² − v), x' = −∇f/(√v + ε) | Euler, v first | lr = δ, ρ = 1 − bδ |
 //! | [`Adam`] | m' = a(∇f − m), v' = b(∇f² − v), x' = −(m/c₁)/(√(v/c₂) + ε) | Euler, (m, v) first, cᵢ = 1 − βᵢⁿ | lr = δ, βᵢ = 1 − aᵢδ |
-//! | [`AdamW`] | Adam's flow + θ' = −λθ | decoupled (additive) or Lie splitting | weight_decay = λ |
+//! | [`AdamW`] | Adam's flow + θ' = −λθ | Lie splitting: moments → decay → position (PyTorch) or with exact decay last | weight_decay = λ |
 //! | [`Adadelta`], [`AdaMax`], [`AmsGrad`], [`Nadam`] | partly (the moment ODEs); the rest is stated as a recursion | | |
 //!
 //! The [`Optimizer`] trait is usable in a user's own training loop: it takes
