@@ -87,6 +87,15 @@ pub trait Optimizer {
     fn derivation(&self) -> String;
 }
 
+/// Which oracle call [`checked_call`] makes.
+#[derive(Clone, Copy)]
+pub(crate) enum Call {
+    /// [`GradientOracle::gradient`].
+    Stochastic,
+    /// [`GradientOracle::full_gradient`].
+    Full,
+}
+
 /// Gradient evaluation with the checks every optimizer needs: the oracle's
 /// dimension equals θ's, and the returned gradient is finite (`step` is the
 /// 1-based number of the step being taken, reported in errors).
@@ -96,6 +105,21 @@ pub(crate) fn gradient_at(
     g: &mut State,
     step: usize,
 ) -> Result<()> {
+    checked_call(oracle, point, g, step, Call::Stochastic)
+}
+
+/// [`gradient_at`] for either oracle call.
+pub(crate) fn checked_call(
+    oracle: &mut dyn GradientOracle,
+    point: &State,
+    g: &mut State,
+    step: usize,
+    call: Call,
+) -> Result<()> {
+    let what = match call {
+        Call::Stochastic => "gradient",
+        Call::Full => "full gradient",
+    };
     if oracle.dim() != point.len() {
         return Err(Error::dimension(
             &format!("gradient oracle at step {step}"),
@@ -103,20 +127,21 @@ pub(crate) fn gradient_at(
             oracle.dim(),
         ));
     }
-    if g.len() != point.len() {
-        *g = State::zeros(point.len());
+    ensure_len(g, point.len());
+    match call {
+        Call::Stochastic => oracle.gradient(point, g)?,
+        Call::Full => oracle.full_gradient(point, g)?,
     }
-    oracle.gradient(point, g)?;
     if g.len() != point.len() {
         return Err(Error::dimension(
-            &format!("gradient returned by the oracle at step {step}"),
+            &format!("{what} returned by the oracle at step {step}"),
             point.len(),
             g.len(),
         ));
     }
     if !crate::steppers::all_finite(g.as_slice()) {
         return Err(Error::non_finite(
-            &format!("gradient returned by the oracle at step {step}"),
+            &format!("{what} returned by the oracle at step {step}"),
             step as f64,
         ));
     }

@@ -1,44 +1,10 @@
 //! Variance-reduced stochastic gradient methods: SVRG (a Lie splitting of a
 //! re-partitioned gradient flow) and SAG (a gradient table), THEORY §7.
 
-use super::{GradientOracle, Optimizer, check_rate, ensure_len, gradient_at};
+use super::{Call, GradientOracle, Optimizer, check_rate, checked_call, ensure_len, gradient_at};
 use crate::State;
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
-
-/// The full gradient at `point` with the checks of
-/// [`gradient_at`](super::gradient_at): dimension and finiteness, naming the
-/// (1-based) step.
-fn full_gradient_at(
-    oracle: &mut dyn GradientOracle,
-    point: &State,
-    g: &mut State,
-    step: usize,
-) -> Result<()> {
-    if oracle.dim() != point.len() {
-        return Err(Error::dimension(
-            &format!("gradient oracle at step {step}"),
-            point.len(),
-            oracle.dim(),
-        ));
-    }
-    ensure_len(g, point.len());
-    oracle.full_gradient(point, g)?;
-    if g.len() != point.len() {
-        return Err(Error::dimension(
-            &format!("full gradient returned by the oracle at step {step}"),
-            point.len(),
-            g.len(),
-        ));
-    }
-    if !crate::steppers::all_finite(g.as_slice()) {
-        return Err(Error::non_finite(
-            &format!("full gradient returned by the oracle at step {step}"),
-            step as f64,
-        ));
-    }
-    Ok(())
-}
 
 /// SVRG: explicit Euler on the local fields of a re-partitioned gradient
 /// flow, with lr α.
@@ -172,7 +138,7 @@ impl Optimizer for Svrg {
         // Everything is computed before θ or the snapshot changes, so an
         // error leaves both as they were.
         if renew {
-            full_gradient_at(oracle, theta, &mut self.mu_new, k)?;
+            checked_call(oracle, theta, &mut self.mu_new, k, Call::Full)?;
             // θ̃ = θ: ∇fᵢ(θ) − ∇fᵢ(θ̃) = 0 exactly, the step is θ − αμ.
             ensure_len(&mut self.snapshot, n);
             self.snapshot.copy_from(theta);
