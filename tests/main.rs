@@ -6,6 +6,7 @@ mod errors;
 mod flows;
 mod optimizers;
 mod optimizers_ssa_vr;
+mod proptests;
 mod reduction;
 mod rk45_oracle;
 mod specs;
