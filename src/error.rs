@@ -177,3 +177,16 @@ pub fn check_positive(name: &str, value: f64) -> Result<()> {
         Err(Error::invalid(name, value, "must be finite and > 0"))
     }
 }
+
+/// Checks that `value` is finite and non-negative (ε, weight decay, friction,
+/// noise levels, minimum step sizes).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `name`.
+pub fn check_nonnegative(name: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, value, "must be finite and ≥ 0"))
+    }
+}

@@ -68,13 +68,7 @@ impl AdaptiveOptions {
         if let Some(h) = self.h_max {
             crate::error::check_positive("h_max", h)?;
         }
-        if !(self.h_min.is_finite() && self.h_min >= 0.0) {
-            return Err(Error::invalid(
-                "h_min",
-                self.h_min,
-                "must be finite and ≥ 0",
-            ));
-        }
+        crate::error::check_nonnegative("h_min", self.h_min)?;
         if self.max_steps == 0 {
             return Err(Error::invalid("max_steps", 0, "must be at least 1"));
         }

@@ -7,21 +7,9 @@
 
 use std::cell::RefCell;
 
-use crate::error::{Error, Result};
+use crate::error::{Result, check_nonnegative, check_positive};
 use crate::objective::Objective;
 use crate::{OdeSystem, State};
-
-fn check_rate(name: &str, v: f64) -> Result<()> {
-    crate::error::check_positive(name, v)
-}
-
-fn check_eps(eps: f64) -> Result<()> {
-    if eps.is_finite() && eps >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid("eps", eps, "must be finite and ≥ 0"))
-    }
-}
 
 /// Evaluates ∇f at the x-part of `y` into the workspace.
 fn gradient_at<O: Objective>(objective: &O, y: &State, x: &RefCell<State>, g: &RefCell<State>) {
@@ -56,8 +44,8 @@ impl<O: Objective> RmsPropFlow<O> {
     /// # Errors
     /// [`Error::InvalidParameter`] for `b ≤ 0` or `ε < 0` (or non-finite).
     pub fn new(objective: O, b: f64, eps: f64) -> Result<Self> {
-        check_rate("b", b)?;
-        check_eps(eps)?;
+        check_positive("b", b)?;
+        check_nonnegative("eps", eps)?;
         let p = objective.dim();
         Ok(RmsPropFlow {
             objective,
@@ -122,9 +110,9 @@ impl<O: Objective> AdamFlow<O> {
     /// # Errors
     /// [`Error::InvalidParameter`] for non-positive rates or negative ε.
     pub fn new(objective: O, a: f64, b: f64, eps: f64, bias: BiasCorrection) -> Result<Self> {
-        check_rate("a", a)?;
-        check_rate("b", b)?;
-        check_eps(eps)?;
+        check_positive("a", a)?;
+        check_positive("b", b)?;
+        check_nonnegative("eps", eps)?;
         let p = objective.dim();
         Ok(AdamFlow {
             objective,
@@ -184,7 +172,7 @@ impl<O: Objective> AdaGradFlow<O> {
     /// # Errors
     /// [`Error::InvalidParameter`] for negative or non-finite ε̃.
     pub fn new(objective: O, eps: f64) -> Result<Self> {
-        check_eps(eps)?;
+        check_nonnegative("eps", eps)?;
         let p = objective.dim();
         Ok(AdaGradFlow {
             objective,

@@ -4,7 +4,8 @@
 
 use super::adaptive::EpsPlacement;
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_rate, check_unit, ensure_len, gradient_at,
+    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
+    gradient_at,
 };
 use crate::State;
 use crate::error::Result;
@@ -59,7 +60,7 @@ impl AdamParameters {
     /// # Errors
     /// [`crate::Error::InvalidParameter`] naming the offending field.
     pub fn validate(&self) -> Result<()> {
-        check_rate("lr", self.lr)?;
+        check_positive("lr", self.lr)?;
         check_unit("beta1", self.beta1)?;
         check_unit("beta2", self.beta2)?;
         check_nonnegative("eps", self.eps)
@@ -165,8 +166,8 @@ impl Adam {
     /// [`crate::Error::InvalidParameter`] when the map gives β outside [0, 1),
     /// a non-positive δ or a negative ε.
     pub fn from_ode(a: f64, b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
-        check_rate("a", a)?;
-        check_rate("b", b)?;
+        check_positive("a", a)?;
+        check_positive("b", b)?;
         Self::textbook(AdamParameters::from_rates(a, b, eps, placement, delta))
     }
 

@@ -2,7 +2,8 @@
 //! the ODEs they discretize (THEORY §6).
 
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_rate, check_unit, ensure_len, gradient_at,
+    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
+    gradient_at,
 };
 use crate::State;
 use crate::error::{Error, Result};
@@ -100,7 +101,7 @@ impl AdaGrad {
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive δ or negative ε̃.
     pub fn from_ode(eps_tilde: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
-        check_rate("h", delta)?;
+        check_positive("h", delta)?;
         check_nonnegative("eps", eps_tilde)?;
         Ok(AdaGrad {
             delta,
@@ -118,7 +119,7 @@ impl AdaGrad {
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive `lr` or negative `eps`.
     pub fn textbook(lr: f64, eps: f64, placement: EpsPlacement) -> Result<Self> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         check_nonnegative("eps", eps)?;
         let eps_tilde = match placement {
             EpsPlacement::Outside => lr * eps,
@@ -222,8 +223,8 @@ impl RmsProp {
     /// [`Error::InvalidParameter`] for non-positive `b` or δ, negative ε, or
     /// bδ ≥ 1 (which would give ρ ≤ 0).
     pub fn from_ode(b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
-        check_rate("b", b)?;
-        check_rate("h", delta)?;
+        check_positive("b", b)?;
+        check_positive("h", delta)?;
         check_nonnegative("eps", eps)?;
         let rho = 1.0 - b * delta;
         if !(0.0..1.0).contains(&rho) {
@@ -254,7 +255,7 @@ impl RmsProp {
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive `lr`, ρ outside (0, 1), negative ε.
     pub fn textbook(lr: f64, rho: f64, eps: f64, placement: EpsPlacement) -> Result<Self> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         check_unit("rho", rho)?;
         if rho == 0.0 {
             return Err(Error::invalid("rho", 0, "must lie in (0, 1)"));
@@ -341,7 +342,7 @@ impl Adadelta {
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive `lr`, ρ outside [0, 1), negative ε.
     pub fn new(lr: f64, rho: f64, eps: f64) -> Result<Self> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         check_unit("rho", rho)?;
         check_nonnegative("eps", eps)?;
         Ok(Adadelta {

@@ -1,6 +1,6 @@
 //! Gradient descent, SGD and implicit SGD: one-step schemes on the gradient flow.
 
-use super::{GradientOracle, Optimizer, check_rate, ensure_len, gradient_at};
+use super::{GradientOracle, Optimizer, check_positive, ensure_len, gradient_at};
 use crate::State;
 use crate::error::{Error, Result};
 
@@ -88,9 +88,9 @@ impl GradientDescent {
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `h`, or
     /// invalid implicit options.
     pub fn from_ode(scheme: GradientScheme, h: f64) -> Result<Self> {
-        check_rate("h", h)?;
+        check_positive("h", h)?;
         if let GradientScheme::ImplicitEuler(o) = scheme {
-            check_rate("implicit tol", o.tol)?;
+            check_positive("implicit tol", o.tol)?;
             if o.max_iterations == 0 {
                 return Err(Error::invalid(
                     "implicit max_iterations",

@@ -46,7 +46,7 @@ pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};
 pub use variance_reduced::{Sag, Svrg};
 
 use crate::State;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_nonnegative, check_positive};
 
 /// One step of an optimization method, driven by a gradient oracle.
 ///
@@ -155,29 +155,11 @@ pub(crate) fn ensure_len(v: &mut State, n: usize) {
     }
 }
 
-/// A learning rate / step size: positive and finite.
-pub(crate) fn check_rate(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid(name, v, "must be positive and finite"))
-    }
-}
-
 /// A decay or momentum factor in [0, 1).
 pub(crate) fn check_unit(name: &str, v: f64) -> Result<()> {
     if v.is_finite() && (0.0..1.0).contains(&v) {
         Ok(())
     } else {
         Err(Error::invalid(name, v, "must lie in [0, 1)"))
-    }
-}
-
-/// A non-negative finite constant (ε, weight decay, friction).
-pub(crate) fn check_nonnegative(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid(name, v, "must be non-negative and finite"))
     }
 }

@@ -1,7 +1,8 @@
 //! Momentum and Nesterov's method: discretizations of the heavy-ball ODE.
 
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_rate, check_unit, ensure_len, gradient_at,
+    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
+    gradient_at,
 };
 use crate::State;
 use crate::error::{Error, Result};
@@ -68,7 +69,7 @@ impl HeavyBallScheme {
     /// [`Error::InvalidParameter`] when the scheme cannot produce `momentum`
     /// (exact friction needs momentum > 0).
     pub fn invert(self, lr: f64, momentum: f64) -> Result<(f64, f64)> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         check_unit("momentum", momentum)?;
         Ok(match self {
             HeavyBallScheme::SemiImplicitEuler => {
@@ -215,7 +216,7 @@ fn check_factors(phi: f64, kappa: f64) -> Result<()> {
             "the scheme's momentum factor must lie in [0, 1] (semi-implicit Euler needs γh ≤ 1)",
         ));
     }
-    check_rate("lr", kappa)
+    check_positive("lr", kappa)
 }
 
 impl Momentum {
@@ -226,7 +227,7 @@ impl Momentum {
     /// non-positive step, or γh > 1 with semi-implicit Euler (negative momentum).
     pub fn from_ode(gamma: f64, scheme: HeavyBallScheme, h: f64) -> Result<Self> {
         check_nonnegative("friction", gamma)?;
-        check_rate("h", h)?;
+        check_positive("h", h)?;
         let (phi, kappa) = scheme.factors(gamma, h);
         check_factors(phi, kappa)?;
         Ok(Momentum {
@@ -246,7 +247,7 @@ impl Momentum {
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr` or
     /// `momentum` outside [0, 1).
     pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         check_unit("momentum", momentum)?;
         let scheme = if momentum > 0.0 {
             HeavyBallScheme::ExactFriction
@@ -373,7 +374,7 @@ impl Nag {
     /// [`Error::InvalidParameter`] for a negative friction, non-positive r
     /// or h, or a scheme momentum outside [0, 1].
     pub fn from_ode(friction: NagFriction, h: f64) -> Result<Self> {
-        check_rate("h", h)?;
+        check_positive("h", h)?;
         let (phi, kappa) = match friction {
             NagFriction::Constant { gamma, scheme } => {
                 check_nonnegative("friction", gamma)?;
@@ -382,7 +383,7 @@ impl Nag {
                 (phi, kappa)
             }
             NagFriction::Vanishing { r } => {
-                check_rate("vanishing_r", r)?;
+                check_positive("vanishing_r", r)?;
                 (0.0, h)
             }
         };
@@ -401,7 +402,7 @@ impl Nag {
     /// # Errors
     /// [`Error::InvalidParameter`] for a bad `lr` or `momentum` outside [0, 1).
     pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         check_unit("momentum", momentum)?;
         let scheme = if momentum > 0.0 {
             HeavyBallScheme::ExactFriction
@@ -418,7 +419,7 @@ impl Nag {
     /// # Errors
     /// [`Error::InvalidParameter`] for non-positive `s` or `r`.
     pub fn nesterov(s: f64, r: f64) -> Result<Self> {
-        check_rate("lr", s)?;
+        check_positive("lr", s)?;
         Self::from_ode(NagFriction::Vanishing { r }, s.sqrt())
     }
 

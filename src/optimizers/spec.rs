@@ -48,7 +48,7 @@ use super::{
     NagFriction, Optimizer, RmsProp,
 };
 use super::{BetaSchedule, CFactor, Sag, Ssa1, Ssa2, Svrg};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_positive};
 
 /// The `[flow]` table: which ODE.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -648,8 +648,8 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
             explicit_only("adam")?;
             let a = required("a", f.a, "the adam flow")?;
             let b = required("b", f.b, "the adam flow")?;
-            super::check_rate("a", a)?;
-            super::check_rate("b", b)?;
+            check_positive("a", a)?;
+            check_positive("b", b)?;
             let p = AdamParameters::from_rates(
                 a,
                 b,
@@ -695,7 +695,7 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
 }
 
 fn check_h(h: f64) -> Result<()> {
-    super::check_rate("h", h)
+    check_positive("h", h)
 }
 
 fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
@@ -716,7 +716,7 @@ fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
         "sgd" | "implicit_sgd" => {
             only_keys(t, &["method", "lr"], m)?;
             let lr = required("lr", t.lr, m)?;
-            super::check_rate("lr", lr)?;
+            check_positive("lr", lr)?;
             Ok(Box::new(if m == "sgd" {
                 GradientDescent::sgd(lr)?
             } else {

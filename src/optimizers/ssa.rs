@@ -13,7 +13,8 @@
 //! implementation written in the test.
 
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_rate, check_unit, ensure_len, gradient_at,
+    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
+    gradient_at,
 };
 use crate::State;
 use crate::error::{Error, Result};
@@ -149,7 +150,7 @@ impl SsaCore {
 }
 
 fn check_h(h: f64) -> Result<()> {
-    check_rate("h", h)
+    check_positive("h", h)
 }
 
 /// SSA1: Lie composition of forward Euler on the friction part

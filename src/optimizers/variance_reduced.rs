@@ -1,7 +1,9 @@
 //! Variance-reduced stochastic gradient methods: SVRG (a Lie splitting of a
 //! re-partitioned gradient flow) and SAG (a gradient table), THEORY §7.
 
-use super::{Call, GradientOracle, Optimizer, check_rate, checked_call, ensure_len, gradient_at};
+use super::{
+    Call, GradientOracle, Optimizer, check_positive, checked_call, ensure_len, gradient_at,
+};
 use crate::State;
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
@@ -77,7 +79,7 @@ impl Svrg {
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr` or
     /// `snapshot_every = Some(0)`.
     pub fn from_splitting(lr: f64, snapshot_every: Option<usize>) -> Result<Self> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         if snapshot_every == Some(0) {
             return Err(Error::invalid("snapshot_every", 0, "must be at least 1"));
         }
@@ -248,7 +250,7 @@ impl Sag {
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr`.
     pub fn new(lr: f64) -> Result<Self> {
-        check_rate("lr", lr)?;
+        check_positive("lr", lr)?;
         Ok(Sag {
             lr,
             table: DMatrix::zeros(0, 0),

@@ -368,9 +368,7 @@ pub fn random_least_squares(
             "must be positive",
         ));
     }
-    if !(noise.is_finite() && noise >= 0.0) {
-        return Err(Error::invalid("noise", noise, "must be finite and ≥ 0"));
-    }
+    crate::error::check_nonnegative("noise", noise)?;
     let mut rng = StdRng::seed_from_u64(seed);
     let x = DMatrix::from_fn(n, p, |_, _| StandardNormal.sample(&mut rng));
     let theta = DVector::from_element(p, 1.0);
