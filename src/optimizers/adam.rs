@@ -55,6 +55,34 @@ impl AdamParameters {
         }
     }
 
+    /// The textbook parameters of Euler steps δ on the Adam ODE with rates
+    /// a, b, checked in the ODE's own terms (a, b, h > 0, ε ≥ 0, aδ ≤ 1, bδ ≤ 1
+    /// so that β₁, β₂ ≥ 0).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] naming `a`, `b`, `h` or `eps`.
+    pub fn from_ode(a: f64, b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
+        check_positive("a", a)?;
+        check_positive("b", b)?;
+        check_positive("h", delta)?;
+        check_nonnegative("eps", eps)?;
+        for (name, rate) in [("a", a), ("b", b)] {
+            if rate * delta > 1.0 {
+                return Err(crate::Error::invalid(
+                    name,
+                    rate,
+                    &format!(
+                        "{name}·h = {} must be at most 1 (beta = 1 − {name}·h ≥ 0)",
+                        rate * delta
+                    ),
+                ));
+            }
+        }
+        let p = Self::from_rates(a, b, eps, placement, delta);
+        p.validate()?;
+        Ok(p)
+    }
+
     /// Checks ranges: lr > 0, β₁, β₂ ∈ [0, 1), ε ≥ 0.
     ///
     /// # Errors
@@ -166,9 +194,7 @@ impl Adam {
     /// [`crate::Error::InvalidParameter`] when the map gives β outside [0, 1),
     /// a non-positive δ or a negative ε.
     pub fn from_ode(a: f64, b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
-        check_positive("a", a)?;
-        check_positive("b", b)?;
-        Self::textbook(AdamParameters::from_rates(a, b, eps, placement, delta))
+        Self::textbook(AdamParameters::from_ode(a, b, eps, placement, delta)?)
     }
 
     /// Adam with textbook parameters (built through the ODE map above).

@@ -114,6 +114,7 @@ impl GradientDescent {
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr`.
     pub fn sgd(lr: f64) -> Result<Self> {
+        check_positive("lr", lr)?;
         Self::from_ode(GradientScheme::ExplicitEuler, lr)
     }
 
@@ -122,6 +123,7 @@ impl GradientDescent {
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr`.
     pub fn implicit_sgd(lr: f64) -> Result<Self> {
+        check_positive("lr", lr)?;
         Self::from_ode(
             GradientScheme::ImplicitEuler(ImplicitOptions::default()),
             lr,

@@ -48,7 +48,7 @@ use super::{
     NagFriction, Optimizer, RmsProp,
 };
 use super::{BetaSchedule, CFactor, Sag, Ssa1, Ssa2, Svrg};
-use crate::error::{Error, Result, check_positive};
+use crate::error::{Error, Result};
 
 /// The `[flow]` table: which ODE.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -648,16 +648,13 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
             explicit_only("adam")?;
             let a = required("a", f.a, "the adam flow")?;
             let b = required("b", f.b, "the adam flow")?;
-            check_positive("a", a)?;
-            check_positive("b", b)?;
-            let p = AdamParameters::from_rates(
+            let p = AdamParameters::from_ode(
                 a,
                 b,
                 f.eps.unwrap_or(1e-8),
                 placement("eps_placement", &f.eps_placement)?,
                 h,
-            );
-            check_h(h)?;
+            )?;
             match f.weight_decay {
                 Some(l) => Ok(Box::new(AdamW::new(
                     p,
@@ -694,10 +691,6 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
     }
 }
 
-fn check_h(h: f64) -> Result<()> {
-    check_positive("h", h)
-}
-
 fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
     let m = t.method.as_str();
     let adam = |keys: &[&str]| -> Result<AdamParameters> {
@@ -716,7 +709,6 @@ fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
         "sgd" | "implicit_sgd" => {
             only_keys(t, &["method", "lr"], m)?;
             let lr = required("lr", t.lr, m)?;
-            check_positive("lr", lr)?;
             Ok(Box::new(if m == "sgd" {
                 GradientDescent::sgd(lr)?
             } else {
