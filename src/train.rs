@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::State;
 use crate::error::{Error, Result};
-use crate::objective::FiniteSum;
+use crate::objective::{FiniteSum, Mean, Objective};
 use crate::optimizers::{BatchOracle, Optimizer};
 use crate::splitting::{PieceOrder, PieceSchedule};
 
@@ -230,12 +230,6 @@ impl History {
     }
 }
 
-/// The full objective `(1/m) Σᵢ fᵢ(θ)`.
-fn mean_loss<F: FiniteSum + ?Sized>(sum: &F, theta: &State) -> f64 {
-    let m = sum.num_batches();
-    (0..m).map(|i| sum.batch_value(i, theta)).sum::<f64>() / m as f64
-}
-
 /// Trains `theta` with `optimizer` over the batches of `sum`: each step sets
 /// the [`BatchOracle`] to the next batch of the epoch's order and calls
 /// [`Optimizer::step`]; the loss is evaluated on the configured cadence and
@@ -284,7 +278,7 @@ pub fn train_epochs<F: FiniteSum + ?Sized>(
     let mut out = History::default();
     let mut evaluate = |out: &mut History, theta: &State, k: usize| -> bool {
         let t = Instant::now();
-        let loss = mean_loss(sum, theta);
+        let loss = Mean(sum).value(theta);
         out.eval_seconds += t.elapsed().as_secs_f64();
         let r = HistoryRecord {
             iteration: k,
@@ -312,8 +306,7 @@ pub fn train_epochs<F: FiniteSum + ?Sized>(
     }
     let mut k = 0;
     for _ in 0..opts.epochs {
-        let order = schedule.next_step().to_vec();
-        for (slot, &i) in order.iter().enumerate() {
+        for (slot, &i) in schedule.next_step().iter().enumerate() {
             oracle.set_batch(i)?;
             let t = Instant::now();
             let r = optimizer.step(theta, &mut oracle);

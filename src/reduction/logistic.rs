@@ -72,15 +72,14 @@ impl<'a> ReducedLogisticFlow<'a> {
     ) -> Result<Self> {
         check_dim("batch labels", x.nrows(), y.len())?;
         crate::error::check_positive("c", c)?;
-        let integrator = ReducedIntegrator::Adaptive(options);
-        integrator.validate()?;
+        let core = ReducedCore::new(ReducedIntegrator::Adaptive(options))?;
         Ok(ReducedLogisticFlow {
             x,
             y,
             c,
             r: DMatrix::zeros(0, 0),
             s: RefCell::new(DVector::zeros(y.len())),
-            core: ReducedCore::new(integrator),
+            core,
         })
     }
 
@@ -91,8 +90,7 @@ impl<'a> ReducedLogisticFlow<'a> {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for zero
     /// sub-steps or invalid adaptive options.
     pub fn with_integrator(mut self, integrator: ReducedIntegrator) -> Result<Self> {
-        integrator.validate()?;
-        self.core.set_integrator(integrator);
+        self.core.set_integrator(integrator)?;
         Ok(self)
     }
 

@@ -251,9 +251,13 @@ pub(crate) struct ReducedCore {
 }
 
 impl ReducedCore {
-    /// A core integrating with `integrator` (validated by the caller).
-    pub(crate) fn new(integrator: ReducedIntegrator) -> Self {
-        ReducedCore {
+    /// A core integrating with `integrator`.
+    ///
+    /// # Errors
+    /// Those of [`ReducedIntegrator::validate`].
+    pub(crate) fn new(integrator: ReducedIntegrator) -> Result<Self> {
+        integrator.validate()?;
+        Ok(ReducedCore {
             q: DMatrix::zeros(0, 0),
             eta0: State::zeros(0),
             eta: State::zeros(0),
@@ -262,12 +266,17 @@ impl ReducedCore {
             work: AdaptiveWork::default(),
             stats: Stats::default(),
             advances: 0,
-        }
+        })
     }
 
-    /// Replaces the integrator (validated by the caller).
-    pub(crate) fn set_integrator(&mut self, integrator: ReducedIntegrator) {
+    /// Replaces the integrator.
+    ///
+    /// # Errors
+    /// Those of [`ReducedIntegrator::validate`].
+    pub(crate) fn set_integrator(&mut self, integrator: ReducedIntegrator) -> Result<()> {
+        integrator.validate()?;
         self.integrator = integrator;
+        Ok(())
     }
 
     pub(crate) fn integrator(&self) -> &ReducedIntegrator {

@@ -118,8 +118,7 @@ impl<'a> ReducedSoftmaxFlow<'a> {
     ) -> Result<Self> {
         check_dim("batch labels", x.nrows(), y.nrows())?;
         crate::error::check_positive("c", c)?;
-        let integrator = ReducedIntegrator::Adaptive(options);
-        integrator.validate()?;
+        let core = ReducedCore::new(ReducedIntegrator::Adaptive(options))?;
         Ok(ReducedSoftmaxFlow {
             x,
             y,
@@ -127,7 +126,7 @@ impl<'a> ReducedSoftmaxFlow<'a> {
             r: DMatrix::zeros(0, 0),
             rt: DMatrix::zeros(0, 0),
             work: RefCell::new(SoftmaxWork::new(y.nrows(), y.ncols())),
-            core: ReducedCore::new(integrator),
+            core,
         })
     }
 
@@ -138,8 +137,7 @@ impl<'a> ReducedSoftmaxFlow<'a> {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for zero
     /// sub-steps or invalid adaptive options.
     pub fn with_integrator(mut self, integrator: ReducedIntegrator) -> Result<Self> {
-        integrator.validate()?;
-        self.core.set_integrator(integrator);
+        self.core.set_integrator(integrator)?;
         Ok(self)
     }
 

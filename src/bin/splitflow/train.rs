@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use nalgebra::DMatrix;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
@@ -117,44 +116,39 @@ fn initial(init: &str, p: usize, seed: u64) -> Result<State> {
     }
 }
 
-/// A loaded problem: the finite sum, the model name and its training error.
+/// A loaded problem: the finite sum and, for logistic regression, the 0/1
+/// targets (the data set itself stays with the caller).
 struct Problem {
     sum: Box<dyn FiniteSum>,
     model: &'static str,
-    x: DMatrix<f64>,
-    labels: Vec<usize>,
-    classes: usize,
+    targets: Option<State>,
 }
 
 impl Problem {
     fn new(d: &Dataset, batch_size: usize) -> Result<Self> {
-        let sum: Box<dyn FiniteSum> = if d.classes == 2 {
+        if d.classes == 2 {
             let y = data::binary_targets(d)?;
-            Box::new(logistic::Logistic::new(&d.x, &y, batch_size)?)
+            Ok(Problem {
+                sum: Box::new(logistic::Logistic::new(&d.x, &y, batch_size)?),
+                model: "logistic",
+                targets: Some(y),
+            })
         } else {
-            Box::new(softmax::Softmax::new(
-                &d.x, &d.labels, d.classes, batch_size,
-            )?)
-        };
-        Ok(Problem {
-            sum,
-            model: if d.classes == 2 {
-                "logistic"
-            } else {
-                "softmax"
-            },
-            x: d.x.clone(),
-            labels: d.labels.clone(),
-            classes: d.classes,
-        })
+            Ok(Problem {
+                sum: Box::new(softmax::Softmax::new(
+                    &d.x, &d.labels, d.classes, batch_size,
+                )?),
+                model: "softmax",
+                targets: None,
+            })
+        }
     }
 
-    fn error_rate(&self, theta: &State) -> f64 {
-        if self.classes == 2 {
-            let y = State::from_iterator(self.labels.len(), self.labels.iter().map(|&l| l as f64));
-            logistic::error_rate(theta, &self.x, &y)
-        } else {
-            softmax::error_rate(theta, &self.x, &self.labels, self.classes)
+    /// Training error of θ on `d` (the data set the problem was built from).
+    fn error_rate(&self, d: &Dataset, theta: &State) -> f64 {
+        match &self.targets {
+            Some(y) => logistic::error_rate(theta, &d.x, y),
+            None => softmax::error_rate(theta, &d.x, &d.labels, d.classes),
         }
     }
 }
@@ -219,7 +213,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             return Err(crate::no_plot_feature());
         }
     }
-    let train_error = problem.error_rate(&theta);
+    let train_error = problem.error_rate(&d, &theta);
     if a.json {
         let report = Report {
             optimizer: optimizer.name().to_string(),
