@@ -12,8 +12,11 @@
 //! of the per-repetition ratios ours/baseline (time; below 1 means ours is
 //! faster), so background load that slows both sides cancels out.
 
+#[path = "support/mod.rs"]
+mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+use support::{fmt_time, median, target_cells};
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -54,16 +57,6 @@ fn per_call(f: &mut dyn FnMut(), n: usize) -> f64 {
     start.elapsed().as_secs_f64() / n as f64
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
-}
-
 /// One row of the table.
 struct Row {
     case: &'static str,
@@ -102,14 +95,6 @@ fn compare(
         baseline: median(&mut tb),
         ratio: median(&mut r),
         target,
-    }
-}
-
-fn fmt_time(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.1} µs", s * 1e6)
-    } else {
-        format!("{:.2} ms", s * 1e3)
     }
 }
 
@@ -278,13 +263,7 @@ fn main() {
         "-".repeat(9)
     );
     for r in &rows {
-        let (target, met) = match r.target {
-            Some(t) => (
-                format!("≤ {t:.2}"),
-                if r.ratio <= t { "met" } else { "not met" },
-            ),
-            None => ("—".to_string(), "n/a"),
-        };
+        let (target, met) = target_cells(r.target, r.ratio);
         println!(
             "| {:<60} | {:>10} | {:>10} | {:>6.3} | {:>8} | {:<7} |",
             r.case,

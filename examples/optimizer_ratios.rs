@@ -28,8 +28,11 @@
 //! θ's bits: a target for `perf record` or `valgrind --tool=callgrind`, and a
 //! way to check that a library change leaves results bitwise unchanged.
 
+#[path = "support/mod.rs"]
+mod support;
 use std::hint::black_box;
 use std::time::Instant;
+use support::median;
 
 /// Wall-clock timing only: a thread CPU clock would need `unsafe` FFI, which
 /// the project admits only where a benchmark proves it pays; alternating short
@@ -65,17 +68,6 @@ fn digest(v: &[f64]) -> u64 {
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let i = (q * (sorted.len() - 1) as f64).round() as usize;
     sorted[i]
-}
-
-/// Sorts `v` and returns its median.
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
 }
 
 /// Seconds per step of `run` (which takes `k` steps): (on-CPU time where

@@ -34,8 +34,11 @@
 //! `valgrind --tool=callgrind` (instruction and cache-miss counts do not
 //! depend on the machine's load).
 
+#[path = "support/mod.rs"]
+mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+use support::{fmt_time, median, target_cells};
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -87,16 +90,6 @@ fn per_call(f: &mut dyn FnMut(), n: usize) -> (f64, Option<f64>) {
     let wall = start.elapsed().as_secs_f64() / n as f64;
     let cpu = cpu0.zip(cpu_time()).map(|(a, b)| (b - a) / n as f64);
     (wall, cpu)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
 }
 
 /// One row of the table.
@@ -158,14 +151,6 @@ fn compare(
         wall_ratio: median(&mut rw),
         target,
         cpu,
-    }
-}
-
-fn fmt_time(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.1} µs", s * 1e6)
-    } else {
-        format!("{:.2} ms", s * 1e3)
     }
 }
 
@@ -323,13 +308,7 @@ fn main() {
         "-".repeat(8)
     );
     for r in &rows {
-        let (target, met) = match r.target {
-            Some(t) => (
-                format!("≤ {t:.2}"),
-                if r.ratio <= t { "met" } else { "not met" },
-            ),
-            None => ("—".to_string(), "n/a"),
-        };
+        let (target, met) = target_cells(r.target, r.ratio);
         println!(
             "| {:<54} | {:>9} | {:>9} | {:>6.3} | {:>13} | {:>7} | {:<7} | {:>6.3} |",
             r.case,

@@ -1,0 +1,38 @@
+//! Helpers shared by the ratio examples (`foundation_ratios`,
+//! `splitting_ratios`, `optimizer_ratios`), included with
+//! `#[path = "support/mod.rs"] mod support;`.
+
+#![allow(dead_code)] // each example uses part of it
+
+/// Sorts `v` and returns its median (mean of the two middle values for an
+/// even count).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+/// A duration in seconds as `12.3 µs` or `4.56 ms`.
+pub fn fmt_time(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else {
+        format!("{:.2} ms", s * 1e3)
+    }
+}
+
+/// The target and verdict cells of a ratio row: `("≤ 1.30", "met")`, or
+/// `("—", "n/a")` without a target.
+pub fn target_cells(target: Option<f64>, ratio: f64) -> (String, &'static str) {
+    match target {
+        Some(t) => (
+            format!("≤ {t:.2}"),
+            if ratio <= t { "met" } else { "not met" },
+        ),
+        None => ("—".to_string(), "n/a"),
+    }
+}
