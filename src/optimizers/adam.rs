@@ -213,6 +213,15 @@ impl Adam {
     }
 }
 
+/// Explicit Euler on the moment equations at one coordinate:
+/// `m ← m + (1 − β₁)(g − m)`, `v ← v + (1 − β₂)(g² − v)` (`k1 = 1 − β₁`,
+/// `k2 = 1 − β₂`).
+#[inline(always)]
+fn euler_moments(m: &mut f64, v: &mut f64, g: f64, k1: f64, k2: f64) {
+    *m += k1 * (g - *m);
+    *v += k2 * (g * g - *v);
+}
+
 /// One Adam step from the prepared moments (shared by Adam and AdamW):
 /// `m, v` Euler updates, then `x ← decay·x − lr·(m/c₁)/(√(v/c₂) ⊕ ε)`.
 fn adam_update(core: &mut Moments, theta: &mut State, n: usize, decay: f64) {
@@ -229,8 +238,7 @@ fn adam_update(core: &mut Moments, theta: &mut State, n: usize, decay: f64) {
         .zip(core.v.as_mut_slice())
         .zip(core.g.as_slice())
     {
-        *m += k1 * (g - *m);
-        *v += k2 * (g * g - *v);
+        euler_moments(m, v, *g, k1, k2);
         *x = decay * *x - p.lr * (*m * inv1) / p.placement.denominator(*v * inv2, p.eps);
     }
     core.steps = n;
@@ -510,8 +518,7 @@ impl Optimizer for AmsGrad {
             .zip(self.vmax.as_mut_slice())
             .zip(self.core.g.as_slice())
         {
-            *m += k1 * (g - *m);
-            *v += k2 * (g * g - *v);
+            euler_moments(m, v, *g, k1, k2);
             *vm = vm.max(*v);
             *x -= step * *m / p.placement.denominator(*vm * inv2, p.eps);
         }
@@ -596,8 +603,7 @@ impl Optimizer for Nadam {
             .zip(self.core.v.as_mut_slice())
             .zip(self.core.g.as_slice())
         {
-            *m += k1 * (g - *m);
-            *v += k2 * (g * g - *v);
+            euler_moments(m, v, *g, k1, k2);
             let m_hat = a * *m + b * g;
             *x -= p.lr * m_hat / p.placement.denominator(*v * inv2, p.eps);
         }

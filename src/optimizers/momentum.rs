@@ -63,6 +63,24 @@ impl HeavyBallScheme {
         }
     }
 
+    /// The ODE form splitflow reads a textbook `(lr, momentum)` as: exact
+    /// friction with h = √lr, γ = −ln(momentum)/h, or semi-implicit Euler
+    /// with γ = 1/h when momentum = 0 (which exact friction cannot give).
+    /// Returns `(scheme, γ, h)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive `lr` or `momentum`
+    /// outside [0, 1).
+    pub fn for_textbook(lr: f64, momentum: f64) -> Result<(Self, f64, f64)> {
+        let scheme = if momentum > 0.0 {
+            HeavyBallScheme::ExactFriction
+        } else {
+            HeavyBallScheme::SemiImplicitEuler
+        };
+        let (gamma, h) = scheme.invert(lr, momentum)?;
+        Ok((scheme, gamma, h))
+    }
+
     /// The inverse map: `(γ, h)` whose scheme gives textbook `(lr, momentum)`.
     ///
     /// # Errors
@@ -240,21 +258,13 @@ impl Momentum {
     }
 
     /// Textbook momentum `x₊ = x − lr·∇f(x) + momentum·(x − x₋)`, built
-    /// through the ODE: exact friction with h = √lr, γ = −ln(momentum)/h
-    /// (semi-implicit Euler with γ = 1/h when momentum = 0).
+    /// through the ODE of [`HeavyBallScheme::for_textbook`].
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr` or
     /// `momentum` outside [0, 1).
     pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
-        check_positive("lr", lr)?;
-        check_unit("momentum", momentum)?;
-        let scheme = if momentum > 0.0 {
-            HeavyBallScheme::ExactFriction
-        } else {
-            HeavyBallScheme::SemiImplicitEuler
-        };
-        let (gamma, h) = scheme.invert(lr, momentum)?;
+        let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, momentum)?;
         Self::from_ode(gamma, scheme, h)
     }
 
@@ -395,21 +405,13 @@ impl Nag {
         })
     }
 
-    /// Sutskever's NAG with learning rate `lr` and momentum `momentum`
-    /// (exact friction, h = √lr, γ = −ln(momentum)/h; semi-implicit Euler
-    /// when momentum = 0).
+    /// Sutskever's NAG with learning rate `lr` and momentum `momentum`,
+    /// through the ODE of [`HeavyBallScheme::for_textbook`].
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a bad `lr` or `momentum` outside [0, 1).
     pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
-        check_positive("lr", lr)?;
-        check_unit("momentum", momentum)?;
-        let scheme = if momentum > 0.0 {
-            HeavyBallScheme::ExactFriction
-        } else {
-            HeavyBallScheme::SemiImplicitEuler
-        };
-        let (gamma, h) = scheme.invert(lr, momentum)?;
+        let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, momentum)?;
         Self::from_ode(NagFriction::Constant { gamma, scheme }, h)
     }
 

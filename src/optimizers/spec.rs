@@ -874,12 +874,7 @@ fn ode_form(t: &TextbookSpec) -> Result<Option<(FlowSpec, DiscretizationSpec)>> 
                 (f, disc("nesterov", lr.sqrt()))
             } else {
                 let mu = t.momentum.unwrap_or(0.0);
-                let scheme = if mu > 0.0 {
-                    HeavyBallScheme::ExactFriction
-                } else {
-                    HeavyBallScheme::SemiImplicitEuler
-                };
-                let (gamma, h) = scheme.invert(lr, mu)?;
+                let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, mu)?;
                 let f = FlowSpec {
                     friction: Some(gamma),
                     ..flow("heavy_ball")
