@@ -42,7 +42,7 @@ impl<O: Objective> RmsPropFlow<O> {
     /// The flow with rate `b > 0` and `ε ≥ 0`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `b ≤ 0` or `ε < 0` (or non-finite).
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for `b ≤ 0` or `ε < 0` (or non-finite).
     pub fn new(objective: O, b: f64, eps: f64) -> Result<Self> {
         check_positive("b", b)?;
         check_nonnegative("eps", eps)?;
@@ -108,7 +108,7 @@ impl<O: Objective> AdamFlow<O> {
     /// The flow with rates `a, b > 0`, `ε ≥ 0` and a bias-correction law.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for non-positive rates or negative ε.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for non-positive rates or negative ε.
     pub fn new(objective: O, a: f64, b: f64, eps: f64, bias: BiasCorrection) -> Result<Self> {
         check_positive("a", a)?;
         check_positive("b", b)?;
@@ -170,7 +170,7 @@ impl<O: Objective> AdaGradFlow<O> {
     /// The flow with `ε̃ ≥ 0`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for negative or non-finite ε̃.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for negative or non-finite ε̃.
     pub fn new(objective: O, eps: f64) -> Result<Self> {
         check_nonnegative("eps", eps)?;
         let p = objective.dim();
