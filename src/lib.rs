@@ -75,7 +75,8 @@ pub type State = nalgebra::DVector<f64>;
 pub use convergence::{ConvergenceReport, ConvergenceStudy};
 pub use error::{Error, Result};
 pub use integrate::{
-    AdaptiveOptions, DenseOutput, Record, Solution, Steps, integrate, integrate_with,
+    AdaptiveOptions, DenseOutput, DriverWorkspace, Integrator, Record, Solution, Steps, integrate,
+    integrate_in_place, integrate_with,
 };
 pub use order::Order;
 pub use steppers::{

@@ -26,9 +26,9 @@ use crate::objective::FiniteSum;
 use crate::optimizers::SplittingOptimizer;
 use crate::problems::least_squares::{LeastSquares, random_least_squares};
 use crate::reduction::{ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, factorize_all};
-use crate::splitting::{FlowMap, Integrated, PieceOrder, SubSteps};
+use crate::splitting::{FlowMap, Integrated, PieceOrder};
 use crate::train::{StopRules, TrainOutcome, train};
-use crate::{ExplicitEuler, State};
+use crate::{ExplicitEuler, Integrator, State};
 
 /// The experiments `paper` knows.
 pub const EXPERIMENTS: &[&str] = &["lls", "tomography", "logistic", "softmax"];
@@ -157,10 +157,10 @@ fn sgd_pieces<F: FiniteSum>(sum: &F) -> Result<Vec<Box<dyn FlowMap + '_>>> {
     local_flows(sum)
         .into_iter()
         .map(|f: LocalFlow<&F>| -> Result<Box<dyn FlowMap + '_>> {
-            Ok(Box::new(
-                Integrated::new(f, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))?
-                    .dissipative(true),
-            ))
+            Ok(Box::new(Integrated::new(
+                f,
+                Integrator::fixed(ExplicitEuler::new(), 1)?,
+            )))
         })
         .collect()
 }

@@ -56,6 +56,14 @@ pub trait OdeSystem {
     fn linearity(&self) -> Linearity {
         Linearity::Nonlinear
     }
+
+    /// Whether the system is dissipative in the sense of a gradient flow
+    /// (`y' = −∇f(y)`): then running it backward in time is ill-posed, and
+    /// compositions with negative coefficients refuse its flow maps by
+    /// default. Defaults to `false`.
+    fn is_dissipative(&self) -> bool {
+        false
+    }
 }
 
 impl<S: OdeSystem + ?Sized> OdeSystem for &S {
@@ -71,6 +79,9 @@ impl<S: OdeSystem + ?Sized> OdeSystem for &S {
     fn linearity(&self) -> Linearity {
         (**self).linearity()
     }
+    fn is_dissipative(&self) -> bool {
+        (**self).is_dissipative()
+    }
 }
 
 impl<S: OdeSystem + ?Sized> OdeSystem for Box<S> {
@@ -85,6 +96,9 @@ impl<S: OdeSystem + ?Sized> OdeSystem for Box<S> {
     }
     fn linearity(&self) -> Linearity {
         (**self).linearity()
+    }
+    fn is_dissipative(&self) -> bool {
+        (**self).is_dissipative()
     }
 }
 

@@ -66,7 +66,10 @@ impl OdeSystem for HarmonicOscillator {
         dy[1] = -self.omega * self.omega * y[0];
     }
     fn jacobian(&self, _t: f64, _y: &State, jac: &mut DMatrix<f64>) -> bool {
-        jac.copy_from(&dmatrix![0.0, 1.0; -self.omega * self.omega, 0.0]);
+        jac[(0, 0)] = 0.0;
+        jac[(0, 1)] = 1.0;
+        jac[(1, 0)] = -self.omega * self.omega;
+        jac[(1, 1)] = 0.0;
         true
     }
     fn linearity(&self) -> Linearity {
@@ -296,11 +299,18 @@ impl OdeSystem for Lorenz {
         dy[2] = y[0] * y[1] - self.beta * y[2];
     }
     fn jacobian(&self, _t: f64, y: &State, jac: &mut DMatrix<f64>) -> bool {
-        jac.copy_from(&dmatrix![
-            -self.sigma, self.sigma, 0.0;
-            self.rho - y[2], -1.0, -y[0];
-            y[1], y[0], -self.beta
-        ]);
+        // Entry by entry: no temporary matrix (the stepper's Newton loop
+        // must not allocate).
+        let rows = [
+            [-self.sigma, self.sigma, 0.0],
+            [self.rho - y[2], -1.0, -y[0]],
+            [y[1], y[0], -self.beta],
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                jac[(i, j)] = *v;
+            }
+        }
         true
     }
 }

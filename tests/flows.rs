@@ -15,10 +15,10 @@ use splitflow::objective::{
     FiniteSum, FnFiniteSum, FnObjective, Mean, Objective, Quadratic, QuadraticSum, Rosenbrock,
 };
 use splitflow::splitting::{
-    ExactLinear, FlowMap, Integrated, Splitting, SplittingCoefficients, SplittingOptions, SubSteps,
+    ExactLinear, FlowMap, Integrated, Splitting, SplittingCoefficients, SplittingOptions,
 };
 use splitflow::{
-    ConvergenceReport, ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler,
+    ConvergenceReport, ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, Integrator,
     LinearSystem, OdeSystem, Record, Result, Rk4, State, Steps, integrate, integrate_with,
 };
 
@@ -516,7 +516,10 @@ fn drift<'a, O: Objective>(
 }
 
 fn euler_piece<'a, S: OdeSystem + 'a>(system: S) -> Box<dyn FlowMap + 'a> {
-    Box::new(Integrated::new(system, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1)).unwrap())
+    Box::new(Integrated::new(
+        system,
+        Integrator::new(Box::new(ExplicitEuler::new()), Steps::Fixed(1)).unwrap(),
+    ))
 }
 
 /// The linear friction field {u' = 0, v' = −γv} on [u; v].
@@ -667,14 +670,10 @@ fn heavy_ball_forward_difference_friction_is_momentum() {
     let mut split = Splitting::new(
         vec![
             euler_piece(kick(&conservative)),
-            Box::new(
-                Integrated::new(
-                    friction_system(p, gamma),
-                    Box::new(ImplicitEuler::new()),
-                    SubSteps::Fixed(1),
-                )
-                .unwrap(),
-            ) as Box<dyn FlowMap>,
+            Box::new(Integrated::new(
+                friction_system(p, gamma),
+                Integrator::new(Box::new(ImplicitEuler::new()), Steps::Fixed(1)).unwrap(),
+            )) as Box<dyn FlowMap>,
             euler_piece(drift(&conservative)),
         ],
         SplittingCoefficients::lie(3).unwrap(),

@@ -27,10 +27,10 @@ use splitflow::reduction::{
     BatchFactorization, ExactLeastSquaresFlow, FactorizationMethod, LocalScheme,
     ReducedLogisticFlow, ReducedSoftmaxFlow, factorize_all,
 };
-use splitflow::splitting::{FlowMap, Integrated, PieceOrder, SubSteps};
+use splitflow::splitting::{FlowMap, Integrated, PieceOrder};
 use splitflow::train::{StopRules, train};
 use splitflow::{
-    AdaptiveOptions, Error, ExplicitEuler, FnSystem, OdeSystem, Rk45, State, integrate,
+    AdaptiveOptions, Error, ExplicitEuler, FnSystem, Integrator, OdeSystem, Rk45, State, integrate,
 };
 
 use crate::common::{adaptive, loglog_slope};
@@ -678,9 +678,11 @@ fn sgd_pieces(ls: &LeastSquares) -> Vec<Box<dyn FlowMap + '_>> {
         .into_iter()
         .map(|f| {
             Box::new(
-                Integrated::new(f, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))
-                    .unwrap()
-                    .dissipative(true),
+                Integrated::new(
+                    f,
+                    Integrator::new(Box::new(ExplicitEuler::new()), Steps::Fixed(1)).unwrap(),
+                )
+                .dissipative(true),
             ) as Box<dyn FlowMap + '_>
         })
         .collect()
@@ -903,7 +905,6 @@ fn bad_input_gives_the_documented_errors() {
 // 9. Reduced flows with any local integrator (fixed sub-steps).
 // ---------------------------------------------------------------------------
 
-use splitflow::reduction::ReducedIntegrator;
 use splitflow::{ConvergenceStudy, ImplicitEuler, Order, Rk4, Stepper, Steps};
 
 /// A logistic problem (n = 40, p = 30, b = 8: m = 5 batches) and θ₀ ~ N(0, 1/p).
@@ -930,7 +931,7 @@ fn small_softmax(seed: u64) -> (Softmax, State) {
 fn reduced_logistic_advance(
     problem: &Logistic,
     i: usize,
-    integrator: ReducedIntegrator,
+    integrator: Integrator,
     h: f64,
     theta0: &State,
 ) -> State {
@@ -938,8 +939,7 @@ fn reduced_logistic_advance(
     let c = 1.0 / (problem.num_batches() * x.nrows()) as f64;
     let mut flow = ReducedLogisticFlow::new(x, y, c, reduced_options())
         .unwrap()
-        .with_integrator(integrator)
-        .unwrap();
+        .with_integrator(integrator);
     let mut theta = theta0.clone();
     flow.advance(0.0, h, &mut theta).unwrap();
     theta
@@ -949,7 +949,7 @@ fn reduced_logistic_advance(
 fn reduced_softmax_advance(
     problem: &Softmax,
     i: usize,
-    integrator: ReducedIntegrator,
+    integrator: Integrator,
     h: f64,
     theta0: &State,
 ) -> State {
@@ -957,8 +957,7 @@ fn reduced_softmax_advance(
     let c = 1.0 / (problem.num_batches() * x.nrows()) as f64;
     let mut flow = ReducedSoftmaxFlow::new(x, y, c, reduced_options())
         .unwrap()
-        .with_integrator(integrator)
-        .unwrap();
+        .with_integrator(integrator);
     let mut theta = theta0.clone();
     flow.advance(0.0, h, &mut theta).unwrap();
     theta
@@ -994,10 +993,7 @@ fn reduced_rk4_sub_steps_are_the_full_rk4_iterates() {
                 let h = 4.0 * kappa / (c * lambda_max(x));
                 let hs = 2.0 * kappa / (cs * lambda_max(xs));
                 for n in [2, 8, 32] {
-                    let fixed = || ReducedIntegrator::Fixed {
-                        stepper: make(),
-                        steps: n,
-                    };
+                    let fixed = || Integrator::new(make(), Steps::Fixed(n)).unwrap();
                     let full = integrate(&ode, make().as_mut(), 0.0, h, &theta0, &Steps::Fixed(n))
                         .unwrap()
                         .y;
@@ -1066,10 +1062,7 @@ fn reduced_flows_with_fixed_sub_steps_have_the_stepper_order() {
     let hs = 2.0 * 3.0 / (cs * lambda_max(xs));
     let reference_s = fine_run(&softmax_ode(xs, ys, cs), &phi0, hs, 1e-13);
     for (name, make, expected, steps) in cases {
-        let integrator = |n| ReducedIntegrator::Fixed {
-            stepper: make(),
-            steps: n,
-        };
+        let integrator = |n| Integrator::new(make(), Steps::Fixed(n)).unwrap();
         let reports = [
             (
                 "logistic",
@@ -1122,7 +1115,7 @@ fn reduced_flows_with_one_explicit_euler_sub_step_are_the_sgd_step() {
             let reduced = reduced_logistic_advance(
                 &lr,
                 i,
-                ReducedIntegrator::fixed(ExplicitEuler::new(), 1),
+                Integrator::fixed(ExplicitEuler::new(), 1).unwrap(),
                 alpha * m as f64,
                 &theta0,
             );
@@ -1153,7 +1146,7 @@ fn reduced_flows_with_one_explicit_euler_sub_step_are_the_sgd_step() {
             let reduced = reduced_softmax_advance(
                 &sm,
                 i,
-                ReducedIntegrator::fixed(ExplicitEuler::new(), 1),
+                Integrator::fixed(ExplicitEuler::new(), 1).unwrap(),
                 alpha * m as f64,
                 &theta0,
             );
@@ -1177,7 +1170,7 @@ fn reduced_integrator_settings_metadata_and_errors() {
     };
     let (sm, _) = small_softmax(0x5eed_0108);
     // Zero sub-steps and invalid adaptive settings are rejected up front.
-    assert!(is_invalid(flow(ReducedIntegrator::fixed(Rk4::new(), 0))));
+    assert!(is_invalid(Integrator::fixed(Rk4::new(), 0)));
     for bad in [
         AdaptiveOptions {
             rtol: 0.0,
@@ -1192,7 +1185,7 @@ fn reduced_integrator_settings_metadata_and_errors() {
             ..reduced_options()
         },
     ] {
-        assert!(is_invalid(flow(ReducedIntegrator::Adaptive(bad))));
+        assert!(is_invalid(Integrator::adaptive(Rk45::new(), bad)));
         assert!(is_invalid(ReducedLogisticFlow::new(x, y, 0.1, bad)));
         let (xs, ys) = sm.batch(0);
         assert!(is_invalid(ReducedSoftmaxFlow::new(xs, ys, 0.1, bad)));
@@ -1200,15 +1193,17 @@ fn reduced_integrator_settings_metadata_and_errors() {
     // Orders, names and counters.
     let adaptive = ReducedLogisticFlow::new(x, y, 0.1, reduced_options()).unwrap();
     assert_eq!(adaptive.order(), Order::Exact);
-    assert_eq!(adaptive.name(), "reduced logistic flow (rk45)");
-    assert!(matches!(
-        adaptive.integrator(),
-        ReducedIntegrator::Adaptive(_)
-    ));
     assert!(
-        matches!(ReducedIntegrator::default(), ReducedIntegrator::Adaptive(o) if o.rtol == 1e-8 && o.atol == 1e-8)
+        adaptive
+            .name()
+            .starts_with("reduced logistic flow (rk45 adaptive"),
+        "{}",
+        adaptive.name()
     );
-    let mut rk4 = flow(ReducedIntegrator::fixed(Rk4::new(), 3)).unwrap();
+    assert!(matches!(adaptive.integrator().steps(), Steps::Adaptive(_)));
+    let defaults = ReducedLogisticFlow::default_options();
+    assert!(defaults.rtol == 1e-8 && defaults.atol == 1e-8);
+    let mut rk4 = flow(Integrator::fixed(Rk4::new(), 3).unwrap());
     assert_eq!(rk4.order(), Order::Finite(4));
     assert_eq!(rk4.name(), "reduced logistic flow (rk4 x3)");
     let mut theta = theta0.clone();
@@ -1218,23 +1213,20 @@ fn reduced_integrator_settings_metadata_and_errors() {
     assert_eq!(rk4.solver_stats().f_evals, 5 * 3 * 4);
     assert_eq!(rk4.solver_stats().accepted, 5 * 3);
     assert_eq!(rk4.stats().advances, 5);
-    let euler = flow(ReducedIntegrator::fixed(ImplicitEuler::new(), 2)).unwrap();
+    let euler = flow(Integrator::fixed(ImplicitEuler::new(), 2).unwrap());
     assert_eq!(euler.order(), Order::Finite(1));
-    assert_eq!(
-        format!("{:?}", euler.integrator()),
-        "Fixed { stepper: \"implicit_euler\", steps: 2 }"
-    );
+    assert_eq!(euler.integrator().label(), "implicit_euler x2");
     // A non-finite state is reported (by the stepper or the adaptive driver)
     // and θ is left untouched.
     let mut theta = theta0.clone();
     theta[0] = f64::NAN;
     let before: Vec<u64> = theta.iter().map(|v| v.to_bits()).collect();
     for integrator in [
-        ReducedIntegrator::fixed(ExplicitEuler::new(), 1),
-        ReducedIntegrator::fixed(Rk4::new(), 2),
-        ReducedIntegrator::default(),
+        Integrator::fixed(ExplicitEuler::new(), 1).unwrap(),
+        Integrator::fixed(Rk4::new(), 2).unwrap(),
+        Integrator::adaptive(Rk45::new(), ReducedLogisticFlow::default_options()).unwrap(),
     ] {
-        let r = flow(integrator).unwrap().advance(0.0, 1.0, &mut theta);
+        let r = flow(integrator).advance(0.0, 1.0, &mut theta);
         assert!(matches!(r, Err(Error::NonFinite { .. })), "{r:?}");
         assert!(theta.iter().map(|v| v.to_bits()).eq(before.iter().copied()));
     }

@@ -13,11 +13,11 @@ use splitflow::flows::local_flows;
 use splitflow::objective::{FiniteSum, QuadraticSum};
 use splitflow::splitting::{
     BackwardSteps, ExactLinear, FlowMap, FlowStats, Integrated, PieceOrder, Splitting,
-    SplittingCoefficients, SplittingOptions, SubSteps,
+    SplittingCoefficients, SplittingOptions,
 };
 use splitflow::{
-    ConvergenceReport, ConvergenceStudy, Error, ExplicitEuler, FnSystem, LinearSystem, OdeSystem,
-    Order, Result, Rk4, State,
+    ConvergenceReport, ConvergenceStudy, Error, ExplicitEuler, FnSystem, Integrator, LinearSystem,
+    OdeSystem, Order, Result, Rk4, State, Steps,
 };
 
 // ---------------------------------------------------------------------------
@@ -156,10 +156,11 @@ fn lie_euler_splitting<'a>(sum: &'a QuadraticSum, order: PieceOrder) -> Splittin
     let pieces: Vec<Box<dyn FlowMap + 'a>> = local_flows(sum)
         .into_iter()
         .map(|lf| {
-            Box::new(
-                Integrated::new(lf, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))
+            Box::new(Integrated::new(
+                lf,
+                Integrator::new(Box::new(ExplicitEuler::new()), Steps::Fixed(1))
                     .expect("one sub-step"),
-            ) as Box<dyn FlowMap + 'a>
+            )) as Box<dyn FlowMap + 'a>
         })
         .collect();
     Splitting::new(
@@ -345,8 +346,10 @@ fn rk4_local_pieces<'a>(sum: &'a QuadraticSum, sub_steps: usize) -> Vec<Box<dyn 
     local_flows(sum)
         .into_iter()
         .map(|lf| {
-            Box::new(Integrated::new(lf, Box::new(Rk4::new()), SubSteps::Fixed(sub_steps)).unwrap())
-                as Box<dyn FlowMap + 'a>
+            Box::new(Integrated::new(
+                lf,
+                Integrator::new(Box::new(Rk4::new()), Steps::Fixed(sub_steps)).unwrap(),
+            )) as Box<dyn FlowMap + 'a>
         })
         .collect()
 }
@@ -378,10 +381,24 @@ fn orders_on_the_two_batch_least_squares_gradient_flow() {
         ("strang", 2.0, 1, vec![8, 16, 32, 64, 128, 256]),
         ("yoshida4", 4.0, 2, vec![4, 8, 16, 32, 64, 128]),
     ];
+    // Local gradient flows are dissipative: Yoshida's backward sub-step is
+    // refused by default (a backward gradient flow is ill-posed) ...
+    let refused = Splitting::new(
+        rk4_local_pieces(&ls.sum, 2),
+        SplittingCoefficients::by_name("yoshida4", 2).unwrap(),
+        SplittingOptions::default(),
+    );
+    assert!(matches!(refused, Err(Error::InvalidParameter { .. })));
+    // ... and allowed on request (over this short span the quadratic's
+    // backward flow stays bounded).
+    let allow = SplittingOptions {
+        backward: BackwardSteps::Allow,
+        ..Default::default()
+    };
     for (name, order, sub, steps) in cases {
         let c = SplittingCoefficients::by_name(name, 2).unwrap();
         let r = splitting_study(steps, t_end, &ls.theta0, &reference, || {
-            splitting(rk4_local_pieces(&ls.sum, sub), c.clone())
+            Splitting::new(rk4_local_pieces(&ls.sum, sub), c.clone(), allow).unwrap()
         });
         assert_order(
             &r,
@@ -433,12 +450,14 @@ fn damping_piece() -> FnSystem<impl Fn(f64, &State, &mut State)> {
 
 fn nonlinear_rk4_pieces() -> Vec<Box<dyn FlowMap>> {
     vec![
-        Box::new(
-            Integrated::new(pendulum_piece(), Box::new(Rk4::new()), SubSteps::Fixed(1)).unwrap(),
-        ),
-        Box::new(
-            Integrated::new(damping_piece(), Box::new(Rk4::new()), SubSteps::Fixed(1)).unwrap(),
-        ),
+        Box::new(Integrated::new(
+            pendulum_piece(),
+            Integrator::new(Box::new(Rk4::new()), Steps::Fixed(1)).unwrap(),
+        )),
+        Box::new(Integrated::new(
+            damping_piece(),
+            Integrator::new(Box::new(Rk4::new()), Steps::Fixed(1)).unwrap(),
+        )),
     ]
 }
 
@@ -485,14 +504,10 @@ fn strang_with_euler_substeps_is_first_order_and_studies_warn() {
             .mats
             .iter()
             .map(|a| {
-                Box::new(
-                    Integrated::new(
-                        LinearSystem::new(a.clone(), None).unwrap(),
-                        Box::new(ExplicitEuler::new()),
-                        SubSteps::Fixed(1),
-                    )
-                    .unwrap(),
-                ) as Box<dyn FlowMap>
+                Box::new(Integrated::new(
+                    LinearSystem::new(a.clone(), None).unwrap(),
+                    Integrator::new(Box::new(ExplicitEuler::new()), Steps::Fixed(1)).unwrap(),
+                )) as Box<dyn FlowMap>
             })
             .collect();
         splitting(pieces, SplittingCoefficients::strang(2).unwrap())
@@ -900,10 +915,8 @@ fn backward_substeps_on_dissipative_pieces_need_consent() {
                 Box::new(
                     Integrated::new(
                         LinearSystem::new(a.clone(), None).unwrap(),
-                        Box::new(Rk4::new()),
-                        SubSteps::Fixed(1),
+                        Integrator::new(Box::new(Rk4::new()), Steps::Fixed(1)).unwrap(),
                     )
-                    .unwrap()
                     .dissipative(dissipative && j == 1),
                 ) as Box<dyn FlowMap>
             })
@@ -972,7 +985,10 @@ fn a_piece_producing_nan_is_named_in_the_error() {
     let mut s = splitting(
         vec![
             exact_piece(&decay, None),
-            Box::new(Integrated::new(nan_field, Box::new(Rk4::new()), SubSteps::Fixed(1)).unwrap()),
+            Box::new(Integrated::new(
+                nan_field,
+                Integrator::new(Box::new(Rk4::new()), Steps::Fixed(1)).unwrap(),
+            )),
         ],
         SplittingCoefficients::strang(2).unwrap(),
     );
@@ -1042,17 +1058,15 @@ fn a_piece_producing_nan_is_named_in_the_error() {
 #[test]
 fn integrated_needs_at_least_one_substep() {
     let decay = LinearSystem::new(DMatrix::identity(2, 2) * -1.0, None).unwrap();
-    let (name, _) = invalid_name(Integrated::new(
-        decay.clone(),
-        Box::new(Rk4::new()),
-        SubSteps::Fixed(0),
-    ));
-    assert_eq!(name, "sub_steps");
+    let (name, _) = invalid_name(
+        Integrator::new(Box::new(Rk4::new()), Steps::Fixed(0))
+            .map(|i| Integrated::new(decay.clone(), i)),
+    );
+    assert_eq!(name, "steps");
     // Adaptive sub-steps need an embedded error estimate.
-    let (name, _) = invalid_name(Integrated::new(
-        decay,
-        Box::new(Rk4::new()),
-        SubSteps::Adaptive(Default::default()),
-    ));
+    let (name, _) = invalid_name(
+        Integrator::new(Box::new(Rk4::new()), Steps::Adaptive(Default::default()))
+            .map(|i| Integrated::new(decay, i)),
+    );
     assert_eq!(name, "stepper");
 }

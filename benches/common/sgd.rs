@@ -14,10 +14,8 @@ use splitflow::flows::local_flows;
 use splitflow::objective::FiniteSum;
 use splitflow::optimizers::SplittingOptimizer;
 use splitflow::problems::least_squares::{LeastSquares, random_least_squares};
-use splitflow::splitting::{
-    FlowMap, Integrated, PieceOrder, Splitting, SplittingCoefficients, SubSteps,
-};
-use splitflow::{ExplicitEuler, State};
+use splitflow::splitting::{FlowMap, Integrated, PieceOrder, Splitting, SplittingCoefficients};
+use splitflow::{ExplicitEuler, Integrator, State};
 
 /// Rows n of the design matrix.
 pub const SGD_ROWS: usize = 10_000;
@@ -82,10 +80,10 @@ pub fn euler_pieces(ls: &LeastSquares) -> Vec<Box<dyn FlowMap + '_>> {
     local_flows(ls)
         .into_iter()
         .map(|f| {
-            Box::new(
-                Integrated::new(f, Box::new(ExplicitEuler::new()), SubSteps::Fixed(1))
-                    .expect("one sub-step is valid"),
-            ) as Box<dyn FlowMap + '_>
+            Box::new(Integrated::new(
+                f,
+                Integrator::fixed(ExplicitEuler::new(), 1).expect("one sub-step is valid"),
+            )) as Box<dyn FlowMap + '_>
         })
         .collect()
 }

@@ -14,7 +14,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::{Error, Result, check_dim};
-use crate::{AdaptiveOptions, OdeSystem, Order, Rk45, State, Steps, integrate};
+use crate::splitting::{FlowMap, integrate_flow};
+use crate::{AdaptiveOptions, OdeSystem, Order, Record, Rk45, State, Steps, integrate};
 
 /// Why a level was left out of the fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -276,6 +277,66 @@ impl ConvergenceStudy {
             errors.push((y - reference).norm());
         }
         self.analyze(errors, reference.norm())
+    }
+
+    /// Runs a flow-map method at every level: `factory()` builds a fresh map
+    /// (a splitting, a nested splitting, an integrated system, an exact
+    /// flow), [`integrate_flow`] advances
+    /// it from `(t0, y0)` over the study's span in `n` steps, and the final
+    /// state is compared with `reference` in the 2-norm. The effective order
+    /// is read from the map itself ([`FlowMap::order`]) unless one was set
+    /// with [`with_effective_order`](Self::with_effective_order).
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::splitting::{ExactLinear, FlowMap, Splitting, SplittingCoefficients};
+    /// use splitflow::{ConvergenceStudy, LinearSystem, Order, State};
+    /// use nalgebra::dmatrix;
+    /// let a = LinearSystem::new(dmatrix![-1.0, 2.0; 0.0, -3.0], None)?;
+    /// let b = LinearSystem::new(dmatrix![-0.5, 0.0; 1.0, -0.2], None)?;
+    /// let whole = LinearSystem::new(a.matrix() + b.matrix(), None)?;
+    /// let y0 = State::from_vec(vec![1.0, 0.5]);
+    /// let exact = whole.exact(1.0, &y0)?;
+    /// let report = ConvergenceStudy::new(vec![8, 16, 32, 64], 1.0).run_flow(0.0, &y0, &exact, || {
+    ///     let pieces: Vec<Box<dyn FlowMap>> =
+    ///         vec![Box::new(ExactLinear::new(a.clone())), Box::new(ExactLinear::new(b.clone()))];
+    ///     Splitting::new(pieces, SplittingCoefficients::strang(2)?, Default::default())
+    /// })?;
+    /// assert_eq!(report.effective_order, Some(Order::Finite(2)));
+    /// assert!((report.fitted_order - 2.0).abs() < 0.1);
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`run`](Self::run), and those of the factory and the advances.
+    pub fn run_flow<M: FlowMap>(
+        &self,
+        t0: f64,
+        y0: &State,
+        reference: &State,
+        mut factory: impl FnMut() -> Result<M>,
+    ) -> Result<ConvergenceReport> {
+        self.validate()?;
+        let mut order = self.effective_order;
+        let mut errors = Vec::with_capacity(self.steps.len());
+        for &n in &self.steps {
+            let mut map = factory()?;
+            order.get_or_insert(map.order());
+            let y = integrate_flow(
+                &mut map,
+                t0,
+                t0 + self.span,
+                y0,
+                &Steps::Fixed(n),
+                Record::Final,
+            )?
+            .y;
+            check_dim("method result", reference.len(), y.len())?;
+            errors.push((y - reference).norm());
+        }
+        let mut study = self.clone();
+        study.effective_order = order;
+        study.analyze(errors, reference.norm())
     }
 
     /// Analyses errors already measured at every level (`scale` sets the

@@ -485,8 +485,9 @@ pub(crate) fn splitting_method<'a>(
     spec: &MethodSpec,
     problem: &'a BuiltProblem,
 ) -> Result<(String, Order, MethodRunner<'a>)> {
-    use crate::splitting::{ExactLinear, FlowMap, Integrated, SubSteps};
+    use crate::splitting::{ExactLinear, FlowMap, Integrated};
     use crate::splitting::{Splitting, SplittingCoefficients, SplittingOptions};
+    use crate::{Integrator, Steps};
     let scheme = spec.splitting.as_deref().unwrap_or_default();
     if problem.pieces.is_empty() {
         return Err(spec_err(
@@ -515,9 +516,8 @@ pub(crate) fn splitting_method<'a>(
         } else {
             Box::new(Integrated::new(
                 piece.clone(),
-                stepper_by_name(sub)?,
-                SubSteps::Fixed(sub_steps),
-            )?)
+                Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps))?,
+            ))
         });
     }
     let mut splitting = Splitting::new(pieces, coefficients, SplittingOptions::default())?;

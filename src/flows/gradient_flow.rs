@@ -60,6 +60,10 @@ impl<O: Objective> OdeSystem for GradientFlow<O> {
             false
         }
     }
+    /// A gradient flow: dissipative (backward steps are ill-posed).
+    fn is_dissipative(&self) -> bool {
+        true
+    }
 }
 
 /// The first step of a trajectory along which the loss increased.

@@ -48,6 +48,10 @@ impl<F: FiniteSum> OdeSystem for LocalFlow<F> {
             false
         }
     }
+    /// A gradient flow: dissipative (backward steps are ill-posed).
+    fn is_dissipative(&self) -> bool {
+        true
+    }
 }
 
 /// All m local problems of a finite sum (borrowing it).

@@ -4,12 +4,12 @@ use std::cell::RefCell;
 
 use nalgebra::{DMatrix, DVector};
 
-use super::reduced::{ReducedCore, ReducedIntegrator};
+use super::reduced::ReducedCore;
 use crate::error::{Result, check_dim};
 use crate::objective::FiniteSum;
 use crate::problems::logistic::{Logistic, sigmoid};
 use crate::splitting::{FlowMap, FlowStats};
-use crate::{AdaptiveOptions, OdeSystem, Order, State, Stats};
+use crate::{AdaptiveOptions, Integrator, OdeSystem, Order, State, Stats};
 
 /// The reduced ODE `η' = −c R(σ(Rᵀη) − y)` (k-dimensional); `s` is the
 /// flow's b-vector workspace.
@@ -42,13 +42,13 @@ impl OdeSystem for ReducedLogistic<'_> {
 ///
 /// by adaptive Dormand–Prince (default `rtol = atol = 1e-8`, the paper used
 /// ≈ 1.5e-8) or by a fixed number of sub-steps of any stepper
-/// ([`with_integrator`](Self::with_integrator), [`ReducedIntegrator`]). The
+/// ([`with_integrator`](Self::with_integrator), [`Integrator`](crate::Integrator)). The
 /// ODE is k-dimensional (k = min(b, p)) instead of p-dimensional. With
 /// `ExplicitEuler`, one sub-step and `h = α·m` an advance is exactly the SGD
 /// step `θ ← θ − (α/b) Xᵀ(σ(Xθ) − y)` (THEORY §3).
 ///
 /// `Q` and `R` are computed on the first advance; later advances reuse them
-/// and every workspace (no allocation, see [`ReducedIntegrator`]).
+/// and every workspace (no allocation, see [`Integrator`](crate::Integrator)).
 pub struct ReducedLogisticFlow<'a> {
     x: &'a DMatrix<f64>,
     y: &'a DVector<f64>,
@@ -72,7 +72,7 @@ impl<'a> ReducedLogisticFlow<'a> {
     ) -> Result<Self> {
         check_dim("batch labels", x.nrows(), y.len())?;
         crate::error::check_positive("c", c)?;
-        let core = ReducedCore::new(ReducedIntegrator::Adaptive(options))?;
+        let core = ReducedCore::new(options)?;
         Ok(ReducedLogisticFlow {
             x,
             y,
@@ -84,18 +84,14 @@ impl<'a> ReducedLogisticFlow<'a> {
     }
 
     /// The same flow integrated by `integrator` instead (for example
-    /// `ReducedIntegrator::fixed(Rk4::new(), 4)`: four RK4 sub-steps per advance).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for zero
-    /// sub-steps or invalid adaptive options.
-    pub fn with_integrator(mut self, integrator: ReducedIntegrator) -> Result<Self> {
-        self.core.set_integrator(integrator)?;
-        Ok(self)
+    /// `Integrator::fixed(Rk4::new(), 4)?`: four RK4 sub-steps per advance).
+    pub fn with_integrator(mut self, integrator: Integrator) -> Self {
+        self.core.set_integrator(integrator);
+        self
     }
 
     /// How the reduced ODE is integrated.
-    pub fn integrator(&self) -> &ReducedIntegrator {
+    pub fn integrator(&self) -> &Integrator {
         self.core.integrator()
     }
 

@@ -4,12 +4,12 @@ use std::cell::RefCell;
 
 use nalgebra::DMatrix;
 
-use super::reduced::{ReducedCore, ReducedIntegrator, gemm_acc};
+use super::reduced::{ReducedCore, gemm_acc};
 use crate::error::{Result, check_dim};
 use crate::objective::FiniteSum;
 use crate::problems::softmax::Softmax;
 use crate::splitting::{FlowMap, FlowStats};
-use crate::{AdaptiveOptions, OdeSystem, Order, State, Stats};
+use crate::{AdaptiveOptions, Integrator, OdeSystem, Order, State, Stats};
 
 /// Workspaces of the reduced softmax field: the logits, then residuals,
 /// `Z` (b×c, column-major) and the row maxima and row sums of the softmax.
@@ -88,12 +88,12 @@ impl OdeSystem for ReducedSoftmax<'_> {
 ///
 /// by adaptive Dormand–Prince (default `rtol = atol = 1e-8`) or by a fixed
 /// number of sub-steps of any stepper
-/// ([`with_integrator`](Self::with_integrator), [`ReducedIntegrator`]). Θ is
+/// ([`with_integrator`](Self::with_integrator), [`Integrator`](crate::Integrator)). Θ is
 /// flattened column-major (p×c). With `ExplicitEuler`, one sub-step and
 /// `h = α·m` an advance is the SGD step `Θ ← Θ − (α/b) Xᵀ(s(XΘ) − Y)`.
 ///
 /// `Q` and `R` are computed on the first advance; later advances reuse them
-/// and every workspace (no allocation, see [`ReducedIntegrator`]).
+/// and every workspace (no allocation, see [`Integrator`](crate::Integrator)).
 pub struct ReducedSoftmaxFlow<'a> {
     x: &'a DMatrix<f64>,
     y: &'a DMatrix<f64>,
@@ -118,7 +118,7 @@ impl<'a> ReducedSoftmaxFlow<'a> {
     ) -> Result<Self> {
         check_dim("batch labels", x.nrows(), y.nrows())?;
         crate::error::check_positive("c", c)?;
-        let core = ReducedCore::new(ReducedIntegrator::Adaptive(options))?;
+        let core = ReducedCore::new(options)?;
         Ok(ReducedSoftmaxFlow {
             x,
             y,
@@ -131,18 +131,14 @@ impl<'a> ReducedSoftmaxFlow<'a> {
     }
 
     /// The same flow integrated by `integrator` instead (for example
-    /// `ReducedIntegrator::fixed(Rk4::new(), 4)`: four RK4 sub-steps per advance).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for zero
-    /// sub-steps or invalid adaptive options.
-    pub fn with_integrator(mut self, integrator: ReducedIntegrator) -> Result<Self> {
-        self.core.set_integrator(integrator)?;
-        Ok(self)
+    /// `Integrator::fixed(Rk4::new(), 4)?`: four RK4 sub-steps per advance).
+    pub fn with_integrator(mut self, integrator: Integrator) -> Self {
+        self.core.set_integrator(integrator);
+        self
     }
 
     /// How the reduced ODE is integrated.
-    pub fn integrator(&self) -> &ReducedIntegrator {
+    pub fn integrator(&self) -> &Integrator {
         self.core.integrator()
     }
 

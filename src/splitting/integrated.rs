@@ -1,80 +1,53 @@
-//! An ODE system integrated by a stepper, as a flow map.
+//! An ODE system advanced by an [`Integrator`], as a flow map.
 
 use super::{FlowMap, FlowStats};
 use crate::error::{Result, check_dim};
-use crate::{AdaptiveOptions, OdeSystem, Order, State, Stats, Stepper, Steps, integrate};
+use crate::{Integrator, OdeSystem, Order, State, Stats};
 
-/// How an [`Integrated`] flow map covers one advance.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SubSteps {
-    /// `n` equal steps of the stepper.
-    Fixed(usize),
-    /// Adaptive integration with the stepper's embedded estimate.
-    Adaptive(AdaptiveOptions),
-}
-
-/// A system and a stepper as a flow map: `φ_h` = `n` steps of size `h/n`
-/// (or an adaptive run over `[t, t + h]`).
+/// A system and an [`Integrator`] as a flow map: `φ_h` = the integrator's
+/// run over `[t, t + h]` (`n` steps of size `h/n`, or an adaptive run).
 ///
-/// Its [`order`](FlowMap::order) is the stepper's order for fixed sub-steps;
-/// an adaptive sub-flow is reported as [`Order::Exact`] (its error is set by
-/// the tolerance, not by h).
+/// Its [`order`](FlowMap::order) is the integrator's (the stepper's for
+/// fixed steps, [`Order::Exact`] for adaptive ones); it is
+/// [dissipative](FlowMap::is_dissipative) when the system declares itself
+/// dissipative ([`OdeSystem::is_dissipative`], true for gradient flows), so
+/// compositions with backward steps refuse it by default. Advances reuse the
+/// integrator's workspaces (no allocation after the first).
 ///
 /// # Example
 /// ```
-/// use splitflow::splitting::{FlowMap, Integrated, SubSteps};
-/// use splitflow::{FnSystem, Rk4, State};
+/// use splitflow::splitting::{FlowMap, Integrated};
+/// use splitflow::{FnSystem, Integrator, Rk4, State};
 /// let decay = FnSystem::new(1, |_t, y: &State, dy: &mut State| dy[0] = -y[0]);
-/// let mut phi = Integrated::new(decay, Box::new(Rk4::new()), SubSteps::Fixed(4))?;
+/// let mut phi = Integrated::new(decay, Integrator::fixed(Rk4::new(), 4)?);
 /// let mut y = State::from_element(1, 1.0);
 /// phi.advance(0.0, 1.0, &mut y)?;
 /// assert!((y[0] - (-1.0f64).exp()).abs() < 1e-4);
 /// # Ok::<(), splitflow::Error>(())
 /// ```
+#[derive(Debug)]
 pub struct Integrated<S> {
     system: S,
-    stepper: Box<dyn Stepper>,
-    sub_steps: SubSteps,
+    integrator: Integrator,
     dissipative: bool,
-    stats: Stats,
     advances: usize,
 }
 
 impl<S: OdeSystem> Integrated<S> {
-    /// Integrates `system` with `stepper` in the given sub-step mode.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for zero
-    /// sub-steps, or adaptive mode with a stepper that has no error estimate.
-    pub fn new(system: S, mut stepper: Box<dyn Stepper>, sub_steps: SubSteps) -> Result<Self> {
-        match sub_steps {
-            SubSteps::Fixed(0) => {
-                return Err(crate::Error::invalid(
-                    "sub_steps",
-                    0,
-                    "need at least one sub-step",
-                ));
-            }
-            SubSteps::Adaptive(_) if stepper.as_embedded().is_none() => {
-                return Err(crate::Error::invalid(
-                    "stepper",
-                    stepper.name(),
-                    "adaptive sub-steps need an embedded error estimate (rk45)",
-                ));
-            }
-            _ => {}
-        }
-        Ok(Integrated {
+    /// `system` advanced by `integrator`; dissipative when the system says so.
+    pub fn new(system: S, integrator: Integrator) -> Self {
+        let dissipative = system.is_dissipative();
+        Integrated {
             system,
-            stepper,
-            sub_steps,
-            dissipative: false,
-            stats: Stats::default(),
+            integrator,
+            dissipative,
             advances: 0,
-        })
+        }
     }
 
-    /// Marks the system as dissipative (a gradient flow; see [`FlowMap::is_dissipative`]).
+    /// Overrides whether the map counts as dissipative (see
+    /// [`FlowMap::is_dissipative`]); by default it is the system's
+    /// [`OdeSystem::is_dissipative`].
     pub fn dissipative(mut self, yes: bool) -> Self {
         self.dissipative = yes;
         self
@@ -85,9 +58,14 @@ impl<S: OdeSystem> Integrated<S> {
         &self.system
     }
 
+    /// The integrator.
+    pub fn integrator(&self) -> &Integrator {
+        &self.integrator
+    }
+
     /// The stepper's detailed counters.
     pub fn stepper_stats(&self) -> Stats {
-        self.stats
+        self.integrator.stats()
     }
 }
 
@@ -99,35 +77,11 @@ impl<S: OdeSystem> FlowMap for Integrated<S> {
     fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
         check_dim("state y", self.system.dim(), y.len())?;
         self.advances += 1;
-        match self.sub_steps {
-            SubSteps::Fixed(n) => {
-                let dt = h / n as f64;
-                for k in 0..n {
-                    self.stepper
-                        .step(&self.system, t + k as f64 * dt, dt, y, &mut self.stats)?;
-                }
-            }
-            SubSteps::Adaptive(opts) => {
-                let sol = integrate(
-                    &self.system,
-                    self.stepper.as_mut(),
-                    t,
-                    t + h,
-                    y,
-                    &Steps::Adaptive(opts),
-                )?;
-                self.stats.add(&sol.stats);
-                y.copy_from(&sol.y);
-            }
-        }
-        Ok(())
+        self.integrator.advance(&self.system, t, h, y)
     }
 
     fn order(&self) -> Order {
-        match self.sub_steps {
-            SubSteps::Fixed(_) => self.stepper.order(),
-            SubSteps::Adaptive(_) => Order::Exact,
-        }
+        self.integrator.order()
     }
 
     fn is_dissipative(&self) -> bool {
@@ -137,16 +91,11 @@ impl<S: OdeSystem> FlowMap for Integrated<S> {
     fn stats(&self) -> FlowStats {
         FlowStats {
             advances: self.advances,
-            f_evals: self.stats.f_evals,
+            f_evals: self.integrator.stats().f_evals,
         }
     }
 
     fn name(&self) -> String {
-        match self.sub_steps {
-            SubSteps::Fixed(n) => format!("{} x{n}", self.stepper.name()),
-            SubSteps::Adaptive(o) => {
-                format!("{} adaptive (rtol {:e})", self.stepper.name(), o.rtol)
-            }
-        }
+        self.integrator.label()
     }
 }

@@ -6,13 +6,15 @@
 
 mod coefficients;
 mod composition;
+mod drive;
 mod exact_linear;
 mod integrated;
 
 pub use coefficients::SplittingCoefficients;
 pub use composition::{BackwardSteps, PieceOrder, PieceSchedule, Splitting, SplittingOptions};
+pub use drive::integrate_flow;
 pub use exact_linear::ExactLinear;
-pub use integrated::{Integrated, SubSteps};
+pub use integrated::Integrated;
 
 use crate::error::Result;
 use crate::{Order, State};

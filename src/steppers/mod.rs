@@ -13,6 +13,7 @@
 
 mod euler;
 mod implicit_euler;
+mod lu;
 mod rk4;
 mod rk45;
 mod tableau;
@@ -91,7 +92,7 @@ impl Tolerance {
 /// A one-step method `y ← Φ_h(t, y)`.
 ///
 /// Object safe: solvers and flow maps hold `Box<dyn Stepper>`.
-pub trait Stepper {
+pub trait Stepper: Send {
     /// Short lower-case name (`"rk4"`).
     fn name(&self) -> &'static str;
 
