@@ -13,3 +13,4 @@ mod specs;
 mod splitting;
 mod steppers;
 mod tomography;
+mod train;
