@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Why the [`Executor`](super::Executor) stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -51,7 +51,7 @@ impl std::fmt::Display for Termination {
 #[serde(tag = "reason", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Divergence {
-    /// The step reported a non-finite value ([`Error::NonFinite`]): a
+    /// The step reported a non-finite value ([`Error::NonFinite`](crate::Error::NonFinite)): a
     /// non-finite gradient from the oracle, or, for a method with local
     /// flows, a non-finite value of a local flow.
     NonFiniteGradient {
@@ -123,7 +123,7 @@ impl std::fmt::Display for Divergence {
 /// let rule = DivergenceBound::default();
 /// assert_eq!(rule.bound(0.5), 50.0);
 /// assert_eq!(rule.bound(1e9), 1e10);
-assert_eq!(rule.bound(0.0), 1e10); // no scale: the absolute part only
+/// assert_eq!(rule.bound(0.0), 1e10); // no scale: the absolute part only
 /// assert_eq!(DivergenceBound::absolute(5.0).bound(1.0), 5.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -170,20 +170,18 @@ impl DivergenceBound {
         relative.min(self.absolute.unwrap_or(f64::INFINITY))
     }
 
-    /// Checks that each part given is a positive number (a NaN bound would
-    /// silently disable the rule).
+    /// Checks that each part given is finite and positive (a NaN bound would
+    /// silently disable the rule; leave a part out with `None` instead).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming the part.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) naming the part.
     pub fn validate(&self) -> Result<()> {
         for (name, v) in [
             ("relative divergence bound", self.relative),
             ("absolute divergence bound", self.absolute),
         ] {
-            if let Some(v) = v
-                && !(v > 0.0)
-            {
-                return Err(Error::invalid(name, v, "must be positive (or left out)"));
+            if let Some(v) = v {
+                crate::error::check_positive(name, v)?;
             }
         }
         Ok(())
