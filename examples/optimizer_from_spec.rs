@@ -11,7 +11,7 @@ use splitflow::optimizers::OptimizerSpec;
 use splitflow::problems::data::{binary_targets, named};
 use splitflow::problems::{logistic::Logistic, softmax::Softmax};
 use splitflow::splitting::PieceOrder;
-use splitflow::train::{EpochOptions, train_epochs};
+use splitflow::train::{Budget, Executor};
 use splitflow::{Result, State};
 
 fn run(spec_file: &str, data: &str, batch_size: usize, epochs: usize) -> Result<()> {
@@ -27,19 +27,16 @@ fn run(spec_file: &str, data: &str, batch_size: usize, epochs: usize) -> Result<
     println!("   = {}", e.derivation);
     let d = named(data)?;
     let mut optimizer = spec.build()?;
-    let opts = EpochOptions {
-        epochs,
-        order: PieceOrder::Shuffled { seed: 1 },
-        ..Default::default()
-    };
+    let mut executor =
+        Executor::new(Budget::Epochs(epochs)).order(PieceOrder::Shuffled { seed: 1 });
     let history = if d.classes == 2 {
         let sum = Logistic::new(&d.x, &binary_targets(&d)?, batch_size)?;
         let mut theta = State::zeros(d.p());
-        train_epochs(optimizer.as_mut(), &sum, &mut theta, &opts, &mut |_| {})?
+        executor.run_on_sum(optimizer.as_mut(), &sum, &mut theta)?
     } else {
         let sum = Softmax::new(&d.x, &d.labels, d.classes, batch_size)?;
         let mut theta = State::zeros(d.p() * d.classes);
-        train_epochs(optimizer.as_mut(), &sum, &mut theta, &opts, &mut |_| {})?
+        executor.run_on_sum(optimizer.as_mut(), &sum, &mut theta)?
     };
     println!("   {:>6} {:>14}", "epoch", "loss");
     for r in &history.records {

@@ -27,7 +27,7 @@ use crate::optimizers::SplittingOptimizer;
 use crate::problems::least_squares::{LeastSquares, random_least_squares};
 use crate::reduction::{ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, factorize_all};
 use crate::splitting::{FlowMap, Integrated, PieceOrder};
-use crate::train::{StopRules, TrainOutcome, train};
+use crate::train::{Budget, Cadence, DivergenceBound, Executor, Outcome};
 use crate::{ExplicitEuler, Integrator, State};
 
 /// The experiments `paper` knows.
@@ -131,25 +131,52 @@ pub fn uniform_init(p: usize, seed: u64) -> State {
     State::from_fn(p, |_, _| u.sample(&mut rng))
 }
 
-fn record(method: &str, alpha: f64, out: TrainOutcome, exp: &mut Experiment) {
-    let per = if out.iterations_run > 0 {
-        1e6 * out.step_seconds / out.iterations_run as f64
+/// The paper's stop rule: the metric at or below `target` within
+/// `max_iterations` batch steps, checked on [`Cadence::PAPER`] (exact
+/// iteration counts up to 1000, within 1 % after), diverged above 10¹⁰ (an
+/// absolute bound only: the metrics are residuals and error rates).
+#[derive(Debug, Clone, Copy)]
+struct StopRule {
+    target: f64,
+    max_iterations: usize,
+}
+
+impl StopRule {
+    fn new(target: f64, max_iterations: usize) -> Self {
+        StopRule {
+            target,
+            max_iterations,
+        }
+    }
+
+    fn executor(&self) -> Executor<'static> {
+        Executor::new(Budget::Iterations(self.max_iterations))
+            .evaluate(Cadence::PAPER)
+            .target(self.target)
+            .divergence(DivergenceBound::absolute(1e10))
+    }
+}
+
+fn record(method: &str, alpha: f64, out: Outcome, exp: &mut Experiment) {
+    let per = if out.iterations > 0 {
+        1e6 * out.step_seconds / out.iterations as f64
     } else {
         0.0
     };
     exp.runs.push(Run {
         method: method.to_string(),
         alpha,
-        converged: out.converged,
-        diverged: out.diverged,
-        iterations: out.iterations,
+        converged: out.converged(),
+        diverged: out.diverged(),
+        iterations: out.iterations_to_target,
         seconds: out.step_seconds + out.eval_seconds,
         step_seconds: out.step_seconds,
         eval_seconds: out.eval_seconds,
-        iterations_run: out.iterations_run,
+        iterations_run: out.iterations,
         microseconds_per_iteration: per,
     });
-    exp.histories.push((method.to_string(), alpha, out.history));
+    let history = out.records.iter().map(|r| (r.iteration, r.loss)).collect();
+    exp.histories.push((method.to_string(), alpha, history));
 }
 
 /// SGD pieces: explicit-Euler steps on each batch's local flow.
@@ -169,7 +196,7 @@ fn sgd_pieces<F: FiniteSum>(sum: &F) -> Result<Vec<Box<dyn FlowMap + '_>>> {
 struct GridRuns<'e> {
     exp: &'e mut Experiment,
     alphas: &'e [f64],
-    rules: &'e StopRules,
+    rules: &'e StopRule,
     theta0: &'e State,
 }
 
@@ -186,7 +213,10 @@ impl GridRuns<'_> {
         progress(&format!("{} {method} α = {alpha:.3e}", self.exp.name));
         let mut optimizer = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed)?;
         let mut theta = self.theta0.clone();
-        let out = train(&mut optimizer, &mut theta, metric, self.rules)?;
+        let out = self
+            .rules
+            .executor()
+            .run(&mut optimizer, &mut theta, metric)?;
         record(method, alpha, out, self.exp);
         Ok(())
     }
@@ -213,7 +243,7 @@ fn least_squares_grid(
     exp: &mut Experiment,
     ls: &LeastSquares,
     alphas: &[f64],
-    rules: &StopRules,
+    rules: &StopRule,
     metric: &mut dyn FnMut(&State) -> f64,
     theta0: &State,
     progress: &mut dyn FnMut(&str),
@@ -274,7 +304,7 @@ pub fn lls(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result<Experi
         logspace(1e-3, 1e8, 12)
     };
     let m = ls.num_batches();
-    let rules = StopRules::new(1e-3, 40 * m);
+    let rules = StopRule::new(1e-3, 40 * m);
     let mut exp = Experiment {
         name: "lls".into(),
         problem: format!(
@@ -328,7 +358,7 @@ pub fn tomography(opts: &PaperOptions, progress: &mut dyn FnMut(&str)) -> Result
     } else {
         logspace(0.1, 6.3, 9)
     };
-    let rules = StopRules::new(target, if opts.quick { 60 * m } else { 30 * m });
+    let rules = StopRule::new(target, if opts.quick { 60 * m } else { 30 * m });
     let mut exp = Experiment {
         name: "tomography".into(),
         problem: format!(
@@ -406,7 +436,7 @@ fn logistic_split(
     } else {
         logspace(1e-2, 1e7, 10)
     };
-    let rules = StopRules::new(target, 100 * m);
+    let rules = StopRule::new(target, 100 * m);
     let p = train_set.p();
     let mut exp = Experiment {
         name: format!("logistic/{name}"),
@@ -513,7 +543,7 @@ fn softmax_split(
     } else {
         logspace(1e-2, 1e5, 8)
     };
-    let rules = StopRules::new(0.25, 50 * m);
+    let rules = StopRule::new(0.25, 50 * m);
     let p = train_set.p();
     let mut exp = Experiment {
         name: exp_name.into(),

@@ -14,3 +14,4 @@ mod specs;
 mod splitting;
 mod steppers;
 mod tomography;
+mod train;

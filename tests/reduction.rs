@@ -28,7 +28,7 @@ use splitflow::reduction::{
     ReducedLogisticFlow, ReducedSoftmaxFlow, factorize_all,
 };
 use splitflow::splitting::{FlowMap, Integrated, PieceOrder};
-use splitflow::train::{StopRules, train};
+use splitflow::train::{Budget, Cadence, DivergenceBound, Executor};
 use splitflow::{
     AdaptiveOptions, Error, ExplicitEuler, FnSystem, Integrator, OdeSystem, Rk45, State, integrate,
 };
@@ -743,20 +743,28 @@ fn train_reports_sgd_divergence_and_exact_splitting_convergence() {
     let ls = LeastSquares::new(&x, &y, b).unwrap();
     let theta0 = State::zeros(p);
     let alpha = 100.0;
-    let rules = StopRules::new(1e-8, 2000);
+    let (target, max_iterations, exact_until) = (1e-8, 2000, 1000);
+    let executor = || {
+        Executor::new(Budget::Iterations(max_iterations))
+            .evaluate(Cadence::Sparse { exact_until })
+            .target(target)
+            .divergence(DivergenceBound::absolute(1e10))
+    };
     let mut metric = |th: &State| ls.relative_residual(th);
 
     // SGD with a huge learning rate: reported as divergence, not an error.
     let mut sgd = SplittingOptimizer::new(sgd_pieces(&ls), alpha, PieceOrder::Fixed).unwrap();
     let mut theta = theta0.clone();
-    let out = train(&mut sgd, &mut theta, &mut metric, &rules).expect("divergence is an outcome");
+    let out = executor()
+        .run(&mut sgd, &mut theta, &mut metric)
+        .expect("divergence is an outcome");
     eprintln!(
-        "SGD α = {alpha}: diverged after {} iterations",
-        out.iterations_run
+        "SGD α = {alpha}: diverged after {} iterations ({})",
+        out.iterations, out.termination
     );
-    assert!(out.diverged && !out.converged);
-    assert_eq!(out.iterations, None);
-    assert!(out.iterations_run < rules.max_iterations);
+    assert!(out.diverged() && !out.converged());
+    assert_eq!(out.iterations_to_target, None);
+    assert!(out.iterations < max_iterations);
 
     // Exact flows at the same α: block Kaczmarz on a consistent system converges.
     let mut exact =
@@ -768,17 +776,14 @@ fn train_reports_sgd_divergence_and_exact_splitting_convergence() {
         .collect();
     let mut split = SplittingOptimizer::new(pieces, alpha, PieceOrder::Fixed).unwrap();
     let mut theta = theta0.clone();
-    let out = train(&mut split, &mut theta, &mut metric, &rules).unwrap();
-    let k = out.iterations.expect("converged");
+    let out = executor().run(&mut split, &mut theta, &mut metric).unwrap();
+    let k = out.iterations_to_target.expect("converged");
     eprintln!("exact splitting α = {alpha}: converged in {k} iterations");
-    assert!(out.converged && !out.diverged);
-    assert!(
-        k <= rules.exact_until,
-        "iteration count exact up to exact_until"
-    );
-    assert_eq!(out.iterations_run, k);
-    assert_eq!(out.history.last().map(|&(j, _)| j), Some(k));
-    assert!(metric(&theta) <= rules.target);
+    assert!(out.converged() && !out.diverged());
+    assert!(k <= exact_until, "iteration count exact up to exact_until");
+    assert_eq!(out.iterations, k);
+    assert_eq!(out.records.last().map(|r| r.iteration), Some(k));
+    assert!(metric(&theta) <= target);
 
     // The count is the first batch step whose residual reaches the target:
     // replay the flows by hand in cyclic order.
@@ -788,9 +793,9 @@ fn train_reports_sgd_divergence_and_exact_splitting_convergence() {
     let h = alpha * m as f64;
     let mut theta = theta0.clone();
     let mut first = None;
-    for j in 1..=rules.max_iterations {
+    for j in 1..=max_iterations {
         flows[(j - 1) % m].advance(0.0, h, &mut theta).unwrap();
-        if metric(&theta) <= rules.target {
+        if metric(&theta) <= target {
             first = Some(j);
             break;
         }

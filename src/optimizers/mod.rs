@@ -22,8 +22,8 @@
 //! the parameters and a [`GradientOracle`] that returns a (stochastic)
 //! gradient at any point the method asks for. [`SplittingOptimizer`] is the
 //! batch-local-flow optimizer of Merkulov & Oseledets (it owns its local flow
-//! maps, so it implements [`IterativeMethod`](crate::train::IterativeMethod)
-//! instead).
+//! maps, so it steps on a batch index instead of an oracle; the training
+//! [`Executor`](crate::train::Executor) drives both).
 
 mod adam;
 mod adaptive;

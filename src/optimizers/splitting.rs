@@ -3,7 +3,6 @@
 use crate::State;
 use crate::error::{Error, Result};
 use crate::splitting::{FlowMap, PieceOrder, PieceSchedule};
-use crate::train::IterativeMethod;
 
 /// Splitting optimization (Merkulov & Oseledets, Algorithm 1): for each
 /// epoch, for each batch i in the epoch's order, `θ ← φⁱ_h(θ)` where `φⁱ` is
@@ -14,9 +13,12 @@ use crate::train::IterativeMethod;
 /// explicit-Euler local maps this is exactly SGD with learning rate α; with
 /// [`ExactLeastSquaresFlow`](crate::reduction::ExactLeastSquaresFlow) or the
 /// reduced logistic / softmax flows it is the paper's splitting optimizer.
-/// Each [`step`](IterativeMethod::step) advances one batch ("iteration" in
+/// Each [`step`](Self::step) advances one batch ("iteration" in
 /// the paper's counts). Batch order: [`PieceOrder`] (fixed = cyclic; shuffled
 /// = a fresh seeded permutation each epoch; reversed; palindromic).
+/// [`step_batch`](Self::step_batch) advances a batch chosen by the caller:
+/// the training [`Executor`](crate::train::Executor) uses it, so under the
+/// executor its batch order applies and the order given here does not.
 ///
 /// # Reference
 /// D. Merkulov, I. Oseledets, *Stochastic gradient algorithms from ODE
@@ -78,34 +80,65 @@ impl<'a> SplittingOptimizer<'a> {
     /// Runs one whole epoch (m batch steps).
     ///
     /// # Errors
-    /// As [`IterativeMethod::step`].
+    /// As [`step`](Self::step).
     pub fn epoch(&mut self, theta: &mut State) -> Result<()> {
         for _ in 0..self.pieces.len() {
             self.step(theta)?;
         }
         Ok(())
     }
-}
 
-impl IterativeMethod for SplittingOptimizer<'_> {
-    fn step(&mut self, theta: &mut State) -> Result<()> {
+    /// One iteration: the next batch of this optimizer's own order.
+    ///
+    /// # Errors
+    /// Whatever the local flow map reports.
+    pub fn step(&mut self, theta: &mut State) -> Result<()> {
         if self.position == 0 {
             let next = self.schedule.next_step();
             self.perm.copy_from_slice(next);
         }
         let i = self.perm[self.position];
+        self.step_batch(i, theta)
+    }
+
+    /// One iteration on batch `i`: `θ ← φⁱ_h(θ)` at time `t = e·h`, with `e`
+    /// the epochs completed (every `m` calls, whatever the batches).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `i` is not a batch index; whatever
+    /// the local flow map reports.
+    pub fn step_batch(&mut self, i: usize, theta: &mut State) -> Result<()> {
+        let m = self.pieces.len();
+        if i >= m {
+            return Err(Error::invalid(
+                "batch",
+                i,
+                &format!("the optimizer has {m} local flows"),
+            ));
+        }
         let h = self.h();
         let t = self.epochs as f64 * h;
         self.pieces[i].advance(t, h, theta)?;
         self.position += 1;
-        if self.position == self.pieces.len() {
+        if self.position == m {
             self.position = 0;
             self.epochs += 1;
         }
         Ok(())
     }
 
-    fn name(&self) -> String {
-        self.name.clone()
+    /// Number of batches (local flow maps) m.
+    pub fn num_batches(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// Dimension of θ.
+    pub fn dim(&self) -> usize {
+        self.pieces[0].dim()
+    }
+
+    /// A short description (`splitting (<first piece's name>)`).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }

@@ -12,7 +12,7 @@ use splitflow::optimizers::OptimizerSpec;
 use splitflow::problems::data::{self, Dataset};
 use splitflow::problems::{logistic, softmax};
 use splitflow::splitting::PieceOrder;
-use splitflow::train::{EpochOptions, History, train_epochs};
+use splitflow::train::{Budget, Cadence, Control, Executor, Outcome, Record, Termination};
 use splitflow::{Error, Result, State};
 
 use crate::{read, say, to_json, write};
@@ -77,9 +77,34 @@ struct Report<'a> {
     final_loss: Option<f64>,
     train_error: f64,
     diverged: bool,
+    termination: Termination,
     step_seconds: f64,
     eval_seconds: f64,
-    history: &'a History,
+    history: HistoryReport<'a>,
+}
+
+/// The `"history"` object of the JSON report.
+#[derive(Serialize)]
+struct HistoryReport<'a> {
+    records: &'a [Record],
+    converged: bool,
+    diverged: bool,
+    iterations: usize,
+    step_seconds: f64,
+    eval_seconds: f64,
+}
+
+impl<'a> HistoryReport<'a> {
+    fn new(out: &'a Outcome) -> Self {
+        HistoryReport {
+            records: &out.records,
+            converged: out.converged(),
+            diverged: out.diverged(),
+            iterations: out.iterations,
+            step_seconds: out.step_seconds,
+            eval_seconds: out.eval_seconds,
+        }
+    }
 }
 
 fn load(name: &str) -> Result<Dataset> {
@@ -176,18 +201,22 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     let problem = Problem::new(&d, a.batch_size)?;
     let sum = problem.sum.as_ref();
     let mut theta = initial(&a.init, sum.dim(), a.seed)?;
-    let opts = EpochOptions {
-        epochs: a.epochs,
-        order,
-        eval_every: a.eval_every,
-        ..Default::default()
+    let cadence = match a.eval_every {
+        0 => Cadence::EveryEpoch,
+        k => Cadence::Every(k),
     };
     let steps = (a.epochs * sum.num_batches()) as u64;
     let bar = crate::progress::bar(Some(steps), a.json);
-    let history = train_epochs(optimizer.as_mut(), sum, &mut theta, &opts, &mut |r| {
-        bar.set_position(r.iteration as u64);
-        bar.set_message(format!("loss {:.4e}", r.loss));
-    })?;
+    let mut progress = |now: &splitflow::train::Observation<'_>| {
+        bar.set_position(now.iteration as u64);
+        bar.set_message(format!("loss {:.4e}", now.latest.loss));
+        Control::Continue
+    };
+    let history = Executor::new(Budget::Epochs(a.epochs))
+        .order(order)
+        .evaluate(cadence)
+        .observe(cadence, &mut progress)
+        .run_on_sum(optimizer.as_mut(), sum, &mut theta)?;
     bar.finish_and_clear();
     if let Some(path) = &a.dump_params {
         let text: String = theta.iter().map(|v| format!("{v:e}\n")).collect();
@@ -232,13 +261,14 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             seed: a.seed,
             init: &a.init,
             iterations: history.iterations,
-            initial_loss: history.records[0].loss,
-            final_loss: history.final_loss(),
+            initial_loss: history.initial_loss,
+            final_loss: Some(history.final_loss),
             train_error,
-            diverged: history.diverged,
+            diverged: history.diverged(),
+            termination: history.termination,
             step_seconds: history.step_seconds,
             eval_seconds: history.eval_seconds,
-            history: &history,
+            history: HistoryReport::new(&history),
         };
         say!("{}", to_json(&report)?);
         return Ok(());
@@ -272,8 +302,11 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             r.seconds
         );
     }
-    if history.diverged {
-        say!("diverged after {} iterations", history.iterations);
+    if let Termination::Diverged(reason) = history.termination {
+        say!(
+            "diverged after {} iterations ({reason})",
+            history.iterations
+        );
     }
     say!(
         "training error {:.2} %; {:.3} s in steps, {:.3} s in loss evaluations",
