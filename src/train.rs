@@ -290,7 +290,7 @@ pub fn train_epochs<F: FiniteSum + ?Sized>(
         observer(&r);
         if !loss.is_finite()
             || loss > opts.divergence_bound
-            || !crate::steppers::all_finite(theta.as_slice())
+            || !crate::kernels::all_finite(theta.as_slice())
         {
             out.diverged = true;
             return true;
