@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn convergence_plot_of_a_strang_study() {
-        let spec = include_str!("../examples/specs/order_strang.toml");
+        let spec = include_str!("../../examples/specs/order_strang.toml");
         let outcome = OrderSpec::from_toml(spec).unwrap().run().unwrap();
         let report = &outcome.report;
         assert!(report.excluded.is_empty());
