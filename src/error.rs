@@ -7,6 +7,10 @@
 
 use crate::State;
 
+mod spec;
+
+pub(crate) use spec::toml_error;
+
 /// Result alias used throughout splitflow.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

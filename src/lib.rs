@@ -55,6 +55,7 @@ pub mod convergence;
 pub mod error;
 pub mod flows;
 pub mod integrate;
+mod kernels;
 pub mod objective;
 pub mod optimizers;
 pub mod order;

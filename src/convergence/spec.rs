@@ -27,7 +27,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use super::{ConvergenceReport, ConvergenceStudy, fine_reference};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, toml_error};
 use crate::test_models::{
     HarmonicOscillator, Kepler, LinearDecay, LogisticGrowth, Lorenz, VanDerPol,
 };
@@ -397,7 +397,7 @@ impl OrderSpec {
     /// # Errors
     /// [`Error::Spec`] with the line of malformed TOML, an unknown key or a wrong type.
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| crate::convergence::spec::toml_error(text, &e))
+        toml::from_str(text).map_err(|e| toml_error(text, &e))
     }
 
     /// Runs the study.
@@ -538,31 +538,4 @@ pub(crate) fn splitting_method<'a>(
         Ok(y)
     };
     Ok((description, order, Box::new(runner)))
-}
-
-/// Converts a TOML parse error into [`Error::Spec`] with its line number.
-pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> Error {
-    let line = e.span().map(|s| {
-        text.as_bytes()[..s.start.min(text.len())]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    });
-    let mut message = e.message().trim().to_string();
-    // Name the key of the offending `key = value` line when the message does not.
-    if let Some((key, _)) = line
-        .and_then(|l| text.lines().nth(l - 1))
-        .and_then(|l| l.split_once('='))
-    {
-        let key = key.trim().trim_matches('"');
-        let simple = !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-        if simple && !message.contains(&format!("`{key}`")) {
-            message = format!("`{key}`: {message}");
-        }
-    }
-    Error::Spec { message, line }
 }

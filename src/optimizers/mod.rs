@@ -139,7 +139,7 @@ pub(crate) fn checked_call(
             g.len(),
         ));
     }
-    if !crate::steppers::all_finite(g.as_slice()) {
+    if !crate::kernels::all_finite(g.as_slice()) {
         return Err(Error::non_finite(
             &format!("{what} returned by the oracle at step {step}"),
             step as f64,

@@ -48,7 +48,7 @@ use super::{
     NagFriction, Optimizer, RmsProp,
 };
 use super::{BetaSchedule, CFactor, Sag, Ssa1, Ssa2, Svrg};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, toml_error};
 
 /// The `[flow]` table: which ODE.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -381,8 +381,7 @@ impl OptimizerSpec {
     /// types, a missing or mixed form, keys a method does not use, unknown
     /// names and out-of-range or non-finite values (the message names the field).
     pub fn from_toml(text: &str) -> Result<Self> {
-        let spec: OptimizerSpec =
-            toml::from_str(text).map_err(|e| crate::convergence::spec::toml_error(text, &e))?;
+        let spec: OptimizerSpec = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         spec.validated(text)
     }
 

@@ -5,90 +5,9 @@ use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut};
 
 use super::factorization::thin_qr_of_transpose;
 use crate::error::Result;
+use crate::kernels::gemm_acc;
 use crate::splitting::FlowStats;
 use crate::{AdaptiveOptions, Integrator, OdeSystem, Rk45, State, Stats};
-
-/// `out ← out + alpha·A·B` for column-major `A` (`m×k`, in `a`), `B`
-/// (`k×n`, in `b`) and `out` (`m×n`): two output columns at a time,
-/// each updated with four columns of `A` per pass over the rows.
-///
-/// Allocation-free replacement for nalgebra's `gemm`, which allocates packing
-/// buffers on every call for n > 1. (faer's `matmul` does not allocate but
-/// returns with the upper halves of the AVX registers dirty, which made the
-/// `exp` calls that follow it in the softmax field ~20x slower here.)
-pub(super) fn gemm_acc(out: &mut [f64], a: &[f64], b: &[f64], k: usize, alpha: f64) {
-    if k == 0 || a.is_empty() {
-        return;
-    }
-    let m = a.len() / k;
-    let n = b.len() / k;
-    debug_assert_eq!(out.len(), m * n);
-    // Two output columns × four columns of A: 8 coefficients, 4 inputs and
-    // 2 accumulators fit the 16 SSE registers of baseline x86-64.
-    let mut j0 = 0;
-    while j0 < n {
-        if n - j0 == 1 {
-            column_block::<1>(out, a, b, m, k, j0, alpha);
-        } else {
-            column_block::<2>(out, a, b, m, k, j0, alpha);
-        }
-        j0 += 2;
-    }
-}
-
-/// Output columns `j0 .. j0 + NR` of [`gemm_acc`].
-#[inline(always)]
-fn column_block<const NR: usize>(
-    out: &mut [f64],
-    a: &[f64],
-    b: &[f64],
-    m: usize,
-    k: usize,
-    j0: usize,
-    alpha: f64,
-) {
-    let mut cols = out[j0 * m..(j0 + NR) * m].chunks_exact_mut(m);
-    let mut o: [&mut [f64]; NR] = std::array::from_fn(|_| cols.next().expect("NR columns"));
-    let bc: [&[f64]; NR] = std::array::from_fn(|j| &b[(j0 + j) * k..(j0 + j + 1) * k]);
-    let mut l = 0;
-    while l < k {
-        match k - l {
-            1 => panel::<NR, 1>(&mut o, a, &bc, m, l, alpha),
-            2 => panel::<NR, 2>(&mut o, a, &bc, m, l, alpha),
-            3 => panel::<NR, 3>(&mut o, a, &bc, m, l, alpha),
-            _ => panel::<NR, 4>(&mut o, a, &bc, m, l, alpha),
-        }
-        l += 4;
-    }
-}
-
-/// `o[j] += Σ_q alpha·b[j][l + q]·A[:, l + q]` for `q < KB`, `j < NR`,
-/// in that order of operations, one pass over the rows.
-#[inline(always)]
-fn panel<const NR: usize, const KB: usize>(
-    o: &mut [&mut [f64]; NR],
-    a: &[f64],
-    bc: &[&[f64]; NR],
-    m: usize,
-    l: usize,
-    alpha: f64,
-) {
-    let ac: [&[f64]; KB] = std::array::from_fn(|q| &a[(l + q) * m..(l + q + 1) * m]);
-    let c: [[f64; KB]; NR] = std::array::from_fn(|j| std::array::from_fn(|q| alpha * bc[j][l + q]));
-    for oj in o.iter_mut() {
-        assert!(oj.len() == m);
-    }
-    for i in 0..m {
-        let x: [f64; KB] = std::array::from_fn(|q| ac[q][i]);
-        for j in 0..NR {
-            let mut v = o[j][i];
-            for q in 0..KB {
-                v += c[j][q] * x[q];
-            }
-            o[j][i] = v;
-        }
-    }
-}
 
 /// The lazily computed `Q` of `Xᵀ = QR`, the reduced state `H = QᵀΘ`
 /// (k×c, c = 1 for a parameter vector) and its start value, the local

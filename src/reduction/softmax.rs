@@ -4,8 +4,9 @@ use std::cell::RefCell;
 
 use nalgebra::DMatrix;
 
-use super::reduced::{ReducedCore, gemm_acc};
+use super::reduced::ReducedCore;
 use crate::error::{Result, check_dim};
+use crate::kernels::gemm_acc;
 use crate::objective::FiniteSum;
 use crate::problems::softmax::Softmax;
 use crate::splitting::{FlowMap, FlowStats};

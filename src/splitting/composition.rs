@@ -231,7 +231,7 @@ impl FlowMap for Splitting<'_> {
                     other => other,
                 });
             }
-            if !crate::steppers::all_finite(y.as_slice()) {
+            if !crate::kernels::all_finite(y.as_slice()) {
                 return Err(Error::NonFinite {
                     what: format!("piece {j} ({}) output", self.pieces[j].name()),
                     t: self.clocks[j] + tau,

@@ -1,7 +1,8 @@
 //! Explicit (forward) Euler.
 
-use super::{Stats, Stepper, check_step, fit, lincomb_checked};
+use super::{Stats, Stepper, check_step, fit};
 use crate::error::{Error, Result};
+use crate::kernels::lincomb_checked;
 use crate::{OdeSystem, Order, State};
 
 /// Explicit Euler, order 1:

@@ -1,8 +1,9 @@
 //! The classical fourth-order Runge–Kutta method.
 
 use super::tableau::RK4;
-use super::{Stats, Stepper, check_step, fit, lincomb, lincomb_checked};
+use super::{Stats, Stepper, check_step, fit};
 use crate::error::{Error, Result};
+use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
 
 /// Classical Runge–Kutta, order 4 (tableau [`RK4`](super::ButcherTableau)):

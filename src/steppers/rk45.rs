@@ -2,10 +2,9 @@
 //! order-4 estimate, FSAL and dense output.
 
 use super::tableau::DOPRI5;
-use super::{
-    EmbeddedStepper, Stats, Stepper, Tolerance, check_step, fit, lincomb, lincomb_checked,
-};
+use super::{EmbeddedStepper, Stats, Stepper, Tolerance, check_step, fit};
 use crate::error::{Error, Result};
+use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
 
 /// Which solution a fixed-step [`Rk45`] propagates.

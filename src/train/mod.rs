@@ -179,7 +179,7 @@ impl<'o> Executor<'o> {
         }
         self.divergence.validate()?;
         crate::error::check_dim("initial parameters", method.dim(), theta.len())?;
-        if !crate::steppers::all_finite(theta.as_slice()) {
+        if !crate::kernels::all_finite(theta.as_slice()) {
             return Err(Error::non_finite("initial parameters", f64::NAN));
         }
 
@@ -207,7 +207,7 @@ impl<'o> Executor<'o> {
                     let r = method.step(batch, theta);
                     run.step_seconds += start.elapsed().as_secs_f64();
                     let failure = match r {
-                        Ok(()) if crate::steppers::all_finite(theta.as_slice()) => None,
+                        Ok(()) if crate::kernels::all_finite(theta.as_slice()) => None,
                         Ok(()) => Some(Divergence::NonFiniteParameters { step: k + 1 }),
                         Err(Error::NonFinite { .. }) => {
                             Some(Divergence::NonFiniteGradient { step: k + 1 })

@@ -66,7 +66,7 @@ pub(crate) fn paper(
 /// Iterations-to-target versus α, and the metric histories, as SVG.
 #[cfg(feature = "plot")]
 fn plots(exp: &splitflow::paper::Experiment, out: &Path, stem: &str) -> Result<()> {
-    splitflow::plot::iterations_vs_alpha(exp, &out.join(format!("{stem}-iterations.svg")))?;
+    splitflow::plot::iterations_vs_alpha(&sweep(exp), &out.join(format!("{stem}-iterations.svg")))?;
     // Diverging runs are drawn up to 100× the largest starting value, so
     // they do not stretch the axis over the converging ones.
     let start = exp
@@ -96,6 +96,27 @@ fn plots(exp: &splitflow::paper::Experiment, out: &Path, stem: &str) -> Result<(
         &format!("{}: stop metric per run", exp.name),
         &out.join(format!("{stem}-curves.svg")),
     )
+}
+
+/// The experiment's runs as the plot module's learning-rate sweep.
+#[cfg(feature = "plot")]
+fn sweep(exp: &splitflow::paper::Experiment) -> splitflow::plot::Sweep {
+    splitflow::plot::Sweep {
+        name: exp.name.clone(),
+        metric: exp.metric.clone(),
+        target: exp.target,
+        runs: exp
+            .runs
+            .iter()
+            .map(|r| splitflow::plot::SweepRun {
+                method: r.method.clone(),
+                alpha: r.alpha,
+                reached: r.converged.then_some(r.iterations).flatten(),
+                diverged: r.diverged,
+                iterations_run: r.iterations_run,
+            })
+            .collect(),
+    }
 }
 
 pub(crate) fn print_experiment(exp: &splitflow::paper::Experiment) {

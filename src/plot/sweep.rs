@@ -1,0 +1,357 @@
+//! Iterations to a target against the learning rate: a learning-rate
+//! [`Sweep`] of several methods, with failed runs in a band at the top.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::axis::{Axis, format_value};
+use super::chart::{DARK, build_chart, colour, render};
+use super::legend::{Corner, draw_legend, legend_position, marker, open_triangle};
+use crate::error::{Error, Result};
+
+/// A learning-rate sweep as [`iterations_vs_alpha`] draws it: runs of
+/// several methods at several learning rates, each stopped at a target
+/// value of a metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// Name of the sweep (the title's first word, e.g. `lls`).
+    pub name: String,
+    /// The stopping quantity (e.g. `residual`).
+    pub metric: String,
+    /// The target value of the metric.
+    pub target: f64,
+    /// One entry per method and learning rate.
+    pub runs: Vec<SweepRun>,
+}
+
+/// One run of a [`Sweep`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepRun {
+    /// The method (one line, colour and legend entry per method).
+    pub method: String,
+    /// The learning rate α (runs with α ≤ 0 or not finite are left out).
+    pub alpha: f64,
+    /// Iterations to the target, `None` when it was not reached (a count of
+    /// 0 cannot go on the axis and is drawn as not reached).
+    pub reached: Option<usize>,
+    /// The run diverged (a cross in the top band).
+    pub diverged: bool,
+    /// Iterations run (sizes the axis when no run reached the target).
+    pub iterations_run: usize,
+}
+
+/// Draws iterations to the target against the learning rate α (log axis)
+/// for every method of a learning-rate [`Sweep`].
+///
+/// Runs that reached the target are joined per method (in the order the
+/// methods first appear in [`runs`](Sweep::runs)), the line broken at
+/// learning rates where the method did not reach it. Runs that diverged are
+/// crosses, and runs that stopped without reaching the target hollow
+/// triangles, in the method's colour in a band at the top of the axis. The
+/// `y` axis is logarithmic when the iteration counts span more than a
+/// factor 20. The title names the sweep, its metric and its target.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when the sweep has no run with a positive,
+/// finite α; [`Error::Io`] when `path` cannot be written.
+///
+/// # Example
+/// ```
+/// use splitflow::plot::{Sweep, SweepRun, iterations_vs_alpha};
+///
+/// let run = |method: &str, alpha: f64, reached: Option<usize>| SweepRun {
+///     method: method.into(),
+///     alpha,
+///     reached,
+///     diverged: false,
+///     iterations_run: reached.unwrap_or(1000),
+/// };
+/// let sweep = Sweep {
+///     name: "toy".into(),
+///     metric: "residual".into(),
+///     target: 1e-5,
+///     runs: vec![run("sgd", 0.1, Some(900)), run("sgd", 1.0, Some(120)), run("sgd", 3.0, None)],
+/// };
+/// let path = std::env::temp_dir().join("splitflow_iterations_vs_alpha_example.svg");
+/// iterations_vs_alpha(&sweep, &path)?;
+/// assert!(std::fs::read_to_string(&path)?.contains("target not reached"));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn iterations_vs_alpha(sweep: &Sweep, path: &Path) -> Result<()> {
+    let runs: Vec<_> = sweep
+        .runs
+        .iter()
+        .filter(|r| r.alpha.is_finite() && r.alpha > 0.0)
+        .collect();
+    if runs.is_empty() {
+        return Err(Error::invalid(
+            "sweep.runs",
+            format!("{} runs", sweep.runs.len()),
+            "no run with a positive, finite learning rate to draw on a log axis",
+        ));
+    }
+    let mut methods: Vec<&str> = Vec::new();
+    for r in &runs {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+    }
+    let reached = |r: &SweepRun| r.reached.filter(|&k| k > 0);
+    let counts: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| reached(r))
+        .map(|k| k as f64)
+        .collect();
+    let x = Axis::log_around(runs.iter().map(|r| r.alpha), 0.06, 1.3);
+    let (lo, hi) = match (
+        counts.iter().copied().reduce(f64::min),
+        counts.iter().copied().reduce(f64::max),
+    ) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        _ => {
+            let most = runs.iter().map(|r| r.iterations_run).max().unwrap_or(0);
+            (1.0, (most as f64).max(10.0))
+        }
+    };
+    let diverged = runs.iter().any(|r| r.diverged);
+    let unfinished = runs.iter().any(|r| !r.diverged && reached(r).is_none());
+    // The top band of the axis (shaded, without ticks) holds the runs that
+    // diverged or stopped short of the target, one row per method.
+    let band = if diverged || unfinished { 0.14 } else { 0.0 };
+    let y = if hi / lo > 20.0 {
+        let (a, b) = (lo.log10(), hi.log10());
+        let d = (b - a).max(0.3);
+        let (bottom, top) = (a - 0.05 * d, b + 0.05 * d);
+        Axis::log(
+            10f64.powf(bottom),
+            10f64.powf(top + (top - bottom) * band / (1.0 - band)),
+        )
+        .ticks_up_to(10f64.powf(top))
+    } else {
+        let top = hi * 1.08;
+        Axis::linear(0.0, top / (1.0 - band)).ticks_up_to(top)
+    };
+    let band_row =
+        |m: usize| y.inverse(1.0 - band + band * (m + 1) as f64 / (methods.len() + 1) as f64);
+    let band_floor = y.inverse(1.0 - band);
+    let title = format!(
+        "{}: iterations to {} ≤ {}",
+        sweep.name,
+        sweep.metric,
+        format_value(sweep.target, 3)
+    );
+
+    render(path, |root| {
+        let mut chart = build_chart(
+            root,
+            &title,
+            x,
+            y,
+            "learning rate α",
+            "iterations to target",
+        )?;
+        if band > 0.0 {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x.lo, band_floor), (x.hi, y.hi)],
+                RGBColor(243, 243, 243).filled(),
+            )))?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x.lo, band_floor), (x.hi, band_floor)],
+                RGBColor(170, 170, 170),
+            )))?;
+        }
+        let mut labels: Vec<String> = Vec::new();
+        let mut curves: Vec<Vec<(f64, f64)>> = Vec::new();
+        for (m, &name) in methods.iter().enumerate() {
+            let c = colour(m);
+            // The first method drawn wider, so that later ones lying on
+            // top of it leave a visible rim.
+            let style = c.stroke_width(if m == 0 { 4 } else { 2 });
+            let mut mine: Vec<_> = runs.iter().filter(|r| r.method == name).collect();
+            mine.sort_by(|a, b| a.alpha.total_cmp(&b.alpha));
+            let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+            for r in &mine {
+                match reached(r) {
+                    Some(k) => segments.last_mut().unwrap().push((r.alpha, k as f64)),
+                    None => segments.push(Vec::new()),
+                }
+            }
+            segments.retain(|s| !s.is_empty());
+            let shape = m % 3;
+            let legend = move |(px, py): (i32, i32)| {
+                EmptyElement::at((px, py))
+                    + PathElement::new(vec![(0, 0), (24, 0)], style)
+                    + marker((12, 0), shape, c)
+            };
+            // The first series drawn carries the legend entry, even if empty.
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label(name)
+                .legend(legend);
+            labels.push(name.to_string());
+            for seg in &segments {
+                chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
+                chart.draw_series(
+                    seg.iter()
+                        .map(|&p| EmptyElement::at(p) + marker((0, 0), shape, c)),
+                )?;
+                curves.push(seg.clone());
+            }
+            let top = band_row(m);
+            let mut band = Vec::new();
+            for r in &mine {
+                if r.diverged {
+                    chart.draw_series(std::iter::once(Cross::new(
+                        (r.alpha, top),
+                        6,
+                        c.stroke_width(3),
+                    )))?;
+                    band.push((r.alpha, top));
+                } else if reached(r).is_none() {
+                    chart.draw_series(std::iter::once(
+                        EmptyElement::at((r.alpha, top)) + open_triangle((0, 0), c),
+                    ))?;
+                    band.push((r.alpha, top));
+                }
+            }
+            curves.extend(band.into_iter().map(|p| vec![p]));
+        }
+        if diverged {
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label("diverged")
+                .legend(|(px, py)| Cross::new((px + 12, py), 6, DARK.stroke_width(3)));
+            labels.push("diverged".into());
+        }
+        if unfinished {
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label("target not reached")
+                .legend(|(px, py)| open_triangle((px + 12, py), DARK));
+            labels.push("target not reached".into());
+        }
+        let pos = legend_position(
+            &chart,
+            &labels,
+            &curves,
+            &[
+                Corner::UpperLeft,
+                Corner::UpperRight,
+                Corner::LowerLeft,
+                Corner::LowerRight,
+            ],
+        );
+        draw_legend(&mut chart, pos)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::test_support::{count, hex, out_dir, polyline_colours, well_formed};
+
+    fn run(method: &str, alpha: f64, iterations: Option<usize>, diverged: bool) -> SweepRun {
+        SweepRun {
+            method: method.into(),
+            alpha,
+            reached: iterations,
+            diverged,
+            iterations_run: iterations.unwrap_or(if diverged { 3 } else { 5000 }),
+        }
+    }
+
+    fn sweep_of(runs: Vec<SweepRun>) -> Sweep {
+        Sweep {
+            name: "toy".into(),
+            metric: "residual".into(),
+            target: 1e-5,
+            runs,
+        }
+    }
+
+    #[test]
+    fn iterations_vs_alpha_marks_diverged_and_unfinished_runs() {
+        let sweep = sweep_of(vec![
+            run("sgd", 0.1, None, false),
+            run("splitting", 0.1, None, false),
+            run("sgd", 0.5, Some(3500), false),
+            run("splitting", 0.5, Some(3900), false),
+            run("sgd", 2.0, Some(1200), false),
+            run("splitting", 2.0, Some(1500), false),
+            run("sgd", 6.0, None, true),
+            run("splitting", 6.0, Some(870), false),
+        ]);
+        let dir = out_dir("iters");
+        let path = dir.join("iters.svg");
+        iterations_vs_alpha(&sweep, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let texts = well_formed(&svg);
+        for t in [
+            "sgd",
+            "splitting",
+            "diverged",
+            "target not reached",
+            "learning rate α",
+            "iterations to target",
+            "toy: iterations to residual ≤ 10⁻⁵",
+        ] {
+            assert_eq!(count(&texts, t), 1, "{t}: {texts:?}");
+        }
+        let colours = polyline_colours(&svg);
+        assert!(colours.contains(&hex(colour(0))) && colours.contains(&hex(colour(1))));
+        // Ticks stop below the band: nothing labelled above the data's top.
+        assert!(texts.iter().any(|t| t == "4000"));
+        assert!(!texts.iter().any(|t| t == "5000"), "{texts:?}");
+    }
+
+    #[test]
+    fn iterations_vs_alpha_without_failures_has_no_band_entries() {
+        let sweep = sweep_of(vec![
+            run("sgd", 0.01, Some(48), false),
+            run("splitting", 0.01, Some(48), false),
+            run("sgd", 1.0, Some(4), false),
+            run("splitting", 1.0, Some(1), false),
+            run("adam", 100.0, Some(16), false),
+        ]);
+        let dir = out_dir("iters-ok");
+        let path = dir.join("iters.svg");
+        iterations_vs_alpha(&sweep, &path).unwrap();
+        let texts = well_formed(&std::fs::read_to_string(&path).unwrap());
+        for t in ["sgd", "splitting", "adam"] {
+            assert_eq!(count(&texts, t), 1, "{t}");
+        }
+        assert_eq!(count(&texts, "diverged"), 0);
+        assert_eq!(count(&texts, "target not reached"), 0);
+        // 1..48 iterations: a log axis with labelled decades.
+        assert!(texts.iter().any(|t| t == "10") && texts.iter().any(|t| t == "1"));
+    }
+
+    #[test]
+    fn iterations_vs_alpha_errors() {
+        let dir = out_dir("iters-errors");
+        assert!(matches!(
+            iterations_vs_alpha(&sweep_of(Vec::new()), &dir.join("x.svg")),
+            Err(Error::InvalidParameter { .. })
+        ));
+        let bad = sweep_of(vec![run("sgd", 0.0, Some(3), false)]);
+        assert!(matches!(
+            iterations_vs_alpha(&bad, &dir.join("x.svg")),
+            Err(Error::InvalidParameter { .. })
+        ));
+        // Nothing converged: still a picture, every run in the band.
+        let failed = sweep_of(vec![
+            run("sgd", 1.0, None, true),
+            run("sgd", 0.1, None, false),
+        ]);
+        let path = dir.join("failed.svg");
+        iterations_vs_alpha(&failed, &path).unwrap();
+        let texts = well_formed(&std::fs::read_to_string(&path).unwrap());
+        assert_eq!(count(&texts, "diverged"), 1);
+        assert!(matches!(
+            iterations_vs_alpha(&failed, &dir.join("missing").join("x.svg")),
+            Err(Error::Io { .. })
+        ));
+    }
+}
