@@ -12,4 +12,5 @@ mod rk45_oracle;
 mod specs;
 mod splitting;
 mod steppers;
+mod tableaus;
 mod tomography;
