@@ -300,11 +300,11 @@ impl EmbeddedStepper for ExplicitRk {
         let mut e = [0.0; MAX_STAGES];
         let mut ks: [&[f64]; MAX_STAGES] = [&[]; MAX_STAGES];
         let mut m = 0;
-        for j in 0..s {
-            let ej = h * (tab.b[j] - bh[j]);
+        for ((b, bh), kj) in tab.b.iter().zip(bh).zip(&self.k) {
+            let ej = h * (b - bh);
             if ej != 0.0 {
                 e[m] = ej;
-                ks[m] = self.k[j].as_slice();
+                ks[m] = kj.as_slice();
                 m += 1;
             }
         }
