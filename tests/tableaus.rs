@@ -442,3 +442,59 @@ fn f_evaluations_per_step_follow_the_tableau() {
     assert_eq!(st.f_evals, 3 + 6 * (st.accepted + st.rejected));
     let _ = osc.dim();
 }
+
+/// The new names work where specs accept a stepper: a `splitflow order`
+/// study of DOP853 on the harmonic oscillator, and Tsit5 as the sub-stepper
+/// of a Strang splitting (second order overall).
+#[test]
+fn specs_accept_tableau_names() {
+    let whole = r#"
+        [problem]
+        kind = "builtin"
+        name = "harmonic"
+        t_end = 10.0
+        [method]
+        stepper = "dop853"
+        [study]
+        steps = [10, 12, 16, 20, 24, 31]
+    "#;
+    let out = splitflow::convergence::spec::OrderSpec::from_toml(whole)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert!(
+        (out.report.fitted_order - 8.0).abs() <= 0.2,
+        "{}",
+        out.report
+    );
+    let split = r#"
+        [problem]
+        kind = "linear"
+        pieces = [ [[-1.0, 2.0], [0.0, -3.0]], [[0.0, 0.0], [1.0, -1.0]] ]
+        y0 = [1.0, 0.5]
+        t_end = 1.0
+        [method]
+        splitting = "strang"
+        sub_stepper = "tsit5"
+        [study]
+        steps = [8, 16, 32, 64, 128]
+    "#;
+    let out = splitflow::convergence::spec::OrderSpec::from_toml(split)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert!(
+        (out.report.fitted_order - 2.0).abs() <= 0.2,
+        "{}",
+        out.report
+    );
+    let bad = whole.replace("dop853", "dop54");
+    let e = splitflow::convergence::spec::OrderSpec::from_toml(&bad)
+        .unwrap()
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Spec { .. }) && e.to_string().contains("tsit5"),
+        "{e}"
+    );
+}

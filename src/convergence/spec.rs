@@ -473,10 +473,12 @@ pub(crate) fn splitting_method<'a>(
             "method.splitting needs a linear problem with pieces",
         ));
     }
-    let sub = spec
-        .sub_stepper
-        .as_deref()
-        .ok_or_else(|| spec_err("method.sub_stepper is required with a splitting (exact, explicit_euler, implicit_euler, rk4 or rk45)"))?;
+    let sub = spec.sub_stepper.as_deref().ok_or_else(|| {
+        spec_err(format!(
+            "method.sub_stepper is required with a splitting (exact or one of {})",
+            crate::steppers::STEPPER_NAMES.join(", ")
+        ))
+    })?;
     let sub_steps = spec.sub_steps.unwrap_or(1);
     if sub_steps == 0 {
         return Err(spec_err("method.sub_steps must be at least 1"));
