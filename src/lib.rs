@@ -39,7 +39,8 @@
 //! * [`OdeSystem`] — a vector field `f(t, y)` written in place; [`FnSystem`],
 //!   [`LinearSystem`] (with its exact flow) and the [`OdeSolversAdapter`].
 //! * [`steppers`] — [`ExplicitEuler`], [`ImplicitEuler`], [`Rk4`], [`Rk45`],
-//!   each with its [`Order`].
+//!   and [`ExplicitRk`] on any [`ButcherTableau`] (Heun, Ralston, BS3, Tsit5,
+//!   DOP853, …), each with its [`Order`]; [`stepper_by_name`] maps names to them.
 //! * [`integrate()`] — fixed or adaptive driving over `[t0, t1]`.
 //! * [`convergence`] — observed order from refinement studies, and the
 //!   TOML study specs behind `splitflow order`.
@@ -81,7 +82,7 @@ pub use integrate::{
 };
 pub use order::Order;
 pub use steppers::{
-    EmbeddedStepper, ExplicitEuler, ImplicitEuler, NewtonOptions, Rk4, Rk45, Stats, Stepper,
-    Tolerance,
+    ButcherTableau, EmbeddedStepper, ExplicitEuler, ExplicitRk, ImplicitEuler, NewtonOptions, Rk4,
+    Rk45, STEPPER_NAMES, Stats, Stepper, Tolerance, stepper_by_name,
 };
 pub use system::{FnSystem, LinearSystem, Linearity, OdeSolversAdapter, OdeSystem};

@@ -13,5 +13,6 @@ mod rk45_oracle;
 mod specs;
 mod splitting;
 mod steppers;
+mod tableaus;
 mod tomography;
 mod train;
