@@ -15,7 +15,7 @@ use splitflow::splitting::PieceOrder;
 use splitflow::train::{EpochOptions, History, train_epochs};
 use splitflow::{Error, Result, State};
 
-use crate::io::{check_output_file, csv_beside, read_input, series_csv, write};
+use crate::io::{check_output_file, csv_beside, read_input, write};
 use crate::{say, to_json};
 
 /// Arguments of `splitflow train`.
@@ -234,12 +234,13 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         write(path, &text)?;
     }
     if let Some((path, csv)) = &plot_csv {
-        let curve: Vec<(f64, f64)> = history.records.iter().map(|r| (r.epoch, r.loss)).collect();
-        let series = [(explanation.summary.clone(), curve)];
-        write(csv, &series_csv("epoch", "training loss", &series))?;
+        write(csv, &history.to_csv())?;
         #[cfg(feature = "plot")]
         splitflow::plot::loss_curves(
-            &series,
+            &[(
+                explanation.summary.clone(),
+                history.records.iter().map(|r| (r.epoch, r.loss)).collect(),
+            )],
             "epoch",
             "training loss",
             true,
