@@ -589,7 +589,10 @@ fn check_paper(j: &Value, dir: &Path) -> Vec<String> {
         // The data behind each plot, beside it as CSV.
         let iterations = std::fs::read_to_string(dir.join(format!("{stem}-iterations.csv")))
             .unwrap_or_else(|e| panic!("{name}: iterations CSV ({e})"));
-        assert_eq!(iterations, csv, "{name}: the iterations plot shows the runs table");
+        assert_eq!(
+            iterations, csv,
+            "{name}: the iterations plot shows the runs table"
+        );
         let curves = std::fs::read_to_string(dir.join(format!("{stem}-curves.csv")))
             .unwrap_or_else(|e| panic!("{name}: curves CSV ({e})"));
         let mut lines = curves.lines();
@@ -597,7 +600,10 @@ fn check_paper(j: &Value, dir: &Path) -> Vec<String> {
             lines.next().unwrap().starts_with("series,iteration,"),
             "{name}: {curves}"
         );
-        assert!(lines.next().is_some(), "{name}: no points in the curves CSV");
+        assert!(
+            lines.next().is_some(),
+            "{name}: no points in the curves CSV"
+        );
         names.push(name);
     }
     names
@@ -862,7 +868,10 @@ fn run_within(seconds: u64, args: &[&str]) -> Output {
         if t.elapsed().as_secs() >= seconds {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("splitflow {}: still running after {seconds} s", args.join(" "));
+            panic!(
+                "splitflow {}: still running after {seconds} s",
+                args.join(" ")
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -894,7 +903,10 @@ fn assert_runtime_error(tag: &str, out: &Output, needle: &str) {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
     assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
-    assert!(lines[0].contains(needle), "{tag}: wants `{needle}`: {stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "{tag}: wants `{needle}`: {stderr}"
+    );
     eprintln!("{tag}: {}", lines[0]);
 }
 
@@ -923,7 +935,11 @@ fn long_train(spec: &TempPath) -> Vec<&str> {
 fn train_outputs_checked_before_training() {
     let spec = TempPath::file("long.toml", SGD);
     for flag in ["--dump-params", "--plot"] {
-        let path = unwritable(if flag == "--plot" { "loss.svg" } else { "p.txt" });
+        let path = unwritable(if flag == "--plot" {
+            "loss.svg"
+        } else {
+            "p.txt"
+        });
         let mut args = long_train(&spec);
         args.extend([flag, path.arg()]);
         assert_runtime_error(flag, &run_within(20, &args), flag);
@@ -961,8 +977,14 @@ fn paper_inputs_and_outputs_checked_before_any_experiment() {
         let out = run_within(
             20,
             &[
-                "paper", "--quick", "--experiment", experiment, "--mnist",
-                missing.arg(), "-o", dir.arg(),
+                "paper",
+                "--quick",
+                "--experiment",
+                experiment,
+                "--mnist",
+                missing.arg(),
+                "-o",
+                dir.arg(),
             ],
         );
         assert_user_error(&format!("--mnist ({experiment})"), &out, "--mnist");
@@ -972,13 +994,29 @@ fn paper_inputs_and_outputs_checked_before_any_experiment() {
     std::fs::create_dir_all(&empty.0).unwrap();
     let out = run_within(
         20,
-        &["paper", "--quick", "--fashion-mnist", empty.arg(), "-o", dir.arg()],
+        &[
+            "paper",
+            "--quick",
+            "--fashion-mnist",
+            empty.arg(),
+            "-o",
+            dir.arg(),
+        ],
     );
     assert_user_error("--fashion-mnist (empty)", &out, "t");
     // --mnist with an experiment that does not use it: refused, not ignored.
     let out = run_within(
         20,
-        &["paper", "--quick", "--experiment", "lls", "--mnist", missing.arg(), "-o", dir.arg()],
+        &[
+            "paper",
+            "--quick",
+            "--experiment",
+            "lls",
+            "--mnist",
+            missing.arg(),
+            "-o",
+            dir.arg(),
+        ],
     );
     assert_user_error("--mnist (lls)", &out, "applies only");
     // An output directory that cannot be created (a file is in the way).
@@ -998,7 +1036,10 @@ fn exit_code_two_for_usage_one_for_runtime() {
         &run(&["tomography", "--geometry", "conical"]),
         "conical",
     );
-    let spec = TempPath::file("bad-spec.toml", "[textbook]\nmethod = \"sgd\"\nlr = -1e300\n");
+    let spec = TempPath::file(
+        "bad-spec.toml",
+        "[textbook]\nmethod = \"sgd\"\nlr = -1e300\n",
+    );
     assert_user_error("bad spec", &run(&["explain", spec.arg()]), "1e300");
     let sgd = TempPath::file("usage-sgd.toml", SGD);
     let csv = TempPath::file("bad.csv", "1.0,2.0,0\n1.0,x,1\n");
@@ -1037,8 +1078,24 @@ fn write_errors_on_stdout_are_failures() {
         vec!["explain", &explain],
         vec!["explain", &explain, "--json"],
         vec!["train", sgd.arg(), "--data", "digits01", "--epochs", "1"],
-        vec!["train", sgd.arg(), "--data", "digits01", "--epochs", "1", "--json"],
-        vec!["paper", "--quick", "--experiment", "lls", "-o", dir.arg(), "--json"],
+        vec![
+            "train",
+            sgd.arg(),
+            "--data",
+            "digits01",
+            "--epochs",
+            "1",
+            "--json",
+        ],
+        vec![
+            "paper",
+            "--quick",
+            "--experiment",
+            "lls",
+            "-o",
+            dir.arg(),
+            "--json",
+        ],
         vec!["completions", "bash"],
     ];
     for args in cases {
@@ -1085,27 +1142,57 @@ fn missing_command_or_argument_shows_usage() {
     assert!(out.stdout.is_empty());
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(lines[0].contains("subcommand"), "says what is missing: {stderr}");
-    assert!(!stderr.contains("discretized ODEs"), "not the about text: {stderr}");
+    assert!(
+        lines[0].contains("subcommand"),
+        "says what is missing: {stderr}"
+    );
+    assert!(
+        !stderr.contains("discretized ODEs"),
+        "not the about text: {stderr}"
+    );
     assert_eq!(lines.iter().filter(|l| l.starts_with("error")).count(), 1);
-    assert!(lines.iter().any(|l| l.starts_with("Usage: splitflow")), "{stderr}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("Usage: splitflow")),
+        "{stderr}"
+    );
     let out = run(&["order"]);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
-    assert!(lines[0].starts_with("error: ") && lines[0].contains("<SPEC>"), "{stderr}");
-    assert!(lines.iter().any(|l| l.starts_with("Usage: splitflow order")), "{stderr}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("<SPEC>"),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Usage: splitflow order")),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn help_lists_closed_value_sets_and_short_flags() {
     let cases: [(&[&str], &[&str]); 3] = [
-        (&["train", "--help"], &["fixed", "shuffled", "zeros", "uniform", "-d, --data"]),
+        (
+            &["train", "--help"],
+            &["fixed", "shuffled", "zeros", "uniform", "-d, --data"],
+        ),
         (
             &["paper", "--help"],
-            &["lls", "tomography", "logistic", "softmax", "all", "-o, --out"],
+            &[
+                "lls",
+                "tomography",
+                "logistic",
+                "softmax",
+                "all",
+                "-o, --out",
+            ],
         ),
-        (&["tomography", "--help"], &["fanlinear", "parallel", "-n, --n"]),
+        (
+            &["tomography", "--help"],
+            &["fanlinear", "parallel", "-n, --n"],
+        ),
     ];
     for (args, needles) in cases {
         let text = run_ok(args);
@@ -1122,7 +1209,11 @@ fn help_lists_closed_value_sets_and_short_flags() {
 
 #[test]
 fn shell_completions() {
-    for (shell, needle) in [("bash", "_splitflow"), ("zsh", "#compdef splitflow"), ("fish", "complete -c splitflow")] {
+    for (shell, needle) in [
+        ("bash", "_splitflow"),
+        ("zsh", "#compdef splitflow"),
+        ("fish", "complete -c splitflow"),
+    ] {
         let script = run_ok(&["completions", shell]);
         assert!(script.contains(needle), "{shell}: {script}");
         assert!(script.contains("tomography"), "{shell}: subcommands listed");
@@ -1148,7 +1239,11 @@ fn floats_print_short_and_round_trip() {
     assert!(longest <= 17, "a {longest}-digit number:\n{toml_part}");
     let text: toml::Table = toml_part.parse().expect("the printed forms are TOML");
     let j = run_json(&["explain", spec.arg(), "--json"]);
-    for (table, key) in [("textbook", "lr"), ("flow", "friction"), ("discretization", "h")] {
+    for (table, key) in [
+        ("textbook", "lr"),
+        ("flow", "friction"),
+        ("discretization", "h"),
+    ] {
         let printed = text[table][key].as_float().expect("a float");
         let exact = j[table][key].as_f64().expect("a number");
         // serde_json's default float parser may be 1 ulp off (toml's and
@@ -1189,7 +1284,10 @@ fn order_csv_and_plot_data() {
     assert_eq!(rows.len(), steps.len());
     for (k, row) in rows.iter().enumerate() {
         assert_eq!(row[0].parse::<f64>().unwrap(), steps[k]);
-        assert_eq!(row[2].parse::<f64>().unwrap().to_bits(), errors[k].to_bits());
+        assert_eq!(
+            row[2].parse::<f64>().unwrap().to_bits(),
+            errors[k].to_bits()
+        );
     }
     assert_svg(&plot.0);
     assert_eq!(
@@ -1204,8 +1302,17 @@ fn train_plot_data_beside_the_svg() {
     let plot = TempPath::new("curve.svg");
     let plot_csv = TempPath(plot.0.with_extension("csv"));
     let j = run_json(&[
-        "train", spec.arg(), "--data", "digits01", "--order", "fixed", "--epochs", "3",
-        "--plot", plot.arg(), "--json",
+        "train",
+        spec.arg(),
+        "--data",
+        "digits01",
+        "--order",
+        "fixed",
+        "--epochs",
+        "3",
+        "--plot",
+        plot.arg(),
+        "--json",
     ]);
     assert_svg(&plot.0);
     let text = std::fs::read_to_string(&plot_csv.0).expect("the plot's data");

@@ -147,6 +147,7 @@ pub(crate) fn csv_beside(arg: &str, plot: &Path) -> Result<PathBuf> {
 
 /// Series as CSV with columns `series,x_name,y_name`, one row per point
 /// (floats in shortest round-trip form; labels quoted when needed).
+#[cfg(feature = "plot")]
 pub(crate) fn series_csv(
     x_name: &str,
     y_name: &str,
@@ -163,6 +164,7 @@ pub(crate) fn series_csv(
 }
 
 /// A CSV field, quoted (RFC 4180) when it holds a comma, quote or newline.
+#[cfg(feature = "plot")]
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))

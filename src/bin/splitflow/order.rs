@@ -30,10 +30,12 @@ pub(crate) struct OrderArgs {
 pub(crate) fn run(a: &OrderArgs) -> Result<()> {
     let text = read_input("SPEC", &a.spec)?;
     let spec = OrderSpec::from_toml(&text)?;
+    #[cfg(not(feature = "plot"))]
+    if a.plot.is_some() {
+        return Err(crate::no_plot_feature());
+    }
     let plot_csv = match &a.plot {
         Some(path) => {
-            #[cfg(not(feature = "plot"))]
-            return Err(crate::no_plot_feature());
             let csv = csv_beside("--plot", path)?;
             check_output_file("--plot", path)?;
             check_output_file("--plot", &csv)?;
@@ -56,6 +58,8 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
             &format!("{} — {}", outcome.method, outcome.problem),
             path,
         )?;
+        #[cfg(not(feature = "plot"))]
+        let _ = path;
     }
     if a.json {
         return say!("{}", to_json(&outcome)?);

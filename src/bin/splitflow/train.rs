@@ -201,10 +201,12 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.dump_params {
         check_output_file("--dump-params", path)?;
     }
+    #[cfg(not(feature = "plot"))]
+    if a.plot.is_some() {
+        return Err(crate::no_plot_feature());
+    }
     let plot_csv = match &a.plot {
         Some(path) => {
-            #[cfg(not(feature = "plot"))]
-            return Err(crate::no_plot_feature());
             let csv = csv_beside("--plot", path)?;
             check_output_file("--plot", path)?;
             check_output_file("--plot", &csv)?;
@@ -247,6 +249,8 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             &format!("{} on {} ({})", optimizer.name(), d.name, problem.model),
             path,
         )?;
+        #[cfg(not(feature = "plot"))]
+        let _ = path;
     }
     let train_error = problem.error_rate(&d, &theta);
     if a.json {
