@@ -1331,3 +1331,59 @@ fn train_plot_data_beside_the_svg() {
         assert_eq!(p.1.to_bits(), r["loss"].as_f64().unwrap().to_bits());
     }
 }
+
+/// User CSV files through the `csv` crate: a UTF-8 byte-order mark, a
+/// header, another delimiter and quoted fields are read; errors keep their
+/// line and column; a huge label is reported as written.
+#[test]
+fn train_csv_header_delimiter_bom_and_labels() {
+    let spec = TempPath::file("csv-sgd.toml", SGD);
+    let plain = TempPath::file("plain.csv", "1,2,0\n3,4,1\n0.5,1,0\n");
+    let fancy = TempPath::file(
+        "fancy.csv",
+        "\u{feff}x1;x2;label\r\n1;\"2\";0\r\n3;4;1\r\n\r\n0.5; 1 ;0\r\n",
+    );
+    let base = [
+        "--batch-size",
+        "1",
+        "--order",
+        "fixed",
+        "--epochs",
+        "2",
+        "--json",
+    ];
+    let mut args = vec!["train", spec.arg(), "--data", plain.arg()];
+    args.extend(base);
+    let a = run_json(&args);
+    let mut args = vec![
+        "train",
+        spec.arg(),
+        "-d",
+        fancy.arg(),
+        "--header",
+        "--delimiter",
+        ";",
+    ];
+    args.extend(base);
+    let b = run_json(&args);
+    assert_eq!((b["n"].as_u64(), b["p"].as_u64()), (Some(3), Some(2)));
+    // Same numbers, same training: the losses agree bitwise.
+    assert_eq!(a["history"]["records"], b["history"]["records"]);
+    // A BOM without a header is fine too.
+    let bom = TempPath::file("bom.csv", "\u{feff}1,2,0\n3,4,1\n");
+    let mut args = vec!["train", spec.arg(), "--data", bom.arg()];
+    args.extend(base);
+    assert_eq!(run_json(&args)["n"].as_u64(), Some(2));
+    // Errors: line and column; the label as written.
+    let bad = TempPath::file("bad-col.csv", "1,2,0\n3,oops,1\n");
+    let out = run(&["train", spec.arg(), "--data", bad.arg()]);
+    assert_user_error("bad field", &out, "line 2: column 2");
+    let huge = TempPath::file("huge-label.csv", "1,2,0\n3,4,1e300\n");
+    let out = run(&["train", spec.arg(), "--data", huge.arg()]);
+    assert_user_error("huge label", &out, "label 1e300 is too large");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("18446744073709551615"), "{stderr}");
+    // The CSV flags do not apply to the built-in data sets.
+    let out = run(&["train", spec.arg(), "--data", "digits01", "--header"]);
+    assert_user_error("--header on digits01", &out, "--header");
+}

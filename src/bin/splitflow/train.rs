@@ -26,6 +26,12 @@ pub(crate) struct TrainArgs {
     /// Built-in data set (digits, digits01, wdbc) or a CSV file (features…, label).
     #[arg(short, long, value_name = "NAME|FILE")]
     data: String,
+    /// The CSV file's first line is a header (skipped).
+    #[arg(long)]
+    header: bool,
+    /// The CSV file's field delimiter (one ASCII character, e.g. ';' or '\t').
+    #[arg(long, default_value_t = ',')]
+    delimiter: char,
     /// Rows per batch (consecutive rows; a last partial batch is kept).
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
@@ -120,7 +126,7 @@ struct Report<'a> {
     history: &'a History,
 }
 
-fn load(name: &str) -> Result<Dataset> {
+fn load(name: &str, csv: &data::CsvOptions) -> Result<Dataset> {
     if data::NAMES.contains(&name) {
         return data::named(name);
     }
@@ -135,7 +141,7 @@ fn load(name: &str) -> Result<Dataset> {
             ),
         ));
     }
-    data::read_csv(path, &data::CsvOptions::default())
+    data::read_csv(path, csv)
 }
 
 fn initial(init: InitArg, p: usize, seed: u64) -> State {
@@ -214,7 +220,18 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    let d = load(&a.data)?;
+    let csv = data::CsvOptions {
+        header: a.header,
+        delimiter: a.delimiter,
+    };
+    if data::NAMES.contains(&a.data.as_str()) && csv != data::CsvOptions::default() {
+        return Err(Error::invalid(
+            "--header/--delimiter",
+            &a.data,
+            "apply only to a CSV file, not to a built-in data set",
+        ));
+    }
+    let d = load(&a.data, &csv)?;
     let problem = Problem::new(&d, a.batch_size)?;
     let sum = problem.sum.as_ref();
     let mut theta = initial(a.init, sum.dim(), a.seed);
