@@ -677,15 +677,31 @@ fn parse_rows(
     // (field count, line that set it)
     let mut expected: Option<(usize, usize)> = fields.map(|k| (k, 0));
     let mut record = csv::ByteRecord::new();
+    // The 1-based line of the first content at or after byte `at`, counted
+    // from the text: the csv crate's positions point before the line
+    // terminators and blank lines it skips, and its line count omits them.
+    let (mut counted, mut lines_before) = (0usize, 0usize);
+    let mut line_at = |at: usize| {
+        let mut at = at.min(text.len()).max(counted);
+        while at < text.len() && matches!(text[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        lines_before += text[counted..at].iter().filter(|&&b| b == b'\n').count();
+        counted = at;
+        lines_before + 1
+    };
     loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            data_error(source_name, line, format!("malformed CSV: {e}"))
-        })?;
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| line_at(p.byte() as usize));
+                return Err(data_error(source_name, line, format!("malformed CSV: {e}")));
+            }
+        };
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = record.position().map_or(0, |p| line_at(p.byte() as usize));
         if line <= skip {
             continue;
         }
