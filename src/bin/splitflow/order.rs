@@ -1,17 +1,57 @@
 //! `splitflow order`: a convergence-order study from a TOML spec.
 
-use std::path::Path;
+use std::path::PathBuf;
 
+use clap::Args;
 use splitflow::Result;
 use splitflow::convergence::spec::OrderSpec;
 
-use crate::{read, say, to_json};
+use crate::io::{check_output_file, csv_beside, read_input, write};
+use crate::{say, to_json};
+
+/// Arguments of `splitflow order`.
+#[derive(Args)]
+pub(crate) struct OrderArgs {
+    /// The study spec (TOML).
+    spec: PathBuf,
+    /// Write a log-log convergence plot (SVG) to this file, and its data to
+    /// the same name with extension .csv.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Write the study table as CSV (steps, h, error, local_order, excluded).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Runs the study, prints a table or JSON, and optionally plots it.
-pub(crate) fn run(spec: &Path, plot: Option<&Path>, json: bool) -> Result<()> {
-    let text = read(spec)?;
-    let outcome = OrderSpec::from_toml(&text)?.run()?;
-    if let Some(path) = plot {
+pub(crate) fn run(a: &OrderArgs) -> Result<()> {
+    let text = read_input("SPEC", &a.spec)?;
+    let spec = OrderSpec::from_toml(&text)?;
+    #[cfg(not(feature = "plot"))]
+    if a.plot.is_some() {
+        return Err(crate::no_plot_feature());
+    }
+    let plot_csv = match &a.plot {
+        Some(path) => {
+            let csv = csv_beside("--plot", path)?;
+            check_output_file("--plot", path)?;
+            check_output_file("--plot", &csv)?;
+            Some((path, csv))
+        }
+        None => None,
+    };
+    if let Some(path) = &a.csv {
+        check_output_file("--csv", path)?;
+    }
+    let outcome = spec.run()?;
+    if let Some(path) = &a.csv {
+        write(path, &outcome.report.to_csv())?;
+    }
+    if let Some((path, csv)) = &plot_csv {
+        write(csv, &outcome.report.to_csv())?;
         #[cfg(feature = "plot")]
         splitflow::plot::convergence_plot(
             &outcome.report,
@@ -19,21 +59,24 @@ pub(crate) fn run(spec: &Path, plot: Option<&Path>, json: bool) -> Result<()> {
             path,
         )?;
         #[cfg(not(feature = "plot"))]
-        {
-            let _ = path;
-            return Err(crate::no_plot_feature());
-        }
+        let _ = path;
     }
-    if json {
-        say!("{}", to_json(&outcome)?);
-    } else {
-        say!("problem:   {}", outcome.problem);
-        say!("method:    {}", outcome.method);
-        say!("reference: {}", outcome.reference);
-        say!("{}", outcome.report);
-        if let Some(path) = plot {
-            say!("plot written to {}", path.display());
-        }
+    if a.json {
+        return say!("{}", to_json(&outcome)?);
+    }
+    say!("problem:   {}", outcome.problem)?;
+    say!("method:    {}", outcome.method)?;
+    say!("reference: {}", outcome.reference)?;
+    say!("{}", outcome.report)?;
+    if let Some(path) = &a.csv {
+        say!("table written to {}", path.display())?;
+    }
+    if let Some((path, csv)) = &plot_csv {
+        say!(
+            "plot written to {} (data in {})",
+            path.display(),
+            csv.display()
+        )?;
     }
     Ok(())
 }
