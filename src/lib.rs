@@ -64,6 +64,7 @@ pub mod paper;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod problems;
+pub mod random;
 pub mod reduction;
 pub mod splitting;
 pub mod steppers;

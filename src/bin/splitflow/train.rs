@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use serde::Serialize;
 use splitflow::objective::FiniteSum;
 use splitflow::optimizers::OptimizerSpec;
@@ -173,7 +172,7 @@ fn initial(init: InitArg, p: usize, seed: u64) -> State {
     match init {
         InitArg::Zeros => State::zeros(p),
         InitArg::Uniform => {
-            let mut rng = StdRng::seed_from_u64(seed);
+            let mut rng = splitflow::random::seeded_rng(seed);
             let r = 1.0 / (p as f64).sqrt();
             State::from_fn(p, |_, _| rng.random_range(-r..r))
         }
