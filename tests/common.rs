@@ -1,4 +1,10 @@
-//! Helpers shared by the test modules.
+//! Helpers shared by the test modules: step ladders and adaptive settings,
+//! refinement studies and the order acceptance criterion, log-log slopes,
+//! distances, and seeded Gaussian matrices and vectors.
+
+use nalgebra::{DMatrix, DVector};
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, StandardNormal};
 
 use splitflow::test_models::ExactProblem;
 use splitflow::{
@@ -71,4 +77,20 @@ pub fn loglog_slope(x: &[f64], y: &[f64]) -> f64 {
 /// `‖a − b‖₂`.
 pub fn dist(a: &State, b: &State) -> f64 {
     (a - b).norm()
+}
+
+/// `‖a − b‖₂ / ‖b‖₂`.
+pub fn rel(a: &State, b: &State) -> f64 {
+    (a - b).norm() / b.norm()
+}
+
+/// A `rows × cols` matrix of independent N(0, 1) entries drawn from `rng`
+/// (column by column).
+pub fn gaussian_matrix(rng: &mut StdRng, rows: usize, cols: usize) -> DMatrix<f64> {
+    DMatrix::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut *rng))
+}
+
+/// A vector of `n` independent N(0, 1) entries drawn from `rng`.
+pub fn gaussian_vector(rng: &mut StdRng, n: usize) -> State {
+    DVector::from_fn(n, |_, _| StandardNormal.sample(&mut *rng))
 }

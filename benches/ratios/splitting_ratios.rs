@@ -5,8 +5,8 @@
 //! the same work (shared code in `benches/common/sgd.rs`).
 //!
 //! ```text
-//! cargo run --release --example splitting_ratios [-- --reps N]
-//! cargo run --release --example splitting_ratios -- --only lie|optimizer|slice [--epochs N]
+//! cargo bench --bench splitting_ratios [-- --reps N]
+//! cargo bench --bench splitting_ratios -- --only lie|optimizer|slice [--epochs N]
 //! ```
 //!
 //! * `Splitting` Lie step: `Splitting::new(pieces, SplittingCoefficients::lie(500)?, ..)`
@@ -40,7 +40,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 use support::{fmt_time, median, target_cells};
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../common/mod.rs"]
 mod common;
 
 use common::sgd::{
@@ -185,7 +185,8 @@ fn main() {
                 std::process::exit(2)
             })
     };
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` passes `--bench` to a harness-less bench: ignore it.
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => reps = positive(args.next(), "--reps"),

@@ -1,8 +1,8 @@
-//! Helpers shared by the ratio examples (`foundation_ratios`,
+//! Helpers shared by the ratio harnesses (`foundation_ratios`,
 //! `splitting_ratios`, `optimizer_ratios`), included with
 //! `#[path = "support/mod.rs"] mod support;`.
 
-#![allow(dead_code)] // each example uses part of it
+#![allow(dead_code)] // each harness uses part of it
 
 /// Sorts `v` and returns its median (mean of the two middle values for an
 /// even count).

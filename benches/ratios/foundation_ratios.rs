@@ -3,7 +3,7 @@
 //! (`benches/main.rs`), which time exactly the same work.
 //!
 //! ```text
-//! cargo run --release --example foundation_ratios [-- --reps N] [--case lorenz|flow|rk4]
+//! cargo bench --bench foundation_ratios [-- --reps N] [--case lorenz|flow|rk4]
 //! ```
 //!
 //! Each comparison alternates the two contenders over `N` repetitions
@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 use support::{fmt_time, median, target_cells};
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../common/mod.rs"]
 mod common;
 
 use common::{
@@ -101,7 +101,8 @@ fn compare(
 fn main() {
     let mut reps = 21;
     let mut only: Option<String> = None;
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` passes `--bench` to a harness-less bench: ignore it.
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => {
