@@ -18,8 +18,8 @@ use splitflow::splitting::{
     ExactLinear, FlowMap, Integrated, Splitting, SplittingCoefficients, SplittingOptions,
 };
 use splitflow::{
-    ConvergenceReport, ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, Integrator,
-    LinearSystem, OdeSystem, Record, Result, Rk4, State, Steps, integrate, integrate_with,
+    ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, Integrator, LinearSystem,
+    OdeSystem, Record, Result, Rk4, State, Steps, integrate, integrate_with,
 };
 
 use crate::common::{assert_order, gaussian_matrix, gaussian_vector, loglog_slope, rel};

@@ -15,7 +15,6 @@
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
-use rand_distr::{Distribution, StandardNormal};
 
 use splitflow::flows::local_flows;
 use splitflow::objective::FiniteSum;

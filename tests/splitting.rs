@@ -3,10 +3,9 @@
 //! on non-commuting pieces; the Lie local error ½h²[B, A]; nesting;
 //! Merkulov's t → ∞ limit; and the error contract of `Splitting`.
 
-use nalgebra::{DMatrix, DVector, SymmetricEigen};
+use nalgebra::{DMatrix, SymmetricEigen};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
-use rand_distr::{Distribution, StandardNormal};
 
 use splitflow::convergence::fine_reference;
 use splitflow::flows::local_flows;

@@ -16,7 +16,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{fmt_time, median, target_cells};
+use support::{calibrate, fmt_time, median, target_cells};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -29,24 +29,6 @@ use splitflow::Rk4;
 
 /// Wall time of one repetition of a contender.
 const BATCH: Duration = Duration::from_millis(10);
-
-/// How many calls of `f` fill about one [`BATCH`].
-fn calibrate(f: &mut dyn FnMut()) -> usize {
-    f(); // warm-up: caches, lazily sized workspaces
-    let mut n = 1usize;
-    loop {
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        let el = start.elapsed();
-        if el >= BATCH / 4 || n >= 1 << 24 {
-            let per = el.as_secs_f64() / n as f64;
-            return ((BATCH.as_secs_f64() / per).ceil() as usize).max(1);
-        }
-        n *= 2;
-    }
-}
 
 /// Seconds per call of `f` over `n` calls.
 fn per_call(f: &mut dyn FnMut(), n: usize) -> f64 {
@@ -75,7 +57,7 @@ fn compare(
     ours: &mut dyn FnMut(),
     baseline: &mut dyn FnMut(),
 ) -> Row {
-    let (n_ours, n_base) = (calibrate(ours), calibrate(baseline));
+    let (n_ours, n_base) = (calibrate(ours, BATCH), calibrate(baseline, BATCH));
     let (mut to, mut tb, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 0..reps {
         let (o, b) = if rep % 2 == 0 {
