@@ -56,7 +56,7 @@
 //! * [`steppers`] — the [`Stepper`] and [`EmbeddedStepper`] traits, [`Stats`],
 //!   Butcher tableaus as data, [`ExplicitEuler`], [`ImplicitEuler`] (Newton,
 //!   in-place LU), [`Rk4`], [`Rk45`].
-//! * [`integrate`] — how a span is covered ([`Steps`]: fixed count, maximum
+//! * [`integrate`](mod@integrate) — how a span is covered ([`Steps`]: fixed count, maximum
 //!   size or adaptive with [`AdaptiveOptions`]), the driver ([`integrate()`],
 //!   [`integrate_with`] with a [`Record`], the allocation-free
 //!   [`integrate_in_place`]), [`Solution`], [`DenseOutput`], and the
