@@ -152,9 +152,9 @@ impl TempPath {
     }
 
     /// A file holding `contents`.
-    pub fn file(tag: &str, contents: impl AsRef<[u8]>) -> Self {
+    pub fn file(tag: &str, contents: &(impl AsRef<[u8]> + ?Sized)) -> Self {
         let t = Self::new(tag);
-        std::fs::write(&t.0, contents).expect("write a temp file");
+        std::fs::write(&t.0, contents.as_ref()).expect("write a temp file");
         t
     }
 
