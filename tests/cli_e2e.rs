@@ -5,50 +5,17 @@
 //!
 //! Every run prints its wall time to stderr (`--nocapture` shows them).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use nalgebra::{DMatrix, DVector};
 use serde_json::Value;
 use splitflow::problems::data;
 
+use crate::common::{TempPath, assert_user_error, json_numbers};
+
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-/// A unique path in the temp directory (file or directory), removed on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        TempPath(
-            std::env::temp_dir().join(format!("splitflow-e2e-{}-{n}-{tag}", std::process::id())),
-        )
-    }
-
-    /// A file holding `text`.
-    fn file(tag: &str, text: &str) -> Self {
-        let t = Self::new(tag);
-        std::fs::write(&t.0, text).expect("write a temp file");
-        t
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().expect("UTF-8 temp path")
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        if self.0.is_dir() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        } else {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
 
 /// Runs the binary and reports its wall time.
 fn run(args: &[&str]) -> Output {
@@ -93,14 +60,6 @@ fn has_keys(tag: &str, v: &Value, keys: &[&str]) {
     }
 }
 
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("an array")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
-}
-
 /// The file is an SVG document of some substance.
 fn assert_svg(path: &Path) {
     let text = std::fs::read_to_string(path)
@@ -117,34 +76,6 @@ fn assert_svg(path: &Path) {
         path.display(),
         text.len()
     );
-}
-
-/// The user-error contract: exit code 2, nothing on stdout, exactly one line
-/// `error: …` on stderr, no panic; the line mentions `needle`.
-fn assert_user_error(tag: &str, out: &Output, needle: &str) {
-    let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{tag}: status {:?}, stderr {stderr}",
-        out.status
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "{tag}: stdout {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
-    assert!(!stderr.contains("RUST_BACKTRACE"), "{tag}: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
-    assert!(stderr.ends_with('\n'), "{tag}: {stderr:?}");
-    assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
-    assert!(
-        lines[0].contains(needle),
-        "{tag}: the message should mention `{needle}`: {stderr}"
-    );
-    eprintln!("{tag}: {}", lines[0]);
 }
 
 fn example(name: &str) -> String {
@@ -173,17 +104,17 @@ fn order_strang_json_and_plot() {
             "excluded",
         ],
     );
-    let steps = numbers(&j["steps"]);
+    let steps = json_numbers(&j["steps"]);
     assert_eq!(steps, vec![8.0, 16.0, 32.0, 64.0, 128.0]);
-    let h = numbers(&j["h"]);
+    let h = json_numbers(&j["h"]);
     for (n, h) in steps.iter().zip(&h) {
         assert!((h * n - 1.0).abs() < 1e-15, "h = t_end / steps");
     }
-    let errors = numbers(&j["errors"]);
+    let errors = json_numbers(&j["errors"]);
     assert_eq!(errors.len(), steps.len());
     assert!(errors.iter().all(|e| e.is_finite() && *e > 0.0));
     assert!(errors.windows(2).all(|w| w[1] < w[0]), "{errors:?}");
-    assert_eq!(numbers(&j["local_orders"]).len(), steps.len() - 1);
+    assert_eq!(json_numbers(&j["local_orders"]).len(), steps.len() - 1);
     assert!(j["excluded"].is_array());
     let p = j["fitted_order"].as_f64().expect("fitted_order");
     assert!((p - 2.0).abs() <= 0.2, "Strang: fitted order {p}");
@@ -1279,8 +1210,8 @@ fn order_csv_and_plot_data() {
     let mut lines = table.lines();
     assert_eq!(lines.next(), Some("steps,h,error,local_order,excluded"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let steps = numbers(&j["steps"]);
-    let errors = numbers(&j["errors"]);
+    let steps = json_numbers(&j["steps"]);
+    let errors = json_numbers(&j["errors"]);
     assert_eq!(rows.len(), steps.len());
     for (k, row) in rows.iter().enumerate() {
         assert_eq!(row[0].parse::<f64>().unwrap(), steps[k]);
