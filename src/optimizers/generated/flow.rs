@@ -26,6 +26,10 @@ pub trait OracleFlow: Send {
     /// The names of the pieces, in the flow's own order (a single piece
     /// means the flow cannot be split).
     fn pieces(&self) -> Vec<String>;
+    /// The field of piece `piece` as text (`"v' = −2v"`); defaults to its name.
+    fn piece_field(&self, piece: usize) -> String {
+        self.pieces().get(piece).cloned().unwrap_or_default()
+    }
     /// Writes the field of piece `piece` (or of the whole flow for `None`)
     /// at `(t, y)` into `dy`.
     fn rhs(&self, piece: Option<usize>, t: f64, y: &State, grad: &GradientSource, dy: &mut State);
@@ -386,6 +390,40 @@ impl OracleFlow for GeneratedFlow {
         }
     }
 
+    fn piece_field(&self, piece: usize) -> String {
+        if Some(piece) == self.decay_index() {
+            return format!("θ' = −{}θ", self.decay.unwrap_or(0.0));
+        }
+        match (self.kind, piece) {
+            (FlowKind::Gradient, _) => "θ' = −∇f(θ)".into(),
+            (FlowKind::HeavyBall { friction, .. }, 0) => match friction {
+                Friction::Constant(g) => format!("v' = −{g}v"),
+                Friction::Vanishing { r } => format!("v' = −({r}/t)v"),
+            },
+            (FlowKind::HeavyBall { hessian_damping, .. }, 1) => {
+                if hessian_damping == 0.0 {
+                    "v' = −∇f(x)".into()
+                } else {
+                    format!("v' = −∇f(x), x' = −{hessian_damping}∇f(x)")
+                }
+            }
+            (FlowKind::HeavyBall { .. }, _) => "x' = v".into(),
+            (FlowKind::RmsProp { b, .. }, 0) => format!("v' = {b}(∇f(x)² − v)"),
+            (FlowKind::RmsProp { eps, .. }, _) => format!("x' = −∇f(x)/(√v + {eps})"),
+            (FlowKind::AdaGrad { .. }, 0) => "V' = ∇f(x)²".into(),
+            (FlowKind::AdaGrad { eps, .. }, _) => format!("x' = −∇f(x)/(√V + {eps})"),
+            (FlowKind::Adam { a, b, .. }, 0) => format!("m' = {a}(∇f(x) − m), v' = {b}(∇f(x)² − v)"),
+            (FlowKind::Adam { eps, bias, .. }, _) => format!(
+                "x' = −(m/c₁)/(√(v/c₂) + {eps}) (c = {})",
+                match bias {
+                    AdamBias::None => "1",
+                    AdamBias::Continuous => "1 − e^{−a t}",
+                    AdamBias::Discrete => "1 − (1 − a h)ⁿ",
+                }
+            ),
+        }
+    }
+
     fn aux_blocks(&self) -> usize {
         match self.kind {
             FlowKind::Gradient => 0,
@@ -470,6 +508,29 @@ impl OracleFlow for GeneratedFlow {
                 }
                 true
             }
+            // The moment pieces leave x fixed (x' = 0), so along them ∇f(x)
+            // is a constant and the field is affine in the moments; the
+            // x-columns of the Jacobian never enter a Newton correction
+            // (δx = 0), so they are set to zero.
+            FlowKind::Adam { a, b, .. } if j == 0 => {
+                jac.fill(0.0);
+                for i in 0..p {
+                    jac[(p + i, p + i)] = -a;
+                    jac[(2 * p + i, 2 * p + i)] = -b;
+                }
+                true
+            }
+            FlowKind::RmsProp { b, .. } if j == 0 => {
+                jac.fill(0.0);
+                for i in 0..p {
+                    jac[(p + i, p + i)] = -b;
+                }
+                true
+            }
+            FlowKind::AdaGrad { .. } if j == 0 => {
+                jac.fill(0.0);
+                true
+            }
             _ => false,
         }
     }
@@ -487,6 +548,10 @@ impl OracleFlow for GeneratedFlow {
                 ..
             } if j == 0 => Linearity::AffineConstantJacobian,
             FlowKind::HeavyBall { .. } if j == 2 => Linearity::AffineConstantJacobian,
+            // x is fixed along the moment pieces (see `jacobian`).
+            FlowKind::Adam { .. } | FlowKind::RmsProp { .. } | FlowKind::AdaGrad { .. } if j == 0 => {
+                Linearity::AffineConstantJacobian
+            }
             _ => Linearity::Nonlinear,
         }
     }

@@ -11,6 +11,7 @@
 //! as an integrator of its flow.
 
 mod flow;
+pub(crate) mod from_spec;
 mod order;
 mod scheme;
 mod source;
@@ -278,6 +279,60 @@ impl GeneratedOptimizer {
     /// Oracle calls made so far (the memo merges calls at the same point within a step).
     pub fn gradient_evaluations(&self) -> usize {
         self.evaluations
+    }
+
+    /// The one-step map as text: the sequence of sub-flows with their
+    /// fractions of h, sub-schemes and fields (or the whole-flow stepper).
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::flows::Friction;
+    /// use splitflow::optimizers::{FlowKind, GeneratedFlow, GeneratedOptimizer, Scheme, SubScheme};
+    /// use splitflow::splitting::SplittingCoefficients;
+    /// let flow = GeneratedFlow::new(FlowKind::HeavyBall { friction: Friction::Constant(2.0), hessian_damping: 0.0 })?;
+    /// let scheme = Scheme::splitting(SplittingCoefficients::lie(3)?, &["friction", "kick", "drift"],
+    ///     vec![SubScheme::Exact, SubScheme::named("explicit_euler")?, SubScheme::named("explicit_euler")?])?;
+    /// let opt = GeneratedOptimizer::new(Box::new(flow), scheme, 0.1)?;
+    /// assert!(opt.update_text().starts_with("1. friction over 1·h: exact flow of v' = −2v"));
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    pub fn update_text(&self) -> String {
+        match &self.plan {
+            Plan::Whole(i) => format!(
+                "y = [θ; aux] ← one {} step of size h = {} on y' = F(y), F = {}",
+                i.label(),
+                self.h,
+                self.flow.label()
+            ),
+            Plan::Split {
+                coefficients,
+                index,
+                subs,
+                ..
+            } => {
+                let names = self.flow.pieces();
+                coefficients
+                    .sequence()
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(slot, a))| {
+                        let j = index[slot];
+                        let how = match &subs[slot] {
+                            SubScheme::Exact => "exact flow".to_string(),
+                            SubScheme::Integrate(i) => i.label(),
+                        };
+                        format!(
+                            "{}. {} over {a}·h: {how} of {}",
+                            k + 1,
+                            names[j],
+                            self.flow.piece_field(j)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    + &format!(" (h = {})", self.h)
+            }
+        }
     }
 
     /// The scheme's description.
