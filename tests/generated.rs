@@ -513,3 +513,132 @@ fn adaptive_rk45_optimizer_follows_the_exact_gradient_flow() {
     // Error control chose several sub-steps per optimizer step.
     assert!(opt.gradient_evaluations() > 8 * 6);
 }
+
+// ---- specs -------------------------------------------------------------
+
+use splitflow::optimizers::OptimizerSpec;
+
+fn spec(text: &str) -> OptimizerSpec {
+    OptimizerSpec::from_toml(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+#[test]
+fn classic_ode_specs_generate_optimizers_equal_to_their_fused_paths() {
+    let hb = |friction: &str, scheme: &str, h: f64, extra: &str| {
+        format!("[flow]\nkind = \"heavy_ball\"\n{friction}\n[discretization]\nscheme = \"{scheme}\"\nh = {h}\n{extra}")
+    };
+    let cases = [
+        "[flow]\nkind = \"gradient\"\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.03\n".to_string(),
+        "[flow]\nkind = \"gradient\"\n[discretization]\nscheme = \"rk4\"\nh = 0.05\n".to_string(),
+        hb("friction = 1.5", "semi_implicit_euler", 0.15, ""),
+        hb("friction = 1.5", "exact_friction", 0.15, ""),
+        hb("friction = 1.5", "forward_friction", 0.15, ""),
+        hb("friction = 1.5", "exact_friction", 0.15, "gradient_at = \"lookahead\"\n"),
+        hb("friction = 1.5", "semi_implicit_euler", 0.15, "gradient_at = \"lookahead\"\n"),
+        hb("vanishing_r = 3.0", "nesterov", 0.1, ""),
+        "[flow]\nkind = \"rmsprop\"\nb = 2.0\neps = 1e-6\neps_placement = \"inside\"\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.01\n".to_string(),
+        "[flow]\nkind = \"adagrad\"\neps = 1e-4\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.04\n".to_string(),
+        "[flow]\nkind = \"adam\"\na = 10.0\nb = 0.1\neps = 1e-8\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.01\n".to_string(),
+        "[flow]\nkind = \"adam\"\na = 10.0\nb = 0.1\nweight_decay = 0.1\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.01\ndecay_scheme = \"lie_exact\"\n".to_string(),
+        "[flow]\nkind = \"adam\"\na = 10.0\nb = 0.1\nweight_decay = 0.1\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.01\n".to_string(),
+    ];
+    for text in &cases {
+        let s = spec(text);
+        let h = s.discretization.as_ref().unwrap().h;
+        check(
+            text,
+            s.build().unwrap().as_mut(),
+            &mut s.generated(None).unwrap(),
+            &mut s.generated(Some(h * (1.0 + 1e-5))).unwrap(),
+        );
+    }
+    // Forward-friction NAG has no splitting form: an error naming the scheme.
+    let s = spec(&hb("friction = 1.5", "forward_friction", 0.15, "gradient_at = \"lookahead\"\n"));
+    assert_eq!(invalid_name(s.generated(None).unwrap_err()), "scheme");
+}
+
+const NEW_SPECS: [&str; 5] = [
+    "heavy_ball_rk4.toml",
+    "strang_heavy_ball.toml",
+    "gradient_rk45.toml",
+    "adam_implicit_moments.toml",
+    "hessian_damped_heavy_ball.toml",
+];
+
+fn example(name: &str) -> OptimizerSpec {
+    let path = format!("{}/examples/specs/{name}", env!("CARGO_MANIFEST_DIR"));
+    spec(&std::fs::read_to_string(path).unwrap())
+}
+
+#[test]
+fn new_example_specs_explain_as_generated_with_no_textbook_equivalent() {
+    for name in NEW_SPECS {
+        let e = example(name).explain().unwrap();
+        let json = serde_json::to_value(&e).unwrap();
+        assert!(json["textbook"].is_null(), "{name}: {json}");
+        assert!(json["flow"].is_object() && json["discretization"].is_object(), "{name}");
+        let update = json["update"].as_str().unwrap();
+        assert!(update.contains("h = "), "{name}: {update}");
+        assert!(e.note.unwrap().contains("no textbook equivalent"), "{name}");
+    }
+    // A classic spec keeps its textbook form and gains its update formula.
+    let e = example("adam_ode_digits.toml").explain().unwrap();
+    assert_eq!(e.textbook.method, "adam");
+    assert!(e.update.unwrap().contains("1 − β₁ⁿ"));
+}
+
+#[test]
+fn new_example_specs_train_and_have_their_orders() {
+    let (sum, theta0) = problem(11);
+    let loss = |theta: &State| {
+        use splitflow::objective::FiniteSum;
+        (0..BATCHES).map(|i| sum.batch_value(i, theta)).sum::<f64>() / BATCHES as f64
+    };
+    for name in NEW_SPECS {
+        let mut opt = example(name).build().unwrap();
+        let mut theta = theta0.clone();
+        let mut oracle = BatchOracle::new(&sum);
+        let start = loss(&theta);
+        for k in 0..40 * BATCHES {
+            oracle.set_batch(k % BATCHES).unwrap();
+            opt.step(&mut theta, &mut oracle).unwrap();
+        }
+        assert!(loss(&theta) < 0.7 * start, "{name}: {start} → {}", loss(&theta));
+    }
+    let quad = OrderObjective::quadratic(&[1.0, 10.0]).unwrap();
+    for (name, want) in [
+        ("heavy_ball_rk4.toml", 4.0),
+        ("strang_heavy_ball.toml", 2.0),
+        ("hessian_damped_heavy_ball.toml", 1.0),
+        ("adam_implicit_moments.toml", 1.0),
+        ("heavy_ball_wdbc.toml", 1.0),
+    ] {
+        let s = example(name);
+        let got = order_study(|h| s.generated(Some(h)), &quad, 1.0, &[32, 64, 128, 256])
+            .unwrap()
+            .fitted_order;
+        eprintln!("{name}: {got}");
+        assert!((got - want).abs() <= 0.15, "{name}: order {got}, expected {want}");
+    }
+}
+
+#[test]
+fn generated_spec_errors_name_the_key_and_line() {
+    let bad = [
+        ("[flow]\nkind = \"gradient\"\n[discretization]\nsplitting = \"strang\"\nh = 0.1\n", "discretization.splitting", 4),
+        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\nsub_schemes = [\"exact\", \"exact\", \"explicit_euler\"]\nh = 0.1\n", "discretization.sub_schemes", 6),
+        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nscheme = \"rk4\"\nh = -0.1\n", "discretization.h", 6),
+        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\npieces = [\"friction\", \"kick\"]\nsub_schemes = [\"exact\", \"rk4\"]\nh = 0.1\n", "discretization.pieces", 6),
+        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\nsub_schemes = [\"exact\", \"rk7\", \"rk4\"]\nh = 0.1\n", "discretization.sub_schemes", 6),
+        ("[flow]\nkind = \"adam\"\na = 1.0\nb = 1.0\nbias = \"sometimes\"\n[discretization]\nscheme = \"rk4\"\nh = 0.1\n", "flow.bias", 5),
+    ];
+    for (text, needle, line) in bad {
+        match OptimizerSpec::from_toml(text) {
+            Err(Error::Spec { message, line: got }) => {
+                assert!(message.contains(needle), "{needle}: {message}");
+                assert_eq!(got, Some(line), "{needle}: {message}");
+            }
+            other => panic!("{needle}: expected a spec error, got {other:?}"),
+        }
+    }
+}

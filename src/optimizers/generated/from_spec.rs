@@ -201,3 +201,82 @@ pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOpt
     };
     GeneratedOptimizer::new(Box::new(flow), scheme, d.h)?.with_start_time(d.t0.unwrap_or(0.0))
 }
+
+fn euler() -> Result<SubScheme> {
+    SubScheme::named("explicit_euler")
+}
+
+fn lie(pieces: &[&str], subs: Vec<SubScheme>) -> Result<Scheme> {
+    Scheme::splitting(SplittingCoefficients::lie(pieces.len())?, pieces, subs)
+}
+
+/// The generated optimizer of a classic (fused) ODE-form spec: the flow and
+/// scheme that tests/generated.rs proves equal to the fused optimizer.
+fn classic(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
+    let h = d.h;
+    let mut flow_spec = f.clone();
+    let mut t0 = 0.0;
+    let lookahead = d.gradient_at.as_deref() == Some("lookahead");
+    let scheme = match (f.kind.as_str(), d.scheme.as_str()) {
+        ("gradient", s) => Scheme::stepper(s)?,
+        ("heavy_ball", "nesterov") => {
+            let r = f.vanishing_r.unwrap_or(f64::NAN);
+            flow_spec.hessian_damping = Some(h);
+            t0 = (r - 1.0) * h;
+            lie(&["friction", "drift", "kick"], vec![euler()?, euler()?, euler()?])?
+        }
+        ("heavy_ball", s) if lookahead => {
+            flow_spec.hessian_damping = Some(h);
+            let friction = match s {
+                "exact_friction" => SubScheme::Exact,
+                "semi_implicit_euler" => euler()?,
+                _ => {
+                    return Err(Error::invalid(
+                        "scheme",
+                        format!("{s:?}"),
+                        "look-ahead (NAG) with forward friction applies the friction factor before the look-ahead and after the kick; no splitting of the heavy ball reproduces it",
+                    ));
+                }
+            };
+            lie(&["friction", "drift", "kick"], vec![friction, euler()?, euler()?])?
+        }
+        ("heavy_ball", "semi_implicit_euler") => {
+            lie(&["friction", "kick", "drift"], vec![euler()?, euler()?, euler()?])?
+        }
+        ("heavy_ball", "exact_friction") => lie(
+            &["friction", "kick", "drift"],
+            vec![SubScheme::Exact, euler()?, euler()?],
+        )?,
+        ("heavy_ball", "forward_friction") => lie(
+            &["kick", "friction", "drift"],
+            vec![euler()?, SubScheme::named("implicit_euler")?, euler()?],
+        )?,
+        ("adam", _) if f.weight_decay.is_some() => match d.decay_scheme.as_deref() {
+            Some("lie_exact") => lie(
+                &["moments", "position", "decay"],
+                vec![euler()?, euler()?, SubScheme::Exact],
+            )?,
+            _ => lie(&["moments", "decay", "position"], vec![euler()?, euler()?, euler()?])?,
+        },
+        _ => lie(&["moments", "position"], vec![euler()?, euler()?])?,
+    };
+    GeneratedOptimizer::new(Box::new(flow_of(&flow_spec)?), scheme, h)?.with_start_time(t0)
+}
+
+/// The generated optimizer of any ODE-form spec with step `h`: the spec's
+/// own (flow, scheme), or for a classic spec the flow and scheme that equal
+/// its fused optimizer.
+pub(crate) fn generated(f: &FlowSpec, d: &DiscretizationSpec, h: f64) -> Result<GeneratedOptimizer> {
+    let d = DiscretizationSpec { h, ..d.clone() };
+    if is_generated(f, &d) {
+        build(f, &d)
+    } else {
+        crate::optimizers::spec::OptimizerSpec {
+            flow: Some(f.clone()),
+            discretization: Some(d.clone()),
+            textbook: None,
+        }
+        .build()?;
+        classic(f, &d)
+    }
+}
