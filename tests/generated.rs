@@ -606,15 +606,17 @@ fn new_example_specs_train_and_have_their_orders() {
         assert!(loss(&theta) < 0.7 * start, "{name}: {start} → {}", loss(&theta));
     }
     let quad = OrderObjective::quadratic(&[1.0, 10.0]).unwrap();
-    for (name, want) in [
-        ("heavy_ball_rk4.toml", 4.0),
-        ("strang_heavy_ball.toml", 2.0),
-        ("hessian_damped_heavy_ball.toml", 1.0),
-        ("adam_implicit_moments.toml", 1.0),
-        ("heavy_ball_wdbc.toml", 1.0),
+    // Adam with implicit-Euler moments is pre-asymptotic longer (its
+    // moments contract by 1/(1 + ah), its bias factors by 1 − ah): finer levels.
+    for (name, want, levels) in [
+        ("heavy_ball_rk4.toml", 4.0, [32, 64, 128, 256]),
+        ("strang_heavy_ball.toml", 2.0, [32, 64, 128, 256]),
+        ("hessian_damped_heavy_ball.toml", 1.0, [32, 64, 128, 256]),
+        ("adam_implicit_moments.toml", 1.0, [128, 256, 512, 1024]),
+        ("heavy_ball_wdbc.toml", 1.0, [32, 64, 128, 256]),
     ] {
         let s = example(name);
-        let got = order_study(|h| s.generated(Some(h)), &quad, 1.0, &[32, 64, 128, 256])
+        let got = order_study(|h| s.generated(Some(h)), &quad, 1.0, &levels)
             .unwrap()
             .fitted_order;
         eprintln!("{name}: {got}");
