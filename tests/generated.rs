@@ -78,7 +78,12 @@ fn euler() -> SubScheme {
 }
 
 fn lie(pieces: &[&str], subs: Vec<SubScheme>) -> Scheme {
-    Scheme::splitting(SplittingCoefficients::lie(pieces.len()).unwrap(), pieces, subs).unwrap()
+    Scheme::splitting(
+        SplittingCoefficients::lie(pieces.len()).unwrap(),
+        pieces,
+        subs,
+    )
+    .unwrap()
 }
 
 /// Fused vs generated ≤ 1e-12; fused vs control ≥ 1e-8.
@@ -97,8 +102,14 @@ fn check(
         let c = trajectory(control, seed);
         let same = max_rel(&b, &a);
         let other = max_rel(&c, &a);
-        assert!(same <= 1e-12, "{what} (seed {seed}): generated differs by {same:e}");
-        assert!(other >= 1e-8, "{what} (seed {seed}): control differs by only {other:e}");
+        assert!(
+            same <= 1e-12,
+            "{what} (seed {seed}): generated differs by {same:e}"
+        );
+        assert!(
+            other >= 1e-8,
+            "{what} (seed {seed}): control differs by only {other:e}"
+        );
     }
 }
 
@@ -121,7 +132,11 @@ fn sgd_is_explicit_euler_on_the_gradient_flow() {
         "sgd",
         &mut GradientDescent::sgd(h).unwrap(),
         &mut gen_opt(gradient(), Scheme::stepper("explicit_euler").unwrap(), h),
-        &mut gen_opt(gradient(), Scheme::stepper("explicit_euler").unwrap(), h * (1.0 + 1e-6)),
+        &mut gen_opt(
+            gradient(),
+            Scheme::stepper("explicit_euler").unwrap(),
+            h * (1.0 + 1e-6),
+        ),
     );
 }
 
@@ -159,7 +174,11 @@ fn momentum_is_a_lie_splitting_of_the_heavy_ball_under_all_three_maps() {
     check(
         "momentum semi-implicit",
         &mut Momentum::from_ode(gamma, HeavyBallScheme::SemiImplicitEuler, h).unwrap(),
-        &mut gen_opt(heavy_ball(gamma, 0.0), lie(&fhb, vec![euler(), euler(), euler()]), h),
+        &mut gen_opt(
+            heavy_ball(gamma, 0.0),
+            lie(&fhb, vec![euler(), euler(), euler()]),
+            h,
+        ),
         &mut gen_opt(
             heavy_ball(gamma, 0.0),
             lie(&fhb, vec![SubScheme::Exact, euler(), euler()]),
@@ -175,14 +194,22 @@ fn momentum_is_a_lie_splitting_of_the_heavy_ball_under_all_three_maps() {
             lie(&fhb, vec![SubScheme::Exact, euler(), euler()]),
             h,
         ),
-        &mut gen_opt(heavy_ball(gamma, 0.0), lie(&fhb, vec![euler(), euler(), euler()]), h),
+        &mut gen_opt(
+            heavy_ball(gamma, 0.0),
+            lie(&fhb, vec![euler(), euler(), euler()]),
+            h,
+        ),
     );
     // Forward friction: kick, then implicit-Euler friction, then drift.
     let implicit = || SubScheme::named("implicit_euler").unwrap();
     check(
         "momentum forward friction",
         &mut Momentum::from_ode(gamma, HeavyBallScheme::ForwardFriction, h).unwrap(),
-        &mut gen_opt(heavy_ball(gamma, 0.0), lie(&kfd, vec![euler(), implicit(), euler()]), h),
+        &mut gen_opt(
+            heavy_ball(gamma, 0.0),
+            lie(&kfd, vec![euler(), implicit(), euler()]),
+            h,
+        ),
         &mut gen_opt(
             heavy_ball(gamma, 0.0),
             lie(&kfd, vec![euler(), SubScheme::Exact, euler()]),
@@ -206,7 +233,11 @@ fn nag_is_a_lie_splitting_of_the_hessian_damped_heavy_ball() {
         check(
             &format!("nag {}", scheme.as_str()),
             &mut Nag::from_ode(NagFriction::Constant { gamma, scheme }, h).unwrap(),
-            &mut gen_opt(heavy_ball(gamma, h), lie(&fdk, vec![friction, euler(), euler()]), h),
+            &mut gen_opt(
+                heavy_ball(gamma, h),
+                lie(&fdk, vec![friction, euler(), euler()]),
+                h,
+            ),
             // Control: no Hessian damping (the gradient correction at the
             // look-ahead point is what makes it NAG).
             &mut gen_opt(
@@ -244,7 +275,11 @@ fn nesterov_is_explicit_euler_friction_on_the_r_over_t_flow_with_shifted_clock()
 }
 
 fn moments_position(flow: GeneratedFlow, h: f64) -> GeneratedOptimizer {
-    gen_opt(flow, lie(&["moments", "position"], vec![euler(), euler()]), h)
+    gen_opt(
+        flow,
+        lie(&["moments", "position"], vec![euler(), euler()]),
+        h,
+    )
 }
 
 #[test]
@@ -258,7 +293,14 @@ fn adagrad_and_rmsprop_are_lie_splittings_of_their_odes() {
             &mut moments_position(ada(1e-6), delta),
             &mut moments_position(ada(1e-6), delta * (1.0 + 1e-6)),
         );
-        let rms = |b| GeneratedFlow::new(FlowKind::RmsProp { b, eps: 1e-8, placement }).unwrap();
+        let rms = |b| {
+            GeneratedFlow::new(FlowKind::RmsProp {
+                b,
+                eps: 1e-8,
+                placement,
+            })
+            .unwrap()
+        };
         let mut generated = moments_position(rms(10.0), delta);
         check(
             &format!("rmsprop {}", placement.as_str()),
@@ -306,12 +348,20 @@ fn adamw_both_decay_schemes_are_lie_splittings_with_a_decay_piece() {
         "adamw decoupled",
         &mut AdamW::new(p, lambda, DecayScheme::Decoupled).unwrap(),
         &mut gen_opt(flow(), lie(&mdp, vec![euler(), euler(), euler()]), delta),
-        &mut gen_opt(flow(), lie(&mdp, vec![euler(), SubScheme::Exact, euler()]), delta),
+        &mut gen_opt(
+            flow(),
+            lie(&mdp, vec![euler(), SubScheme::Exact, euler()]),
+            delta,
+        ),
     );
     check(
         "adamw lie exact",
         &mut AdamW::new(p, lambda, DecayScheme::LieExact).unwrap(),
-        &mut gen_opt(flow(), lie(&mpd, vec![euler(), euler(), SubScheme::Exact]), delta),
+        &mut gen_opt(
+            flow(),
+            lie(&mpd, vec![euler(), euler(), SubScheme::Exact]),
+            delta,
+        ),
         &mut gen_opt(flow(), lie(&mpd, vec![euler(), euler(), euler()]), delta),
     );
 }
@@ -338,7 +388,10 @@ fn impossible_flow_scheme_combinations_are_errors_naming_the_key() {
     let e = GeneratedOptimizer::new(Box::new(gradient()), s, 0.1).unwrap_err();
     assert_eq!(invalid_name(e), "pieces");
     // An exact sub-flow for a piece without one.
-    let s = lie(&["friction", "kick", "drift"], vec![euler(), SubScheme::Exact, euler()]);
+    let s = lie(
+        &["friction", "kick", "drift"],
+        vec![euler(), SubScheme::Exact, euler()],
+    );
     let e = GeneratedOptimizer::new(Box::new(heavy_ball(1.0, 0.0)), s, 0.1).unwrap_err();
     assert_eq!(invalid_name(e), "sub_schemes");
     // h ≤ 0 and non-finite h.
@@ -356,11 +409,16 @@ fn impossible_flow_scheme_combinations_are_errors_naming_the_key() {
     assert_eq!(invalid_name(e), "pieces");
     // Sub-schemes that do not match the pieces; unknown stepper.
     assert_eq!(
-        invalid_name(Scheme::splitting(strang2(), &["moments", "position"], vec![euler()]).unwrap_err()),
+        invalid_name(
+            Scheme::splitting(strang2(), &["moments", "position"], vec![euler()]).unwrap_err()
+        ),
         "sub_schemes"
     );
     assert!(matches!(SubScheme::named("rk7"), Err(Error::Spec { .. })));
-    assert_eq!(invalid_name(Scheme::stepper("exact").unwrap_err()), "scheme");
+    assert_eq!(
+        invalid_name(Scheme::stepper("exact").unwrap_err()),
+        "scheme"
+    );
 }
 
 #[test]
@@ -411,15 +469,22 @@ fn strang_heavy_ball(gamma: f64, h: f64) -> splitflow::Result<GeneratedOptimizer
 fn orders_of_optimizers_as_integrators_of_their_flows() {
     let quad = OrderObjective::quadratic(&[1.0, 10.0]).unwrap();
     let levels = [32, 64, 128, 256];
-    let order = |factory: &dyn Fn(f64) -> splitflow::Result<GeneratedOptimizer>, obj: &OrderObjective| {
-        order_study(factory, obj, 1.0, &levels).unwrap().fitted_order
+    let order = |factory: &dyn Fn(f64) -> splitflow::Result<GeneratedOptimizer>,
+                 obj: &OrderObjective| {
+        order_study(factory, obj, 1.0, &levels)
+            .unwrap()
+            .fitted_order
     };
-    let gd = |h| GeneratedOptimizer::new(Box::new(gradient()), Scheme::stepper("explicit_euler")?, h);
+    let gd =
+        |h| GeneratedOptimizer::new(Box::new(gradient()), Scheme::stepper("explicit_euler")?, h);
     let rk4 = |h| GeneratedOptimizer::new(Box::new(gradient()), Scheme::stepper("rk4")?, h);
     let momentum = |h| {
         GeneratedOptimizer::new(
             Box::new(heavy_ball(2.0, 0.0)),
-            lie(&["friction", "kick", "drift"], vec![SubScheme::Exact, euler(), euler()]),
+            lie(
+                &["friction", "kick", "drift"],
+                vec![SubScheme::Exact, euler(), euler()],
+            ),
             h,
         )
     };
@@ -431,10 +496,17 @@ fn orders_of_optimizers_as_integrators_of_their_flows() {
         ("momentum", order(&momentum, &quad), 1.0),
         ("strang heavy ball", order(&strang, &quad), 2.0),
         ("adam", order(&adam, &quad), 1.0),
-        ("strang heavy ball, rosenbrock", order(&strang, &OrderObjective::rosenbrock()), 2.0),
+        (
+            "strang heavy ball, rosenbrock",
+            order(&strang, &OrderObjective::rosenbrock()),
+            2.0,
+        ),
     ] {
         eprintln!("{what}: {got}");
-        assert!((got - want).abs() <= 0.15, "{what}: fitted order {got}, expected {want}");
+        assert!(
+            (got - want).abs() <= 0.15,
+            "{what}: fitted order {got}, expected {want}"
+        );
     }
 }
 
@@ -480,7 +552,13 @@ fn heavy_ball_rk4_and_strang_heavy_ball_train_a_least_squares_problem() {
             oracle.set_batch(k % BATCHES).unwrap();
             opt.step(&mut theta, &mut oracle).unwrap();
         }
-        assert!(loss(&theta) < 0.5 * start, "{}: {} → {}", opt.derivation(), start, loss(&theta));
+        assert!(
+            loss(&theta) < 0.5 * start,
+            "{}: {} → {}",
+            opt.derivation(),
+            start,
+            loss(&theta)
+        );
     }
 }
 
@@ -509,7 +587,10 @@ fn adaptive_rk45_optimizer_follows_the_exact_gradient_flow() {
         opt.step(&mut x, &mut oracle).unwrap();
     }
     let exact = [(-2.0f64).exp(), (-20.0f64).exp()];
-    assert!((x[0] - exact[0]).abs() < 1e-8 && (x[1] - exact[1]).abs() < 1e-8, "{x:?}");
+    assert!(
+        (x[0] - exact[0]).abs() < 1e-8 && (x[1] - exact[1]).abs() < 1e-8,
+        "{x:?}"
+    );
     // Error control chose several sub-steps per optimizer step.
     assert!(opt.gradient_evaluations() > 8 * 6);
 }
@@ -525,7 +606,9 @@ fn spec(text: &str) -> OptimizerSpec {
 #[test]
 fn classic_ode_specs_generate_optimizers_equal_to_their_fused_paths() {
     let hb = |friction: &str, scheme: &str, h: f64, extra: &str| {
-        format!("[flow]\nkind = \"heavy_ball\"\n{friction}\n[discretization]\nscheme = \"{scheme}\"\nh = {h}\n{extra}")
+        format!(
+            "[flow]\nkind = \"heavy_ball\"\n{friction}\n[discretization]\nscheme = \"{scheme}\"\nh = {h}\n{extra}"
+        )
     };
     let cases = [
         "[flow]\nkind = \"gradient\"\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.03\n".to_string(),
@@ -553,7 +636,12 @@ fn classic_ode_specs_generate_optimizers_equal_to_their_fused_paths() {
         );
     }
     // Forward-friction NAG has no splitting form: an error naming the scheme.
-    let s = spec(&hb("friction = 1.5", "forward_friction", 0.15, "gradient_at = \"lookahead\"\n"));
+    let s = spec(&hb(
+        "friction = 1.5",
+        "forward_friction",
+        0.15,
+        "gradient_at = \"lookahead\"\n",
+    ));
     assert_eq!(invalid_name(s.generated(None).unwrap_err()), "scheme");
 }
 
@@ -576,7 +664,10 @@ fn new_example_specs_explain_as_generated_with_no_textbook_equivalent() {
         let e = example(name).explain().unwrap();
         let json = serde_json::to_value(&e).unwrap();
         assert!(json["textbook"].is_null(), "{name}: {json}");
-        assert!(json["flow"].is_object() && json["discretization"].is_object(), "{name}");
+        assert!(
+            json["flow"].is_object() && json["discretization"].is_object(),
+            "{name}"
+        );
         let update = json["update"].as_str().unwrap();
         assert!(update.contains("h = "), "{name}: {update}");
         assert!(e.note.unwrap().contains("no textbook equivalent"), "{name}");
@@ -603,7 +694,11 @@ fn new_example_specs_train_and_have_their_orders() {
             oracle.set_batch(k % BATCHES).unwrap();
             opt.step(&mut theta, &mut oracle).unwrap();
         }
-        assert!(loss(&theta) < 0.7 * start, "{name}: {start} → {}", loss(&theta));
+        assert!(
+            loss(&theta) < 0.7 * start,
+            "{name}: {start} → {}",
+            loss(&theta)
+        );
     }
     let quad = OrderObjective::quadratic(&[1.0, 10.0]).unwrap();
     // Adam with implicit-Euler moments is pre-asymptotic longer (its
@@ -620,19 +715,46 @@ fn new_example_specs_train_and_have_their_orders() {
             .unwrap()
             .fitted_order;
         eprintln!("{name}: {got}");
-        assert!((got - want).abs() <= 0.15, "{name}: order {got}, expected {want}");
+        assert!(
+            (got - want).abs() <= 0.15,
+            "{name}: order {got}, expected {want}"
+        );
     }
 }
 
 #[test]
 fn generated_spec_errors_name_the_key_and_line() {
     let bad = [
-        ("[flow]\nkind = \"gradient\"\n[discretization]\nsplitting = \"strang\"\nh = 0.1\n", "discretization.splitting", 4),
-        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\nsub_schemes = [\"exact\", \"exact\", \"explicit_euler\"]\nh = 0.1\n", "discretization.sub_schemes", 6),
-        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nscheme = \"rk4\"\nh = -0.1\n", "discretization.h", 6),
-        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\npieces = [\"friction\", \"kick\"]\nsub_schemes = [\"exact\", \"rk4\"]\nh = 0.1\n", "discretization.pieces", 6),
-        ("[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\nsub_schemes = [\"exact\", \"rk7\", \"rk4\"]\nh = 0.1\n", "discretization.sub_schemes", 6),
-        ("[flow]\nkind = \"adam\"\na = 1.0\nb = 1.0\nbias = \"sometimes\"\n[discretization]\nscheme = \"rk4\"\nh = 0.1\n", "flow.bias", 5),
+        (
+            "[flow]\nkind = \"gradient\"\n[discretization]\nsplitting = \"strang\"\nh = 0.1\n",
+            "discretization.splitting",
+            4,
+        ),
+        (
+            "[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\nsub_schemes = [\"exact\", \"exact\", \"explicit_euler\"]\nh = 0.1\n",
+            "discretization.sub_schemes",
+            6,
+        ),
+        (
+            "[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nscheme = \"rk4\"\nh = -0.1\n",
+            "discretization.h",
+            6,
+        ),
+        (
+            "[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\npieces = [\"friction\", \"kick\"]\nsub_schemes = [\"exact\", \"rk4\"]\nh = 0.1\n",
+            "discretization.pieces",
+            6,
+        ),
+        (
+            "[flow]\nkind = \"heavy_ball\"\nfriction = 1.0\n[discretization]\nsplitting = \"lie\"\nsub_schemes = [\"exact\", \"rk7\", \"rk4\"]\nh = 0.1\n",
+            "discretization.sub_schemes",
+            6,
+        ),
+        (
+            "[flow]\nkind = \"adam\"\na = 1.0\nb = 1.0\nbias = \"sometimes\"\n[discretization]\nscheme = \"rk4\"\nh = 0.1\n",
+            "flow.bias",
+            5,
+        ),
     ];
     for (text, needle, line) in bad {
         match OptimizerSpec::from_toml(text) {

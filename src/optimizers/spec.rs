@@ -247,7 +247,10 @@ pub struct Explanation {
 }
 
 /// `null` for a generated optimizer's (non-)textbook form.
-fn textbook_or_null<S: serde::Serializer>(t: &TextbookSpec, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn textbook_or_null<S: serde::Serializer>(
+    t: &TextbookSpec,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     if t.method == "generated" {
         s.serialize_none()
     } else {
@@ -265,8 +268,12 @@ fn textbook_update(method: &str) -> Option<&'static str> {
         "nag" => "v ← μv − lr·∇f(θ + μv), θ ← θ + v (μ = momentum, or (k−1)/(k+r−1))",
         "adagrad" => "G ← G + g², θ ← θ − lr·g/(√G + ε)",
         "rmsprop" => "v ← ρv + (1 − ρ)g², θ ← θ − lr·g/(√v + ε)",
-        "adam" => "m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − lr·(m/(1 − β₁ⁿ))/(√(v/(1 − β₂ⁿ)) + ε)",
-        "adamw" => "Adam's moments, θ ← θ − lr·(λθ + m̂/(√v̂ + ε)) (decoupled) or Adam then θ ← e^{−lr·λ}θ (lie_exact)",
+        "adam" => {
+            "m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − lr·(m/(1 − β₁ⁿ))/(√(v/(1 − β₂ⁿ)) + ε)"
+        }
+        "adamw" => {
+            "Adam's moments, θ ← θ − lr·(λθ + m̂/(√v̂ + ε)) (decoupled) or Adam then θ ← e^{−lr·λ}θ (lie_exact)"
+        }
         _ => return None,
     })
 }
@@ -602,7 +609,8 @@ impl OptimizerSpec {
         match (&self.flow, &self.discretization) {
             (Some(f), Some(d)) => super::generated::from_spec::generated(f, d, h.unwrap_or(d.h)),
             _ => Err(spec_error(
-                "only an ODE-form spec ([flow] + [discretization]) is an integrator of a flow".into(),
+                "only an ODE-form spec ([flow] + [discretization]) is an integrator of a flow"
+                    .into(),
             )),
         }
     }

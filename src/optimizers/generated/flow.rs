@@ -41,7 +41,13 @@ pub trait OracleFlow: Send {
     /// (only called when [`has_exact`](Self::has_exact) is true).
     fn exact(&self, _piece: usize, _t: f64, _h: f64, _y: &mut State, _grad: &GradientSource) {}
     /// The analytic Jacobian of a piece (or the whole flow), when known.
-    fn jacobian(&self, _piece: Option<usize>, _t: f64, _y: &State, _jac: &mut DMatrix<f64>) -> bool {
+    fn jacobian(
+        &self,
+        _piece: Option<usize>,
+        _t: f64,
+        _y: &State,
+        _jac: &mut DMatrix<f64>,
+    ) -> bool {
         false
     }
     /// How the field of a piece depends on y.
@@ -217,7 +223,15 @@ impl GeneratedFlow {
 
     /// Adds piece `j`'s field to `dy` (zeroed by the caller). `whole` is
     /// true when the whole field is being evaluated.
-    fn add_piece(&self, j: usize, t: f64, y: &State, src: &GradientSource, dy: &mut State, whole: bool) {
+    fn add_piece(
+        &self,
+        j: usize,
+        t: f64,
+        y: &State,
+        src: &GradientSource,
+        dy: &mut State,
+        whole: bool,
+    ) {
         let p = src.dim();
         if Some(j) == self.decay_index() {
             let lambda = self.decay.unwrap_or(0.0);
@@ -400,7 +414,12 @@ impl OracleFlow for GeneratedFlow {
                 Friction::Constant(g) => format!("v' = −{g}v"),
                 Friction::Vanishing { r } => format!("v' = −({r}/t)v"),
             },
-            (FlowKind::HeavyBall { hessian_damping, .. }, 1) => {
+            (
+                FlowKind::HeavyBall {
+                    hessian_damping, ..
+                },
+                1,
+            ) => {
                 if hessian_damping == 0.0 {
                     "v' = −∇f(x)".into()
                 } else {
@@ -412,7 +431,9 @@ impl OracleFlow for GeneratedFlow {
             (FlowKind::RmsProp { eps, .. }, _) => format!("x' = −∇f(x)/(√v + {eps})"),
             (FlowKind::AdaGrad { .. }, 0) => "V' = ∇f(x)²".into(),
             (FlowKind::AdaGrad { eps, .. }, _) => format!("x' = −∇f(x)/(√V + {eps})"),
-            (FlowKind::Adam { a, b, .. }, 0) => format!("m' = {a}(∇f(x) − m), v' = {b}(∇f(x)² − v)"),
+            (FlowKind::Adam { a, b, .. }, 0) => {
+                format!("m' = {a}(∇f(x) − m), v' = {b}(∇f(x)² − v)")
+            }
             (FlowKind::Adam { eps, bias, .. }, _) => format!(
                 "x' = −(m/c₁)/(√(v/c₂) + {eps}) (c = {})",
                 match bias {
@@ -549,7 +570,9 @@ impl OracleFlow for GeneratedFlow {
             } if j == 0 => Linearity::AffineConstantJacobian,
             FlowKind::HeavyBall { .. } if j == 2 => Linearity::AffineConstantJacobian,
             // x is fixed along the moment pieces (see `jacobian`).
-            FlowKind::Adam { .. } | FlowKind::RmsProp { .. } | FlowKind::AdaGrad { .. } if j == 0 => {
+            FlowKind::Adam { .. } | FlowKind::RmsProp { .. } | FlowKind::AdaGrad { .. }
+                if j == 0 =>
+            {
                 Linearity::AffineConstantJacobian
             }
             _ => Linearity::Nonlinear,

@@ -41,9 +41,23 @@ pub(crate) fn is_generated(f: &FlowSpec, d: &DiscretizationSpec) -> bool {
 fn allowed_flow_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "gradient" => &["kind", "weight_decay"],
-        "heavy_ball" => &["kind", "friction", "vanishing_r", "hessian_damping", "weight_decay"],
+        "heavy_ball" => &[
+            "kind",
+            "friction",
+            "vanishing_r",
+            "hessian_damping",
+            "weight_decay",
+        ],
         "rmsprop" => &["kind", "b", "eps", "eps_placement", "weight_decay"],
-        "adam" => &["kind", "a", "b", "eps", "eps_placement", "bias", "weight_decay"],
+        "adam" => &[
+            "kind",
+            "a",
+            "b",
+            "eps",
+            "eps_placement",
+            "bias",
+            "weight_decay",
+        ],
         _ => &["kind", "eps", "eps_placement", "weight_decay"],
     }
 }
@@ -56,7 +70,13 @@ fn placement(v: &Option<String>) -> Result<EpsPlacement> {
 }
 
 fn need(field: &str, v: Option<f64>, kind: &str) -> Result<f64> {
-    v.ok_or_else(|| Error::invalid(field, "missing", &format!("the {kind} flow needs `{field}`")))
+    v.ok_or_else(|| {
+        Error::invalid(
+            field,
+            "missing",
+            &format!("the {kind} flow needs `{field}`"),
+        )
+    })
 }
 
 /// The flow of a spec's `[flow]` table.
@@ -129,10 +149,23 @@ fn stepper(key: &str, name: &str) -> Result<Box<dyn crate::Stepper>> {
 
 /// The generated optimizer of an ODE-form spec.
 pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
-    crate::optimizers::spec::only_keys(f, allowed_flow_keys(&f.kind), &format!("the {} flow", f.kind))?;
+    crate::optimizers::spec::only_keys(
+        f,
+        allowed_flow_keys(&f.kind),
+        &format!("the {} flow", f.kind),
+    )?;
     crate::optimizers::spec::only_keys(
         d,
-        &["scheme", "h", "splitting", "pieces", "sub_schemes", "rtol", "atol", "t0"],
+        &[
+            "scheme",
+            "h",
+            "splitting",
+            "pieces",
+            "sub_schemes",
+            "rtol",
+            "atol",
+            "t0",
+        ],
         "a generated optimizer's discretization",
     )?;
     let flow = flow_of(f)?;
@@ -169,7 +202,10 @@ pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOpt
                 return Err(Error::invalid(
                     "splitting",
                     format!("{name:?}"),
-                    &format!("the {} flow has a single piece ({}) and cannot be split", f.kind, own[0]),
+                    &format!(
+                        "the {} flow has a single piece ({}) and cannot be split",
+                        f.kind, own[0]
+                    ),
                 ));
             }
             let pieces = d.pieces.clone().unwrap_or(own);
@@ -188,10 +224,10 @@ pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOpt
                 .iter()
                 .map(|s| match s.as_str() {
                     "exact" => Ok(SubScheme::Exact),
-                    other => Ok(SubScheme::Integrate(Integrator::new(
+                    other => Ok(SubScheme::Integrate(Box::new(Integrator::new(
                         stepper("sub_schemes", other)?,
                         Steps::Fixed(1),
-                    )?)),
+                    )?))),
                 })
                 .collect::<Result<Vec<_>>>()?;
             let coefficients = SplittingCoefficients::by_name(name, pieces.len())?;
@@ -223,7 +259,10 @@ fn classic(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
             let r = f.vanishing_r.unwrap_or(f64::NAN);
             flow_spec.hessian_damping = Some(h);
             t0 = (r - 1.0) * h;
-            lie(&["friction", "drift", "kick"], vec![euler()?, euler()?, euler()?])?
+            lie(
+                &["friction", "drift", "kick"],
+                vec![euler()?, euler()?, euler()?],
+            )?
         }
         ("heavy_ball", s) if lookahead => {
             flow_spec.hessian_damping = Some(h);
@@ -238,11 +277,15 @@ fn classic(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
                     ));
                 }
             };
-            lie(&["friction", "drift", "kick"], vec![friction, euler()?, euler()?])?
+            lie(
+                &["friction", "drift", "kick"],
+                vec![friction, euler()?, euler()?],
+            )?
         }
-        ("heavy_ball", "semi_implicit_euler") => {
-            lie(&["friction", "kick", "drift"], vec![euler()?, euler()?, euler()?])?
-        }
+        ("heavy_ball", "semi_implicit_euler") => lie(
+            &["friction", "kick", "drift"],
+            vec![euler()?, euler()?, euler()?],
+        )?,
         ("heavy_ball", "exact_friction") => lie(
             &["friction", "kick", "drift"],
             vec![SubScheme::Exact, euler()?, euler()?],
@@ -256,7 +299,10 @@ fn classic(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
                 &["moments", "position", "decay"],
                 vec![euler()?, euler()?, SubScheme::Exact],
             )?,
-            _ => lie(&["moments", "decay", "position"], vec![euler()?, euler()?, euler()?])?,
+            _ => lie(
+                &["moments", "decay", "position"],
+                vec![euler()?, euler()?, euler()?],
+            )?,
         },
         _ => lie(&["moments", "position"], vec![euler()?, euler()?])?,
     };
@@ -266,7 +312,11 @@ fn classic(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
 /// The generated optimizer of any ODE-form spec with step `h`: the spec's
 /// own (flow, scheme), or for a classic spec the flow and scheme that equal
 /// its fused optimizer.
-pub(crate) fn generated(f: &FlowSpec, d: &DiscretizationSpec, h: f64) -> Result<GeneratedOptimizer> {
+pub(crate) fn generated(
+    f: &FlowSpec,
+    d: &DiscretizationSpec,
+    h: f64,
+) -> Result<GeneratedOptimizer> {
     let d = DiscretizationSpec { h, ..d.clone() };
     if is_generated(f, &d) {
         build(f, &d)

@@ -65,7 +65,7 @@ enum Plan {
         /// Flow piece index of each listed piece.
         index: Vec<usize>,
         subs: Vec<SubScheme>,
-        schedule: PieceSchedule,
+        schedule: Box<PieceSchedule>,
         clocks: Vec<f64>,
         label: String,
     },
@@ -213,7 +213,7 @@ impl GeneratedOptimizer {
                 Plan::Split {
                     coefficients,
                     index,
-                    schedule: PieceSchedule::new(order, n),
+                    schedule: Box::new(PieceSchedule::new(order, n)),
                     clocks: vec![0.0; n],
                     label,
                     subs,

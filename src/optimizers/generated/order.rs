@@ -107,7 +107,11 @@ pub fn order_study(
 }
 
 /// θ at time t₀ + T along the optimizer's flow (adaptive RK45, tight tolerance).
-fn flow_reference(opt: &GeneratedOptimizer, objective: &OrderObjective, t_end: f64) -> Result<State> {
+fn flow_reference(
+    opt: &GeneratedOptimizer,
+    objective: &OrderObjective,
+    t_end: f64,
+) -> Result<State> {
     let p = objective.x0.len();
     let n = (1 + opt.flow.aux_blocks()) * p;
     let mut y0 = State::zeros(n);

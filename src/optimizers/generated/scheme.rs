@@ -12,7 +12,7 @@ pub enum SubScheme {
     /// The piece's exact sub-flow (friction e^{−γh}, decay e^{−λh}).
     Exact,
     /// An integrator (stepper + steps) on the piece's field.
-    Integrate(Integrator),
+    Integrate(Box<Integrator>),
 }
 
 impl SubScheme {
@@ -24,10 +24,10 @@ impl SubScheme {
         if name == "exact" {
             return Ok(SubScheme::Exact);
         }
-        Ok(SubScheme::Integrate(Integrator::new(
+        Ok(SubScheme::Integrate(Box::new(Integrator::new(
             crate::convergence::spec::stepper_by_name(name)?,
             Steps::Fixed(1),
-        )?))
+        )?)))
     }
 
     /// The order of the sub-flow approximation.
@@ -86,7 +86,7 @@ impl Scheme {
     /// [`Error::Spec`] for an unknown name.
     pub fn stepper(name: &str) -> Result<Self> {
         match SubScheme::named(name)? {
-            SubScheme::Integrate(i) => Ok(Scheme::Whole(i)),
+            SubScheme::Integrate(i) => Ok(Scheme::Whole(*i)),
             SubScheme::Exact => Err(Error::invalid(
                 "scheme",
                 name,
