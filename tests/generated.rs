@@ -766,3 +766,51 @@ fn generated_spec_errors_name_the_key_and_line() {
         }
     }
 }
+
+#[test]
+fn cli_order_measures_an_optimizer_spec_with_the_order_json_keys() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_splitflow"))
+        .args([
+            "order",
+            &format!(
+                "{}/examples/specs/strang_heavy_ball.toml",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+        ])
+        .args([
+            "--objective",
+            "quadratic",
+            "--eigenvalues",
+            "1,10",
+            "--t-end",
+            "1",
+            "--steps",
+            "32,64,128,256",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "problem",
+        "method",
+        "reference",
+        "steps",
+        "h",
+        "errors",
+        "local_orders",
+        "fitted_order",
+        "effective_order",
+    ] {
+        assert!(j.get(key).is_some(), "missing {key}: {j}");
+    }
+    assert!(
+        (j["fitted_order"].as_f64().unwrap() - 2.0).abs() <= 0.15,
+        "{j}"
+    );
+}

@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Run a convergence-order study described by a TOML file.
     Order {
-        /// The study spec (TOML).
+        /// The study spec (TOML), or an optimizer spec in ODE form.
         spec: PathBuf,
         /// Write a log-log convergence plot (SVG) to this file.
         #[arg(long)]
@@ -40,6 +40,18 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Optimizer specs: the test objective, quadratic (½Σλᵢxᵢ², x₀ = ones) or rosenbrock (x₀ = (−1.2, 1)).
+        #[arg(long, default_value = "quadratic")]
+        objective: String,
+        /// Optimizer specs, quadratic objective: the eigenvalues λᵢ.
+        #[arg(long, value_delimiter = ',', default_value = "1,10")]
+        eigenvalues: Vec<f64>,
+        /// Optimizer specs: the ODE time T = n·h.
+        #[arg(long, default_value_t = 1.0)]
+        t_end: f64,
+        /// Optimizer specs: the step counts n.
+        #[arg(long, value_delimiter = ',', default_value = "32,64,128,256")]
+        steps: Vec<usize>,
     },
     /// Build a tomography test matrix (AIR Tools II line model) and summarise it.
     Tomography {
@@ -134,7 +146,25 @@ pub(crate) fn no_plot_feature() -> Error {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Order { spec, plot, json } => order::run(&spec, plot.as_deref(), json),
+        Command::Order {
+            spec,
+            plot,
+            json,
+            objective,
+            eigenvalues,
+            t_end,
+            steps,
+        } => order::run(
+            &spec,
+            plot.as_deref(),
+            json,
+            &order::OptimizerStudy {
+                objective,
+                eigenvalues,
+                t_end,
+                steps,
+            },
+        ),
         Command::Tomography { geometry, n, json } => tomography(&geometry, n, json),
         Command::Explain { spec, json } => explain::run(&spec, json),
         Command::Train(args) => train::run(&args),
