@@ -77,7 +77,7 @@ impl OrderObjective {
 /// let obj = OrderObjective::quadratic(&[1.0, 4.0])?;
 /// let report = order_study(|h| {
 ///     GeneratedOptimizer::new(Box::new(GeneratedFlow::new(FlowKind::Gradient)?), Scheme::stepper("rk4")?, h)
-/// }, &obj, 1.0, &[8, 16, 32, 64])?;
+/// }, &obj, 1.0, &[32, 64, 128, 256])?;
 /// assert!((report.fitted_order - 4.0).abs() < 0.15);
 /// # Ok::<(), splitflow::Error>(())
 /// ```
