@@ -77,7 +77,14 @@ pub(crate) fn run(spec: &Path, json: bool) -> Result<()> {
     if let Some(note) = &e.note {
         say!("note: {note}")?;
     }
-    say!("\n# textbook form\n{}", table("textbook", &e.textbook)?)?;
+    if let Some(update) = &e.update {
+        say!("update: {update}")?;
+    }
+    if e.textbook.method == "generated" {
+        say!("\n# textbook form\nno textbook equivalent")?;
+    } else {
+        say!("\n# textbook form\n{}", table("textbook", &e.textbook)?)?;
+    }
     if let (Some(f), Some(d)) = (&e.flow, &e.discretization) {
         say!(
             "\n# ODE form\n{}\n{}",
