@@ -285,9 +285,7 @@ impl OdeSystem for ExprSystem {
         let n = self.rhs.len();
         let y = y.as_slice();
         for (k, entry) in entries.iter().enumerate() {
-            jac[(k / n, k % n)] = entry
-                .as_ref()
-                .map_or(0.0, |c| c.eval(t, &self.params, y));
+            jac[(k / n, k % n)] = entry.as_ref().map_or(0.0, |c| c.eval(t, &self.params, y));
         }
         true
     }

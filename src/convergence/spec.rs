@@ -230,9 +230,7 @@ impl ProblemSpec {
             ("exact", self.exact.is_some()),
         ] {
             if set {
-                return Err(spec_err(format!(
-                    "problem.{key} is only for expr problems"
-                )));
+                return Err(spec_err(format!("problem.{key} is only for expr problems")));
             }
         }
         Ok(())
@@ -475,7 +473,12 @@ impl ProblemSpec {
             return Err(spec_err("problem.vars is empty"));
         }
         let n = vars.len();
-        let params: Vec<(String, f64)> = self.params.clone().unwrap_or_default().into_iter().collect();
+        let params: Vec<(String, f64)> = self
+            .params
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let prefixed = |e: Error| match e {
             Error::Spec { message, line } if !message.starts_with("problem.") => Error::Spec {
                 message: format!("problem.{message}"),
@@ -498,9 +501,7 @@ impl ProblemSpec {
         let t_end = self.t_end(None)?;
         let (system, flows, what) = match (&self.rhs, &self.pieces) {
             (Some(_), Some(_)) => {
-                return Err(spec_err(
-                    "problem: give either rhs or pieces, not both",
-                ));
+                return Err(spec_err("problem: give either rhs or pieces, not both"));
             }
             (None, None) => {
                 return Err(spec_err(
@@ -555,8 +556,7 @@ impl ProblemSpec {
                         e.len()
                     )));
                 }
-                let exact = TimeExprs::new("problem.exact", vars, &params, e)
-                    .map_err(prefixed)?;
+                let exact = TimeExprs::new("problem.exact", vars, &params, e).map_err(prefixed)?;
                 let at0 = exact.at(0.0);
                 if let Some(i) = (0..n).find(|&i| {
                     (at0[i] - y0[i]).abs() > 1e-10 * y0[i].abs().max(1.0) || !at0[i].is_finite()
@@ -743,7 +743,11 @@ fn run_levels(
     let report = study
         .analyze(errors, reference.norm())
         .map_err(|e| match e {
-            Error::InvalidParameter { name, value, reason } if name == "errors" => {
+            Error::InvalidParameter {
+                name,
+                value,
+                reason,
+            } if name == "errors" => {
                 let note = if unstable.is_empty() {
                     String::new()
                 } else {

@@ -255,7 +255,10 @@ pub fn convergence_overlay_plot(
             let c = colour(i);
             let hollow = ShapeStyle::from(c).stroke_width(2);
             chart
-                .draw_series(LineSeries::new(s.measured.iter().copied(), c.stroke_width(2)))?
+                .draw_series(LineSeries::new(
+                    s.measured.iter().copied(),
+                    c.stroke_width(2),
+                ))?
                 .label(s.label.clone())
                 .legend(move |(px, py)| {
                     EmptyElement::at((px, py))

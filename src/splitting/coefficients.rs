@@ -231,7 +231,11 @@ impl SplittingCoefficients {
     /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
     pub fn triple_jump(pieces: usize, order: u32) -> Result<Self> {
         if order < 4 || order % 2 != 0 {
-            return Err(Error::invalid("order", order, "must be even and at least 4"));
+            return Err(Error::invalid(
+                "order",
+                order,
+                "must be even and at least 4",
+            ));
         }
         let mut gammas = vec![1.0];
         for k in (2..=order).step_by(2).skip(1).map(|q| q - 2) {
@@ -259,7 +263,11 @@ impl SplittingCoefficients {
     /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
     pub fn suzuki_fractal(pieces: usize, order: u32) -> Result<Self> {
         if order < 4 || order % 2 != 0 {
-            return Err(Error::invalid("order", order, "must be even and at least 4"));
+            return Err(Error::invalid(
+                "order",
+                order,
+                "must be even and at least 4",
+            ));
         }
         let mut gammas = vec![1.0];
         for k in (4..=order).step_by(2).map(|q| q / 2) {
@@ -285,7 +293,11 @@ impl SplittingCoefficients {
     /// [`Error::InvalidParameter`] for fewer than two pieces.
     pub fn blanes_moan4(pieces: usize) -> Result<Self> {
         if pieces < 2 {
-            return Err(Error::invalid("pieces", pieces, "blanes_moan4 needs at least 2 pieces"));
+            return Err(Error::invalid(
+                "pieces",
+                pieces,
+                "blanes_moan4 needs at least 2 pieces",
+            ));
         }
         let a1 = 0.079_203_696_431_195_7;
         let a2 = 0.353_172_906_049_774;
@@ -420,7 +432,10 @@ impl SplittingCoefficients {
             other => Err(Error::invalid(
                 "splitting",
                 other,
-                &format!("unknown scheme (expected one of {})", SCHEME_NAMES.join(", ")),
+                &format!(
+                    "unknown scheme (expected one of {})",
+                    SCHEME_NAMES.join(", ")
+                ),
             )),
         }
     }

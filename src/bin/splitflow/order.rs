@@ -95,11 +95,7 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
 /// A `[[method]]` spec: one table per method, `{"methods": [...]}` in JSON,
 /// one CSV with a leading `method` column, and the plot of every method
 /// overlaid.
-fn run_many(
-    a: &OrderArgs,
-    spec: &OrderSpec,
-    plot_csv: Option<&(&PathBuf, PathBuf)>,
-) -> Result<()> {
+fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&PathBuf, PathBuf)>) -> Result<()> {
     let outcomes = spec.run_all()?;
     let csv = || {
         let mut s = String::new();
