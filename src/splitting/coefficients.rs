@@ -230,7 +230,7 @@ impl SplittingCoefficients {
     /// # Errors
     /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
     pub fn triple_jump(pieces: usize, order: u32) -> Result<Self> {
-        if order < 4 || order % 2 != 0 {
+        if order < 4 || !order.is_multiple_of(2) {
             return Err(Error::invalid(
                 "order",
                 order,
@@ -262,7 +262,7 @@ impl SplittingCoefficients {
     /// # Errors
     /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
     pub fn suzuki_fractal(pieces: usize, order: u32) -> Result<Self> {
-        if order < 4 || order % 2 != 0 {
+        if order < 4 || !order.is_multiple_of(2) {
             return Err(Error::invalid(
                 "order",
                 order,
