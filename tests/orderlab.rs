@@ -266,3 +266,11 @@ fn sample_stiff_van_der_pol_from_the_cli() {
     let p = j["fitted_order"].as_f64().unwrap();
     assert!((p - 1.0).abs() < 0.15, "{p}");
 }
+
+#[test]
+fn sample_kepler_custom_table_from_the_cli() {
+    let j = cli_json(&["order", &example("order_kepler_custom.toml"), "--json"]);
+    assert_eq!(j["method"], "custom triple jump (order 4)");
+    let p = j["fitted_order"].as_f64().unwrap();
+    assert!((p - 4.0).abs() < 0.15, "{p}");
+}

@@ -10,12 +10,18 @@
 //! # kind = "builtin", name = "lorenz" | "van_der_pol" | "kepler" | "harmonic"
 //! #   | "logistic" | "decay", params = { sigma = 10.0 }, y0 = [...], t_end = 1.0
 //!
-//! [method]
+//! # kind = "expr", vars = ["q", "p"], params = { mu = 1.0 },
+//! #   rhs = ["p", "-sin(q)"] or pieces = [["p", "0"], ["0", "-sin(q)"]],
+//! #   exact = ["..."] (optional, in t and params), y0 = [...], t_end = 1.0
+//!
+//! [method]                        # or several [[method]] tables
 //! stepper = "rk4"                 # any name of splitflow::steppers::STEPPER_NAMES
 //! # or a splitting of the pieces:
-//! # splitting = "lie" | "strang" | "yoshida4" | "suzuki4" | "mclachlan2"
+//! # splitting = a name of splitflow::splitting::SCHEME_NAMES, or "custom" with
+//! #   coefficients = [[0.5, 0.5], [1.0, 0.0]] and order = 2 (checked on load)
 //! # sub_stepper = "exact" | a stepper name
 //! # sub_steps = 1
+//! # label = "shown in reports"
 //!
 //! [study]
 //! steps = [8, 16, 32, 64, 128]
