@@ -274,3 +274,22 @@ fn sample_kepler_custom_table_from_the_cli() {
     let p = j["fitted_order"].as_f64().unwrap();
     assert!((p - 4.0).abs() < 0.15, "{p}");
 }
+
+#[test]
+fn method_tables_keep_their_key_errors() {
+    for methods in [
+        "[method]\nstepr = \"rk4\"\n",
+        "[[method]]\nstepr = \"rk4\"\n",
+    ] {
+        let spec = format!(
+            "[problem]\nkind = \"builtin\"\nname = \"harmonic\"\n{methods}[study]\nsteps = [8, 16]\n"
+        );
+        match OrderSpec::from_toml(&spec).unwrap_err() {
+            Error::Spec { message, line } => {
+                assert!(message.contains("stepr"), "{message}");
+                assert_eq!(line, Some(5), "{message}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+}

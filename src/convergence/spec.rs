@@ -70,7 +70,10 @@ pub struct ProblemSpec {
 
 /// `problem.pieces`: matrices (linear) or expressions (expr).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "pieces as matrices (lists of rows of numbers) or as lists of expression strings"
+)]
 pub enum PiecesSpec {
     /// Linear pieces, each a list of rows.
     Matrices(Vec<Vec<Vec<f64>>>),
@@ -100,13 +103,42 @@ pub struct MethodSpec {
 }
 
 /// `[method]` (one method) or `[[method]]` (several, on the same problem and ladder).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Methods {
     /// A single `[method]` table.
     One(MethodSpec),
     /// A `[[method]]` array.
     Many(Vec<MethodSpec>),
+}
+
+/// Deserialises a table as [`Methods::One`] and an array as
+/// [`Methods::Many`], keeping the inner errors (unknown keys, with their
+/// line) that an untagged enum would hide.
+impl<'de> Deserialize<'de> for Methods {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Methods;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a [method] table or a [[method]] array of tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Methods, A::Error> {
+                MethodSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Methods::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Methods, A::Error> {
+                Vec::<MethodSpec>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(Methods::Many)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Methods {
