@@ -8,6 +8,7 @@ mod generated;
 mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;
+mod orderlab;
 mod proptests;
 mod reduction;
 mod rk45_oracle;

@@ -7,6 +7,7 @@
 //! stagnating fine) levels whose pairwise order disagrees with the rest, are
 //! excluded from the fit and reported with the reason.
 
+pub mod expr;
 pub mod spec;
 
 use std::fmt;

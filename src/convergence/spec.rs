@@ -10,12 +10,18 @@
 //! # kind = "builtin", name = "lorenz" | "van_der_pol" | "kepler" | "harmonic"
 //! #   | "logistic" | "decay", params = { sigma = 10.0 }, y0 = [...], t_end = 1.0
 //!
-//! [method]
+//! # kind = "expr", vars = ["q", "p"], params = { mu = 1.0 },
+//! #   rhs = ["p", "-sin(q)"] or pieces = [["p", "0"], ["0", "-sin(q)"]],
+//! #   exact = ["..."] (optional, in t and params), y0 = [...], t_end = 1.0
+//!
+//! [method]                        # or several [[method]] tables
 //! stepper = "rk4"                 # any name of splitflow::steppers::STEPPER_NAMES
 //! # or a splitting of the pieces:
-//! # splitting = "lie" | "strang" | "yoshida4" | "suzuki4" | "mclachlan2"
+//! # splitting = a name of splitflow::splitting::SCHEME_NAMES, or "custom" with
+//! #   coefficients = [[0.5, 0.5], [1.0, 0.0]] and order = 2 (checked on load)
 //! # sub_stepper = "exact" | a stepper name
 //! # sub_steps = 1
+//! # label = "shown in reports"
 //!
 //! [study]
 //! steps = [8, 16, 32, 64, 128]
@@ -26,6 +32,7 @@ use std::collections::BTreeMap;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
+use super::expr::{ExprSystem, TimeExprs};
 use super::{ConvergenceReport, ConvergenceStudy, fine_reference};
 use crate::error::{Error, Result, toml_error};
 use crate::steppers::stepper_by_name;
@@ -40,21 +47,41 @@ use crate::{LinearSystem, OdeSystem, Order, State, Steps, integrate};
 pub struct ProblemSpec {
     /// `"linear"` or `"builtin"`.
     pub kind: String,
-    /// Linear: the pieces whose sum is `A` (each a list of rows).
-    pub pieces: Option<Vec<Vec<Vec<f64>>>>,
+    /// The pieces whose sum is the field: matrices (each a list of rows)
+    /// for linear problems, lists of expressions for expr problems.
+    pub pieces: Option<PiecesSpec>,
     /// Linear: the constant forcing (belongs to the last piece).
     pub c: Option<Vec<f64>>,
     /// Builtin: the system's name.
     pub name: Option<String>,
-    /// Builtin: named parameters.
+    /// Builtin and expr: named parameters.
     pub params: Option<BTreeMap<String, f64>>,
+    /// Expr: the state variables' names, in state order.
+    pub vars: Option<Vec<String>>,
+    /// Expr: the whole right-hand side, one expression per variable.
+    pub rhs: Option<Vec<String>>,
+    /// Expr: the exact solution, one expression in `t` (and parameters) per variable.
+    pub exact: Option<Vec<String>>,
     /// Initial state (required for linear problems).
     pub y0: Option<Vec<f64>>,
     /// End time (the study integrates over `[0, t_end]`).
     pub t_end: Option<f64>,
 }
 
-/// The `[method]` table.
+/// `problem.pieces`: matrices (linear) or expressions (expr).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "pieces as matrices (lists of rows of numbers) or as lists of expression strings"
+)]
+pub enum PiecesSpec {
+    /// Linear pieces, each a list of rows.
+    Matrices(Vec<Vec<Vec<f64>>>),
+    /// Expression pieces, each one expression per variable.
+    Exprs(Vec<Vec<String>>),
+}
+
+/// The `[method]` table (or one entry of a `[[method]]` array).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodSpec {
@@ -66,6 +93,62 @@ pub struct MethodSpec {
     pub sub_stepper: Option<String>,
     /// Sub-steps per piece per outer step.
     pub sub_steps: Option<usize>,
+    /// `splitting = "custom"`: one list of fractions per piece; stage j
+    /// applies piece 1 for `coefficients[0][j]·h`, then piece 2, …
+    pub coefficients: Option<Vec<Vec<f64>>>,
+    /// `splitting = "custom"`: the claimed order, checked on load.
+    pub order: Option<u32>,
+    /// A name for the method in reports (defaults to its description).
+    pub label: Option<String>,
+}
+
+/// `[method]` (one method) or `[[method]]` (several, on the same problem and ladder).
+#[derive(Debug, Clone)]
+pub enum Methods {
+    /// A single `[method]` table.
+    One(MethodSpec),
+    /// A `[[method]]` array.
+    Many(Vec<MethodSpec>),
+}
+
+/// Deserialises a table as [`Methods::One`] and an array as
+/// [`Methods::Many`], keeping the inner errors (unknown keys, with their
+/// line) that an untagged enum would hide.
+impl<'de> Deserialize<'de> for Methods {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Methods;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a [method] table or a [[method]] array of tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Methods, A::Error> {
+                MethodSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Methods::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Methods, A::Error> {
+                Vec::<MethodSpec>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(Methods::Many)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Methods {
+    /// The methods, in spec order.
+    pub fn as_slice(&self) -> &[MethodSpec] {
+        match self {
+            Methods::One(m) => std::slice::from_ref(m),
+            Methods::Many(v) => v,
+        }
+    }
 }
 
 /// The `[study]` table.
@@ -82,8 +165,8 @@ pub struct StudySpec {
 pub struct OrderSpec {
     /// What to integrate.
     pub problem: ProblemSpec,
-    /// How.
-    pub method: MethodSpec,
+    /// How: one method or several.
+    pub method: Methods,
     /// At which step counts.
     pub study: StudySpec,
 }
@@ -100,7 +183,24 @@ pub struct OrderOutcome {
     /// The study's report (flattened into the JSON object).
     #[serde(flatten)]
     pub report: ConvergenceReport,
+    /// Levels whose run blew up (left out of the fit; their error is NaN).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unstable: Vec<UnstableLevel>,
 }
+
+/// A level whose run produced non-finite values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct UnstableLevel {
+    /// Index of the level in the ladder.
+    pub level: usize,
+    /// Its step count.
+    pub steps: usize,
+    /// The time at which the run failed (`t_end` when only the final state was non-finite).
+    pub t: f64,
+}
+
+/// The most steps one level may take.
+pub const MAX_STEPS_PER_LEVEL: usize = 100_000_000;
 
 fn spec_err(message: impl Into<String>) -> Error {
     Error::Spec {
@@ -124,10 +224,12 @@ type Builtin = (
     Option<Box<dyn Fn(f64) -> State>>,
 );
 
-/// A parsed problem: its pieces (as linear systems, when linear) or one system.
+/// A parsed problem: its pieces (as linear systems, when linear, or as
+/// expression systems) or one system.
 pub(crate) struct BuiltProblem {
     pub system: Box<dyn OdeSystem>,
     pub pieces: Vec<LinearSystem>,
+    pub flows: Vec<ExprSystem>,
     pub y0: State,
     pub t_end: f64,
     pub exact: Option<State>,
@@ -139,8 +241,9 @@ impl ProblemSpec {
         match self.kind.as_str() {
             "linear" => self.build_linear(),
             "builtin" => self.build_builtin(),
+            "expr" => self.build_expr(),
             other => Err(spec_err(format!(
-                "problem.kind: unknown kind `{other}` (expected linear or builtin)"
+                "problem.kind: unknown kind `{other}` (expected linear, builtin or expr)"
             ))),
         }
     }
@@ -158,7 +261,21 @@ impl ProblemSpec {
         Ok(t)
     }
 
+    fn refuse_expr_keys(&self) -> Result<()> {
+        for (key, set) in [
+            ("vars", self.vars.is_some()),
+            ("rhs", self.rhs.is_some()),
+            ("exact", self.exact.is_some()),
+        ] {
+            if set {
+                return Err(spec_err(format!("problem.{key} is only for expr problems")));
+            }
+        }
+        Ok(())
+    }
+
     fn build_linear(&self) -> Result<BuiltProblem> {
+        self.refuse_expr_keys()?;
         for key in [
             ("name", self.name.is_some()),
             ("params", self.params.is_some()),
@@ -170,10 +287,15 @@ impl ProblemSpec {
                 )));
             }
         }
-        let raw = self
-            .pieces
-            .as_ref()
-            .ok_or_else(|| spec_err("problem.pieces is required"))?;
+        let raw = match self.pieces.as_ref() {
+            None => return Err(spec_err("problem.pieces is required")),
+            Some(PiecesSpec::Matrices(m)) => m,
+            Some(PiecesSpec::Exprs(_)) => {
+                return Err(spec_err(
+                    "problem.pieces of a linear problem are matrices (lists of rows of numbers)",
+                ));
+            }
+        };
         if raw.is_empty() {
             return Err(spec_err("problem.pieces is empty"));
         }
@@ -236,6 +358,7 @@ impl ProblemSpec {
         Ok(BuiltProblem {
             system: Box::new(whole),
             pieces,
+            flows: Vec::new(),
             y0,
             t_end,
             exact: Some(exact),
@@ -244,6 +367,7 @@ impl ProblemSpec {
     }
 
     fn build_builtin(&self) -> Result<BuiltProblem> {
+        self.refuse_expr_keys()?;
         if self.pieces.is_some() || self.c.is_some() {
             return Err(spec_err(
                 "problem.pieces and problem.c are only for linear problems",
@@ -363,6 +487,7 @@ impl ProblemSpec {
         Ok(BuiltProblem {
             system,
             pieces: Vec::new(),
+            flows: Vec::new(),
             y0,
             t_end,
             exact,
@@ -371,26 +496,226 @@ impl ProblemSpec {
     }
 }
 
+impl ProblemSpec {
+    fn build_expr(&self) -> Result<BuiltProblem> {
+        if self.name.is_some() || self.c.is_some() {
+            return Err(spec_err(
+                "problem.name and problem.c are not used by expr problems",
+            ));
+        }
+        let vars = self
+            .vars
+            .as_ref()
+            .ok_or_else(|| spec_err("problem.vars is required for expr problems"))?;
+        if vars.is_empty() {
+            return Err(spec_err("problem.vars is empty"));
+        }
+        let n = vars.len();
+        let params: Vec<(String, f64)> = self
+            .params
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let prefixed = |e: Error| match e {
+            Error::Spec { message, line } if !message.starts_with("problem.") => Error::Spec {
+                message: format!("problem.{message}"),
+                line,
+            },
+            other => other,
+        };
+        let y0 = finite_vec(
+            "problem.y0",
+            self.y0
+                .as_deref()
+                .ok_or_else(|| spec_err("problem.y0 is required"))?,
+        )?;
+        if y0.len() != n {
+            return Err(spec_err(format!(
+                "problem.y0 has length {}, expected {n} (the length of vars)",
+                y0.len()
+            )));
+        }
+        let t_end = self.t_end(None)?;
+        let (system, flows, what) = match (&self.rhs, &self.pieces) {
+            (Some(_), Some(_)) => {
+                return Err(spec_err("problem: give either rhs or pieces, not both"));
+            }
+            (None, None) => {
+                return Err(spec_err(
+                    "problem.rhs (or problem.pieces) is required for expr problems",
+                ));
+            }
+            (Some(rhs), None) => (
+                ExprSystem::new("problem.rhs", vars, &params, rhs).map_err(prefixed)?,
+                Vec::new(),
+                "whole".to_string(),
+            ),
+            (None, Some(PiecesSpec::Matrices(m))) if !m.is_empty() => {
+                return Err(spec_err(
+                    "problem.pieces of an expr problem are lists of expressions (strings)",
+                ));
+            }
+            (None, Some(PiecesSpec::Matrices(_))) => {
+                return Err(spec_err("problem.pieces is empty"));
+            }
+            (None, Some(PiecesSpec::Exprs(pieces))) => {
+                if pieces.is_empty() {
+                    return Err(spec_err("problem.pieces is empty"));
+                }
+                let flows = pieces
+                    .iter()
+                    .enumerate()
+                    .map(|(p, piece)| {
+                        ExprSystem::new(&format!("problem.pieces[{p}]"), vars, &params, piece)
+                            .map_err(prefixed)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let sum: Vec<String> = (0..n)
+                    .map(|i| {
+                        pieces
+                            .iter()
+                            .map(|piece| format!("({})", piece[i]))
+                            .collect::<Vec<_>>()
+                            .join(" + ")
+                    })
+                    .collect();
+                let whole = ExprSystem::new("problem.pieces (sum)", vars, &params, &sum)
+                    .map_err(prefixed)?;
+                (whole, flows, format!("{} piece(s)", pieces.len()))
+            }
+        };
+        let exact = match &self.exact {
+            None => None,
+            Some(e) => {
+                if e.len() != n {
+                    return Err(spec_err(format!(
+                        "problem.exact has {} expression(s), expected {n} (one per variable in vars)",
+                        e.len()
+                    )));
+                }
+                let exact = TimeExprs::new("problem.exact", vars, &params, e).map_err(prefixed)?;
+                let at0 = exact.at(0.0);
+                if let Some(i) = (0..n).find(|&i| {
+                    (at0[i] - y0[i]).abs() > 1e-10 * y0[i].abs().max(1.0) || !at0[i].is_finite()
+                }) {
+                    return Err(spec_err(format!(
+                        "problem.exact[{i}] at t = 0 is {}, but problem.y0[{i}] = {}",
+                        at0[i], y0[i]
+                    )));
+                }
+                let value = exact.at(t_end);
+                if let Some(i) = value.iter().position(|x| !x.is_finite()) {
+                    return Err(spec_err(format!(
+                        "problem.exact[{i}] is not finite at t_end = {t_end}"
+                    )));
+                }
+                Some(value)
+            }
+        };
+        Ok(BuiltProblem {
+            system: Box::new(system),
+            pieces: Vec::new(),
+            flows,
+            y0,
+            t_end,
+            exact,
+            description: format!("expr, n = {n}, {what}"),
+        })
+    }
+}
+
+/// The 1-based line of the spec text that a content error points at: the
+/// line holding the quoted expression it names, else the line assigning the
+/// key it names.
+fn locate(text: &str, message: &str) -> Option<usize> {
+    let quoted = message
+        .split_once("= \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(expr, _)| format!("\"{expr}\""));
+    if let Some(q) = quoted
+        && let Some(i) = text.lines().position(|l| l.contains(&q))
+    {
+        return Some(i + 1);
+    }
+    let key = message.split([':', ' ', '[']).next()?;
+    let last = key.rsplit('.').next()?;
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(last)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
 impl OrderSpec {
-    /// Parses a TOML study file.
+    /// Parses a TOML study file; expression problems are compiled here, so
+    /// their errors carry the line of the offending expression.
     ///
     /// # Errors
-    /// [`Error::Spec`] with the line of malformed TOML, an unknown key or a wrong type.
+    /// [`Error::Spec`] with the line of malformed TOML, an unknown key or a
+    /// wrong type, or a bad expression (unknown symbol, syntax, arity).
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| toml_error(text, &e))
+        let spec: Self = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        if spec.problem.kind == "expr"
+            && let Err(Error::Spec {
+                message,
+                line: None,
+            }) = spec.problem.build()
+        {
+            let line = locate(text, &message);
+            return Err(Error::Spec { message, line });
+        }
+        Ok(spec)
     }
 
-    /// Runs the study.
+    /// Runs the study of a spec with one method.
     ///
     /// # Errors
     /// [`Error::Spec`] for inconsistent content (wrong-length vectors, unknown
-    /// names, NaN values, zero steps), and any integration error.
+    /// names, NaN values, zero steps, a `[[method]]` array: use
+    /// [`run_all`](Self::run_all)), and any integration error other than a
+    /// blow-up (recorded in [`OrderOutcome::unstable`]).
     pub fn run(&self) -> Result<OrderOutcome> {
+        match &self.method {
+            Methods::One(_) => Ok(self.run_all()?.remove(0)),
+            Methods::Many(_) => Err(spec_err(
+                "method: a [[method]] array gives several outcomes (use run_all)",
+            )),
+        }
+    }
+
+    /// Runs every method of the spec on the same problem, reference and
+    /// ladder; each outcome's `method` is the method's `label` (or its
+    /// description).
+    ///
+    /// # Errors
+    /// As [`run`](Self::run); an empty `[[method]]` array is an error.
+    pub fn run_all(&self) -> Result<Vec<OrderOutcome>> {
         let problem = self.problem.build()?;
-        if self.study.steps.contains(&0) {
+        let steps = &self.study.steps;
+        if steps.contains(&0) {
             return Err(spec_err("study.steps must be positive (found 0)"));
         }
-        let (method, order, runner) = crate::convergence::spec::method(&self.method, &problem)?;
+        if let Some(&n) = steps.iter().find(|&&n| n > MAX_STEPS_PER_LEVEL) {
+            return Err(spec_err(format!(
+                "study.steps = {n} exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level"
+            )));
+        }
+        if steps.len() < 2 || steps.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(spec_err(format!(
+                "study.steps = {steps:?}: need at least 2 levels, strictly increasing"
+            )));
+        }
+        let methods = self.method.as_slice();
+        if methods.is_empty() {
+            return Err(spec_err("method: the [[method]] array is empty"));
+        }
+        // Check every method before the first (possibly long) run.
+        for spec in methods {
+            let _ = method(spec, &problem)?;
+        }
         let (reference, reference_name) = match &problem.exact {
             Some(e) => (e.clone(), "exact solution".to_string()),
             None => (
@@ -404,23 +729,81 @@ impl OrderSpec {
                 "fine adaptive rk45 run, rtol = atol = 1e-13".to_string(),
             ),
         };
-        let study = ConvergenceStudy::new(self.study.steps.clone(), problem.t_end)
-            .with_effective_order(order);
-        let report = study.run(&reference, runner).map_err(|e| match e {
+        methods
+            .iter()
+            .map(|spec| {
+                let (description, order, runner) = method(spec, &problem)?;
+                let (report, unstable) =
+                    run_levels(steps, problem.t_end, order, &reference, runner)?;
+                Ok(OrderOutcome {
+                    problem: problem.description.clone(),
+                    method: spec.label.clone().unwrap_or(description),
+                    reference: reference_name.clone(),
+                    report,
+                    unstable,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Runs `runner` at every level; a level that fails with a non-finite value
+/// (or ends non-finite) is recorded as unstable with error NaN and left out
+/// of the fit, and the study continues.
+fn run_levels(
+    steps: &[usize],
+    t_end: f64,
+    order: Order,
+    reference: &State,
+    mut runner: MethodRunner<'_>,
+) -> Result<(ConvergenceReport, Vec<UnstableLevel>)> {
+    let study = ConvergenceStudy::new(steps.to_vec(), t_end).with_effective_order(order);
+    let mut errors = Vec::with_capacity(steps.len());
+    let mut unstable = Vec::new();
+    for (level, &n) in steps.iter().enumerate() {
+        let failed_at = match runner(n) {
+            Ok(y) if y.iter().all(|x| x.is_finite()) => {
+                crate::error::check_dim("method result", reference.len(), y.len())?;
+                errors.push((y - reference).norm());
+                continue;
+            }
+            Ok(_) => t_end,
+            Err(Error::NonFinite { t, .. }) => t,
+            Err(e) => return Err(e),
+        };
+        unstable.push(UnstableLevel {
+            level,
+            steps: n,
+            t: failed_at,
+        });
+        errors.push(f64::NAN);
+    }
+    let report = study
+        .analyze(errors, reference.norm())
+        .map_err(|e| match e {
             Error::InvalidParameter {
                 name,
                 value,
                 reason,
-            } if name == "steps" => spec_err(format!("study.steps = {value}: {reason}")),
+            } if name == "errors" => {
+                let note = if unstable.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} unstable level(s): steps {:?})",
+                        unstable.len(),
+                        unstable.iter().map(|u| u.steps).collect::<Vec<_>>()
+                    )
+                };
+                Error::InvalidParameter {
+                    name,
+                    value,
+                    reason: format!("{reason}{note}"),
+                }
+            }
             other => other,
         })?;
-        Ok(OrderOutcome {
-            problem: problem.description.clone(),
-            method,
-            reference: reference_name,
-            report,
-        })
-    }
+    Ok((report, unstable))
 }
 
 /// A method family: description, effective order, and `n ↦ y(t_end)`.
@@ -439,6 +822,11 @@ pub(crate) fn method<'a>(
             if spec.sub_stepper.is_some() || spec.sub_steps.is_some() {
                 return Err(spec_err(
                     "method.sub_stepper and method.sub_steps need a splitting",
+                ));
+            }
+            if spec.coefficients.is_some() || spec.order.is_some() {
+                return Err(spec_err(
+                    "method.coefficients and method.order need splitting = \"custom\"",
                 ));
             }
             let mut stepper = stepper_by_name(name)?;
@@ -461,6 +849,10 @@ pub(crate) fn method<'a>(
     }
 }
 
+fn sub_is_exact(spec: &MethodSpec) -> bool {
+    spec.sub_stepper.as_deref() == Some("exact")
+}
+
 pub(crate) fn splitting_method<'a>(
     spec: &MethodSpec,
     problem: &'a BuiltProblem,
@@ -469,9 +861,15 @@ pub(crate) fn splitting_method<'a>(
     use crate::splitting::{Splitting, SplittingCoefficients, SplittingOptions};
     use crate::{Integrator, Steps};
     let scheme = spec.splitting.as_deref().unwrap_or_default();
-    if problem.pieces.is_empty() {
+    let n_pieces = problem.pieces.len().max(problem.flows.len());
+    if n_pieces == 0 {
         return Err(spec_err(
-            "method.splitting needs a linear problem with pieces",
+            "method.splitting needs a problem with pieces (linear, or expr with problem.pieces)",
+        ));
+    }
+    if sub_is_exact(spec) && !problem.flows.is_empty() {
+        return Err(spec_err(
+            "method.sub_stepper = \"exact\" needs linear pieces; expression pieces need a stepper name",
         ));
     }
     let sub = spec.sub_stepper.as_deref().ok_or_else(|| {
@@ -489,9 +887,34 @@ pub(crate) fn splitting_method<'a>(
             "method.sub_steps does not apply to exact sub-flows",
         ));
     }
-    let coefficients = SplittingCoefficients::by_name(scheme, problem.pieces.len())
-        .map_err(|e| spec_err(format!("method.splitting: {e}")))?;
+    let coefficients = match (scheme, &spec.coefficients) {
+        ("custom", Some(table)) => {
+            let order = spec.order.ok_or_else(|| {
+                spec_err("method.order (the claimed order) is required with splitting = \"custom\"")
+            })?;
+            SplittingCoefficients::from_table(table, n_pieces, order)
+                .map_err(|e| spec_err(format!("method.coefficients: {e}")))?
+        }
+        ("custom", None) => {
+            return Err(spec_err(
+                "method.coefficients (one list per piece) is required with splitting = \"custom\"",
+            ));
+        }
+        _ if spec.coefficients.is_some() || spec.order.is_some() => {
+            return Err(spec_err(
+                "method.coefficients and method.order need splitting = \"custom\"",
+            ));
+        }
+        _ => SplittingCoefficients::by_name(scheme, n_pieces)
+            .map_err(|e| spec_err(format!("method.splitting: {e}")))?,
+    };
     let mut pieces: Vec<Box<dyn FlowMap>> = Vec::new();
+    for flow in &problem.flows {
+        pieces.push(Box::new(Integrated::new(
+            flow.clone(),
+            Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps))?,
+        )));
+    }
     for piece in &problem.pieces {
         pieces.push(if sub == "exact" {
             Box::new(ExactLinear::new(piece.clone()))

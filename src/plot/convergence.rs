@@ -182,6 +182,122 @@ pub fn convergence_plot(report: &ConvergenceReport, title: &str, path: &Path) ->
     })
 }
 
+/// Draws several convergence studies of the same problem on one log-log plot
+/// of error against step size: each method in its own colour, its measured
+/// errors joined by a line (fitted levels filled, excluded levels hollow),
+/// and a dashed reference line of its fitted slope through its fitted
+/// levels; the legend names each method with its fitted order. Levels whose
+/// error is zero or not finite are left out.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for no report or no drawable level,
+/// [`Error::DimensionMismatch`] as [`convergence_plot`], [`Error::Io`] when
+/// `path` cannot be written.
+pub fn convergence_overlay_plot(
+    reports: &[(&str, &ConvergenceReport)],
+    title: &str,
+    path: &Path,
+) -> Result<()> {
+    struct Series {
+        label: String,
+        measured: Vec<(f64, f64)>,
+        fitted: Vec<(f64, f64)>,
+        excluded: Vec<(f64, f64)>,
+        slope: f64,
+    }
+    let mut series = Vec::new();
+    for (name, report) in reports {
+        check_dim("report.errors", report.h.len(), report.errors.len())?;
+        let mut levels: Vec<usize> = (0..report.h.len())
+            .filter(|&k| {
+                let (h, e) = (report.h[k], report.errors[k]);
+                h.is_finite() && h > 0.0 && e.is_finite() && e > 0.0
+            })
+            .collect();
+        levels.sort_by(|&a, &b| report.h[a].total_cmp(&report.h[b]));
+        let in_fit = |k: &usize| {
+            report.fit_levels.contains(k) && !report.excluded.iter().any(|e| e.level == *k)
+        };
+        let point = |&k: &usize| (report.h[k], report.errors[k]);
+        series.push(Series {
+            label: format!("{name} (fitted {:.2})", report.fitted_order),
+            measured: levels.iter().map(point).collect(),
+            fitted: levels.iter().filter(|k| in_fit(k)).map(point).collect(),
+            excluded: levels.iter().filter(|k| !in_fit(k)).map(point).collect(),
+            slope: report.fitted_order,
+        });
+    }
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.measured.clone()).collect();
+    if all.is_empty() {
+        return Err(Error::invalid(
+            "reports",
+            reports.len(),
+            "no level with a positive, finite step size and error to draw on log axes",
+        ));
+    }
+    let x = Axis::log_around(all.iter().map(|p| p.0), 0.06, 1.25);
+    let y = Axis::log_around(all.iter().map(|p| p.1), 0.08, 2.0);
+    let lines: Vec<Option<Vec<(f64, f64)>>> = series
+        .iter()
+        .map(|s| {
+            if s.fitted.is_empty() || !s.slope.is_finite() {
+                return None;
+            }
+            let (mean_lh, mean_le) = mean_log(&s.fitted);
+            clip_power_line(&x, &y, mean_le - s.slope * mean_lh, s.slope)
+        })
+        .collect();
+    render(path, |root| {
+        let mut chart = build_chart(root, title, x, y, "step size h", "error")?;
+        let mut labels = Vec::new();
+        let mut curves = Vec::new();
+        for (i, (s, line)) in series.iter().zip(&lines).enumerate() {
+            let c = colour(i);
+            let hollow = ShapeStyle::from(c).stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(
+                    s.measured.iter().copied(),
+                    c.stroke_width(2),
+                ))?
+                .label(s.label.clone())
+                .legend(move |(px, py)| {
+                    EmptyElement::at((px, py))
+                        + PathElement::new(vec![(0, 0), (24, 0)], c.stroke_width(2))
+                        + Circle::new((12, 0), 5, c.filled())
+                });
+            labels.push(s.label.clone());
+            curves.push(s.measured.clone());
+            if let Some(line) = line {
+                chart.draw_series(DashedLineSeries::new(
+                    line.iter().copied(),
+                    9,
+                    6,
+                    c.stroke_width(1),
+                ))?;
+                curves.push(line.clone());
+            }
+            chart.draw_series(s.fitted.iter().map(|&p| Circle::new(p, 5, c.filled())))?;
+            chart.draw_series(s.excluded.iter().map(|&p| {
+                EmptyElement::at(p)
+                    + Circle::new((0, 0), 6, WHITE.filled())
+                    + Circle::new((0, 0), 6, hollow)
+            }))?;
+        }
+        let pos = legend_position(
+            &chart,
+            &labels,
+            &curves,
+            &[
+                Corner::UpperLeft,
+                Corner::LowerRight,
+                Corner::UpperRight,
+                Corner::LowerLeft,
+            ],
+        );
+        draw_legend(&mut chart, pos)
+    })
+}
+
 /// Mean of `log10 x` and of `log10 y`.
 fn mean_log(points: &[(f64, f64)]) -> (f64, f64) {
     let n = points.len().max(1) as f64;

@@ -37,6 +37,6 @@ mod sweep;
 #[cfg(test)]
 mod test_support;
 
-pub use convergence::convergence_plot;
+pub use convergence::{convergence_overlay_plot, convergence_plot};
 pub use loss::loss_curves;
 pub use sweep::{Sweep, SweepRun, iterations_vs_alpha};

@@ -44,6 +44,20 @@ pub struct SplittingCoefficients {
     sequence: Vec<(usize, f64)>,
 }
 
+/// The names [`SplittingCoefficients::by_name`] knows (besides `custom`
+/// tables, built with [`SplittingCoefficients::from_table`]).
+pub const SCHEME_NAMES: [&str; 9] = [
+    "lie",
+    "strang",
+    "yoshida4",
+    "suzuki4",
+    "mclachlan2",
+    "triple_jump6",
+    "triple_jump8",
+    "suzuki6",
+    "blanes_moan4",
+];
+
 fn need_pieces(n: usize) -> Result<()> {
     if n == 0 {
         Err(Error::invalid(
@@ -198,7 +212,209 @@ impl SplittingCoefficients {
         Self::custom("mclachlan2", pieces, 2, s)
     }
 
-    /// A scheme by name: `lie`, `strang`, `yoshida4`, `suzuki4`, `mclachlan2`.
+    /// Yoshida's triple-jump recursion from Strang to order `order` (4, 6, 8, …):
+    ///
+    /// $$ S_{2k+2}(h) = S_{2k}(\gamma_1 h)\\, S_{2k}(\gamma_0 h)\\, S_{2k}(\gamma_1 h), \quad \gamma_1 = \frac{1}{2 - 2^{1/(2k+1)}}, \quad \gamma_0 = 1 - 2\gamma_1, $$
+    ///
+    /// `3^{k−1}` Strang stages for order `2k` (has backward sub-steps).
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::splitting::SplittingCoefficients;
+    /// let s = SplittingCoefficients::triple_jump(2, 6)?;
+    /// assert_eq!(s.order(), 6);
+    /// assert!(s.measured_order() > 5.5);
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
+    pub fn triple_jump(pieces: usize, order: u32) -> Result<Self> {
+        if order < 4 || !order.is_multiple_of(2) {
+            return Err(Error::invalid(
+                "order",
+                order,
+                "must be even and at least 4",
+            ));
+        }
+        let mut gammas = vec![1.0];
+        for k in (2..=order).step_by(2).skip(1).map(|q| q - 2) {
+            let g1 = 1.0 / (2.0 - 2f64.powf(1.0 / (k as f64 + 1.0)));
+            gammas = [g1, 1.0 - 2.0 * g1, g1]
+                .iter()
+                .flat_map(|&g| gammas.iter().map(move |&x| g * x))
+                .collect();
+        }
+        let name = if order == 4 {
+            "yoshida4".to_string()
+        } else {
+            format!("triple_jump{order}")
+        };
+        Self::compose_strang(&name, pieces, order, &gammas)
+    }
+
+    /// Suzuki's fractal recursion from Strang to order `order` (4, 6, …):
+    ///
+    /// $$ S_{2k}(h) = S_{2k-2}(p h)^2\\, S_{2k-2}((1-4p) h)\\, S_{2k-2}(p h)^2, \quad p = \frac{1}{4 - 4^{1/(2k-1)}}, $$
+    ///
+    /// `5^{k−1}` Strang stages for order `2k` (has backward sub-steps).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
+    pub fn suzuki_fractal(pieces: usize, order: u32) -> Result<Self> {
+        if order < 4 || !order.is_multiple_of(2) {
+            return Err(Error::invalid(
+                "order",
+                order,
+                "must be even and at least 4",
+            ));
+        }
+        let mut gammas = vec![1.0];
+        for k in (4..=order).step_by(2).map(|q| q / 2) {
+            let p = 1.0 / (4.0 - 4f64.powf(1.0 / (2.0 * k as f64 - 1.0)));
+            gammas = [p, p, 1.0 - 4.0 * p, p, p]
+                .iter()
+                .flat_map(|&g| gammas.iter().map(move |&x| g * x))
+                .collect();
+        }
+        Self::compose_strang(&format!("suzuki{order}"), pieces, order, &gammas)
+    }
+
+    /// Blanes–Moan's optimized fourth-order scheme S₆ for two pieces (six
+    /// stages of the second piece, symmetric, `BAB…` form with piece 1 first):
+    /// a₁…a₄ and b₁…b₃ of Blanes & Moan (2002), Table 2; with more than two
+    /// pieces, piece 2 is the Strang flow of pieces 2..N.
+    ///
+    /// # Reference
+    /// S. Blanes, P. C. Moan, *Practical symplectic partitioned Runge–Kutta
+    /// and Runge–Kutta–Nyström methods*, J. Comput. Appl. Math. 142 (2002).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for fewer than two pieces.
+    pub fn blanes_moan4(pieces: usize) -> Result<Self> {
+        if pieces < 2 {
+            return Err(Error::invalid(
+                "pieces",
+                pieces,
+                "blanes_moan4 needs at least 2 pieces",
+            ));
+        }
+        let a1 = 0.079_203_696_431_195_7;
+        let a2 = 0.353_172_906_049_774;
+        let a3 = -0.042_065_080_357_719_5;
+        let a4 = 1.0 - 2.0 * (a1 + a2 + a3);
+        let b1 = 0.209_515_106_613_362;
+        let b2 = -0.143_851_773_179_818;
+        let b3 = 0.5 - (b1 + b2);
+        let a = [a1, a2, a3, a4, a3, a2, a1];
+        let b = [b1, b2, b3, b3, b2, b1];
+        let mut s = Vec::new();
+        for (j, &aj) in a.iter().enumerate() {
+            s.push((0, aj));
+            if let Some(&bj) = b.get(j) {
+                s.extend(Self::strang_sequence(1, pieces, bj));
+            }
+        }
+        Self::custom("blanes_moan4", pieces, 4, s)
+    }
+
+    /// A table written as one list of fractions per piece: stage j applies
+    /// piece 1 for `table[0][j]·h`, then piece 2 for `table[1][j]·h`, …
+    /// (Strang is `[[0.5, 0.5], [1.0, 0.0]]`). The claimed `order` is checked
+    /// against the order conditions with [`measured_order`](Self::measured_order)
+    /// and a table falling short is refused.
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::splitting::SplittingCoefficients;
+    /// let strang = SplittingCoefficients::from_table(&[vec![0.5, 0.5], vec![1.0, 0.0]], 2, 2)?;
+    /// assert_eq!(strang.sequence(), SplittingCoefficients::strang(2)?.sequence());
+    /// assert!(SplittingCoefficients::from_table(&[vec![1.0], vec![1.0]], 2, 2).is_err());
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a table whose number of lists is not
+    /// `pieces`, lists of different lengths, inconsistent fractions (see
+    /// [`custom`](Self::custom)), or a claimed order above the measured one
+    /// (naming the first failing order's conditions).
+    pub fn from_table(table: &[Vec<f64>], pieces: usize, order: u32) -> Result<Self> {
+        if table.len() != pieces {
+            return Err(Error::invalid(
+                "coefficients",
+                format!("{} list(s)", table.len()),
+                &format!("need one list per piece ({pieces})"),
+            ));
+        }
+        let stages = table.first().map_or(0, Vec::len);
+        if let Some(p) = table.iter().position(|l| l.len() != stages) {
+            return Err(Error::invalid(
+                &format!("coefficients[{p}]"),
+                format!("{} entries", table[p].len()),
+                &format!("every list needs the same number of stages ({stages})"),
+            ));
+        }
+        let sequence = (0..stages)
+            .flat_map(|j| (0..pieces).map(move |p| (p, table[p][j])))
+            .collect();
+        let scheme = Self::custom("custom", pieces, order, sequence)?;
+        let measured = scheme.measured_order();
+        if measured < order as f64 - 0.5 {
+            let reached = (measured.round() as u32).max(1);
+            return Err(Error::invalid(
+                "order",
+                order,
+                &format!(
+                    "the table fails the order-{} conditions (local error exponent {:.2}, so order {reached})",
+                    reached + 1,
+                    measured + 1.0
+                ),
+            ));
+        }
+        Ok(scheme)
+    }
+
+    /// The order measured on the order conditions: the composition of
+    /// `exp(aⱼ h Aₚ)` for fixed pseudo-random 4×4 matrices `Aₚ` is compared
+    /// with `exp(h ΣAₚ)` at `h = 0.4·2⁻ᵏ`; the local error behaves as
+    /// `C h^{q+1}`, and the exponent of the finest pair above round-off,
+    /// minus one, is returned (`f64::INFINITY` for one piece, or when every
+    /// error is at round-off).
+    pub fn measured_order(&self) -> f64 {
+        use nalgebra::DMatrix;
+        if self.pieces < 2 {
+            return f64::INFINITY;
+        }
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        let mats: Vec<DMatrix<f64>> = (0..self.pieces)
+            .map(|_| DMatrix::from_fn(4, 4, |_, _| next()))
+            .collect();
+        let total = mats.iter().fold(DMatrix::zeros(4, 4), |acc, m| acc + m);
+        let local_error = |h: f64| {
+            let mut prod = DMatrix::<f64>::identity(4, 4);
+            for &(p, a) in &self.sequence {
+                prod = (&mats[p] * (a * h)).exp() * prod;
+            }
+            (prod - (&total * h).exp()).norm()
+        };
+        let errors: Vec<f64> = (0..7).map(|k| local_error(0.4 / 2f64.powi(k))).collect();
+        let mut measured = f64::INFINITY;
+        for w in errors.windows(2) {
+            if w[0] > 1e-11 && w[1] > 1e-11 {
+                measured = (w[0] / w[1]).log2() - 1.0;
+            }
+        }
+        measured
+    }
+
+    /// A scheme by name: `lie`, `strang`, `yoshida4`, `suzuki4`,
+    /// `mclachlan2`, `triple_jump6`, `triple_jump8`, `suzuki6`, `blanes_moan4`.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for an unknown name or zero pieces.
@@ -209,10 +425,17 @@ impl SplittingCoefficients {
             "yoshida4" => Self::yoshida4(pieces),
             "suzuki4" => Self::suzuki4(pieces),
             "mclachlan2" => Self::mclachlan2(pieces),
+            "triple_jump6" => Self::triple_jump(pieces, 6),
+            "triple_jump8" => Self::triple_jump(pieces, 8),
+            "suzuki6" => Self::suzuki_fractal(pieces, 6),
+            "blanes_moan4" => Self::blanes_moan4(pieces),
             other => Err(Error::invalid(
                 "splitting",
                 other,
-                "unknown scheme (expected lie, strang, yoshida4, suzuki4 or mclachlan2)",
+                &format!(
+                    "unknown scheme (expected one of {})",
+                    SCHEME_NAMES.join(", ")
+                ),
             )),
         }
     }

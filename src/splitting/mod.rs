@@ -10,7 +10,7 @@ mod drive;
 mod exact_linear;
 mod integrated;
 
-pub use coefficients::SplittingCoefficients;
+pub use coefficients::{SCHEME_NAMES, SplittingCoefficients};
 pub use composition::{BackwardSteps, PieceOrder, PieceSchedule, Splitting, SplittingOptions};
 pub use drive::integrate_flow;
 pub use exact_linear::ExactLinear;

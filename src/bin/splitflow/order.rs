@@ -106,7 +106,13 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
     }
     let outcome = match OptimizerSpec::parse(&text) {
         Ok(opt) => optimizer_outcome(&opt, &a.optimizer_study())?,
-        Err(_) => OrderSpec::from_toml(&text)?.run()?,
+        Err(_) => {
+            let spec = OrderSpec::from_toml(&text)?;
+            if let splitflow::convergence::spec::Methods::Many(_) = &spec.method {
+                return run_many(a, &spec, plot_csv.as_ref());
+            }
+            spec.run()?
+        }
     };
     if let Some(path) = &a.csv {
         write(path, &outcome.report.to_csv())?;
@@ -129,6 +135,14 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
     say!("method:    {}", outcome.method)?;
     say!("reference: {}", outcome.reference)?;
     say!("{}", outcome.report)?;
+    for u in &outcome.unstable {
+        say!(
+            "unstable:  level {} ({} steps) blew up at t = {}",
+            u.level,
+            u.steps,
+            u.t
+        )?;
+    }
     if let Some(path) = &a.csv {
         say!("table written to {}", path.display())?;
     }
@@ -137,6 +151,70 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
             "plot written to {} (data in {})",
             path.display(),
             csv.display()
+        )?;
+    }
+    Ok(())
+}
+
+/// A `[[method]]` spec: one table per method, `{"methods": [...]}` in JSON,
+/// one CSV with a leading `method` column, and the plot of every method
+/// overlaid.
+fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&PathBuf, PathBuf)>) -> Result<()> {
+    let outcomes = spec.run_all()?;
+    let csv = || {
+        let mut s = String::new();
+        for (i, o) in outcomes.iter().enumerate() {
+            for (k, line) in o.report.to_csv().lines().enumerate() {
+                match (i, k) {
+                    (0, 0) => s += &format!("method,{line}\n"),
+                    (_, 0) => {}
+                    _ => s += &format!("\"{}\",{line}\n", o.method.replace('"', "\"\"")),
+                }
+            }
+        }
+        s
+    };
+    if let Some(path) = &a.csv {
+        write(path, &csv())?;
+    }
+    if let Some((path, data)) = plot_csv {
+        write(data, &csv())?;
+        #[cfg(feature = "plot")]
+        {
+            let reports: Vec<(&str, &splitflow::ConvergenceReport)> = outcomes
+                .iter()
+                .map(|o| (o.method.as_str(), &o.report))
+                .collect();
+            splitflow::plot::convergence_overlay_plot(&reports, &outcomes[0].problem, path)?;
+        }
+        #[cfg(not(feature = "plot"))]
+        let _ = path;
+    }
+    if a.json {
+        return say!("{}", to_json(&serde_json::json!({ "methods": outcomes }))?);
+    }
+    say!("problem:   {}", outcomes[0].problem)?;
+    say!("reference: {}", outcomes[0].reference)?;
+    for o in &outcomes {
+        say!("\nmethod:    {}", o.method)?;
+        say!("{}", o.report)?;
+        for u in &o.unstable {
+            say!(
+                "unstable:  level {} ({} steps) blew up at t = {}",
+                u.level,
+                u.steps,
+                u.t
+            )?;
+        }
+    }
+    if let Some(path) = &a.csv {
+        say!("table written to {}", path.display())?;
+    }
+    if let Some((path, data)) = plot_csv {
+        say!(
+            "plot written to {} (data in {})",
+            path.display(),
+            data.display()
         )?;
     }
     Ok(())
