@@ -4,6 +4,7 @@ mod common;
 mod data;
 mod errors;
 mod flows;
+mod hardening;
 mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;
