@@ -369,3 +369,70 @@ fn sag_with_absurdly_many_batches_errs_instead_of_aborting() {
     sag.step(&mut theta, &mut ManyBatches(1000)).unwrap();
     assert!(theta[0] < 1.0);
 }
+
+// ---------------------------------------------------------------------------
+// A right-hand side that resizes dy.
+// ---------------------------------------------------------------------------
+
+/// f(y) = −y for the first `good` calls, then a `dy` of length `len`.
+fn resizing_system(good: usize, len: usize) -> impl splitflow::OdeSystem {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    splitflow::FnSystem::new(2, move |_t, y: &State, dy: &mut State| {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < good {
+            dy.copy_from(&(-y));
+        } else {
+            *dy = State::zeros(len);
+        }
+    })
+}
+
+#[test]
+fn a_rhs_that_resizes_dy_is_a_dimension_mismatch_not_a_panic() {
+    use splitflow::{ExplicitEuler, ImplicitEuler, Rk4, Rk45, Stepper, Steps, integrate};
+    let y0 = dvector![1.0, 0.5];
+    let steppers = || -> Vec<(Box<dyn Stepper>, &str)> {
+        vec![
+            (Box::new(ExplicitEuler::new()), "explicit Euler"),
+            (Box::new(Rk4::new()), "RK4"),
+            (Box::new(Rk45::new()), "RK45"),
+            (Box::new(ImplicitEuler::new()), "implicit Euler"),
+        ]
+    };
+    // Shorter and longer dy, at the first call and at a later stage.
+    for (good, len) in [(0, 1), (0, 3), (2, 0), (3, 7)] {
+        for (mut s, name) in steppers() {
+            let sys = resizing_system(good, len);
+            let r = integrate(&sys, s.as_mut(), 0.0, 1.0, &y0, &Steps::Fixed(4));
+            match r {
+                Err(
+                    ref e @ Error::DimensionMismatch {
+                        expected, found, ..
+                    },
+                ) => {
+                    assert_eq!((expected, found), (2, len), "{name}");
+                    assert!(e.to_string().contains(name), "{name}: {e}");
+                }
+                other => panic!("{name}, good {good}, len {len}: {other:?}"),
+            }
+        }
+        let sys = resizing_system(good, len);
+        let r = integrate(
+            &sys,
+            &mut Rk45::new(),
+            0.0,
+            1.0,
+            &y0,
+            &crate::common::adaptive(1e-8),
+        );
+        assert!(
+            matches!(r, Err(Error::DimensionMismatch { expected: 2, found, .. }) if found == len),
+            "adaptive RK45, good {good}, len {len}: {r:?}"
+        );
+    }
+    // Control: a well-behaved rhs integrates.
+    for (mut s, name) in steppers() {
+        let sys = resizing_system(usize::MAX, 0);
+        let sol = integrate(&sys, s.as_mut(), 0.0, 1.0, &y0, &Steps::Fixed(4)).unwrap();
+        assert!(sol.y[0] > 0.0 && sol.y[0] < 1.0, "{name}");
+    }
+}
