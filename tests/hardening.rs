@@ -436,3 +436,149 @@ fn a_rhs_that_resizes_dy_is_a_dimension_mismatch_not_a_panic() {
         assert!(sol.y[0] > 0.0 && sol.y[0] < 1.0, "{name}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Convergence studies: scale-free round-off floor, one message per cause.
+// ---------------------------------------------------------------------------
+
+/// RK4 on y' = Ay from s·y0: the orders do not depend on the scale s.
+fn scaled_rk4_report(s: f64) -> splitflow::Result<splitflow::ConvergenceReport> {
+    use nalgebra::dmatrix;
+    use splitflow::{ConvergenceStudy, LinearSystem, Rk4, Steps, integrate};
+    let sys = LinearSystem::new(dmatrix![-1.0, 2.0; 0.0, -3.0], None).unwrap();
+    let y0 = dvector![1.0, 0.5] * s;
+    let exact = sys.exact(1.0, &y0)?;
+    ConvergenceStudy::new(vec![8, 16, 32, 64, 128], 1.0).run(&exact, |n| {
+        Ok(integrate(&sys, &mut Rk4::new(), 0.0, 1.0, &y0, &Steps::Fixed(n))?.y)
+    })
+}
+
+#[test]
+fn convergence_orders_do_not_depend_on_the_solution_scale() {
+    let base = scaled_rk4_report(1.0).unwrap();
+    assert!((base.fitted_order - 4.0).abs() < 0.2, "{base}");
+    for s in [1e200, 1e-20, 1e-170] {
+        let r = scaled_rk4_report(s).unwrap_or_else(|e| panic!("scale {s}: {e}"));
+        assert_eq!(r.fit_levels, base.fit_levels, "scale {s}");
+        // The scaled run rounds differently: ~1e-16 of the solution over
+        // errors down to ~3e-10 of it, so errors agree to ~1e-6 relative
+        // and the orders to ~1e-6.
+        assert!(
+            (r.fitted_order - base.fitted_order).abs() < 1e-4,
+            "scale {s}: {r}"
+        );
+        for (e, e1) in r.errors.iter().zip(&base.errors) {
+            assert!(((e / s) / e1 - 1.0).abs() < 1e-5, "scale {s}");
+        }
+    }
+}
+
+#[test]
+fn convergence_failures_name_their_cause() {
+    use splitflow::ConvergenceStudy;
+    let study = ConvergenceStudy::new(vec![4, 8, 16, 32], 1.0);
+    let reason = |errors: Vec<f64>| match study.analyze(errors, 1.0) {
+        Err(Error::InvalidParameter { reason, .. }) => reason,
+        other => panic!("{other:?}"),
+    };
+    let causes = [
+        (
+            vec![1.0, f64::INFINITY, f64::INFINITY, f64::INFINITY],
+            "overflowed",
+        ),
+        (vec![f64::NAN, 1e-3, f64::NAN, f64::NAN], "NaN"),
+        (vec![0.0; 4], "exact"),
+        (vec![1e-3, 1e-14, 1e-15, 1e-16], "round-off floor"),
+    ];
+    let mut seen = Vec::new();
+    for (errors, needle) in causes {
+        let r = reason(errors.clone());
+        assert!(r.contains(needle), "{errors:?}: {r}");
+        seen.push(r);
+    }
+    // One message per cause: the four differ.
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 4);
+    // A backward span (negative) gives the order, not NaN.
+    let errors: Vec<f64> = [4.0, 8.0, 16.0, 32.0]
+        .iter()
+        .map(|n: &f64| n.powi(-2))
+        .collect();
+    let r = ConvergenceStudy::new(vec![4, 8, 16, 32], -1.0)
+        .analyze(errors.clone(), 1.0)
+        .unwrap();
+    assert!((r.fitted_order - 2.0).abs() < 1e-12, "{}", r.fitted_order);
+    // Negative errors or scales are refused.
+    assert!(study.analyze(vec![-1.0, 1e-2, 1e-3, 1e-4], 1.0).is_err());
+    assert!(study.analyze(errors.clone(), f64::NAN).is_err());
+    // Control: the same errors forward.
+    let r = study.analyze(errors, 1.0).unwrap();
+    assert!((r.fitted_order - 2.0).abs() < 1e-12);
+}
+
+// ---------------------------------------------------------------------------
+// Exact linear flows: errors, never Ok(∞) or Ok(NaN).
+// ---------------------------------------------------------------------------
+
+#[test]
+fn exact_linear_solutions_refuse_non_finite_values() {
+    use nalgebra::dmatrix;
+    use splitflow::LinearSystem;
+    use splitflow::splitting::{ExactLinear, FlowMap};
+    let sys = LinearSystem::new(dmatrix![1.0], None).unwrap();
+    // e^{1000} overflows; NaN and ∞ inputs.
+    for (t, y0) in [
+        (1000.0, dvector![1.0]),
+        (1.0, dvector![f64::NAN]),
+        (1.0, dvector![f64::INFINITY]),
+    ] {
+        let r = sys.exact(t, &y0);
+        assert!(
+            matches!(r, Err(Error::NonFinite { .. })),
+            "t = {t}, y0 = {y0}: {r:?}"
+        );
+    }
+    for t in [f64::NAN, f64::INFINITY] {
+        assert!(matches!(
+            sys.exact(t, &dvector![1.0]),
+            Err(Error::InvalidParameter { .. })
+        ));
+    }
+    let mut phi = ExactLinear::new(sys.clone());
+    for (h, y0) in [
+        (1000.0, dvector![1.0]),
+        (1.0, dvector![f64::NAN]),
+        (1.0, dvector![f64::INFINITY]),
+    ] {
+        let mut y = y0.clone();
+        let r = phi.advance(0.0, h, &mut y);
+        assert!(matches!(r, Err(Error::NonFinite { .. })), "h = {h}: {r:?}");
+        assert_eq!(format!("{y}"), format!("{y0}"), "y changed");
+    }
+    assert!(phi.advance(0.0, f64::NAN, &mut dvector![1.0]).is_err());
+    // Control.
+    let y = sys.exact(1.0, &dvector![1.0]).unwrap();
+    assert!((y[0] - 1f64.exp()).abs() < 1e-14);
+    let mut y = dvector![1.0];
+    phi.advance(0.0, 1.0, &mut y).unwrap();
+    assert!((y[0] - 1f64.exp()).abs() < 1e-14);
+}
+
+#[test]
+fn nan_divergence_bounds_are_refused() {
+    use splitflow::train::DivergenceBound;
+    for b in [
+        DivergenceBound::absolute(f64::NAN),
+        DivergenceBound {
+            relative: Some(f64::NAN),
+            absolute: None,
+        },
+    ] {
+        assert!(
+            matches!(b.validate(), Err(Error::InvalidParameter { .. })),
+            "{b:?}"
+        );
+    }
+    assert!(DivergenceBound::default().validate().is_ok());
+}
