@@ -235,13 +235,22 @@ impl LinearSystem {
     /// The exact solution at time `t` from `y0` at time 0.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a wrong-length `y0`.
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a
+    /// wrong-length `y0`; [`Error::InvalidParameter`](crate::Error::InvalidParameter)
+    /// for a non-finite `t`; [`Error::NonFinite`](crate::Error::NonFinite)
+    /// for a non-finite `y0` or when the solution overflows (e^{tA} is too
+    /// large to represent) — never `Ok` with ∞ or NaN.
     pub fn exact(&self, t: f64, y0: &State) -> Result<State> {
         let n = self.a.nrows();
         check_dim("initial state y0", n, y0.len())?;
+        if !t.is_finite() {
+            return Err(crate::Error::invalid("t", t, "must be finite"));
+        }
+        check_finite("initial state y0", y0, 0.0)?;
         let p = self.propagator(t);
         let mut y = p.view((0, 0), (n, n)) * y0;
         y += p.view((0, n), (n, 1));
+        check_finite("exact solution of the linear system (overflow)", &y, t)?;
         Ok(y)
     }
 }

@@ -5,6 +5,7 @@ mod data;
 mod errors;
 mod flows;
 mod generated;
+mod hardening;
 mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;

@@ -1059,7 +1059,11 @@ fn invalid_learning_rates_are_rejected() {
 
 #[test]
 fn momentum_outside_the_unit_interval_is_rejected() {
-    for mu in [1.0, -0.1, f64::NAN, 1.5, f64::INFINITY] {
+    // Momentum 1 is the frictionless ODE (γ = 0) and accepted.
+    for scheme in SCHEMES {
+        assert_eq!(scheme.invert(0.1, 1.0).unwrap().0, 0.0, "{scheme:?}");
+    }
+    for mu in [1.0 + f64::EPSILON, -0.1, f64::NAN, 1.5, f64::INFINITY] {
         assert!(is_invalid(&Momentum::textbook(0.1, mu)), "momentum = {mu}");
         assert!(is_invalid(&Nag::textbook(0.1, mu)), "nag momentum = {mu}");
         for scheme in SCHEMES {
@@ -1960,8 +1964,9 @@ fn adamax_equals_kingma_ba_and_pytorch() {
         for prob in random_problems(&mut rng) {
             let theta0 = adaptive_start(&prob, &mut rng);
             let p = AdamRef::random(&mut rng, false);
-            // ε = 0: the paper's Algorithm 2; ε > 0: PyTorch's max(β₂u, |g| + ε).
-            for eps in [0.0, p.eps] {
+            // ε ≈ 0 (ε = 0 is refused: 0/0 on a zero gradient): the paper's
+            // Algorithm 2; ε > 0: PyTorch's max(β₂u, |g| + ε).
+            for eps in [f64::MIN_POSITIVE, p.eps] {
                 let p = AdamRef { eps, ..p };
                 let what = format!("adamax on {} trial {trial} ({p:?})", prob.label());
                 let mut opt = AdaMax::new(p.library()).unwrap();
@@ -2159,7 +2164,7 @@ fn adaptive_methods_reject_bad_input() {
         EpsPlacement::Outside,
         1e-3
     )));
-    for eps in [-1e-8, f64::NAN] {
+    for eps in [-1e-8, f64::NAN, 0.0] {
         assert!(is_invalid(&AdaGrad::textbook(
             0.1,
             eps,
@@ -2177,8 +2182,8 @@ fn adaptive_methods_reject_bad_input() {
     // Controls: valid values are accepted.
     assert!(Adam::textbook(ok).is_ok());
     assert!(AdamW::new(ok, 0.0, DecayScheme::LieExact).is_ok());
-    assert!(RmsProp::textbook(0.01, 0.9, 0.0, EpsPlacement::Inside).is_ok());
-    assert!(Adadelta::new(1.0, 0.0, 0.0).is_ok());
+    assert!(RmsProp::textbook(0.01, 0.9, 1e-300, EpsPlacement::Inside).is_ok());
+    assert!(Adadelta::new(1.0, 0.0, 1e-300).is_ok());
     assert_eq!(
         EpsPlacement::from_name("inside").unwrap(),
         EpsPlacement::Inside

@@ -689,15 +689,17 @@ fn spec_errors_name_the_field_and_its_line() {
         &["textbook.lr"],
         Some(4),
     );
+    // Momentum 1 is the frictionless heavy ball (friction = 0, which
+    // explain maps to momentum = 1): accepted; above 1 is not.
     assert_spec_error(
-        "momentum = 1",
-        "[textbook]\nmethod = \"momentum\"\nlr = 0.1\nmomentum = 1.0\n",
-        &["textbook.momentum", "[0, 1)"],
+        "momentum = 1.5",
+        "[textbook]\nmethod = \"momentum\"\nlr = 0.1\nmomentum = 1.5\n",
+        &["textbook.momentum", "[0, 1]"],
         Some(4),
     );
     assert_spec_error(
-        "momentum = 1 (nag)",
-        "[textbook]\nmethod = \"nag\"\nmomentum = 1.0\nlr = 0.1\n",
+        "momentum = 1.5 (nag)",
+        "[textbook]\nmethod = \"nag\"\nmomentum = 1.5\nlr = 0.1\n",
         &["textbook.momentum"],
         Some(3),
     );

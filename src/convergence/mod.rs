@@ -205,8 +205,10 @@ impl ConvergenceStudy {
         Ok(Self::new(steps, span))
     }
 
-    /// Errors at or below `floor · max(1, ‖reference‖)` count as round-off
-    /// (default `1e-12`).
+    /// Errors at or below `floor · ‖reference‖` count as round-off (default
+    /// `1e-12`): relative to the solution's scale, so a problem scaled by
+    /// 1e200 or 1e-20 gives the same orders (with a zero reference the floor
+    /// is `floor` itself).
     pub fn roundoff_floor(mut self, floor: f64) -> Self {
         self.roundoff_floor = floor;
         self
@@ -275,9 +277,9 @@ impl ConvergenceStudy {
         for &n in &self.steps {
             let y = method(n)?;
             check_dim("method result", reference.len(), y.len())?;
-            errors.push((y - reference).norm());
+            errors.push(norm2(&(y - reference)));
         }
-        self.analyze(errors, reference.norm())
+        self.analyze(errors, norm2(reference))
     }
 
     /// Runs a flow-map method at every level: `factory()` builds a fresh map
@@ -333,26 +335,54 @@ impl ConvergenceStudy {
             )?
             .y;
             check_dim("method result", reference.len(), y.len())?;
-            errors.push((y - reference).norm());
+            errors.push(norm2(&(y - reference)));
         }
         let mut study = self.clone();
         study.effective_order = order;
-        study.analyze(errors, reference.norm())
+        study.analyze(errors, norm2(reference))
     }
 
     /// Analyses errors already measured at every level (`scale` sets the
-    /// round-off floor, typically the reference's norm).
+    /// round-off floor `roundoff_floor · scale`, typically the reference's
+    /// norm; a zero scale gives the floor `roundoff_floor`).
     ///
     /// # Errors
-    /// As [`run`](Self::run).
+    /// As [`run`](Self::run); [`Error::InvalidParameter`] naming `scale` when
+    /// it is negative or not finite, and naming `errors` — with the cause —
+    /// when fewer than two levels can be fitted: errors that overflowed (∞),
+    /// NaN errors, all errors zero (the method is exact on the problem), or
+    /// errors on the round-off floor; and when the fit itself is not finite.
     pub fn analyze(&self, errors: Vec<f64>, scale: f64) -> Result<ConvergenceReport> {
         self.validate()?;
         check_dim("errors", self.steps.len(), errors.len())?;
-        let h: Vec<f64> = self.steps.iter().map(|&n| self.span / n as f64).collect();
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(Error::invalid(
+                "scale",
+                scale,
+                "the solution's scale (the reference's norm) must be finite and ≥ 0",
+            ));
+        }
+        if let Some(e) = errors.iter().find(|e| **e < 0.0) {
+            return Err(Error::invalid(
+                "errors",
+                e,
+                "errors are norms and must be ≥ 0",
+            ));
+        }
+        // |h|: a backward span (negative) has the same step sizes.
+        let h: Vec<f64> = self
+            .steps
+            .iter()
+            .map(|&n| self.span.abs() / n as f64)
+            .collect();
         let local_orders: Vec<f64> = (0..errors.len() - 1)
             .map(|k| (errors[k] / errors[k + 1]).ln() / (h[k] / h[k + 1]).ln())
             .collect();
-        let floor = self.roundoff_floor * scale.max(1.0);
+        let floor = if scale > 0.0 {
+            self.roundoff_floor * scale
+        } else {
+            self.roundoff_floor
+        };
         let mut excluded = Vec::new();
         let mut keep: Vec<usize> = Vec::new();
         for (k, &e) in errors.iter().enumerate() {
@@ -398,7 +428,7 @@ impl ConvergenceStudy {
             return Err(Error::invalid(
                 "errors",
                 format!("{errors:?}"),
-                "fewer than two levels above the round-off floor: coarsen the ladder",
+                &too_few_levels(&self.steps, &errors, floor),
             ));
         }
         let fitted_order = slope(
@@ -407,6 +437,13 @@ impl ConvergenceStudy {
                 .map(|&k| (h[k].ln(), errors[k].ln()))
                 .collect::<Vec<_>>(),
         );
+        if !fitted_order.is_finite() {
+            return Err(Error::invalid(
+                "errors",
+                format!("{errors:?}"),
+                &format!("the fitted order is {fitted_order}: the ladder gives no usable slope"),
+            ));
+        }
         let mut warnings = Vec::new();
         if keep.len() < 4 {
             warnings.push(format!(
@@ -434,6 +471,51 @@ impl ConvergenceStudy {
             warnings,
         })
     }
+}
+
+/// Why fewer than two levels could be fitted, one message per cause.
+fn too_few_levels(steps: &[usize], errors: &[f64], floor: f64) -> String {
+    let at = |pick: &dyn Fn(f64) -> bool| -> Vec<usize> {
+        steps
+            .iter()
+            .zip(errors)
+            .filter(|(_, e)| pick(**e))
+            .map(|(n, _)| *n)
+            .collect()
+    };
+    let nan = at(&|e| e.is_nan());
+    let inf = at(&|e| e.is_infinite());
+    if !nan.is_empty() {
+        format!(
+            "fewer than two usable levels: the error is NaN at steps {nan:?} (the method produced NaN; check the problem and the step sizes)"
+        )
+    } else if !inf.is_empty() {
+        format!(
+            "fewer than two usable levels: the error overflowed (∞) at steps {inf:?} (the method diverges at these step sizes: refine the ladder)"
+        )
+    } else if errors.iter().all(|&e| e == 0.0) {
+        "every error is zero: the method is exact on this problem, there is no order to measure"
+            .to_string()
+    } else {
+        format!(
+            "fewer than two levels above the round-off floor {floor:e} (roundoff_floor × the reference's norm): coarsen the ladder"
+        )
+    }
+}
+
+/// The 2-norm without overflow or underflow: nalgebra's `norm` where it is
+/// safe (bitwise the same value), rescaled by the largest entry where the
+/// squares would overflow or underflow (a solution scaled by 1e200 or 1e-170).
+fn norm2(v: &State) -> f64 {
+    let plain = v.norm();
+    if plain.is_nan() || (plain.is_finite() && plain > 1e-150) {
+        return plain;
+    }
+    let m = v.amax();
+    if m == 0.0 || !m.is_finite() {
+        return m;
+    }
+    m * v.map(|x| x / m).norm()
 }
 
 /// Least-squares slope of `y` on `x`.

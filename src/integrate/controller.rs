@@ -33,7 +33,14 @@ fn initial_step(
     stats: &mut Stats,
 ) -> f64 {
     let (f0, y1, f1) = work;
+    let n = y0.len();
     system.rhs(t0, y0, f0);
+    if f0.len() != n {
+        // A right-hand side that resizes dy: the stepper's first attempt
+        // reports it (EmbeddedStepper::take_error); guess a small step.
+        *f0 = State::zeros(n);
+        return 1e-6_f64.min(h_max);
+    }
     let sc = |i: usize| opts.atol + opts.rtol * y0[i].abs();
     let (mut dny, mut dnf) = (0.0, 0.0);
     for i in 0..y0.len() {
@@ -49,6 +56,10 @@ fn initial_step(
     y1.copy_from(y0);
     y1.axpy(dir * h, f0, 1.0);
     system.rhs(t0 + dir * h, y1, f1);
+    if f1.len() != n {
+        *f1 = State::zeros(n);
+        return h;
+    }
     stats.f_evals += 2;
     let mut der2 = 0.0;
     for i in 0..y0.len() {
@@ -145,6 +156,9 @@ pub(super) fn adaptive_core(
             rejected_last = false;
             h = h_new;
         } else {
+            if let Some(e) = stepper.take_error() {
+                return Err(e);
+            }
             stats.rejected += 1;
             rejected_last = true;
             let shrink = if err.is_finite() {

@@ -4,8 +4,8 @@
 
 use super::adaptive::EpsPlacement;
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
-    gradient_at,
+    GradientOracle, Optimizer, check_eps, check_nonnegative, check_positive, check_unit, commit,
+    ensure_len, gradient_at, prepare,
 };
 use crate::State;
 use crate::error::Result;
@@ -57,7 +57,7 @@ impl AdamParameters {
 
     /// The textbook parameters of Euler steps δ on the Adam ODE with rates
     /// a, b, checked in the ODE's own terms (a, b, h > 0, ε ≥ 0, aδ ≤ 1, bδ ≤ 1
-    /// so that β₁, β₂ ≥ 0).
+    /// so that β₁, β₂ ≥ 0), ε > 0.
     ///
     /// # Errors
     /// [`crate::Error::InvalidParameter`] naming `a`, `b`, `h` or `eps`.
@@ -65,7 +65,7 @@ impl AdamParameters {
         check_positive("a", a)?;
         check_positive("b", b)?;
         check_positive("h", delta)?;
-        check_nonnegative("eps", eps)?;
+        check_eps("eps", eps)?;
         for (name, rate) in [("a", a), ("b", b)] {
             if rate * delta > 1.0 {
                 return Err(crate::Error::invalid(
@@ -83,7 +83,9 @@ impl AdamParameters {
         Ok(p)
     }
 
-    /// Checks ranges: lr > 0, β₁, β₂ ∈ [0, 1), ε ≥ 0.
+    /// Checks ranges: lr > 0, β₁, β₂ ∈ [0, 1), ε > 0, and that the ODE map
+    /// is representable: the rates a = (1 − β₁)/lr, b = (1 − β₂)/lr are
+    /// finite (an lr of 1e-320 would give a = b = ∞).
     ///
     /// # Errors
     /// [`crate::Error::InvalidParameter`] naming the offending field.
@@ -91,7 +93,16 @@ impl AdamParameters {
         check_positive("lr", self.lr)?;
         check_unit("beta1", self.beta1)?;
         check_unit("beta2", self.beta2)?;
-        check_nonnegative("eps", self.eps)
+        check_eps("eps", self.eps)?;
+        let (a, b) = self.rates();
+        if !(a.is_finite() && b.is_finite()) {
+            return Err(crate::Error::invalid(
+                "lr",
+                self.lr,
+                "too small: the ODE rates a = (1 − beta1)/lr and b = (1 − beta2)/lr overflow",
+            ));
+        }
+        Ok(())
     }
 
     fn list(&self) -> Vec<(&'static str, f64)> {
@@ -107,13 +118,29 @@ impl AdamParameters {
 /// The moment equations of the Adam ODE advanced by explicit Euler at xₙ:
 /// `m ← m + aδ(g − m)`, `v ← v + bδ(g² − v)`, i.e. `β₁m + (1 − β₁)g` and
 /// `β₂v + (1 − β₂)g²`; plus the discrete bias factors `cᵢ = 1 − βᵢⁿ`.
+///
+/// A step is computed into the candidates `next` (θ), `m_next`, `v_next`
+/// and committed only when finite ([`commit`]).
 #[derive(Debug, Clone)]
 struct Moments {
     p: AdamParameters,
     m: State,
     v: State,
     g: State,
+    next: State,
+    m_next: State,
+    v_next: State,
     steps: usize,
+}
+
+/// `βⁿ` for any step count: `powi` while n fits an `i32` (the values every
+/// existing trajectory uses, bitwise), `powf` beyond (where `n as i32` would
+/// wrap: θ would stop moving after 2³¹ steps and divide by zero at 2³²).
+pub(crate) fn beta_pow(beta: f64, n: usize) -> f64 {
+    match i32::try_from(n) {
+        Ok(n) => beta.powi(n),
+        Err(_) => beta.powf(n as f64),
+    }
 }
 
 impl Moments {
@@ -124,23 +151,71 @@ impl Moments {
             m: State::zeros(0),
             v: State::zeros(0),
             g: State::zeros(0),
+            next: State::zeros(0),
+            m_next: State::zeros(0),
+            v_next: State::zeros(0),
             steps: 0,
         })
     }
 
-    /// Evaluates the gradient at θ and sizes the moments; returns the step number n.
+    /// Checks θ, sizes the moments and workspaces, and evaluates the gradient
+    /// at θ; returns the step number n.
     fn begin(&mut self, theta: &State, oracle: &mut dyn GradientOracle) -> Result<usize> {
-        let n = theta.len();
-        ensure_len(&mut self.m, n);
-        ensure_len(&mut self.v, n);
-        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
-        Ok(self.steps + 1)
+        let n = self.steps + 1;
+        prepare(
+            theta,
+            n,
+            &mut [
+                &mut self.m,
+                &mut self.v,
+                &mut self.next,
+                &mut self.m_next,
+                &mut self.v_next,
+            ],
+        )?;
+        gradient_at(oracle, theta, &mut self.g, n)?;
+        Ok(n)
+    }
+
+    /// Commits the candidates of step n (θ, m, v and the extra state pairs),
+    /// or refuses them leaving everything as before.
+    fn commit(
+        &mut self,
+        n: usize,
+        theta: &mut State,
+        extra: Option<(&mut State, &mut State)>,
+    ) -> Result<()> {
+        match extra {
+            None => commit(
+                n,
+                theta,
+                &mut self.next,
+                &mut [
+                    (&mut self.m, &mut self.m_next),
+                    (&mut self.v, &mut self.v_next),
+                ],
+            )?,
+            Some(pair) => commit(
+                n,
+                theta,
+                &mut self.next,
+                &mut [
+                    (&mut self.m, &mut self.m_next),
+                    (&mut self.v, &mut self.v_next),
+                    pair,
+                ],
+            )?,
+        }
+        self.steps = n;
+        Ok(())
     }
 
     /// Bias factors `(1 − β₁ⁿ, 1 − β₂ⁿ)` of step n.
     fn bias(&self, n: usize) -> (f64, f64) {
-        let n = n as i32;
-        (1.0 - self.p.beta1.powi(n), 1.0 - self.p.beta2.powi(n))
+        (
+            1.0 - beta_pow(self.p.beta1, n),
+            1.0 - beta_pow(self.p.beta2, n),
+        )
     }
 
     fn reset(&mut self) {
@@ -216,32 +291,36 @@ impl Adam {
 /// Explicit Euler on the moment equations at one coordinate:
 /// `m ← m + (1 − β₁)(g − m)`, `v ← v + (1 − β₂)(g² − v)` (`k1 = 1 − β₁`,
 /// `k2 = 1 − β₂`).
+/// Returns the new `(m, v)`.
 #[inline(always)]
-fn euler_moments(m: &mut f64, v: &mut f64, g: f64, k1: f64, k2: f64) {
-    *m += k1 * (g - *m);
-    *v += k2 * (g * g - *v);
+fn euler_moments(m: f64, v: f64, g: f64, k1: f64, k2: f64) -> (f64, f64) {
+    (m + k1 * (g - m), v + k2 * (g * g - v))
 }
 
-/// One Adam step from the prepared moments (shared by Adam and AdamW):
-/// `m, v` Euler updates, then `x ← decay·x − lr·(m/c₁)/(√(v/c₂) ⊕ ε)`.
-fn adam_update(core: &mut Moments, theta: &mut State, n: usize, decay: f64) {
+/// The candidates of one Adam step from the prepared moments (shared by
+/// Adam and AdamW): `m, v` Euler updates, then
+/// `x ← decay·x − lr·(m/c₁)/(√(v/c₂) ⊕ ε)`, written to `core.next`,
+/// `core.m_next`, `core.v_next`.
+fn adam_update(core: &mut Moments, theta: &State, n: usize, decay: f64) {
     let (c1, c2) = core.bias(n);
     let p = core.p;
     let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
     let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
     // Plain slices (here and in the other step loops of this file):
     // nalgebra's strided iterators do not vectorise.
-    for (((x, m), v), g) in theta
+    for (((((xn, mn), vn), x), (m, v)), g) in core
+        .next
         .as_mut_slice()
         .iter_mut()
-        .zip(core.m.as_mut_slice())
-        .zip(core.v.as_mut_slice())
+        .zip(core.m_next.as_mut_slice())
+        .zip(core.v_next.as_mut_slice())
+        .zip(theta.as_slice())
+        .zip(core.m.as_slice().iter().zip(core.v.as_slice()))
         .zip(core.g.as_slice())
     {
-        euler_moments(m, v, *g, k1, k2);
-        *x = decay * *x - p.lr * (*m * inv1) / p.placement.denominator(*v * inv2, p.eps);
+        (*mn, *vn) = euler_moments(*m, *v, *g, k1, k2);
+        *xn = decay * *x - p.lr * (*mn * inv1) / p.placement.denominator(*vn * inv2, p.eps);
     }
-    core.steps = n;
 }
 
 impl Optimizer for Adam {
@@ -251,7 +330,7 @@ impl Optimizer for Adam {
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
         let n = self.core.begin(theta, oracle)?;
         adam_update(&mut self.core, theta, n, 1.0);
-        Ok(())
+        self.core.commit(n, theta, None)
     }
     fn reset(&mut self) {
         self.core.reset();
@@ -345,10 +424,10 @@ impl Optimizer for AdamW {
             DecayScheme::Decoupled => adam_update(&mut self.core, theta, n, 1.0 - lr * self.lambda),
             DecayScheme::LieExact => {
                 adam_update(&mut self.core, theta, n, 1.0);
-                *theta *= (-self.lambda * lr).exp();
+                self.core.next *= (-self.lambda * lr).exp();
             }
         }
-        Ok(())
+        self.core.commit(n, theta, None)
     }
     fn reset(&mut self) {
         self.core.reset();
@@ -422,19 +501,22 @@ impl Optimizer for AdaMax {
         let (c1, _) = self.core.bias(n);
         let p = self.core.p;
         let (k1, step) = (1.0 - p.beta1, p.lr / c1);
-        for (((x, m), u), g) in theta
+        let core = &mut self.core;
+        for (((((xn, mn), un), x), (m, u)), g) in core
+            .next
             .as_mut_slice()
             .iter_mut()
-            .zip(self.core.m.as_mut_slice())
-            .zip(self.core.v.as_mut_slice())
-            .zip(self.core.g.as_slice())
+            .zip(core.m_next.as_mut_slice())
+            .zip(core.v_next.as_mut_slice())
+            .zip(theta.as_slice())
+            .zip(core.m.as_slice().iter().zip(core.v.as_slice()))
+            .zip(core.g.as_slice())
         {
-            *m += k1 * (g - *m);
-            *u = (p.beta2 * *u).max(g.abs() + p.eps);
-            *x -= step * *m / *u;
+            *mn = m + k1 * (g - m);
+            *un = (p.beta2 * u).max(g.abs() + p.eps);
+            *xn = x - step * *mn / *un;
         }
-        self.core.steps = n;
-        Ok(())
+        core.commit(n, theta, None)
     }
     fn reset(&mut self) {
         self.core.reset();
@@ -479,6 +561,7 @@ impl Optimizer for AdaMax {
 pub struct AmsGrad {
     core: Moments,
     vmax: State,
+    vmax_next: State,
     bias_correction: bool,
 }
 
@@ -491,6 +574,7 @@ impl AmsGrad {
         Ok(AmsGrad {
             core: Moments::new(p)?,
             vmax: State::zeros(0),
+            vmax_next: State::zeros(0),
             bias_correction,
         })
     }
@@ -503,6 +587,7 @@ impl Optimizer for AmsGrad {
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
         let n = self.core.begin(theta, oracle)?;
         ensure_len(&mut self.vmax, theta.len());
+        ensure_len(&mut self.vmax_next, theta.len());
         let (c1, c2) = if self.bias_correction {
             self.core.bias(n)
         } else {
@@ -510,20 +595,23 @@ impl Optimizer for AmsGrad {
         };
         let p = self.core.p;
         let (k1, k2, step, inv2) = (1.0 - p.beta1, 1.0 - p.beta2, p.lr / c1, 1.0 / c2);
-        for ((((x, m), v), vm), g) in theta
+        let core = &mut self.core;
+        for ((((((xn, mn), vn), vmn), x), (m, v)), (vm, g)) in core
+            .next
             .as_mut_slice()
             .iter_mut()
-            .zip(self.core.m.as_mut_slice())
-            .zip(self.core.v.as_mut_slice())
-            .zip(self.vmax.as_mut_slice())
-            .zip(self.core.g.as_slice())
+            .zip(core.m_next.as_mut_slice())
+            .zip(core.v_next.as_mut_slice())
+            .zip(self.vmax_next.as_mut_slice())
+            .zip(theta.as_slice())
+            .zip(core.m.as_slice().iter().zip(core.v.as_slice()))
+            .zip(self.vmax.as_slice().iter().zip(core.g.as_slice()))
         {
-            euler_moments(m, v, *g, k1, k2);
-            *vm = vm.max(*v);
-            *x -= step * *m / p.placement.denominator(*vm * inv2, p.eps);
+            (*mn, *vn) = euler_moments(*m, *v, *g, k1, k2);
+            *vmn = vm.max(*vn);
+            *xn = x - step * *mn / p.placement.denominator(*vmn * inv2, p.eps);
         }
-        self.core.steps = n;
-        Ok(())
+        core.commit(n, theta, Some((&mut self.vmax, &mut self.vmax_next)))
     }
     fn reset(&mut self) {
         self.core.reset();
@@ -593,22 +681,25 @@ impl Optimizer for Nadam {
         let n = self.core.begin(theta, oracle)?;
         let p = self.core.p;
         let (c1, c2) = self.core.bias(n);
-        let c1_next = 1.0 - p.beta1.powi(n as i32 + 1);
+        let c1_next = 1.0 - beta_pow(p.beta1, n + 1);
         let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
         let (a, b, inv2) = (p.beta1 / c1_next, k1 / c1, 1.0 / c2);
-        for (((x, m), v), g) in theta
+        let core = &mut self.core;
+        for (((((xn, mn), vn), x), (m, v)), g) in core
+            .next
             .as_mut_slice()
             .iter_mut()
-            .zip(self.core.m.as_mut_slice())
-            .zip(self.core.v.as_mut_slice())
-            .zip(self.core.g.as_slice())
+            .zip(core.m_next.as_mut_slice())
+            .zip(core.v_next.as_mut_slice())
+            .zip(theta.as_slice())
+            .zip(core.m.as_slice().iter().zip(core.v.as_slice()))
+            .zip(core.g.as_slice())
         {
-            euler_moments(m, v, *g, k1, k2);
-            let m_hat = a * *m + b * g;
-            *x -= p.lr * m_hat / p.placement.denominator(*v * inv2, p.eps);
+            (*mn, *vn) = euler_moments(*m, *v, *g, k1, k2);
+            let m_hat = a * *mn + b * g;
+            *xn = x - p.lr * m_hat / p.placement.denominator(*vn * inv2, p.eps);
         }
-        self.core.steps = n;
-        Ok(())
+        core.commit(n, theta, None)
     }
     fn reset(&mut self) {
         self.core.reset();
@@ -624,5 +715,57 @@ impl Optimizer for Nadam {
             "explicit Euler on Adam's moment ODEs (beta1 = {}, beta2 = {}) with Dozat's look-ahead m̂ (no ODE for x), lr = {}",
             self.core.p.beta1, self.core.p.beta2, self.core.p.lr
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizers::FnOracle;
+
+    /// Puts `core` at the steady state of a constant gradient g = 1 after
+    /// `n − 1` steps (m = g, v = g²).
+    fn steady(core: &mut Moments, n: usize) {
+        core.m = State::from_element(1, 1.0);
+        core.v = State::from_element(1, 1.0);
+        core.steps = n - 1;
+    }
+
+    /// After 2³¹ and 2³² steps the bias factors stay 1 − βⁿ ≈ 1: with
+    /// `n as i32` they wrapped (θ stopped moving at 2³¹, where β^{−2³¹} = ∞,
+    /// and 1 − β⁰ = 0 divided by zero at 2³²).
+    #[test]
+    fn bias_factors_survive_two_to_the_31_steps() {
+        let p = AdamParameters::default();
+        for n in [1usize << 31, (1usize << 31) + 1, 1usize << 32] {
+            let (c1, c2) = Moments::new(p).unwrap().bias(n);
+            assert!(c1 == 1.0 && c2 == 1.0, "n = {n}: {c1}, {c2}");
+            let mut oracle = FnOracle::new(1, |_x: &State, g: &mut State| g[0] = 1.0);
+            // The step is lr·g/(|g| + ε) ≈ lr, as after a few thousand steps.
+            let mut adam = Adam::textbook(p).unwrap();
+            steady(&mut adam.core, n);
+            let mut nadam = Nadam::new(p).unwrap();
+            steady(&mut nadam.core, n);
+            for (opt, name) in [
+                (&mut adam as &mut dyn Optimizer, "adam"),
+                (&mut nadam, "nadam"),
+            ] {
+                let mut x = State::from_element(1, 0.0);
+                opt.step(&mut x, &mut oracle).unwrap();
+                assert!(
+                    (x[0] + p.lr).abs() <= 1e-7 * p.lr,
+                    "{name}, n = {n}: {}",
+                    x[0]
+                );
+                assert_eq!(opt.steps_taken(), n);
+            }
+        }
+        // βⁿ is bitwise powi below 2³¹ (every existing trajectory).
+        for n in [0usize, 1, 7, 1000, i32::MAX as usize] {
+            assert_eq!(
+                beta_pow(0.999, n).to_bits(),
+                0.999f64.powi(n as i32).to_bits()
+            );
+        }
     }
 }

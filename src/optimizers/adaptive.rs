@@ -2,8 +2,7 @@
 //! the ODEs they discretize (THEORY §6).
 
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
-    gradient_at,
+    GradientOracle, Optimizer, check_eps, check_positive, check_unit, commit, gradient_at, prepare,
 };
 use crate::State;
 use crate::error::{Error, Result};
@@ -73,11 +72,11 @@ impl EpsPlacement {
 /// use nalgebra::dvector;
 /// use splitflow::optimizers::{AdaGrad, EpsPlacement, FnOracle, Optimizer};
 ///
-/// let mut opt = AdaGrad::textbook(0.5, 0.0, EpsPlacement::Outside)?;
+/// let mut opt = AdaGrad::textbook(0.5, 1e-10, EpsPlacement::Outside)?;
 /// let mut oracle = FnOracle::new(1, |_theta, g| g[0] = 2.0); // constant gradient
 /// let mut x = dvector![0.0];
 /// opt.step(&mut x, &mut oracle)?;
-/// assert!((x[0] + 0.5).abs() < 1e-15); // first step: −α·g/|g|
+/// assert!((x[0] + 0.5).abs() < 1e-10); // first step: −α·g/(|g| + ε)
 /// # Ok::<(), splitflow::Error>(())
 /// ```
 ///
@@ -92,6 +91,8 @@ pub struct AdaGrad {
     placement: EpsPlacement,
     v: State,
     g: State,
+    next: State,
+    v_next: State,
     steps: usize,
 }
 
@@ -102,13 +103,15 @@ impl AdaGrad {
     /// [`Error::InvalidParameter`] for a non-positive δ or negative ε̃.
     pub fn from_ode(eps_tilde: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
         check_positive("h", delta)?;
-        check_nonnegative("eps", eps_tilde)?;
+        check_eps("eps", eps_tilde)?;
         Ok(AdaGrad {
             delta,
             eps_tilde,
             placement,
             v: State::zeros(0),
             g: State::zeros(0),
+            next: State::zeros(0),
+            v_next: State::zeros(0),
             steps: 0,
         })
     }
@@ -120,12 +123,43 @@ impl AdaGrad {
     /// [`Error::InvalidParameter`] for a non-positive `lr` or negative `eps`.
     pub fn textbook(lr: f64, eps: f64, placement: EpsPlacement) -> Result<Self> {
         check_positive("lr", lr)?;
-        check_nonnegative("eps", eps)?;
-        let eps_tilde = match placement {
+        check_eps("eps", eps)?;
+        let delta = lr * lr;
+        if !delta.is_normal() {
+            return Err(Error::invalid(
+                "lr",
+                lr,
+                "the ODE step δ = lr² over- or underflows",
+            ));
+        }
+        let eps_tilde = Self::eps_tilde(eps, placement, lr);
+        if !eps_tilde.is_normal() {
+            return Err(Error::invalid(
+                "eps",
+                eps,
+                &format!(
+                    "the ODE regulariser ε̃ = {} over- or underflows with lr = {lr:e}",
+                    match placement {
+                        EpsPlacement::Outside => "lr·eps",
+                        EpsPlacement::Inside => "lr²·eps",
+                    }
+                ),
+            ));
+        }
+        Self::from_ode(eps_tilde, placement, delta)
+    }
+
+    /// PyTorch's default ε of textbook AdaGrad, 1e-10; also the default of
+    /// the ODE form, whose ε̃ defaults to [`eps_tilde`](Self::eps_tilde) of it.
+    pub const DEFAULT_EPS: f64 = 1e-10;
+
+    /// The ODE's regulariser ε̃ of textbook `eps` and learning rate `lr`
+    /// (step δ = lr²): lr·ε (outside the root) or lr²·ε (inside).
+    pub fn eps_tilde(eps: f64, placement: EpsPlacement, lr: f64) -> f64 {
+        match placement {
             EpsPlacement::Outside => lr * eps,
             EpsPlacement::Inside => lr * lr * eps,
-        };
-        Self::from_ode(eps_tilde, placement, lr * lr)
+        }
     }
 
     /// Textbook (lr, eps) of this discretization.
@@ -144,18 +178,35 @@ impl Optimizer for AdaGrad {
         "adagrad"
     }
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
-        let n = theta.len();
-        ensure_len(&mut self.v, n);
-        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
+        let k = self.steps + 1;
+        prepare(
+            theta,
+            k,
+            &mut [&mut self.v, &mut self.next, &mut self.v_next],
+        )?;
+        gradient_at(oracle, theta, &mut self.g, k)?;
         let (d, e, place) = (self.delta, self.eps_tilde, self.placement);
         // Plain slices (here and in the other step loops of this file):
         // nalgebra's strided iterators do not vectorise.
-        let (v, g) = (self.v.as_mut_slice(), self.g.as_slice());
-        for ((x, v), g) in theta.as_mut_slice().iter_mut().zip(v).zip(g) {
-            *v += d * g * g;
-            *x -= d * g / place.denominator(*v, e);
+        let (v, g) = (self.v.as_slice(), self.g.as_slice());
+        for (((xn, vn), (x, v)), g) in self
+            .next
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.v_next.as_mut_slice())
+            .zip(theta.as_slice().iter().zip(v))
+            .zip(g)
+        {
+            *vn = v + d * g * g;
+            *xn = x - d * g / place.denominator(*vn, e);
         }
-        self.steps += 1;
+        commit(
+            k,
+            theta,
+            &mut self.next,
+            &mut [(&mut self.v, &mut self.v_next)],
+        )?;
+        self.steps = k;
         Ok(())
     }
     fn reset(&mut self) {
@@ -213,6 +264,8 @@ pub struct RmsProp {
     delta: f64,
     v: State,
     g: State,
+    next: State,
+    v_next: State,
     steps: usize,
 }
 
@@ -225,7 +278,7 @@ impl RmsProp {
     pub fn from_ode(b: f64, eps: f64, placement: EpsPlacement, delta: f64) -> Result<Self> {
         check_positive("b", b)?;
         check_positive("h", delta)?;
-        check_nonnegative("eps", eps)?;
+        check_eps("eps", eps)?;
         let rho = 1.0 - b * delta;
         if !(0.0..1.0).contains(&rho) {
             return Err(Error::invalid(
@@ -246,6 +299,8 @@ impl RmsProp {
             delta,
             v: State::zeros(0),
             g: State::zeros(0),
+            next: State::zeros(0),
+            v_next: State::zeros(0),
             steps: 0,
         })
     }
@@ -260,8 +315,16 @@ impl RmsProp {
         if rho == 0.0 {
             return Err(Error::invalid("rho", 0, "must lie in (0, 1)"));
         }
-        check_nonnegative("eps", eps)?;
-        Self::build((1.0 - rho) / lr, rho, eps, placement, lr)
+        check_eps("eps", eps)?;
+        let b = (1.0 - rho) / lr;
+        if !b.is_finite() {
+            return Err(Error::invalid(
+                "lr",
+                lr,
+                "too small: the ODE rate b = (1 − rho)/lr overflows",
+            ));
+        }
+        Self::build(b, rho, eps, placement, lr)
     }
 }
 
@@ -270,19 +333,36 @@ impl Optimizer for RmsProp {
         "rmsprop"
     }
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
-        let n = theta.len();
-        ensure_len(&mut self.v, n);
-        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
+        let k = self.steps + 1;
+        prepare(
+            theta,
+            k,
+            &mut [&mut self.v, &mut self.next, &mut self.v_next],
+        )?;
+        gradient_at(oracle, theta, &mut self.g, k)?;
         // Euler on v' = b(g² − v): v + bδ(g² − v) = (1 − bδ)v + bδ·g².
         let rho = self.rho;
         let c = 1.0 - rho;
         let (d, e, place) = (self.delta, self.eps, self.placement);
-        let (v, g) = (self.v.as_mut_slice(), self.g.as_slice());
-        for ((x, v), g) in theta.as_mut_slice().iter_mut().zip(v).zip(g) {
-            *v = rho * *v + c * g * g;
-            *x -= d * g / place.denominator(*v, e);
+        let (v, g) = (self.v.as_slice(), self.g.as_slice());
+        for (((xn, vn), (x, v)), g) in self
+            .next
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.v_next.as_mut_slice())
+            .zip(theta.as_slice().iter().zip(v))
+            .zip(g)
+        {
+            *vn = rho * v + c * g * g;
+            *xn = x - d * g / place.denominator(*vn, e);
         }
-        self.steps += 1;
+        commit(
+            k,
+            theta,
+            &mut self.next,
+            &mut [(&mut self.v, &mut self.v_next)],
+        )?;
+        self.steps = k;
         Ok(())
     }
     fn reset(&mut self) {
@@ -333,6 +413,9 @@ pub struct Adadelta {
     acc_g: State,
     acc_delta: State,
     g: State,
+    next: State,
+    acc_g_next: State,
+    acc_delta_next: State,
     steps: usize,
 }
 
@@ -344,7 +427,7 @@ impl Adadelta {
     pub fn new(lr: f64, rho: f64, eps: f64) -> Result<Self> {
         check_positive("lr", lr)?;
         check_unit("rho", rho)?;
-        check_nonnegative("eps", eps)?;
+        check_eps("eps", eps)?;
         Ok(Adadelta {
             lr,
             rho,
@@ -352,6 +435,9 @@ impl Adadelta {
             acc_g: State::zeros(0),
             acc_delta: State::zeros(0),
             g: State::zeros(0),
+            next: State::zeros(0),
+            acc_g_next: State::zeros(0),
+            acc_delta_next: State::zeros(0),
             steps: 0,
         })
     }
@@ -362,24 +448,45 @@ impl Optimizer for Adadelta {
         "adadelta"
     }
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
-        let n = theta.len();
-        ensure_len(&mut self.acc_g, n);
-        ensure_len(&mut self.acc_delta, n);
-        gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
+        let k = self.steps + 1;
+        prepare(
+            theta,
+            k,
+            &mut [
+                &mut self.acc_g,
+                &mut self.acc_delta,
+                &mut self.next,
+                &mut self.acc_g_next,
+                &mut self.acc_delta_next,
+            ],
+        )?;
+        gradient_at(oracle, theta, &mut self.g, k)?;
         let (lr, rho, eps) = (self.lr, self.rho, self.eps);
-        for (((x, gg), dd), g) in theta
+        for (((((xn, ggn), ddn), x), (gg, dd)), g) in self
+            .next
             .as_mut_slice()
             .iter_mut()
-            .zip(self.acc_g.as_mut_slice())
-            .zip(self.acc_delta.as_mut_slice())
+            .zip(self.acc_g_next.as_mut_slice())
+            .zip(self.acc_delta_next.as_mut_slice())
+            .zip(theta.as_slice())
+            .zip(self.acc_g.as_slice().iter().zip(self.acc_delta.as_slice()))
             .zip(self.g.as_slice())
         {
-            *gg = rho * *gg + (1.0 - rho) * g * g;
-            let s = (*dd + eps).sqrt() / (*gg + eps).sqrt() * g;
-            *dd = rho * *dd + (1.0 - rho) * s * s;
-            *x -= lr * s;
+            *ggn = rho * gg + (1.0 - rho) * g * g;
+            let s = (dd + eps).sqrt() / (*ggn + eps).sqrt() * g;
+            *ddn = rho * dd + (1.0 - rho) * s * s;
+            *xn = x - lr * s;
         }
-        self.steps += 1;
+        commit(
+            k,
+            theta,
+            &mut self.next,
+            &mut [
+                (&mut self.acc_g, &mut self.acc_g_next),
+                (&mut self.acc_delta, &mut self.acc_delta_next),
+            ],
+        )?;
+        self.steps = k;
         Ok(())
     }
     fn reset(&mut self) {

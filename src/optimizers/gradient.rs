@@ -1,8 +1,9 @@
 //! Gradient descent, SGD and implicit SGD: one-step schemes on the gradient flow.
 
-use super::{GradientOracle, Optimizer, check_positive, ensure_len, gradient_at};
+use super::{GradientOracle, Optimizer, check_positive, commit, gradient_at, prepare};
 use crate::State;
 use crate::error::{Error, Result};
+use crate::kernels::lincomb;
 
 /// The scheme [`GradientDescent`] applies to θ' = −∇f(θ).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,6 +80,7 @@ pub struct GradientDescent {
     g: State,
     stage: State,
     acc: State,
+    next: State,
 }
 
 impl GradientDescent {
@@ -106,6 +108,7 @@ impl GradientDescent {
             g: State::zeros(0),
             stage: State::zeros(0),
             acc: State::zeros(0),
+            next: State::zeros(0),
         })
     }
 
@@ -170,8 +173,7 @@ impl GradientDescent {
                 break;
             }
             if diff <= opts.tol * (1.0 + size) {
-                theta.copy_from(&self.stage);
-                return Ok(());
+                return commit(k, theta, &mut self.stage, &mut []);
             }
         }
         Err(Error::NewtonFailed {
@@ -193,8 +195,12 @@ impl GradientDescent {
             gradient_at(oracle, &self.stage, &mut self.g, k)?;
             self.acc.axpy(w, &self.g, 1.0);
         }
-        theta.axpy(-h / 6.0, &self.acc, 1.0);
-        Ok(())
+        lincomb(
+            self.next.as_mut_slice(),
+            Some(theta.as_slice()),
+            &[(-h / 6.0, self.acc.as_slice())],
+        );
+        commit(k, theta, &mut self.next, &mut [])
     }
 }
 
@@ -208,23 +214,25 @@ impl Optimizer for GradientDescent {
     }
 
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
-        let n = theta.len();
-        ensure_len(&mut self.g, n);
+        let k = self.steps + 1;
+        prepare(
+            theta,
+            k,
+            &mut [&mut self.g, &mut self.stage, &mut self.acc, &mut self.next],
+        )?;
         match self.scheme {
             GradientScheme::ExplicitEuler => {
-                gradient_at(oracle, theta, &mut self.g, self.steps + 1)?;
-                theta.axpy(-self.h, &self.g, 1.0);
+                gradient_at(oracle, theta, &mut self.g, k)?;
+                // θ + (−h)·g: bitwise θ.axpy(−h, g, 1).
+                lincomb(
+                    self.next.as_mut_slice(),
+                    Some(theta.as_slice()),
+                    &[(-self.h, self.g.as_slice())],
+                );
+                commit(k, theta, &mut self.next, &mut [])?;
             }
-            GradientScheme::ImplicitEuler(opts) => {
-                ensure_len(&mut self.stage, n);
-                ensure_len(&mut self.acc, n);
-                self.implicit_step(theta, oracle, opts)?;
-            }
-            GradientScheme::Rk4 => {
-                ensure_len(&mut self.stage, n);
-                ensure_len(&mut self.acc, n);
-                self.rk4_step(theta, oracle)?;
-            }
+            GradientScheme::ImplicitEuler(opts) => self.implicit_step(theta, oracle, opts)?,
+            GradientScheme::Rk4 => self.rk4_step(theta, oracle)?,
         }
         self.steps += 1;
         Ok(())

@@ -48,7 +48,7 @@ pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
 pub use spec::{DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, TextbookSpec};
 pub use splitting::SplittingOptimizer;
 pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};
-pub use variance_reduced::{Sag, Svrg};
+pub use variance_reduced::{SAG_MAX_TABLE_ENTRIES, Sag, Svrg};
 
 use crate::State;
 use crate::error::{Error, Result, check_nonnegative, check_positive};
@@ -78,9 +78,12 @@ pub trait Optimizer {
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] when the oracle's dimension is not θ's;
-    /// [`Error::NonFinite`] (naming the step) when the oracle returns a
-    /// non-finite gradient, in which case `theta` is left unchanged; errors
-    /// of the oracle itself.
+    /// [`Error::NonFinite`] (naming the step) when θ holds a NaN or infinity
+    /// on entry, when the oracle returns a non-finite gradient, or when the
+    /// step would produce non-finite parameters or state; errors of the
+    /// oracle itself. On every error `theta` and the method's state
+    /// (velocities, moments, step count) are left as they were before the
+    /// call: `step` never returns `Ok` with non-finite parameters.
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()>;
     /// Forgets the method's state (velocities, moment estimates, step count).
     fn reset(&mut self);
@@ -153,10 +156,83 @@ pub(crate) fn checked_call(
     Ok(())
 }
 
+/// The entry of every [`Optimizer::step`]: refuses parameters that already
+/// hold a NaN or infinity (`step` is the 1-based number of the step being
+/// taken) and sizes the step's workspaces to θ's length (a no-op after the
+/// first step).
+pub(crate) fn prepare(theta: &State, step: usize, workspaces: &mut [&mut State]) -> Result<()> {
+    if !crate::kernels::all_finite(theta.as_slice()) {
+        return Err(Error::non_finite(
+            &format!("parameters θ on entry to step {step}"),
+            step as f64,
+        ));
+    }
+    for w in workspaces.iter_mut() {
+        ensure_len(w, theta.len());
+    }
+    Ok(())
+}
+
+/// Commits a step computed into workspaces, or refuses it.
+///
+/// Every optimizer computes its new parameters into `next` and its new
+/// state vectors into the second element of each pair of `state` (the
+/// first is the current state), without touching θ or the current state.
+/// `commit` checks that the candidates are finite (one vectorised pass
+/// each); if so it swaps them in (O(1): the buffers trade places, so the
+/// old ones become the next step's workspaces and nothing is allocated),
+/// otherwise it returns [`Error::NonFinite`] naming step `step` and leaves
+/// θ and the state as they were.
+pub(crate) fn commit(
+    step: usize,
+    theta: &mut State,
+    next: &mut State,
+    state: &mut [(&mut State, &mut State)],
+) -> Result<()> {
+    if !crate::kernels::all_finite(next.as_slice()) {
+        return Err(Error::non_finite(
+            &format!(
+                "parameters θ produced by step {step} (the step was refused; θ and the optimizer's state are unchanged)"
+            ),
+            step as f64,
+        ));
+    }
+    for (_, candidate) in state.iter() {
+        if !crate::kernels::all_finite(candidate.as_slice()) {
+            return Err(Error::non_finite(
+                &format!(
+                    "optimizer state produced by step {step} (the step was refused; θ and the optimizer's state are unchanged)"
+                ),
+                step as f64,
+            ));
+        }
+    }
+    std::mem::swap(theta, next);
+    for (current, candidate) in state.iter_mut() {
+        std::mem::swap(*current, *candidate);
+    }
+    Ok(())
+}
+
 /// Resizes a workspace to `n` zeros when its length differs (first step only).
 pub(crate) fn ensure_len(v: &mut State, n: usize) {
     if v.len() != n {
         *v = State::zeros(n);
+    }
+}
+
+/// The regulariser ε of an adaptive denominator: finite and > 0 (with ε = 0
+/// a coordinate whose gradient is zero, such as an all-zero pixel column,
+/// gives 0/0).
+pub(crate) fn check_eps(name: &str, eps: f64) -> Result<()> {
+    if eps.is_finite() && eps > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            name,
+            eps,
+            "must be finite and > 0 (ε = 0 gives 0/0 where a gradient coordinate and its accumulator vanish)",
+        ))
     }
 }
 

@@ -1,8 +1,7 @@
 //! Momentum and Nesterov's method: discretizations of the heavy-ball ODE.
 
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
-    gradient_at,
+    GradientOracle, Optimizer, check_nonnegative, check_positive, commit, gradient_at, prepare,
 };
 use crate::State;
 use crate::error::{Error, Result};
@@ -68,9 +67,12 @@ impl HeavyBallScheme {
     /// with γ = 1/h when momentum = 0 (which exact friction cannot give).
     /// Returns `(scheme, γ, h)`.
     ///
+    /// Momentum 1 is the frictionless ODE (γ = 0, exact friction), so that
+    /// `friction = 0` and `momentum = 1` describe the same method both ways.
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive `lr` or `momentum`
-    /// outside [0, 1).
+    /// outside [0, 1].
     pub fn for_textbook(lr: f64, momentum: f64) -> Result<(Self, f64, f64)> {
         let scheme = if momentum > 0.0 {
             HeavyBallScheme::ExactFriction
@@ -88,7 +90,7 @@ impl HeavyBallScheme {
     /// (exact friction needs momentum > 0).
     pub fn invert(self, lr: f64, momentum: f64) -> Result<(f64, f64)> {
         check_positive("lr", lr)?;
-        check_unit("momentum", momentum)?;
+        check_momentum(momentum)?;
         Ok(match self {
             HeavyBallScheme::SemiImplicitEuler => {
                 let h = lr.sqrt();
@@ -103,7 +105,8 @@ impl HeavyBallScheme {
                     ));
                 }
                 let h = lr.sqrt();
-                (-momentum.ln() / h, h)
+                // 0 − ln μ: momentum 1 gives γ = +0 (not −0).
+                ((0.0 - momentum.ln()) / h, h)
             }
             HeavyBallScheme::ForwardFriction => {
                 // β = 1/(1 + γh), α = h²β  ⇒  h = √(α/β), γ = (1/β − 1)/h.
@@ -121,6 +124,20 @@ impl HeavyBallScheme {
     }
 }
 
+/// The textbook momentum of a heavy-ball scheme: φ ∈ [0, 1], where φ = 1 is
+/// the frictionless ODE (γ = 0), which every scheme maps to momentum 1.
+fn check_momentum(momentum: f64) -> Result<()> {
+    if momentum.is_finite() && (0.0..=1.0).contains(&momentum) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "momentum",
+            momentum,
+            "must lie in [0, 1] (1 = no friction)",
+        ))
+    }
+}
+
 /// The shared heavy-ball state and step: velocity `w` (the ODE's v), the
 /// gradient buffer, and the look-ahead point.
 #[derive(Debug, Clone)]
@@ -129,6 +146,8 @@ struct HeavyBallCore {
     w: State,
     g: State,
     ahead: State,
+    next: State,
+    w_next: State,
     steps: usize,
 }
 
@@ -139,6 +158,8 @@ impl HeavyBallCore {
             w: State::zeros(0),
             g: State::zeros(0),
             ahead: State::zeros(0),
+            next: State::zeros(0),
+            w_next: State::zeros(0),
             steps: 0,
         }
     }
@@ -153,12 +174,14 @@ impl HeavyBallCore {
         kappa: f64,
         lookahead: bool,
     ) -> Result<()> {
-        let n = u.len();
-        ensure_len(&mut self.w, n);
-        ensure_len(&mut self.g, n);
         let k = self.steps + 1;
+        prepare(
+            u,
+            k,
+            &mut [&mut self.w, &mut self.g, &mut self.next, &mut self.w_next],
+        )?;
         if lookahead {
-            ensure_len(&mut self.ahead, n);
+            prepare(u, k, &mut [&mut self.ahead])?;
             let c = self.h * phi;
             // Plain slices: nalgebra's strided iterators do not vectorise.
             let (ahead, u, w) = (self.ahead.as_mut_slice(), u.as_slice(), self.w.as_slice());
@@ -170,11 +193,19 @@ impl HeavyBallCore {
             gradient_at(oracle, u, &mut self.g, k)?;
         }
         let h = self.h;
-        let (w, g) = (self.w.as_mut_slice(), self.g.as_slice());
-        for ((ui, wi), gi) in u.as_mut_slice().iter_mut().zip(w).zip(g) {
-            *wi = phi * *wi - kappa * gi;
-            *ui += h * *wi;
+        let (w, g) = (self.w.as_slice(), self.g.as_slice());
+        for (((un, wn), (ui, wi)), gi) in self
+            .next
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.w_next.as_mut_slice())
+            .zip(u.as_slice().iter().zip(w))
+            .zip(g)
+        {
+            *wn = phi * wi - kappa * gi;
+            *un = ui + h * *wn;
         }
+        commit(k, u, &mut self.next, &mut [(&mut self.w, &mut self.w_next)])?;
         self.steps = k;
         Ok(())
     }
@@ -262,7 +293,7 @@ impl Momentum {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-positive or non-finite `lr` or
-    /// `momentum` outside [0, 1).
+    /// `momentum` outside [0, 1] (momentum 1: friction γ = 0).
     pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
         let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, momentum)?;
         Self::from_ode(gamma, scheme, h)
@@ -409,7 +440,7 @@ impl Nag {
     /// through the ODE of [`HeavyBallScheme::for_textbook`].
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a bad `lr` or `momentum` outside [0, 1).
+    /// [`Error::InvalidParameter`] for a bad `lr` or `momentum` outside [0, 1].
     pub fn textbook(lr: f64, momentum: f64) -> Result<Self> {
         let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, momentum)?;
         Self::from_ode(NagFriction::Constant { gamma, scheme }, h)

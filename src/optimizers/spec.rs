@@ -38,7 +38,11 @@
 //! Defaults are PyTorch's where a method has them (adam family lr = 1e-3,
 //! β = (0.9, 0.999), ε = 1e-8; rmsprop ρ = 0.99, ε = 1e-8; adagrad ε = 1e-10;
 //! adadelta lr = 1, ρ = 0.9, ε = 1e-6); `lr` is required for sgd,
-//! implicit_sgd, momentum and nag.
+//! implicit_sgd, momentum and nag. The ODE forms default to the same ε:
+//! rmsprop and adam ε = 1e-8, adagrad ε̃ = that of PyTorch's ε = 1e-10 at
+//! lr = √h (√h·1e-10 outside the root, h·1e-10 inside). ε must be > 0
+//! everywhere (ε = 0 gives 0/0 on a coordinate whose gradient vanishes).
+//! Heavy ball: `friction = 0` is textbook `momentum = 1` and back.
 
 use serde::{Deserialize, Serialize};
 
@@ -795,11 +799,13 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
             only_keys(f, &["kind", "eps", "eps_placement"], "the adagrad flow")?;
             no_extra(&["scheme", "h"])?;
             explicit_only("adagrad")?;
-            Ok(Box::new(AdaGrad::from_ode(
-                f.eps.unwrap_or(0.0),
-                placement("eps_placement", &f.eps_placement)?,
-                h,
-            )?))
+            // Default ε̃: that of PyTorch's textbook ε = 1e-10 at lr = √h
+            // (ε̃ = 0 would divide 0 by 0 where a gradient coordinate vanishes).
+            let place = placement("eps_placement", &f.eps_placement)?;
+            let eps = f
+                .eps
+                .unwrap_or_else(|| AdaGrad::eps_tilde(AdaGrad::DEFAULT_EPS, place, h.sqrt()));
+            Ok(Box::new(AdaGrad::from_ode(eps, place, h)?))
         }
         other => Err(Error::invalid(
             "kind",
@@ -857,7 +863,7 @@ fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
             only_keys(t, &["method", "lr", "eps", "eps_placement"], m)?;
             Ok(Box::new(AdaGrad::textbook(
                 t.lr.unwrap_or(1e-2),
-                t.eps.unwrap_or(1e-10),
+                t.eps.unwrap_or(AdaGrad::DEFAULT_EPS),
                 placement("eps_placement", &t.eps_placement)?,
             )?))
         }
@@ -1030,12 +1036,9 @@ fn ode_form(t: &TextbookSpec) -> Result<Option<(FlowSpec, DiscretizationSpec)>> 
         }
         "adagrad" => {
             let placement = placement("eps_placement", &t.eps_placement)?;
-            let eps = t.eps.unwrap_or(0.0);
+            let eps = t.eps.unwrap_or(AdaGrad::DEFAULT_EPS);
             let f = FlowSpec {
-                eps: Some(match placement {
-                    EpsPlacement::Outside => lr * eps,
-                    EpsPlacement::Inside => lr * lr * eps,
-                }),
+                eps: Some(AdaGrad::eps_tilde(eps, placement, lr)),
                 eps_placement: t.eps_placement.clone(),
                 ..flow("adagrad")
             };

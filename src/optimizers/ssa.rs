@@ -13,8 +13,8 @@
 //! implementation written in the test.
 
 use super::{
-    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, ensure_len,
-    gradient_at,
+    GradientOracle, Optimizer, check_nonnegative, check_positive, check_unit, commit, gradient_at,
+    prepare,
 };
 use crate::State;
 use crate::error::{Error, Result};
@@ -107,6 +107,8 @@ struct SsaCore {
     v: State,
     y: State,
     g: State,
+    next: State,
+    v_next: State,
     steps: usize,
 }
 
@@ -116,6 +118,8 @@ impl SsaCore {
             v: State::zeros(0),
             y: State::zeros(0),
             g: State::zeros(0),
+            next: State::zeros(0),
+            v_next: State::zeros(0),
             steps: 0,
         }
     }
@@ -134,13 +138,24 @@ impl SsaCore {
             // A new dimension: the state restarts from rest.
             self.v = State::zeros(n);
         }
-        ensure_len(&mut self.y, n);
-        ensure_len(&mut self.g, n);
+        prepare(
+            u,
+            self.steps + 1,
+            &mut [&mut self.y, &mut self.g, &mut self.next, &mut self.v_next],
+        )?;
         let hb = h * beta;
         for ((yi, ui), vi) in self.y.iter_mut().zip(u.iter()).zip(self.v.iter()) {
             *yi = ui + hb * vi;
         }
         gradient_at(oracle, &self.y, &mut self.g, self.steps + 1)
+    }
+
+    /// Commits the candidates `next`, `v_next` of the step, or refuses them.
+    fn commit(&mut self, u: &mut State) -> Result<()> {
+        let k = self.steps + 1;
+        commit(k, u, &mut self.next, &mut [(&mut self.v, &mut self.v_next)])?;
+        self.steps = k;
+        Ok(())
     }
 
     fn reset(&mut self) {
@@ -285,18 +300,19 @@ impl Optimizer for Ssa1 {
         let fy = beta * damp;
         let h2 = h * h;
         let core = &mut self.core;
-        for (((ui, vi), yi), gi) in theta
+        for ((((un, vn), (u, vi)), yi), gi) in core
+            .next
             .iter_mut()
-            .zip(core.v.iter_mut())
+            .zip(core.v_next.iter_mut())
+            .zip(theta.iter().zip(core.v.iter()))
             .zip(core.y.iter())
             .zip(core.g.iter())
         {
-            let u = *ui;
-            *vi = control * (fv * *vi - h * gi);
-            *ui = u + fy * (yi - u) - h2 * gi;
+            let u = *u;
+            *vn = control * (fv * *vi - h * gi);
+            *un = u + fy * (yi - u) - h2 * gi;
         }
-        core.steps += 1;
-        Ok(())
+        core.commit(theta)
     }
 
     fn reset(&mut self) {
@@ -488,18 +504,19 @@ impl Optimizer for Ssa2 {
         let fv = damp.powf(self.q);
         let fy = damp / (beta + self.tau);
         let core = &mut self.core;
-        for (((ui, vi), yi), gi) in theta
+        for ((((un, vn), (u, vi)), yi), gi) in core
+            .next
             .iter_mut()
-            .zip(core.v.iter_mut())
+            .zip(core.v_next.iter_mut())
+            .zip(theta.iter().zip(core.v.iter()))
             .zip(core.y.iter())
             .zip(core.g.iter())
         {
-            let u = *ui;
-            *vi = control * (fv * *vi - h * gi);
-            *ui = u + fy * (yi - u);
+            let u = *u;
+            *vn = control * (fv * *vi - h * gi);
+            *un = u + fy * (yi - u);
         }
-        core.steps += 1;
-        Ok(())
+        core.commit(theta)
     }
 
     fn reset(&mut self) {

@@ -2,7 +2,8 @@
 //! re-partitioned gradient flow) and SAG (a gradient table), THEORY §7.
 
 use super::{
-    Call, GradientOracle, Optimizer, check_positive, checked_call, ensure_len, gradient_at,
+    Call, GradientOracle, Optimizer, check_positive, checked_call, commit, ensure_len, gradient_at,
+    prepare,
 };
 use crate::State;
 use crate::error::{Error, Result};
@@ -67,6 +68,7 @@ pub struct Svrg {
     mu_new: State,
     g: State,
     g_snap: State,
+    next: State,
     steps: usize,
     has_snapshot: bool,
 }
@@ -91,6 +93,7 @@ impl Svrg {
             mu_new: State::zeros(0),
             g: State::zeros(0),
             g_snap: State::zeros(0),
+            next: State::zeros(0),
             steps: 0,
             has_snapshot: false,
         })
@@ -134,31 +137,52 @@ impl Optimizer for Svrg {
             .max(1);
         let renew =
             !self.has_snapshot || self.snapshot.len() != n || self.steps.is_multiple_of(period);
-        ensure_len(&mut self.g, n);
-        ensure_len(&mut self.g_snap, n);
-        ensure_len(&mut self.mu_new, n);
-        // Everything is computed before θ or the snapshot changes, so an
-        // error leaves both as they were.
+        prepare(
+            theta,
+            k,
+            &mut [
+                &mut self.g,
+                &mut self.g_snap,
+                &mut self.mu_new,
+                &mut self.next,
+            ],
+        )?;
+        // Everything is computed into workspaces before θ, μ or the snapshot
+        // changes, so an error leaves all three as they were.
         if renew {
             checked_call(oracle, theta, &mut self.mu_new, k, Call::Full)?;
             // θ̃ = θ: ∇fᵢ(θ) − ∇fᵢ(θ̃) = 0 exactly, the step is θ − αμ.
+            crate::kernels::lincomb(
+                self.next.as_mut_slice(),
+                Some(theta.as_slice()),
+                &[(-self.lr, self.mu_new.as_slice())],
+            );
             ensure_len(&mut self.snapshot, n);
-            self.snapshot.copy_from(theta);
-            std::mem::swap(&mut self.mu, &mut self.mu_new);
+            // The snapshot is the θ the step starts from: `commit` swaps θ
+            // into `next`, which then holds it.
+            commit(
+                k,
+                theta,
+                &mut self.next,
+                &mut [(&mut self.mu, &mut self.mu_new)],
+            )?;
+            self.snapshot.copy_from(&self.next);
             self.has_snapshot = true;
-            theta.axpy(-self.lr, &self.mu, 1.0);
         } else {
             gradient_at(oracle, theta, &mut self.g, k)?;
             gradient_at(oracle, &self.snapshot, &mut self.g_snap, k)?;
             let lr = self.lr;
-            for (((ti, gi), si), mi) in theta
+            for ((((tn, ti), gi), si), mi) in self
+                .next
                 .iter_mut()
+                .zip(theta.iter())
                 .zip(self.g.iter())
                 .zip(self.g_snap.iter())
                 .zip(self.mu.iter())
             {
-                *ti -= lr * ((gi - si) + mi);
+                *tn = ti - lr * ((gi - si) + mi);
             }
+            commit(k, theta, &mut self.next, &mut [])?;
         }
         self.steps = k;
         Ok(())
@@ -241,8 +265,16 @@ pub struct Sag {
     table: DMatrix<f64>,
     d: State,
     g: State,
+    next: State,
+    d_next: State,
     steps: usize,
 }
+
+/// The largest gradient table [`Sag`] allocates: 2²⁸ entries (2 GiB of
+/// f64), far above any table the crate's problems need (p × m of the paper's
+/// experiments is below 10⁷); an oracle reporting more batches is refused
+/// with [`Error::InvalidParameter`] instead of aborting on allocation.
+pub const SAG_MAX_TABLE_ENTRIES: usize = 1 << 28;
 
 impl Sag {
     /// SAG with learning rate `lr`.
@@ -256,6 +288,8 @@ impl Sag {
             table: DMatrix::zeros(0, 0),
             d: State::zeros(0),
             g: State::zeros(0),
+            next: State::zeros(0),
+            d_next: State::zeros(0),
             steps: 0,
         })
     }
@@ -301,18 +335,45 @@ impl Optimizer for Sag {
             ));
         }
         let n = theta.len();
+        prepare(theta, k, &mut [&mut self.next, &mut self.d_next])?;
         gradient_at(oracle, theta, &mut self.g, k)?;
         if self.table.shape() != (n, m) || self.d.len() != n {
             // First step (or a new problem shape): the table starts at zeros.
+            let entries = n.checked_mul(m).filter(|&e| e <= SAG_MAX_TABLE_ENTRIES);
+            if entries.is_none() {
+                return Err(Error::invalid(
+                    "batches",
+                    m,
+                    &format!(
+                        "SAG's gradient table holds p × m = {n} × {m} entries, above the cap of {SAG_MAX_TABLE_ENTRIES} (= {} GiB of f64)",
+                        SAG_MAX_TABLE_ENTRIES * 8 >> 30
+                    ),
+                ));
+            }
             self.table = DMatrix::zeros(n, m);
             self.d = State::zeros(n);
         }
-        let mut column = self.table.column_mut(i);
-        for ((di, yi), gi) in self.d.iter_mut().zip(column.iter_mut()).zip(self.g.iter()) {
-            *di = *di - *yi + gi;
-            *yi = *gi;
+        let column = self.table.column(i);
+        for ((dn, (di, yi)), gi) in self
+            .d_next
+            .iter_mut()
+            .zip(self.d.iter().zip(column.iter()))
+            .zip(self.g.iter())
+        {
+            *dn = di - yi + gi;
         }
-        theta.axpy(-self.lr / m as f64, &self.d, 1.0);
+        crate::kernels::lincomb(
+            self.next.as_mut_slice(),
+            Some(theta.as_slice()),
+            &[(-self.lr / m as f64, self.d_next.as_slice())],
+        );
+        commit(
+            k,
+            theta,
+            &mut self.next,
+            &mut [(&mut self.d, &mut self.d_next)],
+        )?;
+        self.table.column_mut(i).copy_from(&self.g);
         self.steps = k;
         Ok(())
     }

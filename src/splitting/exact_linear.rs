@@ -55,9 +55,25 @@ impl FlowMap for ExactLinear {
         self.system.matrix().nrows()
     }
 
-    fn advance(&mut self, _t: f64, h: f64, y: &mut State) -> Result<()> {
+    /// `y ← e^{hA}y + (∫₀ʰ e^{sA}ds) c`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a
+    /// wrong-length `y`; [`Error::InvalidParameter`](crate::Error::InvalidParameter)
+    /// for a non-finite `h`; [`Error::NonFinite`](crate::Error::NonFinite)
+    /// when `y` holds NaN or ±∞ or the result overflows, `y` unchanged.
+    fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
         let n = self.dim();
         check_dim("state y", n, y.len())?;
+        if !h.is_finite() {
+            return Err(crate::Error::invalid("h", h, "must be finite"));
+        }
+        if !crate::kernels::all_finite(y.as_slice()) {
+            return Err(crate::Error::non_finite(
+                "state y entering the exact linear flow",
+                t,
+            ));
+        }
         self.advances += 1;
         let idx = match self.cache.iter().position(|(hc, _)| *hc == h) {
             Some(i) => i,
@@ -75,6 +91,12 @@ impl FlowMap for ExactLinear {
         }
         self.out.copy_from(&p.view((0, n), (n, 1)));
         self.out.gemv(1.0, &p.view((0, 0), (n, n)), y, 1.0);
+        if !crate::kernels::all_finite(self.out.as_slice()) {
+            return Err(crate::Error::non_finite(
+                "exact linear flow (overflow)",
+                t + h,
+            ));
+        }
         y.copy_from(&self.out);
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Explicit (forward) Euler.
 
-use super::{Stats, Stepper, check_step, fit};
+use super::{Stats, Stepper, check_step, eval_rhs, fit};
 use crate::error::{Error, Result};
 use crate::kernels::lincomb_checked;
 use crate::{OdeSystem, Order, State};
@@ -52,7 +52,7 @@ impl Stepper for ExplicitEuler {
     ) -> Result<()> {
         check_step(system, h, y)?;
         fit(&mut self.k, y.len());
-        system.rhs(t, y, &mut self.k);
+        eval_rhs(system, t, y, &mut self.k, "explicit Euler")?;
         stats.f_evals += 1;
         stats.accepted += 1;
         let probe = lincomb_checked(y.as_mut_slice(), None, &[(h, self.k.as_slice())]);

@@ -3,7 +3,7 @@
 use nalgebra::DMatrix;
 
 use super::lu::DenseLu;
-use super::{Stats, Stepper, check_step, fit};
+use super::{Stats, Stepper, check_step, eval_rhs, fit};
 use crate::error::{Error, Result};
 use crate::system::Linearity;
 use crate::{OdeSystem, Order, State};
@@ -96,23 +96,24 @@ impl ImplicitEuler {
     }
 
     /// Writes `∂f/∂y(t, z)` into `self.jac`; `self.f` must hold `f(t, z)`.
-    fn jacobian(&mut self, system: &dyn OdeSystem, t: f64, stats: &mut Stats) {
+    fn jacobian(&mut self, system: &dyn OdeSystem, t: f64, stats: &mut Stats) -> Result<()> {
         stats.jac_evals += 1;
         if system.jacobian(t, &self.z, &mut self.jac) {
-            return;
+            return Ok(());
         }
         let n = self.z.len();
         for j in 0..n {
             let zj = self.z[j];
             let e = f64::EPSILON.sqrt() * zj.abs().max(1.0);
             self.z[j] = zj + e;
-            system.rhs(t, &self.z, &mut self.fd);
+            eval_rhs(system, t, &self.z, &mut self.fd, "implicit Euler")?;
             self.z[j] = zj;
             for i in 0..n {
                 self.jac[(i, j)] = (self.fd[i] - self.f[i]) / e;
             }
         }
         stats.f_evals += n;
+        Ok(())
     }
 }
 
@@ -149,13 +150,13 @@ impl Stepper for ImplicitEuler {
         self.z.copy_from(y);
         let mut correction = f64::INFINITY;
         for iteration in 1..=self.options.max_iterations {
-            system.rhs(t1, &self.z, &mut self.f);
+            eval_rhs(system, t1, &self.z, &mut self.f, "implicit Euler")?;
             stats.f_evals += 1;
             // δ = −G(z) = y − z + h f(t1, z)
             for i in 0..n {
                 self.delta[i] = y[i] - self.z[i] + h * self.f[i];
             }
-            self.jacobian(system, t1, stats);
+            self.jacobian(system, t1, stats)?;
             let reuse = constant
                 && self.lu.is_factored()
                 && self.lu_h.to_bits() == h.to_bits()

@@ -118,7 +118,8 @@ pub trait Stepper: Send {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a zero or non-finite `h`;
-    /// [`Error::DimensionMismatch`] when `y` does not match the system;
+    /// [`Error::DimensionMismatch`] when `y` does not match the system or
+    /// the right-hand side resized its output `dy`;
     /// [`Error::NonFinite`] naming `t + h` when the step produced NaN or ±∞
     /// (then `y` holds unspecified values); implicit methods also return
     /// [`Error::NewtonFailed`] and [`Error::SingularMatrix`].
@@ -161,6 +162,14 @@ pub trait EmbeddedStepper {
         stats: &mut Stats,
     ) -> f64;
 
+    /// The error behind the last non-finite [`attempt`](Self::attempt), if it
+    /// was not a numerical one (a right-hand side that resized `dy`): the
+    /// adaptive driver returns it instead of shrinking the step. Taking it
+    /// clears it. The default has none.
+    fn take_error(&mut self) -> Option<Error> {
+        None
+    }
+
     /// Marks the last attempt accepted (first-same-as-last reuse).
     fn accept(&mut self);
 
@@ -179,6 +188,34 @@ pub(crate) fn check_step(system: &dyn OdeSystem, h: f64, y: &State) -> Result<()
         ));
     }
     crate::error::check_dim("state y", system.dim(), y.len())
+}
+
+/// Evaluates `f(t, y)` into `dy` and checks that the right-hand side left
+/// `dy` at its length (a user's `rhs` may resize it; every stepper would then
+/// index out of bounds). On a mismatch `dy` is restored to its length
+/// (allocating, on this error path only) so the stepper stays usable.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] naming the stepper and `t`.
+pub(crate) fn eval_rhs(
+    system: &dyn OdeSystem,
+    t: f64,
+    y: &State,
+    dy: &mut State,
+    stepper: &str,
+) -> Result<()> {
+    let n = dy.len();
+    system.rhs(t, y, dy);
+    if dy.len() == n {
+        return Ok(());
+    }
+    let found = dy.len();
+    *dy = State::zeros(n);
+    Err(Error::dimension(
+        &format!("dy written by the right-hand side ({stepper} at t = {t})"),
+        n,
+        found,
+    ))
 }
 
 /// Resizes a workspace vector to `n` (allocates only when the size changes).

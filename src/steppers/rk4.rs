@@ -1,7 +1,7 @@
 //! The classical fourth-order Runge–Kutta method.
 
 use super::tableau::RK4;
-use super::{Stats, Stepper, check_step, fit};
+use super::{Stats, Stepper, check_step, eval_rhs, fit};
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
@@ -58,7 +58,7 @@ impl Stepper for Rk4 {
             fit(k, n);
         }
         fit(&mut self.stage, n);
-        system.rhs(t, y, &mut self.k[0]);
+        eval_rhs(system, t, y, &mut self.k[0], "RK4")?;
         for i in 1..4 {
             // Only the sub-diagonal entry of RK4's tableau is non-zero.
             let (done, rest) = self.k.split_at_mut(i);
@@ -67,7 +67,7 @@ impl Stepper for Rk4 {
                 Some(y.as_slice()),
                 &[(h * RK4.a[i][i - 1], done[i - 1].as_slice())],
             );
-            system.rhs(t + RK4.c[i] * h, &self.stage, &mut rest[0]);
+            eval_rhs(system, t + RK4.c[i] * h, &self.stage, &mut rest[0], "RK4")?;
         }
         stats.f_evals += 4;
         stats.accepted += 1;

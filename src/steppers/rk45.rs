@@ -2,7 +2,7 @@
 //! order-4 estimate, FSAL and dense output.
 
 use super::tableau::DOPRI5;
-use super::{EmbeddedStepper, Stats, Stepper, Tolerance, check_step, fit};
+use super::{EmbeddedStepper, Stats, Stepper, Tolerance, check_step, eval_rhs, fit};
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
@@ -80,6 +80,23 @@ pub struct Rk45 {
     stage: State,
     fsal_valid: bool,
     solution: Rk45Solution,
+    /// A right-hand side that resized `dy` during the last attempt:
+    /// `(what, expected, found)` of its [`Error::DimensionMismatch`].
+    rhs_error: Option<(String, usize, usize)>,
+}
+
+/// The parts of an [`Error::DimensionMismatch`] (the only error of
+/// `eval_rhs`), kept by [`Rk45`] for [`EmbeddedStepper::take_error`]
+/// (`Error` is not `Clone`, the stepper is).
+fn mismatch_parts(e: Error) -> (String, usize, usize) {
+    match e {
+        Error::DimensionMismatch {
+            what,
+            expected,
+            found,
+        } => (what, expected, found),
+        other => (other.to_string(), 0, 0),
+    }
 }
 
 impl Rk45 {
@@ -110,7 +127,7 @@ impl Rk45 {
         h: f64,
         y: &[f64],
         y_new: &mut [f64],
-    ) -> f64 {
+    ) -> Result<f64> {
         for i in 1..6 {
             let (done, rest) = self.k.split_at_mut(i);
             let mut terms: [(f64, &[f64]); 6] = [(0.0, &[]); 6];
@@ -118,11 +135,17 @@ impl Rk45 {
                 terms[j] = (h * DOPRI5.a[i][j], kj.as_slice());
             }
             lincomb(self.stage.as_mut_slice(), Some(y), &terms[..i]);
-            system.rhs(t + DOPRI5.c[i] * h, &self.stage, &mut rest[0]);
+            eval_rhs(
+                system,
+                t + DOPRI5.c[i] * h,
+                &self.stage,
+                &mut rest[0],
+                "RK45",
+            )?;
         }
         let a = DOPRI5.a[6];
         let k = &self.k;
-        lincomb_checked(
+        Ok(lincomb_checked(
             y_new,
             Some(y),
             &[
@@ -132,7 +155,7 @@ impl Rk45 {
                 (h * a[4], k[4].as_slice()),
                 (h * a[5], k[5].as_slice()),
             ],
-        )
+        ))
     }
 }
 
@@ -160,13 +183,23 @@ impl Stepper for Rk45 {
         let n = y.len();
         self.fit(n);
         self.fsal_valid = false;
-        system.rhs(t, y, &mut self.k[0]);
+        eval_rhs(system, t, y, &mut self.k[0], "RK45")?;
         let mut y_new = std::mem::take(&mut self.k[6]);
-        let mut probe = self.stages(system, t, h, y.as_slice(), y_new.as_mut_slice());
+        let probe = self.stages(system, t, h, y.as_slice(), y_new.as_mut_slice());
+        let mut probe = match probe {
+            Ok(p) => p,
+            Err(e) => {
+                self.k[6] = y_new;
+                return Err(e);
+            }
+        };
         stats.f_evals += 6;
         if self.solution == Rk45Solution::EmbeddedFourth {
             let mut k7 = std::mem::take(&mut self.stage);
-            system.rhs(t + h, &y_new, &mut k7);
+            if let Err(e) = eval_rhs(system, t + h, &y_new, &mut k7, "RK45") {
+                (self.stage, self.k[6]) = (k7, y_new);
+                return Err(e);
+            }
             stats.f_evals += 1;
             let bh = DOPRI5.b_embedded.expect("DOPRI5 has an embedded solution");
             let k = &self.k;
@@ -205,6 +238,17 @@ impl EmbeddedStepper for Rk45 {
 
     fn reset(&mut self) {
         self.fsal_valid = false;
+        self.rhs_error = None;
+    }
+
+    fn take_error(&mut self) -> Option<Error> {
+        self.rhs_error
+            .take()
+            .map(|(what, expected, found)| Error::DimensionMismatch {
+                what,
+                expected,
+                found,
+            })
     }
 
     fn attempt(
@@ -221,14 +265,25 @@ impl EmbeddedStepper for Rk45 {
         self.fit(n);
         fit(y_new, n);
         if !self.fsal_valid {
-            system.rhs(t, y, &mut self.k[0]);
+            if let Err(e) = eval_rhs(system, t, y, &mut self.k[0], "RK45") {
+                self.rhs_error = Some(mismatch_parts(e));
+                return f64::NAN;
+            }
             stats.f_evals += 1;
             // k₁ = f(t, y) stays valid for retries after a rejection: the
             // driver only moves (t, y) through `accept`.
             self.fsal_valid = true;
         }
-        let probe = self.stages(system, t, h, y.as_slice(), y_new.as_mut_slice());
-        system.rhs(t + h, y_new, &mut self.k[6]);
+        let probe = self
+            .stages(system, t, h, y.as_slice(), y_new.as_mut_slice())
+            .and_then(|p| eval_rhs(system, t + h, y_new, &mut self.k[6], "RK45").map(|()| p));
+        let probe = match probe {
+            Ok(p) => p,
+            Err(e) => {
+                self.rhs_error = Some(mismatch_parts(e));
+                return f64::NAN;
+            }
+        };
         stats.f_evals += 6;
         if probe.is_nan() {
             return f64::NAN;
