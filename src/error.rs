@@ -29,7 +29,7 @@ pub enum Error {
         found: usize,
     },
     /// A NaN or infinity appeared (in an input, or produced by a right-hand side).
-    #[error("non-finite value in {what} at t = {t}")]
+    #[error("non-finite value in {what} at t = {}", Float(*.t))]
     NonFinite {
         /// Where the value was found.
         what: String,
@@ -47,7 +47,7 @@ pub enum Error {
         reason: String,
     },
     /// The adaptive step size fell below the minimum (or below round-off of `t`).
-    #[error("step size underflow at t = {t}: h = {h:e}")]
+    #[error("step size underflow at t = {}: h = {h:e}", Float(*.t))]
     StepSizeUnderflow {
         /// Time reached.
         t: f64,
@@ -55,7 +55,7 @@ pub enum Error {
         h: f64,
     },
     /// The step budget ran out before the end time was reached.
-    #[error("step budget exhausted at t = {t} after {steps} steps")]
+    #[error("step budget exhausted at t = {} after {steps} steps", Float(*.t))]
     MaxStepsExceeded {
         /// Time reached.
         t: f64,
@@ -64,7 +64,8 @@ pub enum Error {
     },
     /// Newton's iteration in an implicit method did not converge.
     #[error(
-        "Newton iteration did not converge at t = {t} after {iterations} iterations (last scaled correction {correction:e})"
+        "Newton iteration did not converge at t = {} after {iterations} iterations (last scaled correction {correction:e})",
+        Float(*.t)
     )]
     NewtonFailed {
         /// Time of the step's end.
@@ -75,7 +76,7 @@ pub enum Error {
         correction: f64,
     },
     /// A linear solve met a singular matrix.
-    #[error("singular matrix in {what} at t = {t}")]
+    #[error("singular matrix in {what} at t = {}", Float(*.t))]
     SingularMatrix {
         /// Which solve failed.
         what: String,
@@ -111,6 +112,36 @@ pub enum Error {
     },
 }
 
+/// A float for people to read: Rust's shortest round-trip text, in
+/// scientific form when plain decimal would be long (|x| ≥ 10¹⁶ or < 10⁻⁵),
+/// so no message shows a 309-digit number. Parsing the text gives `x` back
+/// exactly. Width and alignment flags apply to the whole text.
+///
+/// ```
+/// use splitflow::error::Float;
+/// assert_eq!(Float(0.25).to_string(), "0.25");
+/// assert_eq!(Float(1.25e11).to_string(), "125000000000");
+/// assert_eq!(Float(1e300).to_string(), "1e300");
+/// assert_eq!(Float(-3.5e-7).to_string(), "-3.5e-7");
+/// assert_eq!(Float(f64::NAN).to_string(), "NaN");
+/// let x = 0.1 + 0.2;
+/// assert_eq!(Float(x).to_string().parse::<f64>().unwrap(), x);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Float(pub f64);
+
+impl std::fmt::Display for Float {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        let plain = x == 0.0 || !x.is_finite() || (1e-5..1e16).contains(&x.abs());
+        if plain {
+            f.pad(&format!("{x}"))
+        } else {
+            f.pad(&format!("{x:e}"))
+        }
+    }
+}
+
 fn spec_message(message: &str, line: &Option<usize>) -> String {
     match line {
         Some(l) => format!("spec error at line {l}: {message}"),
@@ -119,6 +150,33 @@ fn spec_message(message: &str, line: &Option<usize>) -> String {
 }
 
 impl Error {
+    /// Whether the error lies in what the caller gave (a usage error: a bad
+    /// parameter, specification, data file or size) rather than in the work
+    /// itself (I/O, a numerical failure).
+    ///
+    /// The `splitflow` binary exits with code 2 for usage errors and 1 for the
+    /// others. Every variant is listed here, so a new one must be classified.
+    ///
+    /// ```
+    /// use splitflow::Error;
+    /// assert!(Error::invalid("h", -1.0, "must be > 0").is_usage_error());
+    /// assert!(!Error::non_finite("y", 0.5).is_usage_error());
+    /// ```
+    pub fn is_usage_error(&self) -> bool {
+        match self {
+            Error::DimensionMismatch { .. }
+            | Error::InvalidParameter { .. }
+            | Error::Spec { .. }
+            | Error::Data { .. } => true,
+            Error::NonFinite { .. }
+            | Error::StepSizeUnderflow { .. }
+            | Error::MaxStepsExceeded { .. }
+            | Error::NewtonFailed { .. }
+            | Error::SingularMatrix { .. }
+            | Error::Io { .. } => false,
+        }
+    }
+
     /// Shorthand for [`Error::InvalidParameter`].
     pub fn invalid(name: &str, value: impl std::fmt::Display, reason: &str) -> Self {
         Error::InvalidParameter {
@@ -178,7 +236,7 @@ pub fn check_positive(name: &str, value: f64) -> Result<()> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(Error::invalid(name, value, "must be finite and > 0"))
+        Err(Error::invalid(name, Float(value), "must be finite and > 0"))
     }
 }
 
@@ -191,6 +249,6 @@ pub fn check_nonnegative(name: &str, value: f64) -> Result<()> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
-        Err(Error::invalid(name, value, "must be finite and ≥ 0"))
+        Err(Error::invalid(name, Float(value), "must be finite and ≥ 0"))
     }
 }

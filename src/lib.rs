@@ -36,19 +36,80 @@
 //!
 //! ## Map of the crate
 //!
-//! * [`OdeSystem`] — a vector field `f(t, y)` written in place; [`FnSystem`],
+//! Dependencies run one way, core ← applications (docs/architecture.md,
+//! "Layers"; checked by `.ci/layering.sh`). The data flow is
+//! objective → ODE system → stepper / [`Integrator`] → flow map →
+//! splitting → optimizer → training executor.
+//!
+//! Core:
+//!
+//! * [`error`] — the one structured [`Error`] enum and [`Result`]; argument
+//!   checks and the TOML-error conversion shared by the spec readers.
+//! * [`order`] — [`Order`]: `Finite(p)` or `Exact`, carried as metadata by
+//!   every stepper, integrator and flow map.
+//! * [`system`] — [`OdeSystem`], a vector field `f(t, y)` written in place
+//!   (optional Jacobian, [`Linearity`], dissipativity); [`FnSystem`],
 //!   [`LinearSystem`] (with its exact flow) and the [`OdeSolversAdapter`].
-//! * [`steppers`] — [`ExplicitEuler`], [`ImplicitEuler`], [`Rk4`], [`Rk45`],
-//!   each with its [`Order`].
-//! * [`integrate()`] — fixed or adaptive driving over `[t0, t1]`.
-//! * [`convergence`] — observed order from refinement studies, and the
-//!   TOML study specs behind `splitflow order`.
-//! * [`objective`] — objectives and finite sums; [`flows`] — gradient,
-//!   local, heavy-ball, adaptive-method and Newton flows as ODE systems.
+//! * `kernels` (crate-private) — the hand-written slice loops: fused linear
+//!   combinations and the non-finite probe, the row-major least-squares
+//!   residual and gradient, the reduced `gemm`.
+//! * [`steppers`] — the [`Stepper`] and [`EmbeddedStepper`] traits, [`Stats`],
+//!   Butcher tableaus as data, [`ExplicitEuler`], [`ImplicitEuler`] (Newton,
+//!   in-place LU), [`Rk4`], [`Rk45`], and [`ExplicitRk`] on any
+//!   [`ButcherTableau`] (Heun 2, Ralston 3, Bogacki–Shampine 3(2), Tsitouras
+//!   5(4), DOP853, …); [`stepper_by_name`] maps every stepper name to one.
+//! * [`integrate`](mod@integrate) — how a span is covered ([`Steps`]: fixed count, maximum
+//!   size or adaptive with [`AdaptiveOptions`]), the driver ([`integrate()`],
+//!   [`integrate_with`] with a [`Record`], the allocation-free
+//!   [`integrate_in_place`]), [`Solution`], [`DenseOutput`], and the
+//!   [`Integrator`] (a stepper, its steps and reused workspaces).
+//! * [`objective`] — objectives and finite sums `f = (1/m) Σᵢ fᵢ`.
+//! * [`flows`] — gradient, local, heavy-ball, adaptive-method (RMSProp,
+//!   Adam, AdaGrad) and Newton flows as ODE systems.
 //! * [`splitting`] — flow maps and their compositions (Lie, Strang, Yoshida,
-//!   Suzuki, McLachlan, custom), nesting, piece-order policies.
-//! * [`test_models`] — problems with exact solutions shared by tests,
-//!   studies and benchmarks.
+//!   Suzuki, McLachlan, custom), nesting, piece-order policies, and
+//!   `integrate_flow`, the driver of any flow map over a span.
+//! * [`reduction`] — the QR reduction of a batch's local ODE: the exact
+//!   least-squares flow and the reduced logistic and softmax flows.
+//! * [`problems`] — finite sums over fixed batches (`batches`,
+//!   `least_squares`, `logistic`, `softmax`); its `data` and `tomography`
+//!   modules are applications.
+//! * [`optimizers`] — the `Optimizer` trait and gradient oracles; textbook
+//!   optimizers built from an ODE, a scheme and a parameter map; the
+//!   splitting optimizer; `OptimizerSpec` (textbook or ODE form, `explain`).
+//! * [`train`] — the training `Executor`: the method says one step, the
+//!   executor owns the loop, batch order, cadences, observers, budget and
+//!   the `Termination`.
+//! * [`convergence`] — observed order from refinement studies
+//!   ([`ConvergenceStudy`], [`ConvergenceReport`]) and the TOML study specs
+//!   behind `splitflow order`.
+//! * [`test_models`] — problems with exact solutions (and Lorenz, van der
+//!   Pol, Kepler) shared by tests, studies and benchmarks.
+//!
+//! Applications:
+//!
+//! * [`paper`] — the seed paper's experiments behind `splitflow paper`.
+//!
+//! Also core: [`random`] — the one named seeded generator ([`random::seeded_rng`]).
+//! * `plot` (feature `plot`) — SVG convergence plots, loss curves and
+//!   learning-rate sweeps.
+//! * `problems::data` (data sets and loaders) and `problems::tomography`
+//!   (tomography matrices and the Shepp–Logan phantom).
+//! * the `splitflow` binary (feature `cli`, `src/bin/splitflow/`).
+//!
+//! Re-exported at the root: [`State`]; [`Error`], [`Result`]; [`Order`];
+//! the system types ([`OdeSystem`], [`FnSystem`], [`LinearSystem`],
+//! [`Linearity`], [`OdeSolversAdapter`]); the steppers ([`Stepper`],
+//! [`EmbeddedStepper`], [`Stats`], [`Tolerance`], [`NewtonOptions`],
+//! [`ExplicitEuler`], [`ImplicitEuler`], [`Rk4`], [`Rk45`], [`ExplicitRk`],
+//! [`ButcherTableau`], [`stepper_by_name`], [`STEPPER_NAMES`]); the driver
+//! ([`integrate()`], [`integrate_with`], [`integrate_in_place`], [`Steps`],
+//! [`AdaptiveOptions`], [`Record`], [`Solution`], [`DenseOutput`],
+//! [`DriverWorkspace`], [`Integrator`]); and [`ConvergenceStudy`],
+//! [`ConvergenceReport`].
+//!
+//! The Rust examples of `README.md` and `docs/getting-started.md` run as
+//! doc-tests too.
 #![warn(missing_docs)]
 
 pub mod convergence;
@@ -63,6 +124,7 @@ pub mod paper;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod problems;
+pub mod random;
 pub mod reduction;
 pub mod splitting;
 pub mod steppers;
@@ -81,7 +143,17 @@ pub use integrate::{
 };
 pub use order::Order;
 pub use steppers::{
-    EmbeddedStepper, ExplicitEuler, ImplicitEuler, NewtonOptions, Rk4, Rk45, Stats, Stepper,
-    Tolerance,
+    ButcherTableau, EmbeddedStepper, ExplicitEuler, ExplicitRk, ImplicitEuler, NewtonOptions, Rk4,
+    Rk45, STEPPER_NAMES, Stats, Stepper, Tolerance, stepper_by_name,
 };
 pub use system::{FnSystem, LinearSystem, Linearity, OdeSolversAdapter, OdeSystem};
+
+/// The Rust examples of `README.md`, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// The Rust examples of `docs/getting-started.md`, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/getting-started.md")]
+pub struct GettingStartedDoctests;

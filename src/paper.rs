@@ -15,8 +15,6 @@
 
 use std::time::Instant;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, Uniform};
 use serde::Serialize;
 
@@ -126,7 +124,7 @@ pub fn logspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 /// θ₀ ~ U(−1/√p, 1/√p), seeded.
 pub fn uniform_init(p: usize, seed: u64) -> State {
     let a = 1.0 / (p as f64).sqrt();
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = crate::random::seeded_rng(seed);
     let u = Uniform::new_inclusive(-a, a).expect("a valid range");
     State::from_fn(p, |_, _| u.sample(&mut rng))
 }

@@ -3,8 +3,6 @@
 //! Pol, Kepler) that use a fine reference run.
 
 use nalgebra::{DMatrix, DVector, dmatrix};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::system::Linearity;
@@ -193,7 +191,7 @@ pub struct QuadraticGradientFlow {
 impl QuadraticGradientFlow {
     /// A random instance of dimension `n` with eigenvalues in `[lambda_min, lambda_max]`.
     pub fn new(n: usize, lambda_min: f64, lambda_max: f64, seed: u64) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = crate::random::seeded_rng(seed);
         let g: DMatrix<f64> = DMatrix::from_fn(n, n, |_, _| StandardNormal.sample(&mut rng));
         let v = g.qr().q();
         let lambda = DVector::from_fn(n, |i, _| {

@@ -1,33 +1,11 @@
 //! The `splitflow order` command: JSON output and the one-line user-error
 //! contract (exit code 2, one `error: …` line on stderr, nothing on stdout).
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::common::{TempPath, assert_user_error, json_numbers};
 
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-/// A spec file in the temp directory, removed on drop.
-struct TempSpec(PathBuf);
-
-impl TempSpec {
-    fn new(tag: &str, text: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "splitflow-cli-test-{}-{n}-{tag}.toml",
-            std::process::id()
-        ));
-        std::fs::write(&path, text).expect("write temp spec");
-        TempSpec(path)
-    }
-}
-
-impl Drop for TempSpec {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -38,7 +16,7 @@ fn run(args: &[&str]) -> Output {
 
 /// Runs `splitflow order SPEC --json` on `text` and parses stdout.
 fn order_json(tag: &str, text: &str) -> serde_json::Value {
-    let spec = TempSpec::new(tag, text);
+    let spec = TempPath::file(&format!("{tag}.toml"), text);
     let out = run(&["order", spec.0.to_str().unwrap(), "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -49,14 +27,6 @@ fn order_json(tag: &str, text: &str) -> serde_json::Value {
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{tag}: not one JSON object ({e}):\n{stdout}"))
-}
-
-fn as_f64s(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
 }
 
 /// Checks the keys promised by the CLI contract and their consistency, and
@@ -73,10 +43,10 @@ fn check_report(tag: &str, j: &serde_json::Value, expected: f64) {
     ] {
         assert!(j.get(key).is_some(), "{tag}: key `{key}` missing in {j}");
     }
-    let steps = as_f64s(&j["steps"]);
-    let h = as_f64s(&j["h"]);
-    let errors = as_f64s(&j["errors"]);
-    let local = as_f64s(&j["local_orders"]);
+    let steps = json_numbers(&j["steps"]);
+    let h = json_numbers(&j["h"]);
+    let errors = json_numbers(&j["errors"]);
+    let local = json_numbers(&j["local_orders"]);
     assert_eq!(h.len(), steps.len(), "{tag}");
     assert_eq!(errors.len(), steps.len(), "{tag}");
     assert_eq!(local.len(), steps.len() - 1, "{tag}");
@@ -114,8 +84,11 @@ steps = [8, 16, 32, 64, 128]
 "#,
     );
     check_report("linear rk4", &j, 4.0);
-    assert_eq!(as_f64s(&j["steps"]), vec![8.0, 16.0, 32.0, 64.0, 128.0]);
-    let h = as_f64s(&j["h"]);
+    assert_eq!(
+        json_numbers(&j["steps"]),
+        vec![8.0, 16.0, 32.0, 64.0, 128.0]
+    );
+    let h = json_numbers(&j["h"]);
     assert_eq!(h[0], 1.0 / 8.0);
     assert!(j["reference"].as_str().unwrap().contains("exact"));
 }
@@ -168,34 +141,9 @@ steps = [100, 200, 400, 800, 1600]
     check_report("van der Pol explicit Euler", &j, 1.0);
 }
 
-/// Asserts the user-error contract and that the message mentions `needle`.
-fn assert_user_error(tag: &str, out: &Output, needle: &str) {
-    let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{tag}: status {:?}, stderr {stderr}",
-        out.status
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "{tag}: stdout {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
-    assert!(stderr.ends_with('\n'), "{tag}");
-    assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
-    assert!(
-        lines[0].contains(needle),
-        "{tag}: message should mention `{needle}`: {stderr}"
-    );
-}
-
 /// Runs `order` on a spec text and checks the user-error contract.
 fn assert_spec_error(tag: &str, text: &str, needle: &str) {
-    let spec = TempSpec::new(tag, text);
+    let spec = TempPath::file(&format!("{tag}.toml"), text);
     for json in [false, true] {
         let mut args = vec!["order", spec.0.to_str().unwrap()];
         if json {
@@ -346,8 +294,8 @@ steps = [8, 16, 32]
 
 #[test]
 fn unknown_cli_flag_and_command() {
-    let spec = TempSpec::new(
-        "flag",
+    let spec = TempPath::file(
+        "flag.toml",
         &linear_spec("[1.0, 0.5]", "stepper = \"rk4\"", "[8, 16, 32]"),
     );
     let out = run(&["order", spec.0.to_str().unwrap(), "--frobnicate"]);

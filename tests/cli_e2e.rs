@@ -5,50 +5,17 @@
 //!
 //! Every run prints its wall time to stderr (`--nocapture` shows them).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use nalgebra::{DMatrix, DVector};
 use serde_json::Value;
 use splitflow::problems::data;
 
+use crate::common::{TempPath, assert_user_error, json_numbers};
+
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-/// A unique path in the temp directory (file or directory), removed on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        TempPath(
-            std::env::temp_dir().join(format!("splitflow-e2e-{}-{n}-{tag}", std::process::id())),
-        )
-    }
-
-    /// A file holding `text`.
-    fn file(tag: &str, text: &str) -> Self {
-        let t = Self::new(tag);
-        std::fs::write(&t.0, text).expect("write a temp file");
-        t
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().expect("UTF-8 temp path")
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        if self.0.is_dir() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        } else {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
 
 /// Runs the binary and reports its wall time.
 fn run(args: &[&str]) -> Output {
@@ -93,14 +60,6 @@ fn has_keys(tag: &str, v: &Value, keys: &[&str]) {
     }
 }
 
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("an array")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
-}
-
 /// The file is an SVG document of some substance.
 fn assert_svg(path: &Path) {
     let text = std::fs::read_to_string(path)
@@ -117,34 +76,6 @@ fn assert_svg(path: &Path) {
         path.display(),
         text.len()
     );
-}
-
-/// The user-error contract: exit code 2, nothing on stdout, exactly one line
-/// `error: …` on stderr, no panic; the line mentions `needle`.
-fn assert_user_error(tag: &str, out: &Output, needle: &str) {
-    let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{tag}: status {:?}, stderr {stderr}",
-        out.status
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "{tag}: stdout {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
-    assert!(!stderr.contains("RUST_BACKTRACE"), "{tag}: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
-    assert!(stderr.ends_with('\n'), "{tag}: {stderr:?}");
-    assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
-    assert!(
-        lines[0].contains(needle),
-        "{tag}: the message should mention `{needle}`: {stderr}"
-    );
-    eprintln!("{tag}: {}", lines[0]);
 }
 
 fn example(name: &str) -> String {
@@ -173,17 +104,17 @@ fn order_strang_json_and_plot() {
             "excluded",
         ],
     );
-    let steps = numbers(&j["steps"]);
+    let steps = json_numbers(&j["steps"]);
     assert_eq!(steps, vec![8.0, 16.0, 32.0, 64.0, 128.0]);
-    let h = numbers(&j["h"]);
+    let h = json_numbers(&j["h"]);
     for (n, h) in steps.iter().zip(&h) {
         assert!((h * n - 1.0).abs() < 1e-15, "h = t_end / steps");
     }
-    let errors = numbers(&j["errors"]);
+    let errors = json_numbers(&j["errors"]);
     assert_eq!(errors.len(), steps.len());
     assert!(errors.iter().all(|e| e.is_finite() && *e > 0.0));
     assert!(errors.windows(2).all(|w| w[1] < w[0]), "{errors:?}");
-    assert_eq!(numbers(&j["local_orders"]).len(), steps.len() - 1);
+    assert_eq!(json_numbers(&j["local_orders"]).len(), steps.len() - 1);
     assert!(j["excluded"].is_array());
     let p = j["fitted_order"].as_f64().expect("fitted_order");
     assert!((p - 2.0).abs() <= 0.2, "Strang: fitted order {p}");
@@ -586,6 +517,24 @@ fn check_paper(j: &Value, dir: &Path) -> Vec<String> {
         for suffix in ["iterations", "curves"] {
             assert_svg(&dir.join(format!("{stem}-{suffix}.svg")));
         }
+        // The data behind each plot, beside it as CSV.
+        let iterations = std::fs::read_to_string(dir.join(format!("{stem}-iterations.csv")))
+            .unwrap_or_else(|e| panic!("{name}: iterations CSV ({e})"));
+        assert_eq!(
+            iterations, csv,
+            "{name}: the iterations plot shows the runs table"
+        );
+        let curves = std::fs::read_to_string(dir.join(format!("{stem}-curves.csv")))
+            .unwrap_or_else(|e| panic!("{name}: curves CSV ({e})"));
+        let mut lines = curves.lines();
+        assert!(
+            lines.next().unwrap().starts_with("series,iteration,"),
+            "{name}: {curves}"
+        );
+        assert!(
+            lines.next().is_some(),
+            "{name}: no points in the curves CSV"
+        );
         names.push(name);
     }
     names
@@ -827,4 +776,554 @@ fn error_unknown_flag() {
         &train_with("unknown-flag.toml", &["--frobnicate"]),
         "--frobnicate",
     );
+}
+
+// ------------------------------------------- exit codes and hardening
+
+/// Runs the binary with stdin closed, killing it after `seconds` (a hang
+/// fails the test instead of blocking the suite).
+fn run_within(seconds: u64, args: &[&str]) -> Output {
+    use std::process::Stdio;
+    let t = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run splitflow");
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if t.elapsed().as_secs() >= seconds {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "splitflow {}: still running after {seconds} s",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("collect output");
+    eprintln!(
+        "[{:7.3} s] splitflow {}",
+        t.elapsed().as_secs_f64(),
+        args.join(" ")
+    );
+    out
+}
+
+/// The runtime-failure contract: exit code 1, nothing on stdout, exactly
+/// one line `error: …` on stderr mentioning `needle`, no panic.
+fn assert_runtime_error(tag: &str, out: &Output, needle: &str) {
+    let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{tag}: status {:?}, stderr {stderr}",
+        out.status
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{tag}: stdout {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
+    assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "{tag}: wants `{needle}`: {stderr}"
+    );
+    eprintln!("{tag}: {}", lines[0]);
+}
+
+/// A path in a directory that does not exist: no file can be created there.
+fn unwritable(tag: &str) -> TempPath {
+    let dir = TempPath::new("no-such-dir");
+    TempPath(dir.0.join(tag))
+}
+
+/// A training run far too long for the test's time limit: an output error
+/// reported within the limit was found before the work started.
+fn long_train(spec: &TempPath) -> Vec<&str> {
+    vec![
+        "train",
+        spec.arg(),
+        "--data",
+        "digits01",
+        "--epochs",
+        "100000000",
+        "--batch-size",
+        "1",
+    ]
+}
+
+#[test]
+fn train_outputs_checked_before_training() {
+    let spec = TempPath::file("long.toml", SGD);
+    for flag in ["--dump-params", "--plot"] {
+        let path = unwritable(if flag == "--plot" {
+            "loss.svg"
+        } else {
+            "p.txt"
+        });
+        let mut args = long_train(&spec);
+        args.extend([flag, path.arg()]);
+        assert_runtime_error(flag, &run_within(20, &args), flag);
+    }
+    // A directory is not a writable file either.
+    let dir = TempPath::new("a-dir");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut args = long_train(&spec);
+    args.extend(["--dump-params", dir.arg()]);
+    assert_runtime_error("--dump-params DIR", &run_within(20, &args), "--dump-params");
+    // A plot path ending in .csv would be overwritten by its own data.
+    let mut args = long_train(&spec);
+    args.extend(["--plot", "curve.csv"]);
+    assert_user_error("--plot x.csv", &run_within(20, &args), "--plot");
+}
+
+#[test]
+fn order_outputs_checked_before_the_study() {
+    for flag in ["--csv", "--plot"] {
+        let path = unwritable("table.svg");
+        let out = run_within(
+            20,
+            &["order", &example("order_strang.toml"), flag, path.arg()],
+        );
+        assert_runtime_error(flag, &out, flag);
+    }
+}
+
+#[test]
+fn paper_inputs_and_outputs_checked_before_any_experiment() {
+    let dir = TempPath::new("paper-checks");
+    let missing = TempPath::new("no-mnist");
+    // --mnist with an experiment that uses it: checked first, nothing runs.
+    for experiment in ["all", "logistic"] {
+        let out = run_within(
+            20,
+            &[
+                "paper",
+                "--quick",
+                "--experiment",
+                experiment,
+                "--mnist",
+                missing.arg(),
+                "-o",
+                dir.arg(),
+            ],
+        );
+        assert_user_error(&format!("--mnist ({experiment})"), &out, "--mnist");
+    }
+    // A directory without the IDX files is refused as well.
+    let empty = TempPath::new("empty-mnist");
+    std::fs::create_dir_all(&empty.0).unwrap();
+    let out = run_within(
+        20,
+        &[
+            "paper",
+            "--quick",
+            "--fashion-mnist",
+            empty.arg(),
+            "-o",
+            dir.arg(),
+        ],
+    );
+    assert_user_error("--fashion-mnist (empty)", &out, "t");
+    // --mnist with an experiment that does not use it: refused, not ignored.
+    let out = run_within(
+        20,
+        &[
+            "paper",
+            "--quick",
+            "--experiment",
+            "lls",
+            "--mnist",
+            missing.arg(),
+            "-o",
+            dir.arg(),
+        ],
+    );
+    assert_user_error("--mnist (lls)", &out, "applies only");
+    // An output directory that cannot be created (a file is in the way).
+    let file = TempPath::file("out-is-a-file", "x");
+    let out = run_within(
+        20,
+        &["paper", "--quick", "--experiment", "lls", "-o", file.arg()],
+    );
+    assert_runtime_error("--out FILE", &out, "--out");
+}
+
+#[test]
+fn exit_code_two_for_usage_one_for_runtime() {
+    // Usage errors: a flag, a spec, data.
+    assert_user_error(
+        "bad flag value",
+        &run(&["tomography", "--geometry", "conical"]),
+        "conical",
+    );
+    let spec = TempPath::file(
+        "bad-spec.toml",
+        "[textbook]\nmethod = \"sgd\"\nlr = -1e300\n",
+    );
+    assert_user_error("bad spec", &run(&["explain", spec.arg()]), "1e300");
+    let sgd = TempPath::file("usage-sgd.toml", SGD);
+    let csv = TempPath::file("bad.csv", "1.0,2.0,0\n1.0,x,1\n");
+    assert_user_error(
+        "bad data",
+        &run(&["train", sgd.arg(), "--data", csv.arg()]),
+        "line 2",
+    );
+    // Runtime failure: an output that cannot be written.
+    let path = unwritable("table.csv");
+    assert_runtime_error(
+        "unwritable --csv",
+        &run(&["order", &example("order_rk4.toml"), "--csv", path.arg()]),
+        "No such file",
+    );
+}
+
+/// Every reporting command, on a stdout that refuses writes (`/dev/full`):
+/// exit 1 with one `error:` line, never a silent success.
+#[test]
+fn write_errors_on_stdout_are_failures() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("no /dev/full here: skipped");
+        return;
+    }
+    let sgd = TempPath::file("full-sgd.toml", SGD);
+    let dir = TempPath::new("full-paper");
+    let order = example("order_rk4.toml");
+    let explain = example("heavy_ball_wdbc.toml");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["tomography", "--json"],
+        vec!["tomography"],
+        vec!["order", &order, "--json"],
+        vec!["order", &order],
+        vec!["explain", &explain],
+        vec!["explain", &explain, "--json"],
+        vec!["train", sgd.arg(), "--data", "digits01", "--epochs", "1"],
+        vec![
+            "train",
+            sgd.arg(),
+            "--data",
+            "digits01",
+            "--epochs",
+            "1",
+            "--json",
+        ],
+        vec![
+            "paper",
+            "--quick",
+            "--experiment",
+            "lls",
+            "-o",
+            dir.arg(),
+            "--json",
+        ],
+        vec!["completions", "bash"],
+    ];
+    for args in cases {
+        let out = Command::new(BIN)
+            .args(&args)
+            .stdout(std::fs::File::create(full).expect("open /dev/full"))
+            .output()
+            .expect("run splitflow");
+        assert_runtime_error(&args.join(" "), &out, "standard output");
+    }
+}
+
+/// A closed pipe on stdout (`splitflow … | head -c0`) is the one write
+/// error that is not reported: exit 0, nothing on stderr.
+#[test]
+fn closed_stdout_pipe_is_not_an_error() {
+    use std::process::Stdio;
+    for args in [
+        vec!["tomography", "-n", "60"],
+        vec!["explain", &example("heavy_ball_wdbc.toml")[..]],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run splitflow");
+        drop(child.stdout.take()); // the reader goes away at once
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{args:?}: {:?}", out.status);
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn missing_command_or_argument_shows_usage() {
+    let out = run(&[]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(
+        lines[0].contains("subcommand"),
+        "says what is missing: {stderr}"
+    );
+    assert!(
+        !stderr.contains("discretized ODEs"),
+        "not the about text: {stderr}"
+    );
+    assert_eq!(lines.iter().filter(|l| l.starts_with("error")).count(), 1);
+    assert!(
+        lines.iter().any(|l| l.starts_with("Usage: splitflow")),
+        "{stderr}"
+    );
+    let out = run(&["order"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("<SPEC>"),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Usage: splitflow order")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_lists_closed_value_sets_and_short_flags() {
+    let cases: [(&[&str], &[&str]); 3] = [
+        (
+            &["train", "--help"],
+            &["fixed", "shuffled", "zeros", "uniform", "-d, --data"],
+        ),
+        (
+            &["paper", "--help"],
+            &[
+                "lls",
+                "tomography",
+                "logistic",
+                "softmax",
+                "all",
+                "-o, --out",
+            ],
+        ),
+        (
+            &["tomography", "--help"],
+            &["fanlinear", "parallel", "-n, --n"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let text = run_ok(args);
+        for needle in needles {
+            assert!(text.contains(needle), "{args:?} lacks `{needle}`:\n{text}");
+        }
+    }
+    // -n is --n: the same summary.
+    assert_eq!(
+        run_json(&["tomography", "-n", "12", "--json"]),
+        run_json(&["tomography", "--n", "12", "--json"])
+    );
+}
+
+#[test]
+fn shell_completions() {
+    for (shell, needle) in [
+        ("bash", "_splitflow"),
+        ("zsh", "#compdef splitflow"),
+        ("fish", "complete -c splitflow"),
+    ] {
+        let script = run_ok(&["completions", shell]);
+        assert!(script.contains(needle), "{shell}: {script}");
+        assert!(script.contains("tomography"), "{shell}: subcommands listed");
+    }
+    assert_user_error("unknown shell", &run(&["completions", "tcsh"]), "tcsh");
+}
+
+/// Huge and tiny floats are printed in short form: no run of more than 17
+/// digits, and the TOML of `explain` reads back to the same numbers.
+#[test]
+fn floats_print_short_and_round_trip() {
+    let spec = TempPath::file(
+        "huge-lr.toml",
+        "[textbook]\nmethod = \"momentum\"\nlr = 1e300\nmomentum = 0.5\n",
+    );
+    let stdout = run_ok(&["explain", spec.arg()]);
+    let toml_part = &stdout[stdout.find("# textbook form").expect("textbook form")..];
+    let longest = toml_part
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap();
+    assert!(longest <= 17, "a {longest}-digit number:\n{toml_part}");
+    let text: toml::Table = toml_part.parse().expect("the printed forms are TOML");
+    let j = run_json(&["explain", spec.arg(), "--json"]);
+    for (table, key) in [
+        ("textbook", "lr"),
+        ("flow", "friction"),
+        ("discretization", "h"),
+    ] {
+        let printed = text[table][key].as_float().expect("a float");
+        let exact = j[table][key].as_f64().expect("a number");
+        // serde_json's default float parser may be 1 ulp off (toml's and
+        // Rust's are correctly rounded), so the comparison allows 1 ulp.
+        let ulps = printed.to_bits().abs_diff(exact.to_bits());
+        assert!(ulps <= 1, "{table}.{key}: {printed:e} vs {exact:e}");
+        assert!(printed.is_finite() && printed != 0.0, "{table}.{key}");
+    }
+    // Messages too: a parameter of -1e300 is not written out in 301 digits.
+    let bad = TempPath::file(
+        "huge-friction.toml",
+        "[flow]\nkind = \"heavy_ball\"\nfriction = -1e300\n[discretization]\nscheme = \"exact_friction\"\nh = 0.1\n",
+    );
+    let out = run(&["explain", bad.arg()]);
+    assert_user_error("friction = -1e300", &out, "1e300");
+}
+
+#[test]
+fn order_csv_and_plot_data() {
+    let csv = TempPath::new("order.csv");
+    let plot = TempPath::new("order.svg");
+    let plot_csv = TempPath(plot.0.with_extension("csv"));
+    let j = run_json(&[
+        "order",
+        &example("order_strang.toml"),
+        "--csv",
+        csv.arg(),
+        "--plot",
+        plot.arg(),
+        "--json",
+    ]);
+    let table = std::fs::read_to_string(&csv.0).expect("--csv written");
+    let mut lines = table.lines();
+    assert_eq!(lines.next(), Some("steps,h,error,local_order,excluded"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let steps = json_numbers(&j["steps"]);
+    let errors = json_numbers(&j["errors"]);
+    assert_eq!(rows.len(), steps.len());
+    for (k, row) in rows.iter().enumerate() {
+        assert_eq!(row[0].parse::<f64>().unwrap(), steps[k]);
+        assert_eq!(
+            row[2].parse::<f64>().unwrap().to_bits(),
+            errors[k].to_bits()
+        );
+    }
+    assert_svg(&plot.0);
+    assert_eq!(
+        std::fs::read_to_string(&plot_csv.0).expect("the plot's data"),
+        table
+    );
+}
+
+#[test]
+fn train_plot_data_beside_the_svg() {
+    let spec = TempPath::file("plot-data.toml", SGD);
+    let plot = TempPath::new("curve.svg");
+    let plot_csv = TempPath(plot.0.with_extension("csv"));
+    let j = run_json(&[
+        "train",
+        spec.arg(),
+        "--data",
+        "digits01",
+        "--order",
+        "fixed",
+        "--epochs",
+        "3",
+        "--plot",
+        plot.arg(),
+        "--json",
+    ]);
+    assert_svg(&plot.0);
+    let text = std::fs::read_to_string(&plot_csv.0).expect("the plot's data");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("iteration,epoch,loss,seconds"));
+    let points: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect();
+    let records = j["history"]["records"].as_array().expect("history records");
+    assert_eq!(points.len(), records.len());
+    for (p, r) in points.iter().zip(records) {
+        assert_eq!(p.0, r["epoch"].as_f64().unwrap());
+        assert_eq!(p.1.to_bits(), r["loss"].as_f64().unwrap().to_bits());
+    }
+}
+
+/// User CSV files through the `csv` crate: a UTF-8 byte-order mark, a
+/// header, another delimiter and quoted fields are read; errors keep their
+/// line and column; a huge label is reported as written.
+#[test]
+fn train_csv_header_delimiter_bom_and_labels() {
+    let spec = TempPath::file("csv-sgd.toml", SGD);
+    let plain = TempPath::file("plain.csv", "1,2,0\n3,4,1\n0.5,1,0\n");
+    let fancy = TempPath::file(
+        "fancy.csv",
+        "\u{feff}x1;x2;label\r\n1;\"2\";0\r\n3;4;1\r\n\r\n0.5; 1 ;0\r\n",
+    );
+    let base = [
+        "--batch-size",
+        "1",
+        "--order",
+        "fixed",
+        "--epochs",
+        "2",
+        "--json",
+    ];
+    let mut args = vec!["train", spec.arg(), "--data", plain.arg()];
+    args.extend(base);
+    let a = run_json(&args);
+    let mut args = vec![
+        "train",
+        spec.arg(),
+        "-d",
+        fancy.arg(),
+        "--header",
+        "--delimiter",
+        ";",
+    ];
+    args.extend(base);
+    let b = run_json(&args);
+    assert_eq!((b["n"].as_u64(), b["p"].as_u64()), (Some(3), Some(2)));
+    // Same numbers, same training: the losses agree bitwise.
+    let losses = |j: &Value| -> Vec<(f64, f64)> {
+        j["history"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["epoch"].as_f64().unwrap(), r["loss"].as_f64().unwrap()))
+            .collect()
+    };
+    assert_eq!(losses(&a), losses(&b));
+    assert!(losses(&a).len() > 1);
+    // A BOM without a header is fine too.
+    let bom = TempPath::file("bom.csv", "\u{feff}1,2,0\n3,4,1\n");
+    let mut args = vec!["train", spec.arg(), "--data", bom.arg()];
+    args.extend(base);
+    assert_eq!(run_json(&args)["n"].as_u64(), Some(2));
+    // Errors: line and column; the label as written.
+    let bad = TempPath::file("bad-col.csv", "1,2,0\n3,oops,1\n");
+    let out = run(&["train", spec.arg(), "--data", bad.arg()]);
+    assert_user_error("bad field", &out, "line 2: column 2");
+    let huge = TempPath::file("huge-label.csv", "1,2,0\n3,4,1e300\n");
+    let out = run(&["train", spec.arg(), "--data", huge.arg()]);
+    assert_user_error("huge label", &out, "label 1e300 is too large");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("18446744073709551615"), "{stderr}");
+    // The CSV flags do not apply to the built-in data sets.
+    let out = run(&["train", spec.arg(), "--data", "digits01", "--header"]);
+    assert_user_error("--header on digits01", &out, "--header");
 }

@@ -1,4 +1,14 @@
-//! Helpers shared by the test modules.
+//! Helpers shared by the test modules: step ladders and adaptive settings,
+//! refinement studies and the order acceptance criterion, log-log slopes,
+//! distances, and seeded Gaussian matrices and vectors.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nalgebra::{DMatrix, DVector};
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, StandardNormal};
 
 use splitflow::test_models::ExactProblem;
 use splitflow::{
@@ -71,4 +81,95 @@ pub fn loglog_slope(x: &[f64], y: &[f64]) -> f64 {
 /// `‖a − b‖₂`.
 pub fn dist(a: &State, b: &State) -> f64 {
     (a - b).norm()
+}
+
+/// `‖a − b‖₂ / ‖b‖₂`.
+pub fn rel(a: &State, b: &State) -> f64 {
+    (a - b).norm() / b.norm()
+}
+
+/// A `rows × cols` matrix of independent N(0, 1) entries drawn from `rng`
+/// (column by column).
+pub fn gaussian_matrix(rng: &mut StdRng, rows: usize, cols: usize) -> DMatrix<f64> {
+    DMatrix::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut *rng))
+}
+
+/// A vector of `n` independent N(0, 1) entries drawn from `rng`.
+pub fn gaussian_vector(rng: &mut StdRng, n: usize) -> State {
+    DVector::from_fn(n, |_, _| StandardNormal.sample(&mut *rng))
+}
+
+/// The CLI's user-error contract: exit code 2, nothing on stdout, exactly
+/// one line `error: …` on stderr, no panic and no backtrace hint; the line
+/// mentions `needle`.
+pub fn assert_user_error(tag: &str, out: &Output, needle: &str) {
+    let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{tag}: status {:?}, stderr {stderr}",
+        out.status
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{tag}: stdout {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
+    assert!(!stderr.contains("RUST_BACKTRACE"), "{tag}: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
+    assert!(stderr.ends_with('\n'), "{tag}: {stderr:?}");
+    assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "{tag}: the message should mention `{needle}`: {stderr}"
+    );
+    eprintln!("{tag}: {}", lines[0]);
+}
+
+/// The numbers of a JSON array (panics on anything else).
+pub fn json_numbers(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_f64().expect("a number"))
+        .collect()
+}
+
+/// A path in the temp directory, unique per process and call (file or
+/// directory), removed on drop.
+pub struct TempPath(pub PathBuf);
+
+impl TempPath {
+    /// A fresh path ending in `tag` (nothing is created).
+    pub fn new(tag: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        TempPath(
+            std::env::temp_dir().join(format!("splitflow-test-{}-{n}-{tag}", std::process::id())),
+        )
+    }
+
+    /// A file holding `contents`.
+    pub fn file(tag: &str, contents: &(impl AsRef<[u8]> + ?Sized)) -> Self {
+        let t = Self::new(tag);
+        std::fs::write(&t.0, contents.as_ref()).expect("write a temp file");
+        t
+    }
+
+    /// The path as a command-line argument.
+    pub fn arg(&self) -> &str {
+        self.0.to_str().expect("UTF-8 temp path")
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if self.0.is_dir() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
 }

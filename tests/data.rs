@@ -2,9 +2,8 @@
 //! trips (plain and gzipped), and structured errors for malformed input.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::TempPath;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use nalgebra::DMatrix;
@@ -17,36 +16,6 @@ use splitflow::problems::data::{
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A temporary path, unique per process and call, removed on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-        TempPath(std::env::temp_dir().join(format!(
-            "splitflow-test-data-{}-{k}-{tag}",
-            std::process::id()
-        )))
-    }
-
-    fn write(tag: &str, bytes: &[u8]) -> Self {
-        let t = TempPath::new(tag);
-        std::fs::write(&t.0, bytes).expect("write temp file");
-        t
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        if self.0.is_dir() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        } else {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::default());
@@ -283,22 +252,22 @@ fn csv_round_trips_through_a_file() {
         }
         text.push_str(&format!("{}\n", d.labels[i]));
     }
-    let file = TempPath::write("roundtrip.csv", text.as_bytes());
+    let file = TempPath::file("roundtrip.csv", text.as_bytes());
     let back = read_csv(&file.0, &CsvOptions::default()).unwrap();
     assert_eq!(back.x, d.x); // `{:e}` prints the shortest exact form
     assert_eq!(back.labels, d.labels);
     assert_eq!(back.classes, 4);
     assert_eq!(back.name, file.0.display().to_string());
 
-    let with_header = TempPath::write("header.csv", CSV.as_bytes());
+    let with_header = TempPath::file("header.csv", CSV.as_bytes());
     check_small_csv(&read_csv(&with_header.0, &CsvOptions::with_header()).unwrap());
 }
 
 #[test]
 fn gzipped_csv_reads_the_same_whatever_its_name() {
-    let plain = TempPath::write("plain.csv", CSV.as_bytes());
+    let plain = TempPath::file("plain.csv", CSV.as_bytes());
     // No .gz extension: gzip is recognised by its magic bytes.
-    let packed = TempPath::write("packed.csv", &gzip(CSV.as_bytes()));
+    let packed = TempPath::file("packed.csv", &gzip(CSV.as_bytes()));
     let a = read_csv(&plain.0, &CsvOptions::with_header()).unwrap();
     let b = read_csv(&packed.0, &CsvOptions::with_header()).unwrap();
     check_small_csv(&b);
@@ -339,7 +308,7 @@ fn ragged_row_names_its_line() {
     assert_eq!(line, 3);
 
     // Through a file, the error names the path.
-    let f = TempPath::write("ragged.csv", b"1,2,0\n1,0\n");
+    let f = TempPath::file("ragged.csv", b"1,2,0\n1,0\n");
     match read_csv(&f.0, &CsvOptions::default()) {
         Err(Error::Data {
             source_name, line, ..
@@ -448,7 +417,7 @@ fn wdbc_format_checks_the_declared_counts() {
     let d = parse_wdbc(good.as_bytes(), "w").unwrap();
     assert_eq!((d.n(), d.p(), d.classes), (3, 2, 2));
     assert_eq!(d.x[(1, 1)], 4.25);
-    let f = TempPath::write("wdbc.gz", &gzip(good.as_bytes()));
+    let f = TempPath::file("wdbc.gz", &gzip(good.as_bytes()));
     assert_eq!(read_wdbc(&f.0).unwrap().x, d.x);
 
     // Fewer rows than declared: the header line.
@@ -487,8 +456,8 @@ fn idx_pair_round_trips_plain_and_gzipped() {
     let labels = idx_labels(&[7, 0, 3]);
     for gz in [false, true] {
         let pack = |b: &[u8]| if gz { gzip(b) } else { b.to_vec() };
-        let fi = TempPath::write("images", &pack(&images));
-        let fl = TempPath::write("labels", &pack(&labels));
+        let fi = TempPath::file("images", &pack(&images));
+        let fl = TempPath::file("labels", &pack(&labels));
 
         let im = read_idx_images(&fi.0).unwrap();
         assert_eq!((im.count(), im.rows(), im.cols()), (3, 2, 2));
@@ -549,7 +518,7 @@ fn load_mnist_reads_the_standard_names() {
 fn truncated_idx_is_an_error_naming_expected_and_found() {
     let images = idx_images(3, 2, 2, &PIXELS);
     // Truncated pixel block.
-    let f = TempPath::write("short-images", &images[..images.len() - 1]);
+    let f = TempPath::file("short-images", &images[..images.len() - 1]);
     let (line, msg) = data_line(read_idx_images(&f.0));
     assert_eq!(line, 0);
     assert!(
@@ -557,7 +526,7 @@ fn truncated_idx_is_an_error_naming_expected_and_found() {
         "{msg}"
     );
     // Truncated header.
-    let f = TempPath::write("short-header", &images[..10]);
+    let f = TempPath::file("short-header", &images[..10]);
     let (_, msg) = data_line(read_idx_images(&f.0));
     assert!(
         msg.contains("expected 16") && msg.contains("found 10"),
@@ -566,13 +535,13 @@ fn truncated_idx_is_an_error_naming_expected_and_found() {
     // Shorter than the magic number, and empty.
     for len in [0, 3] {
         assert!(matches!(
-            read_idx_images(&TempPath::write("tiny", &images[..len]).0),
+            read_idx_images(&TempPath::file("tiny", &images[..len]).0),
             Err(Error::Data { .. })
         ));
     }
     // Truncated labels, gzipped.
     let labels = idx_labels(&[1, 2, 3]);
-    let f = TempPath::write("short-labels", &gzip(&labels[..labels.len() - 2]));
+    let f = TempPath::file("short-labels", &gzip(&labels[..labels.len() - 2]));
     let (_, msg) = data_line(read_idx_labels(&f.0));
     assert!(
         msg.contains("expected 3") && msg.contains("found 1"),
@@ -581,12 +550,12 @@ fn truncated_idx_is_an_error_naming_expected_and_found() {
     // Trailing bytes are an error too.
     let mut long = labels.clone();
     long.push(0);
-    let f = TempPath::write("long-labels", &long);
+    let f = TempPath::file("long-labels", &long);
     assert!(matches!(read_idx_labels(&f.0), Err(Error::Data { .. })));
     // Dimensions whose product overflows (or simply exceeds the file).
     let huge = idx_images(u32::MAX, u32::MAX, u32::MAX, &[]);
     assert!(matches!(
-        read_idx_images(&TempPath::write("huge", &huge).0),
+        read_idx_images(&TempPath::file("huge", &huge).0),
         Err(Error::Data { .. })
     ));
 }
@@ -595,15 +564,15 @@ fn truncated_idx_is_an_error_naming_expected_and_found() {
 fn bad_idx_magic_is_an_error() {
     let mut images = idx_images(3, 2, 2, &PIXELS);
     images[3] = 0x04;
-    let f = TempPath::write("bad-magic", &images);
+    let f = TempPath::file("bad-magic", &images);
     let (_, msg) = data_line(read_idx_images(&f.0));
     assert!(
         msg.contains("0x00000804") && msg.contains("0x00000803"),
         "{msg}"
     );
     // Swapped files: a label file where images are expected and vice versa.
-    let labels = TempPath::write("labels", &idx_labels(&[1, 2, 3]));
-    let images = TempPath::write("images", &idx_images(3, 2, 2, &PIXELS));
+    let labels = TempPath::file("labels", &idx_labels(&[1, 2, 3]));
+    let images = TempPath::file("images", &idx_images(3, 2, 2, &PIXELS));
     assert!(matches!(
         read_idx_images(&labels.0),
         Err(Error::Data { .. })
@@ -614,14 +583,14 @@ fn bad_idx_magic_is_an_error() {
     ));
     assert!(read_idx(&labels.0, &images.0).is_err());
     // Text is not IDX.
-    let text = TempPath::write("text", b"1,2,3,0\n");
+    let text = TempPath::file("text", b"1,2,3,0\n");
     assert!(matches!(read_idx_images(&text.0), Err(Error::Data { .. })));
 }
 
 #[test]
 fn idx_image_label_count_mismatch_is_an_error() {
-    let images = TempPath::write("images", &idx_images(3, 2, 2, &PIXELS));
-    let labels = TempPath::write("labels", &idx_labels(&[1, 2]));
+    let images = TempPath::file("images", &idx_images(3, 2, 2, &PIXELS));
+    let labels = TempPath::file("labels", &idx_labels(&[1, 2]));
     match read_idx(&images.0, &labels.0) {
         Err(
             ref e @ Error::Data {

@@ -18,21 +18,15 @@ use splitflow::splitting::{
     ExactLinear, FlowMap, Integrated, Splitting, SplittingCoefficients, SplittingOptions,
 };
 use splitflow::{
-    ConvergenceReport, ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, Integrator,
-    LinearSystem, OdeSystem, Record, Result, Rk4, State, Steps, integrate, integrate_with,
+    ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, Integrator, LinearSystem,
+    OdeSystem, Record, Result, Rk4, State, Steps, integrate, integrate_with,
 };
+
+use crate::common::{assert_order, gaussian_matrix, gaussian_vector, loglog_slope, rel};
 
 // ---------------------------------------------------------------------------
 // Helpers.
 // ---------------------------------------------------------------------------
-
-fn gaussian_matrix(rng: &mut StdRng, rows: usize, cols: usize) -> DMatrix<f64> {
-    DMatrix::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut *rng))
-}
-
-fn gaussian_vector(rng: &mut StdRng, n: usize) -> State {
-    DVector::from_fn(n, |_, _| StandardNormal.sample(&mut *rng))
-}
 
 /// A random SPD quadratic `½θᵀAθ − bᵀθ`, `A = GᵀG/p + shift·I`.
 fn random_quadratic(rng: &mut StdRng, p: usize, shift: f64) -> Quadratic {
@@ -54,40 +48,11 @@ fn minimiser(q: &Quadratic) -> State {
         .solve(q.linear_term())
 }
 
-fn assert_order(report: &ConvergenceReport, expected: f64, what: &str) {
-    eprintln!("{what}:\n{report}\n");
-    assert!(
-        report.fit_levels.len() >= 4,
-        "{what}: only {} levels in the fit\n{report}",
-        report.fit_levels.len()
-    );
-    assert!(
-        (report.fitted_order - expected).abs() <= 0.15,
-        "{what}: fitted order {:.3}, expected {expected} ± 0.15\n{report}",
-        report.fitted_order
-    );
-}
-
-fn loglog_slope(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
-    let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
-    let mx = lx.iter().sum::<f64>() / n;
-    let my = ly.iter().sum::<f64>() / n;
-    let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
-    sxy / sxx
-}
-
 fn sci(v: &[f64]) -> String {
     v.iter()
         .map(|e| format!("{e:.3e}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn rel(a: &State, b: &State) -> f64 {
-    (a - b).norm() / b.norm()
 }
 
 // ---------------------------------------------------------------------------

@@ -15,7 +15,6 @@
 use nalgebra::{DMatrix, DVector};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
-use rand_distr::{Distribution, StandardNormal};
 
 use splitflow::flows::local_flows;
 use splitflow::objective::FiniteSum;
@@ -33,7 +32,7 @@ use splitflow::{
     AdaptiveOptions, Error, ExplicitEuler, FnSystem, Integrator, OdeSystem, Rk45, State, integrate,
 };
 
-use crate::common::{adaptive, loglog_slope};
+use crate::common::{adaptive, gaussian_matrix, gaussian_vector, loglog_slope, rel};
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -43,19 +42,6 @@ const METHODS: [FactorizationMethod; 2] = [FactorizationMethod::Qr, Factorizatio
 
 /// Tolerance of the fine reference runs.
 const FINE: f64 = 1e-12;
-
-fn gaussian_matrix(rng: &mut StdRng, rows: usize, cols: usize) -> DMatrix<f64> {
-    DMatrix::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut *rng))
-}
-
-fn gaussian_vector(rng: &mut StdRng, n: usize) -> State {
-    DVector::from_fn(n, |_, _| StandardNormal.sample(&mut *rng))
-}
-
-/// `‖a − b‖ / ‖b‖`.
-fn rel(a: &State, b: &State) -> f64 {
-    (a - b).norm() / b.norm()
-}
 
 /// Largest eigenvalue of `XXᵀ` (= ‖X‖₂²).
 fn lambda_max(x: &DMatrix<f64>) -> f64 {

@@ -3,34 +3,27 @@
 //! on non-commuting pieces; the Lie local error ½h²[B, A]; nesting;
 //! Merkulov's t → ∞ limit; and the error contract of `Splitting`.
 
-use nalgebra::{DMatrix, DVector, SymmetricEigen};
+use nalgebra::{DMatrix, SymmetricEigen};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
-use rand_distr::{Distribution, StandardNormal};
 
 use splitflow::convergence::fine_reference;
 use splitflow::flows::local_flows;
 use splitflow::objective::{FiniteSum, QuadraticSum};
 use splitflow::splitting::{
     BackwardSteps, ExactLinear, FlowMap, FlowStats, Integrated, PieceOrder, Splitting,
-    SplittingCoefficients, SplittingOptions,
+    SplittingCoefficients, SplittingOptions, integrate_flow,
 };
 use splitflow::{
     ConvergenceReport, ConvergenceStudy, Error, ExplicitEuler, FnSystem, Integrator, LinearSystem,
-    OdeSystem, Order, Result, Rk4, State, Steps,
+    OdeSystem, Order, Record, Result, Rk4, State, Steps,
 };
+
+use crate::common::{assert_order, gaussian_matrix, gaussian_vector, rel};
 
 // ---------------------------------------------------------------------------
 // Helpers.
 // ---------------------------------------------------------------------------
-
-fn gaussian_matrix(rng: &mut StdRng, rows: usize, cols: usize) -> DMatrix<f64> {
-    DMatrix::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut *rng))
-}
-
-fn gaussian_vector(rng: &mut StdRng, n: usize) -> State {
-    DVector::from_fn(n, |_, _| StandardNormal.sample(&mut *rng))
-}
 
 /// Largest singular value.
 fn spectral_norm(m: &DMatrix<f64>) -> f64 {
@@ -68,12 +61,7 @@ fn splitting<'a>(
 
 /// `n` steps of size `t_end/n` from `y0` at t = 0.
 fn advance_n(map: &mut dyn FlowMap, t_end: f64, n: usize, y0: &State) -> Result<State> {
-    let h = t_end / n as f64;
-    let mut y = y0.clone();
-    for k in 0..n {
-        map.advance(k as f64 * h, h, &mut y)?;
-    }
-    Ok(y)
+    integrate_flow(map, 0.0, t_end, y0, &Steps::Fixed(n), Record::Final).map(|sol| sol.y)
 }
 
 /// Refinement study of a splitting built afresh at every level.
@@ -87,26 +75,6 @@ fn splitting_study<'a>(
     ConvergenceStudy::new(steps, t_end)
         .run(reference, |n| advance_n(&mut make(), t_end, n, y0))
         .expect("the study runs")
-}
-
-/// The acceptance criterion: at least four levels in the least-squares fit
-/// and a fitted order within ±0.15 of theory.
-fn assert_order(report: &ConvergenceReport, expected: f64, what: &str) {
-    eprintln!("{what}:\n{report}\n");
-    assert!(
-        report.fit_levels.len() >= 4,
-        "{what}: only {} levels in the fit\n{report}",
-        report.fit_levels.len()
-    );
-    assert!(
-        (report.fitted_order - expected).abs() <= 0.15,
-        "{what}: fitted order {:.3}, expected {expected} ± 0.15\n{report}",
-        report.fitted_order
-    );
-}
-
-fn rel(a: &State, b: &State) -> f64 {
-    (a - b).norm() / b.norm()
 }
 
 // ---------------------------------------------------------------------------

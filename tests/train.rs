@@ -14,14 +14,12 @@ use splitflow::train::{
 };
 use splitflow::{Error, State};
 
+use crate::common::rel;
+
 /// A consistent least-squares problem: n = 40 rows, p = 5, b = 10 (m = 4).
 fn problem() -> LeastSquares {
     let (x, y, _) = random_least_squares(40, 5, 0.0, 0x7a1e).unwrap();
     LeastSquares::new(&x, &y, 10).unwrap()
-}
-
-fn rel(a: &State, b: &State) -> f64 {
-    (a - b).norm() / b.norm()
 }
 
 /// SGD written out: θ ← θ − lr·∇fᵢ(θ) over the epochs of `order`.

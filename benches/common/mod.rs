@@ -1,8 +1,8 @@
 //! Problems and solver runs shared by the criterion benches (`benches/main.rs`)
-//! and `examples/foundation_ratios.rs`, so both time exactly the same work;
+//! and `benches/ratios/foundation_ratios.rs`, so both time exactly the same work;
 //! [`sgd`] is the same for the SGD-epoch comparison and
-//! `examples/splitting_ratios.rs`, and [`exact`] for the exact-flow epoch
-//! (`benches/reduction/mod.rs`) and `examples/reduction_timing.rs`.
+//! `benches/ratios/splitting_ratios.rs`, and [`exact`] for the exact-flow epoch
+//! (`benches/reduction/mod.rs`) and `benches/ratios/reduction_timing.rs`.
 //!
 //! Lives in a sub-directory so that Cargo does not auto-discover it as a bench
 //! target of its own.

@@ -1,7 +1,7 @@
 //! One optimizer step at p = 100 000, library vs a hand-written textbook
 //! loop: the problem, the shared gradient, the library constructors and the
 //! textbook loops. Shared by the criterion groups (`benches/optimizers/mod.rs`)
-//! and `examples/optimizer_ratios.rs`, so both time exactly the same work.
+//! and `benches/ratios/optimizer_ratios.rs`, so both time exactly the same work.
 //!
 //! The objective is the diagonal quadratic f(θ) = Σᵢ (½dᵢθᵢ² − cᵢθᵢ) with
 //! fixed pseudo-random dᵢ ∈ [0.5, 1.5], cᵢ ∈ [−1, 1]; its gradient

@@ -3,7 +3,7 @@
 //! hand-written textbook loop on `Vec<f64>` with the same gradient code
 //! (`textbook_loop`). One criterion group per optimizer,
 //! `optimizer_step_1e5_<name>`; the problem, the library constructors and the
-//! textbook loops are in `cases.rs`, shared with `examples/optimizer_ratios.rs`.
+//! textbook loops are in `cases.rs`, shared with `benches/ratios/optimizer_ratios.rs`.
 
 mod cases;
 

@@ -11,10 +11,10 @@
 //! #   | "logistic" | "decay", params = { sigma = 10.0 }, y0 = [...], t_end = 1.0
 //!
 //! [method]
-//! stepper = "rk4"                 # explicit_euler | implicit_euler | rk4 | rk45
+//! stepper = "rk4"                 # any name of splitflow::steppers::STEPPER_NAMES
 //! # or a splitting of the pieces:
 //! # splitting = "lie" | "strang" | "yoshida4" | "suzuki4" | "mclachlan2"
-//! # sub_stepper = "exact" | "explicit_euler" | "implicit_euler" | "rk4" | "rk45"
+//! # sub_stepper = "exact" | a stepper name
 //! # sub_steps = 1
 //!
 //! [study]
@@ -28,13 +28,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConvergenceReport, ConvergenceStudy, fine_reference};
 use crate::error::{Error, Result, toml_error};
+use crate::steppers::stepper_by_name;
 use crate::test_models::{
     HarmonicOscillator, Kepler, LinearDecay, LogisticGrowth, Lorenz, VanDerPol,
 };
-use crate::{
-    ExplicitEuler, ImplicitEuler, LinearSystem, OdeSystem, Order, Rk4, Rk45, State, Stepper, Steps,
-    integrate,
-};
+use crate::{LinearSystem, OdeSystem, Order, State, Steps, integrate};
 
 /// The `[problem]` table.
 #[derive(Debug, Clone, Deserialize)]
@@ -109,24 +107,6 @@ fn spec_err(message: impl Into<String>) -> Error {
         message: message.into(),
         line: None,
     }
-}
-
-/// Builds a stepper from its spec name.
-///
-/// # Errors
-/// [`Error::Spec`] for an unknown name.
-pub fn stepper_by_name(name: &str) -> Result<Box<dyn Stepper>> {
-    Ok(match name {
-        "explicit_euler" => Box::new(ExplicitEuler::new()),
-        "implicit_euler" => Box::new(ImplicitEuler::new()),
-        "rk4" => Box::new(Rk4::new()),
-        "rk45" => Box::new(Rk45::new()),
-        other => {
-            return Err(spec_err(format!(
-                "unknown stepper `{other}` (expected explicit_euler, implicit_euler, rk4 or rk45)"
-            )));
-        }
-    })
 }
 
 fn finite_vec(field: &str, v: &[f64]) -> Result<DVector<f64>> {
@@ -494,10 +474,12 @@ pub(crate) fn splitting_method<'a>(
             "method.splitting needs a linear problem with pieces",
         ));
     }
-    let sub = spec
-        .sub_stepper
-        .as_deref()
-        .ok_or_else(|| spec_err("method.sub_stepper is required with a splitting (exact, explicit_euler, implicit_euler, rk4 or rk45)"))?;
+    let sub = spec.sub_stepper.as_deref().ok_or_else(|| {
+        spec_err(format!(
+            "method.sub_stepper is required with a splitting (exact or one of {})",
+            crate::steppers::STEPPER_NAMES.join(", ")
+        ))
+    })?;
     let sub_steps = spec.sub_steps.unwrap_or(1);
     if sub_steps == 0 {
         return Err(spec_err("method.sub_steps must be at least 1"));

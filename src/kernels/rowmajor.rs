@@ -173,8 +173,6 @@ pub(crate) fn gradient(
 mod tests {
     use super::*;
     use nalgebra::{DMatrix, DVector};
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
     use rand_distr::{Distribution, StandardNormal};
 
     fn bits(v: &[f64]) -> Vec<u64> {
@@ -233,7 +231,7 @@ mod tests {
     /// scale equals a second pass.
     #[test]
     fn kernels_are_bitwise_nalgebra_gemv() {
-        let mut rng = StdRng::seed_from_u64(11);
+        let mut rng = crate::random::seeded_rng(11);
         for (n, p, bs) in [
             (7, 1, 7),
             (30, 3, 4),

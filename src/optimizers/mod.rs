@@ -27,6 +27,7 @@
 
 mod adam;
 mod adaptive;
+mod generated;
 mod gradient;
 mod momentum;
 mod oracle;
@@ -37,6 +38,10 @@ mod variance_reduced;
 
 pub use adam::{AdaMax, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, Nadam};
 pub use adaptive::{AdaGrad, Adadelta, EpsPlacement, RmsProp};
+pub use generated::{
+    AdamBias, FlowKind, GeneratedFlow, GeneratedOptimizer, GradientSource, OracleFlow,
+    OrderObjective, Scheme, SubScheme, order_study,
+};
 pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
 pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
 pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};

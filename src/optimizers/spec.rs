@@ -78,16 +78,26 @@ pub struct FlowSpec {
     /// `outside` (default) or `inside`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eps_placement: Option<String>,
-    /// adam: the decoupled decay flow θ' = −λθ (makes AdamW).
+    /// adam: the decoupled decay flow θ' = −λθ (makes AdamW); any flow of a
+    /// generated optimizer: the extra piece `"decay"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
+    /// heavy_ball (generated): Hessian damping β in x' = v − β∇f(x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hessian_damping: Option<f64>,
+    /// adam (generated): bias factors `discrete` (1 − βⁿ, default),
+    /// `continuous` (1 − e^{−at}) or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias: Option<String>,
 }
 
 /// The `[discretization]` table: which scheme and step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiscretizationSpec {
-    /// The scheme (see the module table).
+    /// The scheme (see the module table), or any stepper name for a
+    /// generated optimizer; empty when `splitting` is given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scheme: String,
     /// The step h (δ).
     pub h: f64,
@@ -97,6 +107,25 @@ pub struct DiscretizationSpec {
     /// adam with weight decay: `decoupled` (default) or `lie_exact`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decay_scheme: Option<String>,
+    /// Generated: a splitting of the flow's pieces (`lie`, `strang`,
+    /// `yoshida4`, `suzuki4`, `mclachlan2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub splitting: Option<String>,
+    /// Generated splitting: the pieces in the scheme's order (default: the flow's order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pieces: Option<Vec<String>>,
+    /// Generated splitting: `exact` or a stepper name per piece (default explicit_euler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_schemes: Option<Vec<String>>,
+    /// Generated, adaptive `scheme` (rk45): relative tolerance (default 1e-6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtol: Option<f64>,
+    /// Generated, adaptive `scheme` (rk45): absolute tolerance (default 1e-6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atol: Option<f64>,
+    /// Generated: flow time of the first step (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t0: Option<f64>,
 }
 
 /// The `[textbook]` table: a method by its usual name and hyper-parameters.
@@ -200,7 +229,10 @@ pub struct OptimizerSpec {
 /// What [`OptimizerSpec::explain`] returns: the same optimizer in both forms.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
-    /// The textbook form with every hyper-parameter.
+    /// The textbook form with every hyper-parameter. A generated optimizer
+    /// with no textbook equivalent has method `"generated"` (and `h`), and
+    /// is serialised as `null`.
+    #[serde(serialize_with = "textbook_or_null")]
     pub textbook: TextbookSpec,
     /// The ODE (`None` for textbook-only methods).
     pub flow: Option<FlowSpec>,
@@ -210,8 +242,44 @@ pub struct Explanation {
     pub summary: String,
     /// `<scheme> on <ODE> with <map>`.
     pub derivation: String,
-    /// Caveats (textbook-only methods, rounding of the inverse map).
+    /// Caveats (textbook-only methods, rounding of the inverse map, no
+    /// textbook equivalent).
     pub note: Option<String>,
+    /// The one-step update as text (the textbook formula, or the
+    /// generated scheme's sequence of sub-flows).
+    pub update: Option<String>,
+}
+
+/// `null` for a generated optimizer's (non-)textbook form.
+fn textbook_or_null<S: serde::Serializer>(
+    t: &TextbookSpec,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    if t.method == "generated" {
+        s.serialize_none()
+    } else {
+        t.serialize(s)
+    }
+}
+
+/// The textbook update formula of a method, when it has a short one.
+fn textbook_update(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "sgd" => "θ ← θ − lr·∇f(θ)",
+        "implicit_sgd" => "θ₊ = θ − lr·∇f(θ₊)",
+        "rk4_gradient_flow" => "θ ← θ + (h/6)(k₁ + 2k₂ + 2k₃ + k₄), kᵢ = −∇f at the RK4 stages",
+        "momentum" => "x₊ = x − lr·∇f(x) + momentum·(x − x₋)",
+        "nag" => "v ← μv − lr·∇f(θ + μv), θ ← θ + v (μ = momentum, or (k−1)/(k+r−1))",
+        "adagrad" => "G ← G + g², θ ← θ − lr·g/(√G + ε)",
+        "rmsprop" => "v ← ρv + (1 − ρ)g², θ ← θ − lr·g/(√v + ε)",
+        "adam" => {
+            "m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − lr·(m/(1 − β₁ⁿ))/(√(v/(1 − β₂ⁿ)) + ε)"
+        }
+        "adamw" => {
+            "Adam's moments, θ ← θ − lr·(λθ + m̂/(√v̂ + ε)) (decoupled) or Adam then θ ← e^{−lr·λ}θ (lie_exact)"
+        }
+        _ => return None,
+    })
 }
 
 fn spec_error(message: String) -> Error {
@@ -287,7 +355,11 @@ fn tidy_numbers(text: &str) -> String {
 /// Which section a parameter name belongs to in a form.
 fn section_of(name: &str, ode: bool) -> &'static str {
     match (ode, name) {
-        (true, "h" | "scheme" | "gradient_at" | "decay_scheme") => "discretization",
+        (
+            true,
+            "h" | "scheme" | "gradient_at" | "decay_scheme" | "splitting" | "pieces"
+            | "sub_schemes" | "rtol" | "atol" | "t0",
+        ) => "discretization",
         (true, _) => "flow",
         (false, _) => "textbook",
     }
@@ -361,7 +433,7 @@ fn required(field: &str, v: Option<f64>, method: &str) -> Result<f64> {
 }
 
 /// Rejects keys a method does not use (present = serialised non-null).
-fn only_keys<T: Serialize>(value: &T, allowed: &[&str], what: &str) -> Result<()> {
+pub(crate) fn only_keys<T: Serialize>(value: &T, allowed: &[&str], what: &str) -> Result<()> {
     let v = serde_json::to_value(value).map_err(|e| spec_error(e.to_string()))?;
     if let Some(map) = v.as_object() {
         for k in map.keys() {
@@ -482,7 +554,21 @@ impl OptimizerSpec {
             .iter()
             .map(|(k, v)| format!("{k} = {}", short(*v)))
             .collect();
+        let generated = match (&self.flow, &self.discretization) {
+            (Some(f), Some(d)) if super::generated::from_spec::is_generated(f, d) => {
+                Some(super::generated::from_spec::build(f, d)?)
+            }
+            _ => None,
+        };
+        let update = match &generated {
+            Some(g) => Some(g.update_text()),
+            None => textbook_update(&textbook.method).map(String::from),
+        };
         let note = match (flow.is_none(), textbook.method.as_str()) {
+            (false, "generated") => Some(
+                "no textbook equivalent: a generated optimizer (scheme on flow); the update is the scheme's one-step map"
+                    .into(),
+            ),
             (false, _) => None,
             (true, "ssa1" | "ssa2" | "svrg") => Some(format!(
                 "{} is a splitting scheme (see the derivation); the ODE-form spec does not describe splittings, so only the textbook form is given",
@@ -500,7 +586,37 @@ impl OptimizerSpec {
             flow,
             discretization,
             note,
+            update,
         })
+    }
+
+    /// The spec as a [`GeneratedOptimizer`](super::GeneratedOptimizer) with
+    /// step `h` (the spec's own h when `None`): the ODE form's (flow,
+    /// scheme), or for a classic ODE-form spec the flow and scheme equal to
+    /// its fused optimizer (SGD = explicit Euler on the gradient flow,
+    /// momentum = a Lie splitting of the heavy ball, …). Used by
+    /// [`order_study`](super::order_study) to measure any ODE-form spec.
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::optimizers::{OptimizerSpec, OrderObjective, order_study};
+    /// let spec = OptimizerSpec::from_toml(
+    ///     "[flow]\nkind = \"heavy_ball\"\nfriction = 2.0\n[discretization]\nscheme = \"exact_friction\"\nh = 0.1\n")?;
+    /// let report = order_study(|h| spec.generated(Some(h)), &OrderObjective::quadratic(&[1.0, 10.0])?, 1.0, &[32, 64, 128, 256])?;
+    /// assert!((report.fitted_order - 1.0).abs() < 0.15); // momentum is first order
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Spec`] for a textbook-form spec; the errors of building.
+    pub fn generated(&self, h: Option<f64>) -> Result<super::GeneratedOptimizer> {
+        match (&self.flow, &self.discretization) {
+            (Some(f), Some(d)) => super::generated::from_spec::generated(f, d, h.unwrap_or(d.h)),
+            _ => Err(spec_error(
+                "only an ODE-form spec ([flow] + [discretization]) is an integrator of a flow"
+                    .into(),
+            )),
+        }
     }
 
     /// The textbook spec of a built optimizer (full precision).
@@ -544,6 +660,9 @@ impl OptimizerSpec {
 }
 
 fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    if super::generated::from_spec::is_generated(f, d) {
+        return Ok(Box::new(super::generated::from_spec::build(f, d)?));
+    }
     let h = d.h;
     let scheme = d.scheme.as_str();
     let explicit_only = |kind: &str| -> Result<()> {

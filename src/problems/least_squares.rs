@@ -3,8 +3,6 @@
 use std::cell::RefCell;
 
 use nalgebra::{DMatrix, DVector};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::batches::{batch_ranges, check_data, split_rows, split_vec};
@@ -213,7 +211,7 @@ pub fn random_least_squares(
         ));
     }
     crate::error::check_nonnegative("noise", noise)?;
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = crate::random::seeded_rng(seed);
     let x = DMatrix::from_fn(n, p, |_, _| StandardNormal.sample(&mut rng));
     let theta = DVector::from_element(p, 1.0);
     let mut y = &x * &theta;

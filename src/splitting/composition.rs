@@ -1,7 +1,5 @@
 //! The splitting integrator: a composition of flow maps.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use super::{FlowMap, FlowStats, SplittingCoefficients};
@@ -17,7 +15,7 @@ pub enum PieceOrder {
     /// The reversed order every step.
     Reversed,
     /// A fresh random permutation every step: the identity `0..N` shuffled by
-    /// `rand::seq::SliceRandom::shuffle` with a `StdRng` seeded once from `seed`
+    /// `rand::seq::SliceRandom::shuffle` with the library's [`SeededRng`](crate::random::SeededRng) seeded once from `seed`
     /// when the splitting is built (this is "reshuffle every epoch" for SGD).
     Shuffled {
         /// The RNG seed.
@@ -44,7 +42,7 @@ pub enum BackwardSteps {
 #[derive(Debug)]
 pub struct PieceSchedule {
     order: PieceOrder,
-    rng: StdRng,
+    rng: crate::random::SeededRng,
     perm: Vec<usize>,
     steps: usize,
 }
@@ -58,7 +56,7 @@ impl PieceSchedule {
         };
         PieceSchedule {
             order,
-            rng: StdRng::seed_from_u64(seed),
+            rng: crate::random::seeded_rng(seed),
             perm: (0..pieces).collect(),
             steps: 0,
         }

@@ -1,28 +1,43 @@
 //! One-step methods: the [`Stepper`] trait, its statistics, Butcher tableaus
-//! as data, and the four methods of the library.
+//! as data, and the methods of the library.
 //!
-//! | stepper | order | notes |
-//! |---|---|---|
-//! | [`ExplicitEuler`] | 1 | one f-evaluation per step |
-//! | [`ImplicitEuler`] | 1 | Newton with analytic or finite-difference Jacobian; one solve for affine systems |
-//! | [`Rk4`] | 4 | classical Runge–Kutta |
-//! | [`Rk45`] | 5 (fixed step), 5(4) adaptive | Dormand–Prince with FSAL, PI control, dense output |
+//! | stepper | name | order | notes |
+//! |---|---|---|---|
+//! | [`ExplicitEuler`] | `explicit_euler` | 1 | one f-evaluation per step |
+//! | [`ImplicitEuler`] | `implicit_euler` | 1 | Newton with analytic or finite-difference Jacobian; one solve for affine systems |
+//! | [`Rk4`] | `rk4` | 4 | classical Runge–Kutta, hand-written (bitwise equal to `ExplicitRk::rk4()`) |
+//! | [`Rk45`] | `rk45` | 5 (fixed step), 5(4) adaptive | Dormand–Prince with FSAL, PI control, dense output; hand-written (bitwise equal to `ExplicitRk::dopri5()`) |
+//! | [`ExplicitRk`] on a [`ButcherTableau`]: | | | generic explicit Runge–Kutta, adaptive when the tableau has an embedded pair |
+//! | [`tableau::HEUN2`] | `heun2` | 2 | 2 stages |
+//! | [`tableau::RALSTON3`] | `ralston3` | 3 | 3 stages |
+//! | [`tableau::BS3`] | `bs3` | 3(2) | Bogacki–Shampine, 4 stages, FSAL, Hermite dense output |
+//! | [`tableau::RK4`] | (`rk4`) | 4 | 4 stages |
+//! | [`tableau::DOPRI5`] | (`rk45`) | 5(4) | Dormand–Prince, 7 stages, FSAL, 4th-order dense output |
+//! | [`tableau::TSIT5`] | `tsit5` | 5(4) | Tsitouras, 7 stages, FSAL, 4th-order dense output |
+//! | [`tableau::DOP853`] | `dop853` | 8(5) | Hairer's DOP853 stages, 12 + FSAL; 5th-order estimate only; Hermite dense output |
+//!
+//! Names are resolved by [`stepper_by_name`] (the list is [`STEPPER_NAMES`]);
+//! `rk4` and `rk45` map to the hand-written steppers.
 //!
 //! Steppers own their workspaces: after the first step at a given dimension
 //! they do not allocate.
 
 mod euler;
+mod explicit_rk;
 mod implicit_euler;
 mod lu;
+mod registry;
 mod rk4;
 mod rk45;
-mod tableau;
+pub mod tableau;
 
 pub use euler::ExplicitEuler;
+pub use explicit_rk::{ExplicitRk, Propagate};
 pub use implicit_euler::{ImplicitEuler, NewtonOptions};
+pub use registry::{STEPPER_NAMES, stepper_by_name};
 pub use rk4::Rk4;
 pub use rk45::{DenseSegment, Rk45, Rk45Solution};
-pub use tableau::ButcherTableau;
+pub use tableau::{ButcherTableau, DenseCoefficients, Weights};
 
 use crate::error::{Error, Result};
 use crate::{OdeSystem, Order, State};

@@ -1,27 +1,31 @@
 //! The `splitflow` command-line interface (see DESIGN.md's CLI contract).
 //!
 //! Every reporting command accepts `--json` and then prints exactly one JSON
-//! object on stdout. User errors print one line `error: …` on stderr and exit
-//! with code 2. Long runs (`paper`, `train`) show a progress bar on stderr
-//! when stderr is a terminal and `--json` is not given.
+//! object on stdout. Errors print one line `error: …` on stderr and exit with
+//! code 2 for usage errors (flags, specs, data; [`Error::is_usage_error`]) or
+//! 1 for runtime failures (I/O, numerical failure). Long runs (`paper`,
+//! `train`) show a progress bar on stderr when stderr is a terminal and
+//! `--json` is not given.
 
 mod explain;
+mod io;
 mod order;
 mod paper;
 mod progress;
 mod train;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use splitflow::{Error, Result};
 
 #[derive(Parser)]
 #[command(
     name = "splitflow",
     version,
-    about = "Optimization algorithms as discretized ODEs"
+    about = "Optimization algorithms as discretized ODEs",
+    arg_required_else_help = false
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,23 +35,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a convergence-order study described by a TOML file.
-    Order {
-        /// The study spec (TOML).
-        spec: PathBuf,
-        /// Write a log-log convergence plot (SVG) to this file.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Print one JSON object instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    Order(order::OrderArgs),
     /// Build a tomography test matrix (AIR Tools II line model) and summarise it.
     Tomography {
-        /// fanlinear (the paper's fan beam) or parallel.
-        #[arg(long, default_value = "fanlinear")]
-        geometry: String,
+        /// The scanning geometry: the paper's fan beam, or parallel beams.
+        #[arg(long, value_enum, default_value_t = GeometryArg::Fanlinear)]
+        geometry: GeometryArg,
         /// Image size N (N×N pixels).
-        #[arg(long, default_value_t = 50)]
+        #[arg(short, long, default_value_t = 50)]
         n: usize,
         /// Print one JSON object instead of a table.
         #[arg(long)]
@@ -64,54 +59,23 @@ enum Command {
     /// Train a logistic (2 classes) or softmax model with an optimizer spec.
     Train(train::TrainArgs),
     /// Replicate the seed paper's experiments (SGD vs splitting over an α grid).
-    Paper {
-        /// Which experiment: lls, tomography, logistic, softmax or all.
-        #[arg(long, default_value = "all")]
-        experiment: String,
-        /// Smaller problems and grids (under two minutes on 2 cores).
-        #[arg(long)]
-        quick: bool,
-        /// Directory for the CSV results (and SVG plots).
-        #[arg(long, default_value = "paper-results")]
-        out: PathBuf,
-        /// Seed of data generation, permutations and initialisation.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Directory with MNIST IDX files (adds the paper's MNIST 0/1 logistic run).
-        #[arg(long)]
-        mnist: Option<PathBuf>,
-        /// Directory with Fashion-MNIST IDX files (adds the paper's softmax run).
-        #[arg(long)]
-        fashion_mnist: Option<PathBuf>,
-        /// Print one JSON object instead of tables.
-        #[arg(long)]
-        json: bool,
+    Paper(paper::PaperArgs),
+    /// Print a shell completion script on stdout
+    /// (e.g. `splitflow completions bash > ~/.local/share/bash-completion/completions/splitflow`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
-/// `println!` that ignores a closed stdout (e.g. piped into `head`).
-#[macro_export]
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
-/// Reads a text file, mapping failures to [`Error::Io`].
-pub(crate) fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-/// Writes a text file, mapping failures to [`Error::Io`].
-pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
+/// The tomography geometries (`--geometry`).
+#[derive(Clone, Copy, ValueEnum)]
+enum GeometryArg {
+    /// Fan beam with a linear detector (the paper's).
+    Fanlinear,
+    /// Parallel beams.
+    Parallel,
 }
 
 /// Pretty JSON of a serialisable value.
@@ -134,87 +98,102 @@ pub(crate) fn no_plot_feature() -> Error {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Order { spec, plot, json } => order::run(&spec, plot.as_deref(), json),
-        Command::Tomography { geometry, n, json } => tomography(&geometry, n, json),
+        Command::Order(args) => order::run(&args),
+        Command::Tomography { geometry, n, json } => tomography(geometry, n, json),
         Command::Explain { spec, json } => explain::run(&spec, json),
         Command::Train(args) => train::run(&args),
-        Command::Paper {
-            experiment,
-            quick,
-            out,
-            seed,
-            mnist,
-            fashion_mnist,
-            json,
-        } => {
-            let opts = splitflow::paper::PaperOptions {
-                quick,
-                seed,
-                mnist,
-                fashion_mnist,
-            };
-            paper::paper(&experiment, &opts, &out, json)
+        Command::Paper(args) => paper::run(&args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "splitflow", &mut script);
+            io::bytes(&script)
         }
     }
 }
 
-fn tomography(geometry: &str, n: usize, json: bool) -> Result<()> {
+fn tomography(geometry: GeometryArg, n: usize, json: bool) -> Result<()> {
     use splitflow::problems::tomography::{Geometry, TomographyProblem};
-    let g = Geometry::from_name(geometry)?;
+    let g = match geometry {
+        GeometryArg::Fanlinear => Geometry::from_name("fanlinear")?,
+        GeometryArg::Parallel => Geometry::from_name("parallel")?,
+    };
     let summary = TomographyProblem::new(g, n)?.summary();
     if json {
-        say!("{}", to_json(&summary)?);
-    } else {
-        say!(
-            "{g}({n}): {} x {}, {} nonzeros, {} zero rows",
-            summary.rows,
-            summary.cols,
-            summary.nnz,
-            summary.zero_rows
-        );
-        say!(
-            "sum of entries {:.6}, Frobenius norm {:.6}",
-            summary.sum,
-            summary.frobenius
-        );
-        say!(
-            "phantom: sum {:.6}, {} nonzeros; |A * phantom| = {:.6}",
-            summary.phantom_sum,
-            summary.phantom_nnz,
-            summary.rhs_norm
-        );
+        return say!("{}", to_json(&summary)?);
     }
-    Ok(())
+    say!(
+        "{g}({n}): {} x {}, {} nonzeros, {} zero rows",
+        summary.rows,
+        summary.cols,
+        summary.nnz,
+        summary.zero_rows
+    )?;
+    say!(
+        "sum of entries {:.6}, Frobenius norm {:.6}",
+        summary.sum,
+        summary.frobenius
+    )?;
+    say!(
+        "phantom: sum {:.6}, {} nonzeros; |A * phantom| = {:.6}",
+        summary.phantom_sum,
+        summary.phantom_nnz,
+        summary.rhs_norm
+    )
+}
+
+/// Prints a command-line parsing error: one `error: …` line on stderr, then
+/// clap's usage when something is missing (a command or an argument).
+/// Returns the exit code (0 for `--help` and `--version`, else 2).
+fn parse_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{e}");
+        return ExitCode::SUCCESS;
+    }
+    let text = e.to_string();
+    let (message, usage): (Vec<&str>, Vec<&str>) = {
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let message = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("Usage:"))
+            .filter(|l| !l.starts_with("For more information"))
+            .collect();
+        let usage = text
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("Usage:"))
+            .filter(|l| !l.is_empty())
+            .collect();
+        (message, usage)
+    };
+    let joined = message.join(" ");
+    let joined = joined.strip_prefix("error: ").unwrap_or(&joined);
+    eprintln!("error: {joined}");
+    let missing = matches!(
+        e.kind(),
+        ErrorKind::MissingRequiredArgument
+            | ErrorKind::MissingSubcommand
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if missing {
+        for l in usage {
+            eprintln!("{l}");
+        }
+    }
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                print!("{e}");
-                return ExitCode::SUCCESS;
-            }
-            // One line: clap's message up to its usage section, lines joined.
-            let text = e.to_string();
-            let message: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            let joined = message.join(" ");
-            let joined = joined.strip_prefix("error: ").unwrap_or(&joined);
-            eprintln!("error: {joined}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return parse_error(&e),
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if io::is_closed_stdout(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.to_string().replace('\n', " "));
-            ExitCode::from(2)
+            ExitCode::from(if e.is_usage_error() { 2 } else { 1 })
         }
     }
 }

@@ -1,17 +1,118 @@
 //! `splitflow order`: a convergence-order study from a TOML spec.
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use splitflow::Result;
-use splitflow::convergence::spec::OrderSpec;
+use clap::Args;
+use splitflow::convergence::spec::{OrderOutcome, OrderSpec};
+use splitflow::optimizers::{Optimizer, OptimizerSpec, OrderObjective, order_study};
+use splitflow::{Error, Result};
 
-use crate::{read, say, to_json};
+use crate::io::{check_output_file, csv_beside, read_input, write};
+use crate::{say, to_json};
+
+/// Arguments of `splitflow order`.
+#[derive(Args)]
+pub(crate) struct OrderArgs {
+    /// The study spec (TOML).
+    spec: PathBuf,
+    /// Write a log-log convergence plot (SVG) to this file, and its data to
+    /// the same name with extension .csv.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Write the study table as CSV (steps, h, error, local_order, excluded).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Optimizer specs: the test objective, quadratic (½Σλᵢxᵢ², x₀ = ones) or rosenbrock (x₀ = (−1.2, 1)).
+    #[arg(long, default_value = "quadratic")]
+    objective: String,
+    /// Optimizer specs, quadratic objective: the eigenvalues λᵢ.
+    #[arg(long, value_delimiter = ',', default_value = "1,10")]
+    eigenvalues: Vec<f64>,
+    /// Optimizer specs: the ODE time T = n·h.
+    #[arg(long, default_value_t = 1.0)]
+    t_end: f64,
+    /// Optimizer specs: the step counts n.
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128,256")]
+    steps: Vec<usize>,
+}
+
+impl OrderArgs {
+    fn optimizer_study(&self) -> OptimizerStudy {
+        OptimizerStudy {
+            objective: self.objective.clone(),
+            eigenvalues: self.eigenvalues.clone(),
+            t_end: self.t_end,
+            steps: self.steps.clone(),
+        }
+    }
+}
+
+/// The flags of an order study of an optimizer spec.
+pub(crate) struct OptimizerStudy {
+    /// `quadratic` or `rosenbrock`.
+    pub objective: String,
+    /// Eigenvalues of the quadratic.
+    pub eigenvalues: Vec<f64>,
+    /// ODE time T.
+    pub t_end: f64,
+    /// Step counts.
+    pub steps: Vec<usize>,
+}
+
+/// The order of an ODE-form optimizer spec as an integrator of its flow.
+fn optimizer_outcome(spec: &OptimizerSpec, s: &OptimizerStudy) -> Result<OrderOutcome> {
+    let objective = match s.objective.as_str() {
+        "quadratic" => OrderObjective::quadratic(&s.eigenvalues)?,
+        "rosenbrock" => OrderObjective::rosenbrock(),
+        other => {
+            return Err(Error::invalid(
+                "--objective",
+                other,
+                "expected quadratic or rosenbrock",
+            ));
+        }
+    };
+    let first = spec.generated(None)?;
+    let report = order_study(|h| spec.generated(Some(h)), &objective, s.t_end, &s.steps)?;
+    Ok(OrderOutcome {
+        problem: objective.label().to_string(),
+        method: first.derivation(),
+        reference: "the optimizer's flow by adaptive Dormand–Prince (rtol = atol = 1e-13)".into(),
+        report,
+    })
+}
 
 /// Runs the study, prints a table or JSON, and optionally plots it.
-pub(crate) fn run(spec: &Path, plot: Option<&Path>, json: bool) -> Result<()> {
-    let text = read(spec)?;
-    let outcome = OrderSpec::from_toml(&text)?.run()?;
-    if let Some(path) = plot {
+pub(crate) fn run(a: &OrderArgs) -> Result<()> {
+    let text = read_input("SPEC", &a.spec)?;
+    #[cfg(not(feature = "plot"))]
+    if a.plot.is_some() {
+        return Err(crate::no_plot_feature());
+    }
+    let plot_csv = match &a.plot {
+        Some(path) => {
+            let csv = csv_beside("--plot", path)?;
+            check_output_file("--plot", path)?;
+            check_output_file("--plot", &csv)?;
+            Some((path, csv))
+        }
+        None => None,
+    };
+    if let Some(path) = &a.csv {
+        check_output_file("--csv", path)?;
+    }
+    let outcome = match OptimizerSpec::parse(&text) {
+        Ok(opt) => optimizer_outcome(&opt, &a.optimizer_study())?,
+        Err(_) => OrderSpec::from_toml(&text)?.run()?,
+    };
+    if let Some(path) = &a.csv {
+        write(path, &outcome.report.to_csv())?;
+    }
+    if let Some((path, csv)) = &plot_csv {
+        write(csv, &outcome.report.to_csv())?;
         #[cfg(feature = "plot")]
         splitflow::plot::convergence_plot(
             &outcome.report,
@@ -19,21 +120,24 @@ pub(crate) fn run(spec: &Path, plot: Option<&Path>, json: bool) -> Result<()> {
             path,
         )?;
         #[cfg(not(feature = "plot"))]
-        {
-            let _ = path;
-            return Err(crate::no_plot_feature());
-        }
+        let _ = path;
     }
-    if json {
-        say!("{}", to_json(&outcome)?);
-    } else {
-        say!("problem:   {}", outcome.problem);
-        say!("method:    {}", outcome.method);
-        say!("reference: {}", outcome.reference);
-        say!("{}", outcome.report);
-        if let Some(path) = plot {
-            say!("plot written to {}", path.display());
-        }
+    if a.json {
+        return say!("{}", to_json(&outcome)?);
+    }
+    say!("problem:   {}", outcome.problem)?;
+    say!("method:    {}", outcome.method)?;
+    say!("reference: {}", outcome.reference)?;
+    say!("{}", outcome.report)?;
+    if let Some(path) = &a.csv {
+        say!("table written to {}", path.display())?;
+    }
+    if let Some((path, csv)) = &plot_csv {
+        say!(
+            "plot written to {} (data in {})",
+            path.display(),
+            csv.display()
+        )?;
     }
     Ok(())
 }

@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use clap::{Args, ValueEnum};
+use rand::RngExt;
 use serde::Serialize;
 use splitflow::objective::FiniteSum;
 use splitflow::optimizers::OptimizerSpec;
@@ -15,7 +14,8 @@ use splitflow::splitting::PieceOrder;
 use splitflow::train::{Budget, Cadence, Control, Executor, Outcome, Record, Termination};
 use splitflow::{Error, Result, State};
 
-use crate::{read, say, to_json, write};
+use crate::io::{check_output_file, csv_beside, read_input, write};
+use crate::{say, to_json};
 
 /// Arguments of `splitflow train`.
 #[derive(Args)]
@@ -23,35 +23,78 @@ pub(crate) struct TrainArgs {
     /// The optimizer spec (TOML or JSON).
     spec: PathBuf,
     /// Built-in data set (digits, digits01, wdbc) or a CSV file (features…, label).
-    #[arg(long)]
+    #[arg(short, long, value_name = "NAME|FILE")]
     data: String,
+    /// The CSV file's first line is a header (skipped).
+    #[arg(long)]
+    header: bool,
+    /// The CSV file's field delimiter (one ASCII character, e.g. ';' or '\t').
+    #[arg(long, default_value_t = ',')]
+    delimiter: char,
     /// Rows per batch (consecutive rows; a last partial batch is kept).
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Passes over all batches.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
-    /// Batch order: fixed (0, 1, …, m−1 every epoch) or shuffled (seeded, per epoch).
-    #[arg(long, default_value = "shuffled")]
-    order: String,
+    /// Batch order.
+    #[arg(long, value_enum, default_value_t = OrderArg::Shuffled)]
+    order: OrderArg,
     /// Seed of the shuffling and of the uniform initialisation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Initial parameters: zeros, or uniform in [−1/√p, 1/√p) (seeded).
-    #[arg(long, default_value = "zeros")]
-    init: String,
+    /// Initial parameters.
+    #[arg(long, value_enum, default_value_t = InitArg::Zeros)]
+    init: InitArg,
     /// Evaluate the loss every this many steps (0: once per epoch).
     #[arg(long, default_value_t = 0)]
     eval_every: usize,
     /// Write the final parameters, one number per line (full precision).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     dump_params: Option<PathBuf>,
-    /// Write the loss curve (SVG) to this file.
-    #[arg(long)]
+    /// Write the loss curve (SVG) to this file, and its data to the same
+    /// name with extension .csv.
+    #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// The batch orders (`--order`).
+#[derive(Clone, Copy, ValueEnum)]
+enum OrderArg {
+    /// Batches 0, 1, …, m−1 in that order every epoch.
+    Fixed,
+    /// A seeded permutation of the batches per epoch.
+    Shuffled,
+}
+
+impl OrderArg {
+    fn name(self) -> &'static str {
+        match self {
+            OrderArg::Fixed => "fixed",
+            OrderArg::Shuffled => "shuffled",
+        }
+    }
+}
+
+/// The initialisations (`--init`).
+#[derive(Clone, Copy, ValueEnum)]
+enum InitArg {
+    /// θ = 0.
+    Zeros,
+    /// Uniform in [−1/√p, 1/√p), seeded by `--seed`.
+    Uniform,
+}
+
+impl InitArg {
+    fn name(self) -> &'static str {
+        match self {
+            InitArg::Zeros => "zeros",
+            InitArg::Uniform => "uniform",
+        }
+    }
 }
 
 /// The JSON report of a training run.
@@ -69,9 +112,9 @@ struct Report<'a> {
     batch_size: usize,
     batches: usize,
     epochs: usize,
-    order: &'a str,
+    order: &'static str,
     seed: u64,
-    init: &'a str,
+    init: &'static str,
     iterations: usize,
     initial_loss: f64,
     final_loss: Option<f64>,
@@ -107,7 +150,7 @@ impl<'a> HistoryReport<'a> {
     }
 }
 
-fn load(name: &str) -> Result<Dataset> {
+fn load(name: &str, csv: &data::CsvOptions) -> Result<Dataset> {
     if data::NAMES.contains(&name) {
         return data::named(name);
     }
@@ -122,22 +165,17 @@ fn load(name: &str) -> Result<Dataset> {
             ),
         ));
     }
-    data::read_csv(path, &data::CsvOptions::default())
+    data::read_csv(path, csv)
 }
 
-fn initial(init: &str, p: usize, seed: u64) -> Result<State> {
+fn initial(init: InitArg, p: usize, seed: u64) -> State {
     match init {
-        "zeros" => Ok(State::zeros(p)),
-        "uniform" => {
-            let mut rng = StdRng::seed_from_u64(seed);
+        InitArg::Zeros => State::zeros(p),
+        InitArg::Uniform => {
+            let mut rng = splitflow::random::seeded_rng(seed);
             let r = 1.0 / (p as f64).sqrt();
-            Ok(State::from_fn(p, |_, _| rng.random_range(-r..r)))
+            State::from_fn(p, |_, _| rng.random_range(-r..r))
         }
-        other => Err(Error::invalid(
-            "--init",
-            format!("{other:?}"),
-            "expected zeros or uniform",
-        )),
     }
 }
 
@@ -180,27 +218,47 @@ impl Problem {
 
 /// Runs `splitflow train`.
 pub(crate) fn run(a: &TrainArgs) -> Result<()> {
-    let spec = OptimizerSpec::parse(&read(&a.spec)?)?;
+    let spec = OptimizerSpec::parse(&read_input("SPEC", &a.spec)?)?;
     let explanation = spec.explain()?;
     let mut optimizer = spec.build()?;
-    let order = match a.order.as_str() {
-        "fixed" => PieceOrder::Fixed,
-        "shuffled" => PieceOrder::Shuffled { seed: a.seed },
-        other => {
-            return Err(Error::invalid(
-                "--order",
-                format!("{other:?}"),
-                "expected fixed or shuffled",
-            ));
-        }
+    let order = match a.order {
+        OrderArg::Fixed => PieceOrder::Fixed,
+        OrderArg::Shuffled => PieceOrder::Shuffled { seed: a.seed },
     };
     if a.epochs == 0 {
         return Err(Error::invalid("--epochs", 0, "must be at least 1"));
     }
-    let d = load(&a.data)?;
+    if let Some(path) = &a.dump_params {
+        check_output_file("--dump-params", path)?;
+    }
+    #[cfg(not(feature = "plot"))]
+    if a.plot.is_some() {
+        return Err(crate::no_plot_feature());
+    }
+    let plot_csv = match &a.plot {
+        Some(path) => {
+            let csv = csv_beside("--plot", path)?;
+            check_output_file("--plot", path)?;
+            check_output_file("--plot", &csv)?;
+            Some((path, csv))
+        }
+        None => None,
+    };
+    let csv = data::CsvOptions {
+        header: a.header,
+        delimiter: a.delimiter,
+    };
+    if data::NAMES.contains(&a.data.as_str()) && csv != data::CsvOptions::default() {
+        return Err(Error::invalid(
+            "--header/--delimiter",
+            &a.data,
+            "apply only to a CSV file, not to a built-in data set",
+        ));
+    }
+    let d = load(&a.data, &csv)?;
     let problem = Problem::new(&d, a.batch_size)?;
     let sum = problem.sum.as_ref();
-    let mut theta = initial(&a.init, sum.dim(), a.seed)?;
+    let mut theta = initial(a.init, sum.dim(), a.seed);
     let cadence = match a.eval_every {
         0 => Cadence::EveryEpoch,
         k => Cadence::Every(k),
@@ -222,25 +280,22 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         let text: String = theta.iter().map(|v| format!("{v:e}\n")).collect();
         write(path, &text)?;
     }
-    if let Some(path) = &a.plot {
+    if let Some((path, csv)) = &plot_csv {
+        write(csv, &history.to_csv())?;
         #[cfg(feature = "plot")]
-        {
-            let curve: Vec<(f64, f64)> =
-                history.records.iter().map(|r| (r.epoch, r.loss)).collect();
-            splitflow::plot::loss_curves(
-                &[(explanation.summary.clone(), curve)],
-                "epoch",
-                "training loss",
-                true,
-                &format!("{} on {} ({})", optimizer.name(), d.name, problem.model),
-                path,
-            )?;
-        }
+        splitflow::plot::loss_curves(
+            &[(
+                explanation.summary.clone(),
+                history.records.iter().map(|r| (r.epoch, r.loss)).collect(),
+            )],
+            "epoch",
+            "training loss",
+            true,
+            &format!("{} on {} ({})", optimizer.name(), d.name, problem.model),
+            path,
+        )?;
         #[cfg(not(feature = "plot"))]
-        {
-            let _ = path;
-            return Err(crate::no_plot_feature());
-        }
+        let _ = path;
     }
     let train_error = problem.error_rate(&d, &theta);
     if a.json {
@@ -257,9 +312,9 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             batch_size: a.batch_size,
             batches: sum.num_batches(),
             epochs: a.epochs,
-            order: &a.order,
+            order: a.order.name(),
             seed: a.seed,
-            init: &a.init,
+            init: a.init.name(),
             iterations: history.iterations,
             initial_loss: history.initial_loss,
             final_loss: Some(history.final_loss),
@@ -270,11 +325,10 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             eval_seconds: history.eval_seconds,
             history: HistoryReport::new(&history),
         };
-        say!("{}", to_json(&report)?);
-        return Ok(());
+        return say!("{}", to_json(&report)?);
     }
-    say!("{}", explanation.summary);
-    say!("  = {}", explanation.derivation);
+    say!("{}", explanation.summary)?;
+    say!("  = {}", explanation.derivation)?;
     say!(
         "{} regression on {} ({} rows, {} features, {} classes), {} batches of {} rows, order {}",
         problem.model,
@@ -284,15 +338,15 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         d.classes,
         sum.num_batches(),
         a.batch_size,
-        a.order
-    );
+        a.order.name()
+    )?;
     say!(
         "{:>8} {:>10} {:>14} {:>10}",
         "epoch",
         "iteration",
         "loss",
         "seconds"
-    );
+    )?;
     for r in &history.records {
         say!(
             "{:>8.2} {:>10} {:>14.6e} {:>10.4}",
@@ -300,25 +354,29 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             r.iteration,
             r.loss,
             r.seconds
-        );
+        )?;
     }
     if let Termination::Diverged(reason) = history.termination {
         say!(
             "diverged after {} iterations ({reason})",
             history.iterations
-        );
+        )?;
     }
     say!(
         "training error {:.2} %; {:.3} s in steps, {:.3} s in loss evaluations",
         100.0 * train_error,
         history.step_seconds,
         history.eval_seconds
-    );
+    )?;
     if let Some(path) = &a.dump_params {
-        say!("parameters written to {}", path.display());
+        say!("parameters written to {}", path.display())?;
     }
-    if let Some(path) = &a.plot {
-        say!("loss curve written to {}", path.display());
+    if let Some((path, csv)) = &plot_csv {
+        say!(
+            "loss curve written to {} (data in {})",
+            path.display(),
+            csv.display()
+        )?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use nalgebra::DMatrix;
 
 use super::source::{data_error, gunzip, read_file};
 use super::{Dataset, MAX_CLASSES};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Options of [`read_csv`] / [`parse_csv`].
 ///
@@ -53,8 +53,10 @@ impl CsvOptions {
 /// floating-point feature, the last is the class label, a non-negative
 /// integer below [`MAX_CLASSES`] (written `3` or `3.0`). All rows have the
 /// same number of fields (at least two). Fields are trimmed of surrounding
-/// whitespace; lines may end in `\r\n`; blank lines are skipped; there is no
-/// quoting. With [`CsvOptions::header`] the first line is skipped unread.
+/// whitespace; lines may end in `\r\n`; blank lines are skipped; fields may
+/// be quoted (RFC 4180, read by the `csv` crate); a leading UTF-8
+/// byte-order mark is ignored. With [`CsvOptions::header`] the first line is
+/// skipped unread.
 /// The result has `classes = 1 + the largest label` and is named after the
 /// path.
 ///
@@ -131,9 +133,11 @@ pub(super) struct Rows {
     pub(super) p: usize,
 }
 
-/// Parses the data lines of `text` after skipping `skip` lines. With
+/// Parses the data lines of `text` after skipping `skip` lines, with the
+/// `csv` crate (RFC 4180 quoting; a leading UTF-8 byte-order mark is
+/// dropped; fields are trimmed; blank lines are skipped). With
 /// `fields = Some(k)` every row must have `k` fields; otherwise the first
-/// data row sets the count.
+/// data row sets the count. Errors name the 1-based line (and column).
 pub(super) fn parse_rows(
     text: &[u8],
     source_name: &str,
@@ -141,6 +145,23 @@ pub(super) fn parse_rows(
     skip: usize,
     fields: Option<usize>,
 ) -> Result<Rows> {
+    let delimiter = u8::try_from(delimiter)
+        .ok()
+        .filter(u8::is_ascii)
+        .ok_or_else(|| {
+            Error::invalid(
+                "delimiter",
+                format!("{delimiter:?}"),
+                "must be a single ASCII character",
+            )
+        })?;
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(delimiter)
+        .from_reader(text);
     let mut rows = Rows {
         values: Vec::new(),
         labels: Vec::new(),
@@ -149,16 +170,40 @@ pub(super) fn parse_rows(
     };
     // (field count, line that set it)
     let mut expected: Option<(usize, usize)> = fields.map(|k| (k, 0));
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate().skip(skip) {
-        let line = i + 1;
-        let err = |message: String| data_error(source_name, line, message);
-        let s = std::str::from_utf8(raw)
-            .map_err(|e| err(format!("invalid UTF-8 text: {e}")))?
-            .trim();
-        if s.is_empty() {
+    let mut record = csv::ByteRecord::new();
+    // The 1-based line of the first content at or after byte `at`, counted
+    // from the text: the csv crate's positions point before the line
+    // terminators and blank lines it skips, and its line count omits them.
+    let (mut counted, mut lines_before) = (0usize, 0usize);
+    let mut line_at = |at: usize| {
+        let mut at = at.min(text.len()).max(counted);
+        while at < text.len() && matches!(text[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        lines_before += text[counted..at].iter().filter(|&&b| b == b'\n').count();
+        counted = at;
+        lines_before + 1
+    };
+    loop {
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| line_at(p.byte() as usize));
+                return Err(data_error(source_name, line, format!("malformed CSV: {e}")));
+            }
+        };
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| line_at(p.byte() as usize));
+        if line <= skip {
             continue;
         }
-        let count = s.split(delimiter).count();
+        let err = |message: String| data_error(source_name, line, message);
+        if record.iter().all(<[u8]>::is_empty) {
+            continue;
+        }
+        let count = record.len();
         match expected {
             None => {
                 if count < 2 {
@@ -181,10 +226,11 @@ pub(super) fn parse_rows(
             }
             Some(_) => {}
         }
-        let mut fields = s.split(delimiter).map(str::trim).enumerate().peekable();
-        while let Some((j, field)) = fields.next() {
+        for (j, raw) in record.iter().enumerate() {
             let column = j + 1;
-            if fields.peek().is_none() {
+            let field = std::str::from_utf8(raw)
+                .map_err(|e| err(format!("column {column}: invalid UTF-8 text: {e}")))?;
+            if column == count {
                 rows.labels.push(
                     parse_label(field).map_err(|m| err(format!("column {column} (label): {m}")))?,
                 );
@@ -228,8 +274,9 @@ fn parse_label(field: &str) -> std::result::Result<usize, String> {
     };
     match label {
         Some(l) if l < MAX_CLASSES => Ok(l),
-        Some(l) => Err(format!(
-            "label {l} is too large (class labels must be below {MAX_CLASSES})"
+        // The label as written: a saturated cast would print usize::MAX.
+        Some(_) => Err(format!(
+            "label {field} is too large (class labels must be below {MAX_CLASSES})"
         )),
         None => Err(format!(
             "{field:?} is not a class label (a non-negative integer)"

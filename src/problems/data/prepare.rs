@@ -2,8 +2,6 @@
 //! targets, standardized columns, a seeded row permutation.
 
 use nalgebra::{DMatrix, DVector};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use super::Dataset;
@@ -112,7 +110,7 @@ pub fn one_hot(data: &Dataset) -> DMatrix<f64> {
     y
 }
 
-/// A permutation of `0..n`, reproducible from `seed` (a `StdRng` seeded with
+/// A permutation of `0..n`, reproducible from `seed` (the library's [`seeded_rng`](crate::random::seeded_rng) seeded with
 /// `seed_from_u64` shuffling `0..n`); for one-off row permutations with
 /// [`Dataset::permute_rows`].
 ///
@@ -132,7 +130,7 @@ pub fn one_hot(data: &Dataset) -> DMatrix<f64> {
 /// # Ok::<(), splitflow::Error>(())
 /// ```
 pub fn permutation(n: usize, seed: u64) -> Vec<usize> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = crate::random::seeded_rng(seed);
     let mut perm: Vec<usize> = (0..n).collect();
     perm.shuffle(&mut rng);
     perm

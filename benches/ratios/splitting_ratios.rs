@@ -5,8 +5,8 @@
 //! the same work (shared code in `benches/common/sgd.rs`).
 //!
 //! ```text
-//! cargo run --release --example splitting_ratios [-- --reps N]
-//! cargo run --release --example splitting_ratios -- --only lie|optimizer|slice [--epochs N]
+//! cargo bench --bench splitting_ratios [-- --reps N]
+//! cargo bench --bench splitting_ratios -- --only lie|optimizer|slice [--epochs N]
 //! ```
 //!
 //! * `Splitting` Lie step: `Splitting::new(pieces, SplittingCoefficients::lie(500)?, ..)`
@@ -38,9 +38,9 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{fmt_time, median, target_cells};
+use support::{calibrate, fmt_time, median, target_cells};
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../common/mod.rs"]
 mod common;
 
 use common::sgd::{
@@ -54,24 +54,6 @@ const BATCH: Duration = Duration::from_millis(200);
 
 /// Relative agreement (max norm) required between the three epochs.
 const AGREEMENT: f64 = 1e-12;
-
-/// How many calls of `f` fill about one [`BATCH`].
-fn calibrate(f: &mut dyn FnMut()) -> usize {
-    f(); // warm-up: caches, lazily sized workspaces
-    let mut n = 1usize;
-    loop {
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        let el = start.elapsed();
-        if el >= BATCH / 4 || n >= 1 << 24 {
-            let per = el.as_secs_f64() / n as f64;
-            return ((BATCH.as_secs_f64() / per).ceil() as usize).max(1);
-        }
-        n *= 2;
-    }
-}
 
 /// This thread's time on a CPU so far, in seconds (Linux: the first field of
 /// `/proc/thread-self/schedstat`, in ns), or `None` where unavailable.
@@ -118,7 +100,7 @@ fn compare(
     ours: &mut dyn FnMut(),
     baseline: &mut dyn FnMut(),
 ) -> Row {
-    let (n_ours, n_base) = (calibrate(ours), calibrate(baseline));
+    let (n_ours, n_base) = (calibrate(ours, BATCH), calibrate(baseline, BATCH));
     let (mut to, mut tb, mut r, mut rw) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut cpu = true;
     for rep in 0..reps {
@@ -185,7 +167,8 @@ fn main() {
                 std::process::exit(2)
             })
     };
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` passes `--bench` to a harness-less bench: ignore it.
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => reps = positive(args.next(), "--reps"),

@@ -1,8 +1,29 @@
-//! Helpers shared by the ratio examples (`foundation_ratios`,
+//! Helpers shared by the ratio harnesses (`foundation_ratios`,
 //! `splitting_ratios`, `optimizer_ratios`), included with
 //! `#[path = "support/mod.rs"] mod support;`.
 
-#![allow(dead_code)] // each example uses part of it
+#![allow(dead_code)] // each harness uses part of it
+
+use std::time::{Duration, Instant};
+
+/// How many calls of `f` fill about one `batch` of wall time (after one
+/// warm-up call: caches, lazily sized workspaces).
+pub fn calibrate(f: &mut dyn FnMut(), batch: Duration) -> usize {
+    f(); // warm-up: caches, lazily sized workspaces
+    let mut n = 1usize;
+    loop {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let el = start.elapsed();
+        if el >= batch / 4 || n >= 1 << 24 {
+            let per = el.as_secs_f64() / n as f64;
+            return ((batch.as_secs_f64() / per).ceil() as usize).max(1);
+        }
+        n *= 2;
+    }
+}
 
 /// Sorts `v` and returns its median (mean of the two middle values for an
 /// even count).

@@ -3,7 +3,7 @@
 //! (`benches/main.rs`), which time exactly the same work.
 //!
 //! ```text
-//! cargo run --release --example foundation_ratios [-- --reps N] [--case lorenz|flow|rk4]
+//! cargo bench --bench foundation_ratios [-- --reps N] [--case lorenz|flow|rk4]
 //! ```
 //!
 //! Each comparison alternates the two contenders over `N` repetitions
@@ -16,9 +16,9 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{fmt_time, median, target_cells};
+use support::{calibrate, fmt_time, median, target_cells};
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../common/mod.rs"]
 mod common;
 
 use common::{
@@ -29,24 +29,6 @@ use splitflow::Rk4;
 
 /// Wall time of one repetition of a contender.
 const BATCH: Duration = Duration::from_millis(10);
-
-/// How many calls of `f` fill about one [`BATCH`].
-fn calibrate(f: &mut dyn FnMut()) -> usize {
-    f(); // warm-up: caches, lazily sized workspaces
-    let mut n = 1usize;
-    loop {
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        let el = start.elapsed();
-        if el >= BATCH / 4 || n >= 1 << 24 {
-            let per = el.as_secs_f64() / n as f64;
-            return ((BATCH.as_secs_f64() / per).ceil() as usize).max(1);
-        }
-        n *= 2;
-    }
-}
 
 /// Seconds per call of `f` over `n` calls.
 fn per_call(f: &mut dyn FnMut(), n: usize) -> f64 {
@@ -75,7 +57,7 @@ fn compare(
     ours: &mut dyn FnMut(),
     baseline: &mut dyn FnMut(),
 ) -> Row {
-    let (n_ours, n_base) = (calibrate(ours), calibrate(baseline));
+    let (n_ours, n_base) = (calibrate(ours, BATCH), calibrate(baseline, BATCH));
     let (mut to, mut tb, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 0..reps {
         let (o, b) = if rep % 2 == 0 {
@@ -101,7 +83,8 @@ fn compare(
 fn main() {
     let mut reps = 21;
     let mut only: Option<String> = None;
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` passes `--bench` to a harness-less bench: ignore it.
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => {

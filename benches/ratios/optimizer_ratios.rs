@@ -6,8 +6,8 @@
 //! code in `benches/optimizers/cases.rs`).
 //!
 //! ```text
-//! cargo run --release --example optimizer_ratios [-- --rounds N] [--steps K] [--case NAME]
-//! cargo run --release --example optimizer_ratios -- --only NAME --side library|textbook [--steps K]
+//! cargo bench --bench optimizer_ratios [-- --rounds N] [--steps K] [--case NAME]
+//! cargo bench --bench optimizer_ratios -- --only NAME --side library|textbook [--steps K]
 //! ```
 //!
 //! Before timing, each optimizer and its textbook loop take 100 steps from the
@@ -43,7 +43,7 @@ mod thread_clock {
     }
 }
 
-#[path = "../benches/optimizers/cases.rs"]
+#[path = "../optimizers/cases.rs"]
 mod cases;
 
 use cases::{Case, P, Quadratic, cases, library_steps, max_rel_diff, textbook_steps};
@@ -191,7 +191,8 @@ fn main() {
     let mut case: Option<String> = None;
     let mut only: Option<String> = None;
     let mut side: Option<String> = None;
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` passes `--bench` to a harness-less bench: ignore it.
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rounds" => rounds = positive(args.next(), "--rounds"),

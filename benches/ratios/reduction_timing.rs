@@ -9,7 +9,7 @@
 //!   `SplittingOptimizer::epoch`, and their ratio.
 //!
 //! ```text
-//! cargo run --release --example reduction_timing [-- --reps N] [--rows n]
+//! cargo bench --bench reduction_timing [-- --reps N] [--rows n]
 //! ```
 //!
 //! (`--rows` changes n, default 10000, e.g. to fit X and the Qᵢ in cache.)
@@ -27,7 +27,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../common/mod.rs"]
 mod common;
 
 use common::exact::{exact_flows, exact_optimizer};

@@ -1,0 +1,477 @@
+//! Optimizers generated from a flow and a scheme: "optimizer = scheme on flow"
+//! made executable.
+//!
+//! A [`GeneratedOptimizer`] owns a flow ([`GeneratedFlow`] or any
+//! [`OracleFlow`]), a [`Scheme`] (one stepper on the whole flow, or a
+//! splitting of the flow's named pieces with a sub-scheme per piece) and a
+//! step h; one optimizer step is one step h of the scheme on the flow, with
+//! every gradient taken from the oracle of that step. The classic
+//! optimizers are particular cases (tests/generated.rs proves each equals
+//! its fused fast path to 1e-12), and [`order_study`] measures any of them
+//! as an integrator of its flow.
+
+mod flow;
+pub(crate) mod from_spec;
+mod order;
+mod scheme;
+mod source;
+
+pub use flow::{AdamBias, FlowKind, GeneratedFlow, OracleFlow};
+pub use order::{OrderObjective, order_study};
+pub use scheme::{Scheme, SubScheme};
+pub use source::GradientSource;
+
+use nalgebra::DMatrix;
+
+use super::{GradientOracle, Optimizer, ensure_len};
+use crate::error::{Error, Result, check_positive};
+use crate::splitting::PieceSchedule;
+use crate::{Linearity, OdeSystem, Order, State};
+use source::SourceBuffers;
+
+/// A piece (or the whole) of an [`OracleFlow`] as an [`OdeSystem`] whose
+/// gradients come from the step's [`GradientSource`].
+pub(crate) struct PieceSystem<'f, 's, 'o> {
+    pub flow: &'f dyn OracleFlow,
+    pub piece: Option<usize>,
+    pub src: &'s GradientSource<'o>,
+    pub dim: usize,
+}
+
+impl OdeSystem for PieceSystem<'_, '_, '_> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn rhs(&self, t: f64, y: &State, dy: &mut State) {
+        self.flow.rhs(self.piece, t, y, self.src, dy)
+    }
+    fn jacobian(&self, t: f64, y: &State, jac: &mut DMatrix<f64>) -> bool {
+        self.flow.jacobian(self.piece, t, y, jac)
+    }
+    fn linearity(&self) -> Linearity {
+        self.flow.linearity(self.piece)
+    }
+    fn is_dissipative(&self) -> bool {
+        self.flow.is_dissipative(self.piece)
+    }
+}
+
+/// The scheme as built for a flow: piece names resolved to indices.
+#[derive(Debug)]
+enum Plan {
+    Whole(crate::Integrator),
+    Split {
+        coefficients: crate::splitting::SplittingCoefficients,
+        /// Flow piece index of each listed piece.
+        index: Vec<usize>,
+        subs: Vec<SubScheme>,
+        schedule: Box<PieceSchedule>,
+        clocks: Vec<f64>,
+        label: String,
+    },
+}
+
+/// An optimizer generated from a flow and a scheme: one step is one step h
+/// of the scheme on the flow, the flow's gradients taken from the oracle of
+/// the step.
+///
+/// The state is the flow's extended state `y = [θ; aux]` (velocities,
+/// moments), aux starting at zero; θ is read from and written back to the
+/// caller's vector each step. The flow's time is `t₀ + (n − 1)h` at step n
+/// (`t₀ = 0` unless set with [`with_start_time`](Self::with_start_time)).
+///
+/// | classic method | flow | scheme | h |
+/// |---|---|---|---|
+/// | SGD / implicit SGD / RK4-GD | gradient | explicit Euler / implicit Euler / RK4 | lr |
+/// | momentum, semi-implicit Euler | heavy ball γ | Lie [friction: Euler, kick: Euler, drift: Euler] | √lr |
+/// | momentum, exact friction | heavy ball γ | Lie [friction: exact, kick: Euler, drift: Euler] | √lr |
+/// | momentum, forward friction | heavy ball γ | Lie [kick: Euler, friction: implicit Euler, drift: Euler] | h |
+/// | NAG (Sutskever) | heavy ball γ, Hessian damping β = h | Lie [friction: exact, drift: Euler, kick: Euler] | √lr |
+/// | Nesterov (k−1)/(k+r−1) | heavy ball r/t, β = h, t₀ = (r − 1)h | Lie [friction: Euler, drift: Euler, kick: Euler] | √s |
+/// | RMSProp, AdaGrad, Adam | their ODEs | Lie [moments: Euler, position: Euler] | δ |
+/// | AdamW (PyTorch) | Adam ODE + decay | Lie [moments, decay, position], all Euler | δ |
+///
+/// **Adam's bias factors** 1 − βᵢⁿ are not given by any ODE: with
+/// [`AdamBias::Discrete`] the position piece reads them from the scheme's
+/// step counter n and step h (cᵢ = 1 − (1 − aᵢh)ⁿ) — a discrete ingredient
+/// of the scheme, stated as such; the exact flow uses 1 − e^{−aᵢt}.
+///
+/// **NAG** is a Lie splitting of the *Hessian-damped* heavy ball
+/// `x' = v − β∇f(x)`, `v' = −γv − ∇f(x)` with β = h (Shi, Du, Jordan and
+/// Su's high-resolution ODE): the drift moves x to the look-ahead point and
+/// the kick (with its −β∇f term) takes the gradient there.
+///
+/// A non-finite gradient, an oracle error or a non-finite result of the step
+/// is an error naming the step; θ and the optimizer's state are then left
+/// as they were.
+///
+/// # Example
+/// ```
+/// use nalgebra::dvector;
+/// use splitflow::flows::Friction;
+/// use splitflow::optimizers::{FlowKind, FnOracle, GeneratedFlow, GeneratedOptimizer, Optimizer, Scheme};
+/// // Heavy ball with RK4: an optimizer nobody has named.
+/// let flow = GeneratedFlow::new(FlowKind::HeavyBall { friction: Friction::Constant(2.0), hessian_damping: 0.0 })?;
+/// let mut opt = GeneratedOptimizer::new(Box::new(flow), Scheme::stepper("rk4")?, 0.1)?;
+/// let mut oracle = FnOracle::new(2, |x, g| g.copy_from(x)); // f = ½‖x‖²
+/// let mut x = dvector![1.0, -1.0];
+/// for _ in 0..200 {
+///     opt.step(&mut x, &mut oracle)?;
+/// }
+/// assert!(x.norm() < 1e-6);
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+pub struct GeneratedOptimizer {
+    flow: Box<dyn OracleFlow>,
+    plan: Plan,
+    h: f64,
+    t0: f64,
+    steps: usize,
+    y: State,
+    work: State,
+    buffers: SourceBuffers,
+    evaluations: usize,
+}
+
+impl std::fmt::Debug for GeneratedOptimizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratedOptimizer")
+            .field("flow", &self.flow.label())
+            .field("plan", &self.plan)
+            .field("h", &self.h)
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+impl GeneratedOptimizer {
+    /// `scheme` on `flow` with step `h`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the key: `h` ≤ 0 or non-finite;
+    /// `pieces` when a splitting is asked of a flow with one piece, names a
+    /// piece the flow does not have, or does not list each of the flow's
+    /// pieces exactly once; `sub_schemes` when `exact` is asked of a piece
+    /// without an exact sub-flow; `splitting` when backward sub-steps meet a
+    /// dissipative (gradient-flow) piece.
+    pub fn new(flow: Box<dyn OracleFlow>, scheme: Scheme, h: f64) -> Result<Self> {
+        check_positive("h", h)?;
+        let plan = match scheme {
+            Scheme::Whole(i) => Plan::Whole(i),
+            Scheme::Split {
+                coefficients,
+                pieces,
+                subs,
+                order,
+            } => {
+                let own = flow.pieces();
+                if own.len() < 2 {
+                    return Err(Error::invalid(
+                        "pieces",
+                        own.join(", "),
+                        "this flow has a single piece: it cannot be split (use `scheme` instead of `splitting`)",
+                    ));
+                }
+                let mut index = Vec::with_capacity(pieces.len());
+                for name in &pieces {
+                    let j = flow::piece_index(&own, name)?;
+                    if index.contains(&j) {
+                        return Err(Error::invalid("pieces", name, "is listed twice"));
+                    }
+                    index.push(j);
+                }
+                if let Some(missing) = own.iter().enumerate().find(|(j, _)| !index.contains(j)) {
+                    return Err(Error::invalid(
+                        "pieces",
+                        missing.1,
+                        "is a piece of the flow but is not listed (the pieces must add up to the flow)",
+                    ));
+                }
+                for (k, s) in subs.iter().enumerate() {
+                    if matches!(s, SubScheme::Exact) && !flow.has_exact(index[k]) {
+                        return Err(Error::invalid(
+                            "sub_schemes",
+                            "exact",
+                            &format!("piece `{}` has no exact sub-flow", pieces[k]),
+                        ));
+                    }
+                }
+                if coefficients.has_backward_steps()
+                    && let Some(k) = index.iter().position(|&j| flow.is_dissipative(Some(j)))
+                {
+                    return Err(Error::invalid(
+                        "splitting",
+                        coefficients.name(),
+                        &format!(
+                            "has backward sub-steps, and piece `{}` is a gradient flow (ill-posed backward)",
+                            pieces[k]
+                        ),
+                    ));
+                }
+                let n = index.len();
+                let label = label_with_subs(coefficients.name(), &pieces, &subs);
+                Plan::Split {
+                    coefficients,
+                    index,
+                    schedule: Box::new(PieceSchedule::new(order, n)),
+                    clocks: vec![0.0; n],
+                    label,
+                    subs,
+                }
+            }
+        };
+        Ok(GeneratedOptimizer {
+            flow,
+            plan,
+            h,
+            t0: 0.0,
+            steps: 0,
+            y: State::zeros(0),
+            work: State::zeros(0),
+            buffers: SourceBuffers::default(),
+            evaluations: 0,
+        })
+    }
+
+    /// Sets the flow time of the first step (default 0): step n starts at
+    /// `t₀ + (n − 1)h`. Nesterov's (k−1)/(k+r−1) momentum is explicit Euler
+    /// on the r/t friction with t₀ = (r − 1)h.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-finite `t0`.
+    pub fn with_start_time(mut self, t0: f64) -> Result<Self> {
+        if !t0.is_finite() {
+            return Err(Error::invalid("t0", t0, "must be finite"));
+        }
+        self.t0 = t0;
+        Ok(self)
+    }
+
+    /// The step h.
+    pub fn h(&self) -> f64 {
+        self.h
+    }
+
+    /// The flow.
+    pub fn flow(&self) -> &dyn OracleFlow {
+        self.flow.as_ref()
+    }
+
+    /// The order of one step as an approximation of the flow (the stepper's,
+    /// or min(splitting order, sub-scheme orders)).
+    pub fn order(&self) -> Order {
+        match &self.plan {
+            Plan::Whole(i) => i.order(),
+            Plan::Split {
+                coefficients, subs, ..
+            } => subs
+                .iter()
+                .map(SubScheme::order)
+                .fold(Order::Finite(coefficients.order()), Order::min),
+        }
+    }
+
+    /// The flow's full state `[θ; aux]` after the last step (empty before the first).
+    pub fn state(&self) -> &State {
+        &self.y
+    }
+
+    /// Oracle calls made so far (the memo merges calls at the same point within a step).
+    pub fn gradient_evaluations(&self) -> usize {
+        self.evaluations
+    }
+
+    /// The one-step map as text: the sequence of sub-flows with their
+    /// fractions of h, sub-schemes and fields (or the whole-flow stepper).
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::flows::Friction;
+    /// use splitflow::optimizers::{FlowKind, GeneratedFlow, GeneratedOptimizer, Scheme, SubScheme};
+    /// use splitflow::splitting::SplittingCoefficients;
+    /// let flow = GeneratedFlow::new(FlowKind::HeavyBall { friction: Friction::Constant(2.0), hessian_damping: 0.0 })?;
+    /// let scheme = Scheme::splitting(SplittingCoefficients::lie(3)?, &["friction", "kick", "drift"],
+    ///     vec![SubScheme::Exact, SubScheme::named("explicit_euler")?, SubScheme::named("explicit_euler")?])?;
+    /// let opt = GeneratedOptimizer::new(Box::new(flow), scheme, 0.1)?;
+    /// assert!(opt.update_text().starts_with("1. friction over 1·h: exact flow of v' = −2v"));
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    pub fn update_text(&self) -> String {
+        match &self.plan {
+            Plan::Whole(i) => format!(
+                "y = [θ; aux] ← one {} step of size h = {} on y' = F(y), F = {}",
+                i.label(),
+                self.h,
+                self.flow.label()
+            ),
+            Plan::Split {
+                coefficients,
+                index,
+                subs,
+                ..
+            } => {
+                let names = self.flow.pieces();
+                coefficients
+                    .sequence()
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(slot, a))| {
+                        let j = index[slot];
+                        let how = match &subs[slot] {
+                            SubScheme::Exact => "exact flow".to_string(),
+                            SubScheme::Integrate(i) => i.label(),
+                        };
+                        format!(
+                            "{}. {} over {a}·h: {how} of {}",
+                            k + 1,
+                            names[j],
+                            self.flow.piece_field(j)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    + &format!(" (h = {})", self.h)
+            }
+        }
+    }
+
+    /// The scheme's description.
+    pub fn scheme_label(&self) -> String {
+        match &self.plan {
+            Plan::Whole(i) => i.label(),
+            Plan::Split { label, .. } => label.clone(),
+        }
+    }
+}
+
+fn label_with_subs(name: &str, pieces: &[String], subs: &[SubScheme]) -> String {
+    let parts: Vec<String> = pieces
+        .iter()
+        .zip(subs)
+        .map(|(p, s)| format!("{p}: {}", s.label()))
+        .collect();
+    format!("{name} splitting [{}]", parts.join(", "))
+}
+
+/// Advances `y` by one step of the plan (gradients from `src`).
+fn advance(
+    plan: &mut Plan,
+    flow: &dyn OracleFlow,
+    src: &GradientSource,
+    t: f64,
+    h: f64,
+    y: &mut State,
+) -> Result<()> {
+    let dim = y.len();
+    match plan {
+        Plan::Whole(integrator) => {
+            let sys = PieceSystem {
+                flow,
+                piece: None,
+                src,
+                dim,
+            };
+            integrator.advance(&sys, t, h, y)
+        }
+        Plan::Split {
+            coefficients,
+            index,
+            subs,
+            schedule,
+            clocks,
+            ..
+        } => {
+            let perm = schedule.next_step();
+            clocks.fill(t);
+            for &(slot, a) in coefficients.sequence() {
+                let k = perm[slot];
+                let tau = a * h;
+                match &mut subs[k] {
+                    SubScheme::Exact => flow.exact(index[k], clocks[k], tau, y, src),
+                    SubScheme::Integrate(integrator) => {
+                        let sys = PieceSystem {
+                            flow,
+                            piece: Some(index[k]),
+                            src,
+                            dim,
+                        };
+                        integrator.advance(&sys, clocks[k], tau, y)?;
+                    }
+                }
+                clocks[k] += tau;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl Optimizer for GeneratedOptimizer {
+    fn name(&self) -> &'static str {
+        "generated"
+    }
+
+    fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
+        let p = theta.len();
+        let n = (1 + self.flow.aux_blocks()) * p;
+        if self.y.len() != n {
+            self.y = State::zeros(n);
+        }
+        ensure_len(&mut self.work, n);
+        let k = self.steps + 1;
+        let t = self.t0 + self.steps as f64 * self.h;
+        self.work.copy_from(&self.y);
+        self.work.as_mut_slice()[..p].copy_from_slice(theta.as_slice());
+        let src = GradientSource::new(oracle, &mut self.buffers, p, Some(k), self.h);
+        let result = advance(
+            &mut self.plan,
+            self.flow.as_ref(),
+            &src,
+            t,
+            self.h,
+            &mut self.work,
+        );
+        self.evaluations += src.evaluations();
+        if let Some(e) = src.take_error() {
+            return Err(e);
+        }
+        result.map_err(|e| match e {
+            Error::NonFinite { what, t } => Error::NonFinite {
+                what: format!("generated optimizer step {k}: {what}"),
+                t,
+            },
+            other => other,
+        })?;
+        if !crate::kernels::all_finite(self.work.as_slice()) {
+            return Err(Error::non_finite(
+                &format!("generated optimizer step {k} (result)"),
+                t + self.h,
+            ));
+        }
+        std::mem::swap(&mut self.y, &mut self.work);
+        theta.copy_from_slice(&self.y.as_slice()[..p]);
+        self.steps = k;
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.y.fill(0.0);
+        self.steps = 0;
+    }
+
+    fn steps_taken(&self) -> usize {
+        self.steps
+    }
+
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        vec![("h", self.h)]
+    }
+
+    fn derivation(&self) -> String {
+        format!(
+            "{} on the {} with step h = {}",
+            self.scheme_label(),
+            self.flow.label(),
+            self.h
+        )
+    }
+}

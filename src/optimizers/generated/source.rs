@@ -1,0 +1,124 @@
+//! The gradient source of one generated-optimizer step: the oracle seen by
+//! an ODE right-hand side, with a one-point memo.
+
+use std::cell::{Ref, RefCell};
+
+use crate::State;
+use crate::error::Error;
+use crate::optimizers::{GradientOracle, gradient_at};
+
+/// Buffers of a [`GradientSource`], owned by the optimizer so that steps
+/// do not allocate.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourceBuffers {
+    pub point: State,
+    pub g: State,
+}
+
+struct Memo<'b> {
+    point: &'b mut State,
+    g: &'b mut State,
+    valid: bool,
+    evals: usize,
+    error: Option<Error>,
+}
+
+/// Where a generated flow's right-hand side gets ∇f(x): the oracle of the
+/// current optimizer step (so every evaluation within one step refers to
+/// the same mini-batch), with a memo of the last point.
+///
+/// The memo means that pieces evaluated at the same x within one step
+/// (RMSProp's "moments" and "position", the kick and Hessian-damping terms)
+/// cost one oracle call, as in the fused loops. A failing or non-finite
+/// oracle call is remembered (the first one) and the gradient is filled with
+/// NaN, so the stepper stops with a non-finite error and the optimizer
+/// reports the remembered error instead.
+///
+/// It also carries the scheme's step counter n (1-based) and step h, which
+/// discrete ingredients such as Adam's bias factors 1 − βⁿ read; for the
+/// exact flow (an order study's reference) [`step`](Self::step) is `None`.
+pub struct GradientSource<'a> {
+    oracle: RefCell<&'a mut dyn GradientOracle>,
+    memo: RefCell<Memo<'a>>,
+    step: Option<usize>,
+    h: f64,
+    p: usize,
+}
+
+impl<'a> GradientSource<'a> {
+    pub(crate) fn new(
+        oracle: &'a mut dyn GradientOracle,
+        buffers: &'a mut SourceBuffers,
+        p: usize,
+        step: Option<usize>,
+        h: f64,
+    ) -> Self {
+        crate::optimizers::ensure_len(&mut buffers.point, p);
+        crate::optimizers::ensure_len(&mut buffers.g, p);
+        GradientSource {
+            oracle: RefCell::new(oracle),
+            memo: RefCell::new(Memo {
+                point: &mut buffers.point,
+                g: &mut buffers.g,
+                valid: false,
+                evals: 0,
+                error: None,
+            }),
+            step,
+            h,
+            p,
+        }
+    }
+
+    /// Dimension p of θ (the first p components of the flow's state).
+    pub fn dim(&self) -> usize {
+        self.p
+    }
+
+    /// The scheme's step number n (1-based), `None` when the exact flow is
+    /// being evaluated.
+    pub fn step(&self) -> Option<usize> {
+        self.step
+    }
+
+    /// The scheme's step h.
+    pub fn h(&self) -> f64 {
+        self.h
+    }
+
+    /// ∇f at the θ-part (first p components) of `y`.
+    pub fn gradient(&self, y: &State) -> Ref<'_, State> {
+        {
+            let mut memo = self.memo.borrow_mut();
+            let memo = &mut *memo;
+            let x = &y.as_slice()[..self.p];
+            if !(memo.valid && memo.point.as_slice() == x) {
+                memo.point.as_mut_slice().copy_from_slice(x);
+                memo.evals += 1;
+                let step = self.step.unwrap_or(0);
+                let mut oracle = self.oracle.borrow_mut();
+                match gradient_at(&mut **oracle, memo.point, memo.g, step) {
+                    Ok(()) => memo.valid = true,
+                    Err(e) => {
+                        if memo.error.is_none() {
+                            memo.error = Some(e);
+                        }
+                        memo.g.fill(f64::NAN);
+                        memo.valid = false;
+                    }
+                }
+            }
+        }
+        Ref::map(self.memo.borrow(), |m| &*m.g)
+    }
+
+    /// Oracle calls made so far.
+    pub fn evaluations(&self) -> usize {
+        self.memo.borrow().evals
+    }
+
+    /// The first oracle failure of the step, if any.
+    pub(crate) fn take_error(&self) -> Option<Error> {
+        self.memo.borrow_mut().error.take()
+    }
+}

@@ -1,0 +1,381 @@
+//! One explicit Runge–Kutta stepper for any [`ButcherTableau`]: fixed steps,
+//! and embedded-pair adaptive steps with FSAL reuse and dense output.
+
+use super::tableau::{self, ButcherTableau, MAX_STAGES};
+use super::{DenseSegment, EmbeddedStepper, Stats, Stepper, Tolerance, check_step, fit};
+use crate::error::{Error, Result};
+use crate::kernels::{lincomb, lincomb_checked};
+use crate::{OdeSystem, Order, State};
+
+/// Which weights fixed steps of an [`ExplicitRk`] propagate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagate {
+    /// The main weights `b` (the default).
+    #[default]
+    Main,
+    /// The embedded weights `b̂` (for measuring the estimator's order).
+    Embedded,
+}
+
+/// The explicit Runge–Kutta method of a [`ButcherTableau`]:
+///
+/// $$ k_i = f\big(t + c_i h,\\; y + h \textstyle\sum_{j<i} a_{ij} k_j\big),\qquad
+///    y_{n+1} = y_n + h \textstyle\sum_i b_i k_i. $$
+///
+/// * As a fixed-step [`Stepper`] it evaluates the stages up to the last one
+///   with a non-zero weight (an FSAL tableau's last stage has weight 0, so
+///   DOPRI5 costs 6 f-evaluations a step, as [`Rk45`](super::Rk45) does), and
+///   propagates `b` or, with [`Propagate::Embedded`], `b̂`.
+/// * When the tableau has an embedded pair it is an [`EmbeddedStepper`]: the
+///   error is the RMS norm of `h Σ (bᵢ − b̂ᵢ) kᵢ` scaled by
+///   `atol + rtol·max(|y|, |y_new|)`, of order `embedded_order`. Every trial
+///   ends with `f(t + h, y_new)` — the last stage of an FSAL tableau, an
+///   extra evaluation otherwise — which becomes the next step's first stage
+///   on acceptance (an accepted step costs `s − 1` evaluations with FSAL and
+///   `s` without).
+/// * Dense output: the tableau's continuous extension when it has one
+///   (DOPRI5, Tsit5; degree ≤ 4, written into the same [`DenseSegment`]
+///   form), otherwise the cubic Hermite interpolant through `y`, `y_new`,
+///   `f(t, y)` and `f(t + h, y_new)` (third order; BS3's own interpolant).
+///
+/// Linear combinations go through the same fused kernels as [`Rk4`](super::Rk4)
+/// and [`Rk45`](super::Rk45), term by term in stage order and skipping zero
+/// coefficients, so on the RK4 and DOPRI5 tableaus the results are bitwise
+/// those of the hand-written steppers. Workspaces are sized on the first step
+/// at a dimension; no allocation afterwards.
+///
+/// # Example
+/// ```
+/// use splitflow::{integrate, ExplicitRk, FnSystem, State, Steps, AdaptiveOptions};
+/// let decay = FnSystem::new(1, |_t, y: &State, dy: &mut State| dy[0] = -y[0]);
+/// let y0 = State::from_element(1, 1.0);
+/// let exact = (-1.0f64).exp();
+/// // Fixed steps of Ralston's third-order method…
+/// let sol = integrate(&decay, &mut ExplicitRk::ralston3(), 0.0, 1.0, &y0, &Steps::Fixed(100))?;
+/// assert!((sol.y[0] - exact).abs() < 1e-7);
+/// // …or adaptive Tsitouras 5(4).
+/// let opts = AdaptiveOptions { rtol: 1e-10, atol: 1e-12, ..Default::default() };
+/// let sol = integrate(&decay, &mut ExplicitRk::tsit5(), 0.0, 1.0, &y0, &Steps::Adaptive(opts))?;
+/// assert!((sol.y[0] - exact).abs() < 1e-9);
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExplicitRk {
+    tableau: ButcherTableau,
+    propagate: Propagate,
+    /// Stage derivatives `kᵢ`.
+    k: Vec<State>,
+    /// Stage argument `y + h Σ aᵢⱼ kⱼ`.
+    stage: State,
+    /// `f(t + h, y_new)` of the last trial (non-FSAL tableaus only).
+    f_end: State,
+    /// Whether `k[0]` holds `f(t, y)` for the current `(t, y)`.
+    fsal_valid: bool,
+}
+
+impl ExplicitRk {
+    /// The stepper of `tableau`, after checking its structure.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when [`ButcherTableau::validate`] fails.
+    pub fn new(tableau: ButcherTableau) -> Result<Self> {
+        tableau.validate()?;
+        Ok(Self::from_valid(tableau))
+    }
+
+    fn from_valid(tableau: ButcherTableau) -> Self {
+        ExplicitRk {
+            k: vec![State::zeros(0); tableau.stages()],
+            tableau,
+            propagate: Propagate::Main,
+            stage: State::zeros(0),
+            f_end: State::zeros(0),
+            fsal_valid: false,
+        }
+    }
+
+    /// Chooses which weights fixed steps propagate.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for [`Propagate::Embedded`] on a tableau
+    /// without an embedded pair.
+    pub fn propagating(mut self, which: Propagate) -> Result<Self> {
+        if which == Propagate::Embedded && self.tableau.b_embedded.is_none() {
+            return Err(Error::invalid(
+                "propagate",
+                self.tableau.name,
+                "the tableau has no embedded solution",
+            ));
+        }
+        self.propagate = which;
+        Ok(self)
+    }
+
+    /// The tableau.
+    pub fn tableau(&self) -> &ButcherTableau {
+        &self.tableau
+    }
+
+    /// Heun's method, order 2 ([`tableau::HEUN2`]).
+    pub fn heun2() -> Self {
+        Self::from_valid(tableau::HEUN2)
+    }
+
+    /// Ralston's method, order 3 ([`tableau::RALSTON3`]).
+    pub fn ralston3() -> Self {
+        Self::from_valid(tableau::RALSTON3)
+    }
+
+    /// Classical RK4 ([`tableau::RK4`]).
+    pub fn rk4() -> Self {
+        Self::from_valid(tableau::RK4)
+    }
+
+    /// Bogacki–Shampine 3(2) ([`tableau::BS3`]).
+    pub fn bs3() -> Self {
+        Self::from_valid(tableau::BS3)
+    }
+
+    /// Dormand–Prince 5(4) ([`tableau::DOPRI5`]).
+    pub fn dopri5() -> Self {
+        Self::from_valid(tableau::DOPRI5)
+    }
+
+    /// Tsitouras 5(4) ([`tableau::TSIT5`]).
+    pub fn tsit5() -> Self {
+        Self::from_valid(tableau::TSIT5)
+    }
+
+    /// Dormand–Prince 8(5) ([`tableau::DOP853`]).
+    pub fn dop853() -> Self {
+        Self::from_valid(tableau::DOP853)
+    }
+
+    fn weights(&self) -> &'static [f64] {
+        match self.propagate {
+            Propagate::Main => self.tableau.b,
+            Propagate::Embedded => self.tableau.b_embedded.unwrap_or(self.tableau.b),
+        }
+    }
+
+    fn fit(&mut self, n: usize) {
+        for k in &mut self.k {
+            fit(k, n);
+        }
+        fit(&mut self.stage, n);
+    }
+
+    /// Stages `1..last` (`k[0]` must hold `f(t, y)`).
+    fn stages(&mut self, system: &dyn OdeSystem, t: f64, h: f64, y: &[f64], last: usize) {
+        let tab = self.tableau;
+        for i in 1..last {
+            let (done, rest) = self.k.split_at_mut(i);
+            let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
+            let m = collect_terms(&mut terms, h, tab.a[i], done);
+            lincomb(self.stage.as_mut_slice(), Some(y), &terms[..m]);
+            system.rhs(t + tab.c[i] * h, &self.stage, &mut rest[0]);
+        }
+    }
+}
+
+/// Writes `(h·wⱼ, kⱼ)` for the non-zero `wⱼ` into `terms`; returns how many.
+fn collect_terms<'a>(
+    terms: &mut [(f64, &'a [f64]); MAX_STAGES],
+    h: f64,
+    w: &[f64],
+    k: &'a [State],
+) -> usize {
+    let mut m = 0;
+    for (&wj, kj) in w.iter().zip(k) {
+        if wj != 0.0 {
+            terms[m] = (h * wj, kj.as_slice());
+            m += 1;
+        }
+    }
+    m
+}
+
+impl Stepper for ExplicitRk {
+    fn name(&self) -> &'static str {
+        self.tableau.name
+    }
+
+    fn order(&self) -> Order {
+        match self.propagate {
+            Propagate::Main => Order::Finite(self.tableau.order),
+            Propagate::Embedded => Order::Finite(self.tableau.embedded_order),
+        }
+    }
+
+    fn step(
+        &mut self,
+        system: &dyn OdeSystem,
+        t: f64,
+        h: f64,
+        y: &mut State,
+        stats: &mut Stats,
+    ) -> Result<()> {
+        check_step(system, h, y)?;
+        self.fit(y.len());
+        self.fsal_valid = false;
+        let w = self.weights();
+        // Stages beyond the last non-zero weight are not needed.
+        let used = w.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1);
+        system.rhs(t, y, &mut self.k[0]);
+        self.stages(system, t, h, y.as_slice(), used);
+        stats.f_evals += used;
+        stats.accepted += 1;
+        let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
+        let m = collect_terms(&mut terms, h, w, &self.k);
+        let probe = lincomb_checked(y.as_mut_slice(), None, &terms[..m]);
+        if probe.is_nan() {
+            return Err(Error::non_finite("explicit Runge–Kutta step", t + h));
+        }
+        Ok(())
+    }
+
+    fn as_embedded(&mut self) -> Option<&mut dyn EmbeddedStepper> {
+        if self.tableau.b_embedded.is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl EmbeddedStepper for ExplicitRk {
+    fn error_order(&self) -> u32 {
+        self.tableau.embedded_order
+    }
+
+    fn reset(&mut self) {
+        self.fsal_valid = false;
+    }
+
+    fn attempt(
+        &mut self,
+        system: &dyn OdeSystem,
+        t: f64,
+        h: f64,
+        y: &State,
+        y_new: &mut State,
+        tol: Tolerance,
+        stats: &mut Stats,
+    ) -> f64 {
+        let tab = self.tableau;
+        let Some(bh) = tab.b_embedded else {
+            return f64::NAN;
+        };
+        let n = y.len();
+        let s = tab.stages();
+        self.fit(n);
+        fit(y_new, n);
+        if !self.fsal_valid {
+            system.rhs(t, y, &mut self.k[0]);
+            stats.f_evals += 1;
+            // k₁ = f(t, y) stays valid for retries after a rejection: the
+            // driver only moves (t, y) through `accept`.
+            self.fsal_valid = true;
+        }
+        // With FSAL the last stage's argument is y_new itself.
+        let inner = if tab.fsal { s - 1 } else { s };
+        self.stages(system, t, h, y.as_slice(), inner);
+        let probe = {
+            let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
+            let m = collect_terms(&mut terms, h, tab.b, &self.k);
+            lincomb_checked(y_new.as_mut_slice(), Some(y.as_slice()), &terms[..m])
+        };
+        if tab.fsal {
+            system.rhs(t + h, y_new, &mut self.k[s - 1]);
+        } else {
+            fit(&mut self.f_end, n);
+            system.rhs(t + h, y_new, &mut self.f_end);
+        }
+        stats.f_evals += s - 1 + usize::from(!tab.fsal);
+        if probe.is_nan() {
+            return f64::NAN;
+        }
+        let mut e = [0.0; MAX_STAGES];
+        let mut ks: [&[f64]; MAX_STAGES] = [&[]; MAX_STAGES];
+        let mut m = 0;
+        for ((b, bh), kj) in tab.b.iter().zip(bh).zip(&self.k) {
+            let ej = h * (b - bh);
+            if ej != 0.0 {
+                e[m] = ej;
+                ks[m] = kj.as_slice();
+                m += 1;
+            }
+        }
+        let (e, ks) = (&e[..m], &ks[..m]);
+        let mut sum = 0.0;
+        for i in 0..n {
+            let mut err = 0.0;
+            for (ej, kj) in e.iter().zip(ks) {
+                err += ej * kj[i];
+            }
+            let sc = tol.atol + tol.rtol * y[i].abs().max(y_new[i].abs());
+            let r = err / sc;
+            sum += r * r;
+        }
+        (sum / n.max(1) as f64).sqrt()
+    }
+
+    fn accept(&mut self) {
+        let s = self.k.len();
+        if self.tableau.fsal {
+            self.k.swap(0, s - 1);
+        } else {
+            std::mem::swap(&mut self.k[0], &mut self.f_end);
+        }
+        self.fsal_valid = true;
+    }
+
+    fn dense_segment(&self, t: f64, h: f64, y: &State, y_new: &State, seg: &mut DenseSegment) {
+        // Called before `accept`: k[0] = f(t, y), and f(t + h, y_new) is the
+        // last stage (FSAL) or `f_end`.
+        let n = y.len();
+        for r in &mut seg.r {
+            fit(r, n);
+        }
+        seg.t = t;
+        seg.h = h;
+        let k = &self.k;
+        match self.tableau.dense {
+            Some(d) => {
+                // y₀ + Σₘ qₘθᵐ with qₘ = h Σᵢ pᵢₘ kᵢ, in the segment's basis
+                // 1, θ, θ(1−θ), θ²(1−θ), θ²(1−θ)²; r₁ = y_new − y₀ (= q₁+…+q₄,
+                // as bᵢ(1) = bᵢ) so that the segment ends exactly at y_new.
+                for i in 0..n {
+                    let mut q = [0.0; 4];
+                    for (p, kj) in d.p.iter().zip(k) {
+                        for m in 0..4 {
+                            q[m] += p[m] * kj[i];
+                        }
+                    }
+                    let q = q.map(|v| h * v);
+                    seg.r[0][i] = y[i];
+                    seg.r[1][i] = y_new[i] - y[i];
+                    seg.r[2][i] = -(q[1] + q[2] + q[3]);
+                    seg.r[3][i] = -q[2] - 2.0 * q[3];
+                    seg.r[4][i] = q[3];
+                }
+            }
+            None => {
+                let f1 = if self.tableau.fsal {
+                    &k[k.len() - 1]
+                } else {
+                    &self.f_end
+                };
+                for i in 0..n {
+                    let ydiff = y_new[i] - y[i];
+                    let bspl = h * k[0][i] - ydiff;
+                    seg.r[0][i] = y[i];
+                    seg.r[1][i] = ydiff;
+                    seg.r[2][i] = bspl;
+                    seg.r[3][i] = ydiff - h * f1[i] - bspl;
+                    seg.r[4][i] = 0.0;
+                }
+            }
+        }
+    }
+}
