@@ -415,19 +415,38 @@ fn a_rhs_that_resizes_dy_is_a_dimension_mismatch_not_a_panic() {
                 other => panic!("{name}, good {good}, len {len}: {other:?}"),
             }
         }
-        let sys = resizing_system(good, len);
-        let r = integrate(
-            &sys,
-            &mut Rk45::new(),
-            0.0,
-            1.0,
-            &y0,
-            &crate::common::adaptive(1e-8),
-        );
-        assert!(
-            matches!(r, Err(Error::DimensionMismatch { expected: 2, found, .. }) if found == len),
-            "adaptive RK45, good {good}, len {len}: {r:?}"
-        );
+        // Every stepper by name (the tableau steppers included), fixed steps.
+        for name in splitflow::STEPPER_NAMES {
+            let sys = resizing_system(good, len);
+            let mut s = splitflow::stepper_by_name(name).unwrap();
+            let r = integrate(&sys, s.as_mut(), 0.0, 1.0, &y0, &Steps::Fixed(4));
+            assert!(
+                matches!(r, Err(Error::DimensionMismatch { expected: 2, found, .. }) if found == len),
+                "{name}, good {good}, len {len}: {r:?}"
+            );
+        }
+        // Adaptive: RK45 and the embedded tableau pairs.
+        let adaptive: [Box<dyn Stepper>; 3] = [
+            Box::new(Rk45::new()),
+            Box::new(splitflow::ExplicitRk::tsit5()),
+            Box::new(splitflow::ExplicitRk::bs3()),
+        ];
+        for mut s in adaptive {
+            let sys = resizing_system(good, len);
+            let r = integrate(
+                &sys,
+                s.as_mut(),
+                0.0,
+                1.0,
+                &y0,
+                &crate::common::adaptive(1e-8),
+            );
+            assert!(
+                matches!(r, Err(Error::DimensionMismatch { expected: 2, found, .. }) if found == len),
+                "adaptive {}, good {good}, len {len}: {r:?}",
+                s.name()
+            );
+        }
     }
     // Control: a well-behaved rhs integrates.
     for (mut s, name) in steppers() {

@@ -346,7 +346,7 @@ impl Optimizer for Sag {
                     m,
                     &format!(
                         "SAG's gradient table holds p × m = {n} × {m} entries, above the cap of {SAG_MAX_TABLE_ENTRIES} (= {} GiB of f64)",
-                        SAG_MAX_TABLE_ENTRIES * 8 >> 30
+                        (SAG_MAX_TABLE_ENTRIES * 8) >> 30
                     ),
                 ));
             }

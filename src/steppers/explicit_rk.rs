@@ -2,7 +2,10 @@
 //! and embedded-pair adaptive steps with FSAL reuse and dense output.
 
 use super::tableau::{self, ButcherTableau, MAX_STAGES};
-use super::{DenseSegment, EmbeddedStepper, Stats, Stepper, Tolerance, check_step, fit};
+use super::{
+    DenseSegment, EmbeddedStepper, PendingRhsError, Stats, Stepper, Tolerance, check_step,
+    eval_rhs, fit,
+};
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
@@ -71,6 +74,8 @@ pub struct ExplicitRk {
     f_end: State,
     /// Whether `k[0]` holds `f(t, y)` for the current `(t, y)`.
     fsal_valid: bool,
+    /// A right-hand side that resized `dy` during the last attempt.
+    rhs_error: PendingRhsError,
 }
 
 impl ExplicitRk {
@@ -91,6 +96,7 @@ impl ExplicitRk {
             stage: State::zeros(0),
             f_end: State::zeros(0),
             fsal_valid: false,
+            rhs_error: PendingRhsError::default(),
         }
     }
 
@@ -166,15 +172,29 @@ impl ExplicitRk {
     }
 
     /// Stages `1..last` (`k[0]` must hold `f(t, y)`).
-    fn stages(&mut self, system: &dyn OdeSystem, t: f64, h: f64, y: &[f64], last: usize) {
+    fn stages(
+        &mut self,
+        system: &dyn OdeSystem,
+        t: f64,
+        h: f64,
+        y: &[f64],
+        last: usize,
+    ) -> Result<()> {
         let tab = self.tableau;
         for i in 1..last {
             let (done, rest) = self.k.split_at_mut(i);
             let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
             let m = collect_terms(&mut terms, h, tab.a[i], done);
             lincomb(self.stage.as_mut_slice(), Some(y), &terms[..m]);
-            system.rhs(t + tab.c[i] * h, &self.stage, &mut rest[0]);
+            eval_rhs(
+                system,
+                t + tab.c[i] * h,
+                &self.stage,
+                &mut rest[0],
+                tab.name,
+            )?;
         }
+        Ok(())
     }
 }
 
@@ -221,8 +241,8 @@ impl Stepper for ExplicitRk {
         let w = self.weights();
         // Stages beyond the last non-zero weight are not needed.
         let used = w.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1);
-        system.rhs(t, y, &mut self.k[0]);
-        self.stages(system, t, h, y.as_slice(), used);
+        eval_rhs(system, t, y, &mut self.k[0], self.tableau.name)?;
+        self.stages(system, t, h, y.as_slice(), used)?;
         stats.f_evals += used;
         stats.accepted += 1;
         let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
@@ -250,6 +270,11 @@ impl EmbeddedStepper for ExplicitRk {
 
     fn reset(&mut self) {
         self.fsal_valid = false;
+        self.rhs_error = PendingRhsError::default();
+    }
+
+    fn take_error(&mut self) -> Option<Error> {
+        self.rhs_error.take()
     }
 
     fn attempt(
@@ -271,7 +296,10 @@ impl EmbeddedStepper for ExplicitRk {
         self.fit(n);
         fit(y_new, n);
         if !self.fsal_valid {
-            system.rhs(t, y, &mut self.k[0]);
+            if let Err(e) = eval_rhs(system, t, y, &mut self.k[0], tab.name) {
+                self.rhs_error.set(e);
+                return f64::NAN;
+            }
             stats.f_evals += 1;
             // k₁ = f(t, y) stays valid for retries after a rejection: the
             // driver only moves (t, y) through `accept`.
@@ -279,17 +307,24 @@ impl EmbeddedStepper for ExplicitRk {
         }
         // With FSAL the last stage's argument is y_new itself.
         let inner = if tab.fsal { s - 1 } else { s };
-        self.stages(system, t, h, y.as_slice(), inner);
+        if let Err(e) = self.stages(system, t, h, y.as_slice(), inner) {
+            self.rhs_error.set(e);
+            return f64::NAN;
+        }
         let probe = {
             let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
             let m = collect_terms(&mut terms, h, tab.b, &self.k);
             lincomb_checked(y_new.as_mut_slice(), Some(y.as_slice()), &terms[..m])
         };
-        if tab.fsal {
-            system.rhs(t + h, y_new, &mut self.k[s - 1]);
+        let end = if tab.fsal {
+            eval_rhs(system, t + h, y_new, &mut self.k[s - 1], tab.name)
         } else {
             fit(&mut self.f_end, n);
-            system.rhs(t + h, y_new, &mut self.f_end);
+            eval_rhs(system, t + h, y_new, &mut self.f_end, tab.name)
+        };
+        if let Err(e) = end {
+            self.rhs_error.set(e);
+            return f64::NAN;
         }
         stats.f_evals += s - 1 + usize::from(!tab.fsal);
         if probe.is_nan() {

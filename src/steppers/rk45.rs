@@ -2,7 +2,9 @@
 //! order-4 estimate, FSAL and dense output.
 
 use super::tableau::DOPRI5;
-use super::{EmbeddedStepper, Stats, Stepper, Tolerance, check_step, eval_rhs, fit};
+use super::{
+    EmbeddedStepper, PendingRhsError, Stats, Stepper, Tolerance, check_step, eval_rhs, fit,
+};
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
@@ -80,23 +82,8 @@ pub struct Rk45 {
     stage: State,
     fsal_valid: bool,
     solution: Rk45Solution,
-    /// A right-hand side that resized `dy` during the last attempt:
-    /// `(what, expected, found)` of its [`Error::DimensionMismatch`].
-    rhs_error: Option<(String, usize, usize)>,
-}
-
-/// The parts of an [`Error::DimensionMismatch`] (the only error of
-/// `eval_rhs`), kept by [`Rk45`] for [`EmbeddedStepper::take_error`]
-/// (`Error` is not `Clone`, the stepper is).
-fn mismatch_parts(e: Error) -> (String, usize, usize) {
-    match e {
-        Error::DimensionMismatch {
-            what,
-            expected,
-            found,
-        } => (what, expected, found),
-        other => (other.to_string(), 0, 0),
-    }
+    /// A right-hand side that resized `dy` during the last attempt.
+    rhs_error: PendingRhsError,
 }
 
 impl Rk45 {
@@ -238,17 +225,11 @@ impl EmbeddedStepper for Rk45 {
 
     fn reset(&mut self) {
         self.fsal_valid = false;
-        self.rhs_error = None;
+        self.rhs_error = PendingRhsError::default();
     }
 
     fn take_error(&mut self) -> Option<Error> {
-        self.rhs_error
-            .take()
-            .map(|(what, expected, found)| Error::DimensionMismatch {
-                what,
-                expected,
-                found,
-            })
+        self.rhs_error.take()
     }
 
     fn attempt(
@@ -266,7 +247,7 @@ impl EmbeddedStepper for Rk45 {
         fit(y_new, n);
         if !self.fsal_valid {
             if let Err(e) = eval_rhs(system, t, y, &mut self.k[0], "RK45") {
-                self.rhs_error = Some(mismatch_parts(e));
+                self.rhs_error.set(e);
                 return f64::NAN;
             }
             stats.f_evals += 1;
@@ -280,7 +261,7 @@ impl EmbeddedStepper for Rk45 {
         let probe = match probe {
             Ok(p) => p,
             Err(e) => {
-                self.rhs_error = Some(mismatch_parts(e));
+                self.rhs_error.set(e);
                 return f64::NAN;
             }
         };
