@@ -82,6 +82,7 @@ fn optimizer_outcome(spec: &OptimizerSpec, s: &OptimizerStudy) -> Result<OrderOu
         method: first.derivation(),
         reference: "the optimizer's flow by adaptive Dormand–Prince (rtol = atol = 1e-13)".into(),
         report,
+        unstable: Vec::new(),
     })
 }
 
