@@ -172,3 +172,17 @@ fn csv_field(text: &str) -> String {
         text.to_string()
     }
 }
+
+/// Checks a `--plot FILE.svg` output and the CSV written beside it before
+/// any work: the feature is built in, and both files are writable. Returns
+/// the plot path and its CSV path.
+pub(crate) fn check_plot_output(plot: Option<&Path>) -> Result<Option<(&Path, PathBuf)>> {
+    let Some(path) = plot else { return Ok(None) };
+    if !cfg!(feature = "plot") {
+        return Err(crate::no_plot_feature());
+    }
+    let csv = csv_beside("--plot", path)?;
+    check_output_file("--plot", path)?;
+    check_output_file("--plot", &csv)?;
+    Ok(Some((path, csv)))
+}

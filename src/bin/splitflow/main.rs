@@ -87,7 +87,6 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 /// A plot request without the `plot` feature is a user error.
-#[cfg(not(feature = "plot"))]
 pub(crate) fn no_plot_feature() -> Error {
     Error::invalid(
         "--plot",

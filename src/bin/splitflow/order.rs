@@ -1,13 +1,13 @@
 //! `splitflow order`: a convergence-order study from a TOML spec.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use splitflow::convergence::spec::{OrderOutcome, OrderSpec};
 use splitflow::optimizers::{Optimizer, OptimizerSpec, OrderObjective, order_study};
 use splitflow::{Error, Result};
 
-use crate::io::{check_output_file, csv_beside, read_input, write};
+use crate::io::{check_output_file, check_plot_output, read_input, write};
 use crate::{say, to_json};
 
 /// Arguments of `splitflow order`.
@@ -89,19 +89,7 @@ fn optimizer_outcome(spec: &OptimizerSpec, s: &OptimizerStudy) -> Result<OrderOu
 /// Runs the study, prints a table or JSON, and optionally plots it.
 pub(crate) fn run(a: &OrderArgs) -> Result<()> {
     let text = read_input("SPEC", &a.spec)?;
-    #[cfg(not(feature = "plot"))]
-    if a.plot.is_some() {
-        return Err(crate::no_plot_feature());
-    }
-    let plot_csv = match &a.plot {
-        Some(path) => {
-            let csv = csv_beside("--plot", path)?;
-            check_output_file("--plot", path)?;
-            check_output_file("--plot", &csv)?;
-            Some((path, csv))
-        }
-        None => None,
-    };
+    let plot_csv = check_plot_output(a.plot.as_deref())?;
     if let Some(path) = &a.csv {
         check_output_file("--csv", path)?;
     }
@@ -137,12 +125,7 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
     say!("reference: {}", outcome.reference)?;
     say!("{}", outcome.report)?;
     for u in &outcome.unstable {
-        say!(
-            "unstable:  level {} ({} steps) blew up at t = {}",
-            u.level,
-            u.steps,
-            u.t
-        )?;
+        say_unstable(u)?;
     }
     if let Some(path) = &a.csv {
         say!("table written to {}", path.display())?;
@@ -160,7 +143,7 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
 /// A `[[method]]` spec: one table per method, `{"methods": [...]}` in JSON,
 /// one CSV with a leading `method` column, and the plot of every method
 /// overlaid.
-fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&PathBuf, PathBuf)>) -> Result<()> {
+fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&Path, PathBuf)>) -> Result<()> {
     let outcomes = spec.run_all()?;
     let csv = || {
         let mut s = String::new();
@@ -200,12 +183,7 @@ fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&PathBuf, PathBu
         say!("\nmethod:    {}", o.method)?;
         say!("{}", o.report)?;
         for u in &o.unstable {
-            say!(
-                "unstable:  level {} ({} steps) blew up at t = {}",
-                u.level,
-                u.steps,
-                u.t
-            )?;
+            say_unstable(u)?;
         }
     }
     if let Some(path) = &a.csv {
@@ -219,4 +197,14 @@ fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&PathBuf, PathBu
         )?;
     }
     Ok(())
+}
+
+/// One line for a level that blew up (left out of the fit).
+fn say_unstable(u: &splitflow::convergence::spec::UnstableLevel) -> Result<()> {
+    say!(
+        "unstable:  level {} ({} steps) blew up at t = {}",
+        u.level,
+        u.steps,
+        u.t
+    )
 }

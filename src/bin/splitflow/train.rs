@@ -14,7 +14,7 @@ use splitflow::splitting::PieceOrder;
 use splitflow::train::{Budget, Cadence, Control, Executor, Outcome, Record, Termination};
 use splitflow::{Error, Result, State};
 
-use crate::io::{check_output_file, csv_beside, read_input, write};
+use crate::io::{check_output_file, check_plot_output, read_input, write};
 use crate::{say, to_json};
 
 /// Arguments of `splitflow train`.
@@ -231,19 +231,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.dump_params {
         check_output_file("--dump-params", path)?;
     }
-    #[cfg(not(feature = "plot"))]
-    if a.plot.is_some() {
-        return Err(crate::no_plot_feature());
-    }
-    let plot_csv = match &a.plot {
-        Some(path) => {
-            let csv = csv_beside("--plot", path)?;
-            check_output_file("--plot", path)?;
-            check_output_file("--plot", &csv)?;
-            Some((path, csv))
-        }
-        None => None,
-    };
+    let plot_csv = check_plot_output(a.plot.as_deref())?;
     let csv = data::CsvOptions {
         header: a.header,
         delimiter: a.delimiter,
