@@ -64,29 +64,7 @@ enum Command {
     /// Train a logistic (2 classes) or softmax model with an optimizer spec.
     Train(train::TrainArgs),
     /// Replicate the seed paper's experiments (SGD vs splitting over an α grid).
-    Paper {
-        /// Which experiment: lls, tomography, logistic, softmax or all.
-        #[arg(long, default_value = "all")]
-        experiment: String,
-        /// Smaller problems and grids (under two minutes on 2 cores).
-        #[arg(long)]
-        quick: bool,
-        /// Directory for the CSV results (and SVG plots).
-        #[arg(long, default_value = "paper-results")]
-        out: PathBuf,
-        /// Seed of data generation, permutations and initialisation.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Directory with MNIST IDX files (adds the paper's MNIST 0/1 logistic run).
-        #[arg(long)]
-        mnist: Option<PathBuf>,
-        /// Directory with Fashion-MNIST IDX files (adds the paper's softmax run).
-        #[arg(long)]
-        fashion_mnist: Option<PathBuf>,
-        /// Print one JSON object instead of tables.
-        #[arg(long)]
-        json: bool,
-    },
+    Paper(paper::PaperArgs),
 }
 
 /// `println!` that ignores a closed stdout (e.g. piped into `head`).
@@ -138,23 +116,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tomography { geometry, n, json } => tomography(&geometry, n, json),
         Command::Explain { spec, json } => explain::run(&spec, json),
         Command::Train(args) => train::run(&args),
-        Command::Paper {
-            experiment,
-            quick,
-            out,
-            seed,
-            mnist,
-            fashion_mnist,
-            json,
-        } => {
-            let opts = splitflow::paper::PaperOptions {
-                quick,
-                seed,
-                mnist,
-                fashion_mnist,
-            };
-            paper::paper(&experiment, &opts, &out, json)
-        }
+        Command::Paper(args) => paper::run(args),
     }
 }
 
