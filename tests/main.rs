@@ -7,6 +7,7 @@ mod flows;
 mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;
+mod paper;
 mod proptests;
 mod reduction;
 mod rk45_oracle;

@@ -97,7 +97,9 @@ pub struct Experiment {
     pub factorization_seconds: f64,
     /// One run per seed, α and method (seed-major, then α, then method).
     pub runs: Vec<Run>,
-    /// Mean, spread and extremes of the iterations over seeds, per (method, α).
+    /// Mean, spread and extremes of the iterations over seeds, per (method, α)
+    /// (recomputed from the runs when read back).
+    #[serde(skip_deserializing)]
     pub summary: Vec<Summary>,
     /// Metric histories of every run (aligned with `runs`), for plots and CSV.
     #[serde(skip)]
