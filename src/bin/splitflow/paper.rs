@@ -51,8 +51,8 @@ pub(crate) struct PaperArgs {
     #[arg(long, value_parser = |s: &str| s.parse::<Stop>().map_err(|e| e.to_string()))]
     stop: Option<Stop>,
     /// α grid of every experiment: comma-separated positive values.
-    #[arg(long, value_parser = |s: &str| splitflow::paper::parse_grid(s).map_err(|e| e.to_string()))]
-    grid: Option<Vec<f64>>,
+    #[arg(long, value_parser = |s: &str| splitflow::paper::parse_grid(s).map(Grid).map_err(|e| e.to_string()))]
+    grid: Option<Grid>,
     /// Batch-step cap of every run (overrides the protocol's).
     #[arg(long)]
     max_iterations: Option<usize>,
@@ -72,6 +72,10 @@ pub(crate) struct PaperArgs {
     #[arg(long)]
     json: bool,
 }
+
+/// A parsed `--grid` (a newtype: clap reads a bare `Vec` as repeated values).
+#[derive(Debug, Clone)]
+struct Grid(Vec<f64>);
 
 #[derive(Debug, Subcommand)]
 enum PaperAction {
@@ -104,7 +108,7 @@ pub(crate) fn run(args: PaperArgs) -> Result<()> {
             },
             noise: args.noise,
             stop: args.stop,
-            grid: args.grid,
+            grid: args.grid.map(|g| g.0),
             max_iterations: args.max_iterations,
         },
         mnist: args.mnist,
