@@ -10,6 +10,7 @@ mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;
 mod orderlab;
+mod paper;
 mod proptests;
 mod reduction;
 mod rk45_oracle;

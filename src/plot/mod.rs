@@ -39,4 +39,4 @@ mod test_support;
 
 pub use convergence::{convergence_overlay_plot, convergence_plot};
 pub use loss::loss_curves;
-pub use sweep::{Sweep, SweepRun, iterations_vs_alpha};
+pub use sweep::{Spread, Sweep, SweepRun, iterations_vs_alpha};

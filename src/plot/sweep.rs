@@ -39,6 +39,18 @@ pub struct SweepRun {
     pub diverged: bool,
     /// Iterations run (sizes the axis when no run reached the target).
     pub iterations_run: usize,
+    /// The spread over repeated runs (seeds): the point is drawn at the
+    /// mean and a band spans mean ± std. `None`: a single run at `reached`.
+    pub spread: Option<Spread>,
+}
+
+/// Mean and standard deviation of the iterations of repeated runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Mean iterations to the target.
+    pub mean: f64,
+    /// Standard deviation of the iterations.
+    pub std: f64,
 }
 
 /// Draws iterations to the target against the learning rate α (log axis)
@@ -50,7 +62,9 @@ pub struct SweepRun {
 /// crosses, and runs that stopped without reaching the target hollow
 /// triangles, in the method's colour in a band at the top of the axis. The
 /// `y` axis is logarithmic when the iteration counts span more than a
-/// factor 20. The title names the sweep, its metric and its target.
+/// factor 20. The title names the sweep, its metric and its target. Runs
+/// with a [`Spread`] are drawn at their mean, with a translucent band from
+/// mean − std to mean + std in the method's colour.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] when the sweep has no run with a positive,
@@ -66,6 +80,7 @@ pub struct SweepRun {
 ///     reached,
 ///     diverged: false,
 ///     iterations_run: reached.unwrap_or(1000),
+///     spread: None,
 /// };
 /// let sweep = Sweep {
 ///     name: "toy".into(),
@@ -99,11 +114,17 @@ pub fn iterations_vs_alpha(sweep: &Sweep, path: &Path) -> Result<()> {
         }
     }
     let reached = |r: &SweepRun| r.reached.filter(|&k| k > 0);
-    let counts: Vec<f64> = runs
-        .iter()
-        .filter_map(|r| reached(r))
-        .map(|k| k as f64)
-        .collect();
+    // The drawn value: the mean over seeds, or the single run's count.
+    let value = |r: &SweepRun| reached(r).map(|k| r.spread.map_or(k as f64, |s| s.mean));
+    let mut counts: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
+    for r in &runs {
+        if let (Some(v), Some(s)) = (value(r), r.spread) {
+            counts.push(v + s.std);
+            if v - s.std > 0.0 {
+                counts.push(v - s.std);
+            }
+        }
+    }
     let x = Axis::log_around(runs.iter().map(|r| r.alpha), 0.06, 1.3);
     let (lo, hi) = match (
         counts.iter().copied().reduce(f64::min),
@@ -172,13 +193,28 @@ pub fn iterations_vs_alpha(sweep: &Sweep, path: &Path) -> Result<()> {
             let mut mine: Vec<_> = runs.iter().filter(|r| r.method == name).collect();
             mine.sort_by(|a, b| a.alpha.total_cmp(&b.alpha));
             let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+            let mut bands: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new()];
             for r in &mine {
-                match reached(r) {
-                    Some(k) => segments.last_mut().unwrap().push((r.alpha, k as f64)),
-                    None => segments.push(Vec::new()),
+                match value(r) {
+                    Some(v) => {
+                        segments.last_mut().unwrap().push((r.alpha, v));
+                        if let Some(s) = r.spread {
+                            let lo = (v - s.std).max(y.lo);
+                            bands.last_mut().unwrap().push((r.alpha, lo, v + s.std));
+                        }
+                    }
+                    None => {
+                        segments.push(Vec::new());
+                        bands.push(Vec::new());
+                    }
                 }
             }
             segments.retain(|s| !s.is_empty());
+            for band in bands.iter().filter(|b| !b.is_empty()) {
+                let mut outline: Vec<(f64, f64)> = band.iter().map(|&(a, _, hi)| (a, hi)).collect();
+                outline.extend(band.iter().rev().map(|&(a, lo, _)| (a, lo)));
+                chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.18).filled())))?;
+            }
             let shape = m % 3;
             let legend = move |(px, py): (i32, i32)| {
                 EmptyElement::at((px, py))
@@ -259,6 +295,7 @@ mod tests {
             reached: iterations,
             diverged,
             iterations_run: iterations.unwrap_or(if diverged { 3 } else { 5000 }),
+            spread: None,
         }
     }
 

@@ -101,7 +101,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tomography { geometry, n, json } => tomography(geometry, n, json),
         Command::Explain { spec, json } => explain::run(&spec, json),
         Command::Train(args) => train::run(&args),
-        Command::Paper(args) => paper::run(&args),
+        Command::Paper(args) => paper::run(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "splitflow", &mut script);
