@@ -131,6 +131,7 @@ pub mod steppers;
 pub mod system;
 pub mod test_models;
 pub mod train;
+mod workspace;
 
 /// The state of every system: a dense column vector of `f64`.
 pub type State = nalgebra::DVector<f64>;

@@ -1,6 +1,6 @@
 //! Softmax (multinomial logistic) regression as a finite sum over fixed batches.
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use nalgebra::DMatrix;
 
@@ -33,7 +33,7 @@ pub struct Softmax {
     labels: Vec<Vec<usize>>,
     p: usize,
     c: usize,
-    logits: RefCell<DMatrix<f64>>,
+    logits: Workspace<DMatrix<f64>>,
 }
 
 impl Softmax {
@@ -75,7 +75,7 @@ impl Softmax {
             labels: ranges.iter().map(|r| labels[r.clone()].to_vec()).collect(),
             p: x.ncols(),
             c: classes,
-            logits: RefCell::new(DMatrix::zeros(batch_size, classes)),
+            logits: Workspace::new(DMatrix::zeros(batch_size, classes)),
         })
     }
 
@@ -131,7 +131,7 @@ impl FiniteSum for Softmax {
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State) {
         let xi = &self.x[i];
         let b = xi.nrows();
-        let mut z = self.logits.borrow_mut();
+        let mut z = self.logits.lock();
         if z.nrows() != b {
             *z = DMatrix::zeros(b, self.c);
         }

@@ -29,7 +29,7 @@ pub struct FlowStats {
 }
 
 /// An (approximate) flow `φ_h`: advances `y` from time `t` to `t + h`.
-pub trait FlowMap {
+pub trait FlowMap: Send {
     /// Dimension of the state.
     fn dim(&self) -> usize;
 
