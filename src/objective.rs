@@ -160,7 +160,9 @@ pub struct FnObjective<V, G> {
     gradient: G,
 }
 
-impl<V: Fn(&State) -> f64 + Send + Sync, G: Fn(&State, &mut State) + Send + Sync> FnObjective<V, G> {
+impl<V: Fn(&State) -> f64 + Send + Sync, G: Fn(&State, &mut State) + Send + Sync>
+    FnObjective<V, G>
+{
     /// An objective of dimension `dim`.
     pub fn new(dim: usize, value: V, gradient: G) -> Self {
         FnObjective {
@@ -171,7 +173,9 @@ impl<V: Fn(&State) -> f64 + Send + Sync, G: Fn(&State, &mut State) + Send + Sync
     }
 }
 
-impl<V: Fn(&State) -> f64 + Send + Sync, G: Fn(&State, &mut State) + Send + Sync> Objective for FnObjective<V, G> {
+impl<V: Fn(&State) -> f64 + Send + Sync, G: Fn(&State, &mut State) + Send + Sync> Objective
+    for FnObjective<V, G>
+{
     fn dim(&self) -> usize {
         self.dim
     }
@@ -191,7 +195,9 @@ pub struct FnFiniteSum<V, G> {
     gradient: G,
 }
 
-impl<V: Fn(usize, &State) -> f64 + Send + Sync, G: Fn(usize, &State, &mut State) + Send + Sync> FnFiniteSum<V, G> {
+impl<V: Fn(usize, &State) -> f64 + Send + Sync, G: Fn(usize, &State, &mut State) + Send + Sync>
+    FnFiniteSum<V, G>
+{
     /// A sum of `batches` terms over ℝ^`dim`.
     pub fn new(dim: usize, batches: usize, value: V, gradient: G) -> Self {
         FnFiniteSum {
@@ -203,8 +209,8 @@ impl<V: Fn(usize, &State) -> f64 + Send + Sync, G: Fn(usize, &State, &mut State)
     }
 }
 
-impl<V: Fn(usize, &State) -> f64 + Send + Sync, G: Fn(usize, &State, &mut State) + Send + Sync> FiniteSum
-    for FnFiniteSum<V, G>
+impl<V: Fn(usize, &State) -> f64 + Send + Sync, G: Fn(usize, &State, &mut State) + Send + Sync>
+    FiniteSum for FnFiniteSum<V, G>
 {
     fn dim(&self) -> usize {
         self.dim

@@ -102,10 +102,14 @@ impl<S: OdeSystem + ?Sized> OdeSystem for Box<S> {
     }
 }
 
-/// Type of the Jacobian closure of an [`FnSystem`].
+/// Type of the Jacobian closure of an [`FnSystem`] (`Send + Sync`, so that
+/// the system can be shared between threads).
 pub type JacobianFn = Box<dyn Fn(f64, &State, &mut DMatrix<f64>) + Send + Sync>;
 
 /// A system backed by a closure `f(t, y, dy)`, with an optional Jacobian closure.
+///
+/// `Send + Sync` (usable from and shareable between threads) whenever `f`
+/// is; the Jacobian closure must be `Send + Sync`.
 ///
 /// # Example
 /// ```

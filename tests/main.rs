@@ -17,5 +17,6 @@ mod specs;
 mod splitting;
 mod steppers;
 mod tableaus;
+mod threads;
 mod tomography;
 mod train;

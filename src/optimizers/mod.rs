@@ -71,6 +71,9 @@ use crate::error::{Error, Result, check_nonnegative, check_positive};
 /// assert_eq!(opt.steps_taken(), 100);
 /// # Ok::<(), splitflow::Error>(())
 /// ```
+///
+/// `Send`: an optimizer (boxed or not) can be moved to a worker thread;
+/// runs on different threads may share one problem by reference.
 pub trait Optimizer: Send {
     /// The textbook name (`"sgd"`, `"momentum"`, `"adam"`, …).
     fn name(&self) -> &'static str;
