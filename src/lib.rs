@@ -117,6 +117,7 @@ pub mod error;
 pub mod flows;
 pub mod integrate;
 mod kernels;
+pub mod limits;
 pub mod objective;
 pub mod optimizers;
 pub mod order;

@@ -6,6 +6,7 @@ mod errors;
 mod flows;
 mod generated;
 mod hardening;
+mod limits;
 mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;

@@ -41,7 +41,8 @@ impl Softmax {
     ///
     /// # Errors
     /// [`Error::Data`] for a label outside `0..classes` (naming the row) or
-    /// non-finite features; [`Error::InvalidParameter`] for fewer than 2 classes
+    /// non-finite features; [`Error::InvalidParameter`] for fewer than 2 classes,
+    /// one-hot targets above [`MAX_MATRIX_BYTES`](crate::limits::MAX_MATRIX_BYTES)
     /// or a bad batch size; [`Error::DimensionMismatch`] for inconsistent sizes.
     pub fn new(
         x: &DMatrix<f64>,
@@ -60,6 +61,15 @@ impl Softmax {
                 message: format!("label {} is outside 0..{classes}", labels[k]),
             });
         }
+        crate::limits::check_matrix_bytes(
+            "classes",
+            classes,
+            &format!(
+                "the one-hot targets ({} rows x {classes} classes)",
+                x.nrows()
+            ),
+            x.nrows() as f64 * classes as f64 * 8.0,
+        )?;
         let ranges = batch_ranges(x.nrows(), batch_size)?;
         let y = ranges
             .iter()
