@@ -103,7 +103,8 @@ fn main_types_are_send_and_shared_ones_sync() {
 /// closure is (the Jacobian closure must be `Send + Sync`).
 #[test]
 fn fn_system_with_captured_data_crosses_threads() {
-    let rate = vec![0.5, 2.0];
+    // Captured heap data: the closure is Send + Sync because the Box is.
+    let rate = Box::new([0.5, 2.0]);
     let sys = FnSystem::new(2, move |_t, y: &State, dy: &mut State| {
         dy[0] = -rate[0] * y[0];
         dy[1] = -rate[1] * y[1];
@@ -143,7 +144,7 @@ fn problem() -> LeastSquares {
 /// into the worker: they are `Send`).
 enum Job<'a> {
     Optimizer(Box<dyn Optimizer>),
-    Splitting(SplittingOptimizer<'a>),
+    Splitting(Box<SplittingOptimizer<'a>>),
 }
 
 impl Job<'_> {
@@ -153,7 +154,7 @@ impl Job<'_> {
         let mut exec = Executor::new(Budget::Epochs(4)).order(PieceOrder::Shuffled { seed });
         let out = match self {
             Job::Optimizer(o) => exec.run_on_sum(o.as_mut(), sum, &mut theta),
-            Job::Splitting(s) => exec.run(s, &mut theta, &mut |t: &State| {
+            Job::Splitting(s) => exec.run(s.as_mut(), &mut theta, &mut |t: &State| {
                 splitflow::objective::Objective::value(&splitflow::objective::Mean(sum), t)
             }),
         }
@@ -197,7 +198,7 @@ fn jobs(sum: &LeastSquares) -> Vec<Job<'_>> {
     vec![
         Job::Optimizer(adam),
         Job::Optimizer(heavy_ball),
-        Job::Splitting(split),
+        Job::Splitting(Box::new(split)),
         Job::Optimizer(Box::new(GradientDescent::sgd(0.02).unwrap())),
     ]
 }
