@@ -117,6 +117,7 @@ pub mod error;
 pub mod flows;
 pub mod integrate;
 mod kernels;
+pub mod limits;
 pub mod objective;
 pub mod optimizers;
 pub mod order;
@@ -131,6 +132,7 @@ pub mod steppers;
 pub mod system;
 pub mod test_models;
 pub mod train;
+mod workspace;
 
 /// The state of every system: a dense column vector of `f64`.
 pub type State = nalgebra::DVector<f64>;

@@ -17,7 +17,12 @@ use crate::error::{Error, Result, check_dim};
 /// assert_eq!(g, dvector![1.0, 0.0]);
 /// # Ok::<(), splitflow::Error>(())
 /// ```
-pub trait Objective {
+///
+/// `Send + Sync`: an objective may be moved to a thread and shared by
+/// reference between threads (one problem, several runs). Scratch buffers
+/// used behind `&self` must therefore be thread-safe (a `Mutex`), not a
+/// `RefCell`; the closures of [`FnObjective`] must be `Send + Sync`.
+pub trait Objective: Send + Sync {
     /// Dimension p of θ.
     fn dim(&self) -> usize;
     /// `f(θ)`.
@@ -36,7 +41,10 @@ pub trait Objective {
 }
 
 /// A finite sum `f(θ) = (1/m) Σᵢ fᵢ(θ)` over m fixed batches.
-pub trait FiniteSum {
+///
+/// `Send + Sync` like [`Objective`]: one problem may serve training runs on
+/// several threads at once.
+pub trait FiniteSum: Send + Sync {
     /// Dimension p of θ.
     fn dim(&self) -> usize;
     /// Number of batches m.
@@ -152,7 +160,9 @@ pub struct FnObjective<V, G> {
     gradient: G,
 }
 
-impl<V: Fn(&State) -> f64, G: Fn(&State, &mut State)> FnObjective<V, G> {
+impl<V: Fn(&State) -> f64 + Send + Sync, G: Fn(&State, &mut State) + Send + Sync>
+    FnObjective<V, G>
+{
     /// An objective of dimension `dim`.
     pub fn new(dim: usize, value: V, gradient: G) -> Self {
         FnObjective {
@@ -163,7 +173,9 @@ impl<V: Fn(&State) -> f64, G: Fn(&State, &mut State)> FnObjective<V, G> {
     }
 }
 
-impl<V: Fn(&State) -> f64, G: Fn(&State, &mut State)> Objective for FnObjective<V, G> {
+impl<V: Fn(&State) -> f64 + Send + Sync, G: Fn(&State, &mut State) + Send + Sync> Objective
+    for FnObjective<V, G>
+{
     fn dim(&self) -> usize {
         self.dim
     }
@@ -183,7 +195,9 @@ pub struct FnFiniteSum<V, G> {
     gradient: G,
 }
 
-impl<V: Fn(usize, &State) -> f64, G: Fn(usize, &State, &mut State)> FnFiniteSum<V, G> {
+impl<V: Fn(usize, &State) -> f64 + Send + Sync, G: Fn(usize, &State, &mut State) + Send + Sync>
+    FnFiniteSum<V, G>
+{
     /// A sum of `batches` terms over ℝ^`dim`.
     pub fn new(dim: usize, batches: usize, value: V, gradient: G) -> Self {
         FnFiniteSum {
@@ -195,8 +209,8 @@ impl<V: Fn(usize, &State) -> f64, G: Fn(usize, &State, &mut State)> FnFiniteSum<
     }
 }
 
-impl<V: Fn(usize, &State) -> f64, G: Fn(usize, &State, &mut State)> FiniteSum
-    for FnFiniteSum<V, G>
+impl<V: Fn(usize, &State) -> f64 + Send + Sync, G: Fn(usize, &State, &mut State) + Send + Sync>
+    FiniteSum for FnFiniteSum<V, G>
 {
     fn dim(&self) -> usize {
         self.dim

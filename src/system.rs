@@ -102,10 +102,14 @@ impl<S: OdeSystem + ?Sized> OdeSystem for Box<S> {
     }
 }
 
-/// Type of the Jacobian closure of an [`FnSystem`].
-pub type JacobianFn = Box<dyn Fn(f64, &State, &mut DMatrix<f64>)>;
+/// Type of the Jacobian closure of an [`FnSystem`] (`Send + Sync`, so that
+/// the system can be shared between threads).
+pub type JacobianFn = Box<dyn Fn(f64, &State, &mut DMatrix<f64>) + Send + Sync>;
 
 /// A system backed by a closure `f(t, y, dy)`, with an optional Jacobian closure.
+///
+/// `Send + Sync` (usable from and shareable between threads) whenever `f`
+/// is; the Jacobian closure must be `Send + Sync`.
 ///
 /// # Example
 /// ```
@@ -135,7 +139,10 @@ impl<F: Fn(f64, &State, &mut State)> FnSystem<F> {
     }
 
     /// Adds an analytic Jacobian `jac(t, y, J)`.
-    pub fn with_jacobian(mut self, jac: impl Fn(f64, &State, &mut DMatrix<f64>) + 'static) -> Self {
+    pub fn with_jacobian(
+        mut self,
+        jac: impl Fn(f64, &State, &mut DMatrix<f64>) + Send + Sync + 'static,
+    ) -> Self {
         self.jac = Some(Box::new(jac));
         self
     }

@@ -480,7 +480,7 @@ fn drift<'a, O: Objective>(
     })
 }
 
-fn euler_piece<'a, S: OdeSystem + 'a>(system: S) -> Box<dyn FlowMap + 'a> {
+fn euler_piece<'a, S: OdeSystem + Send + 'a>(system: S) -> Box<dyn FlowMap + 'a> {
     Box::new(Integrated::new(
         system,
         Integrator::new(Box::new(ExplicitEuler::new()), Steps::Fixed(1)).unwrap(),

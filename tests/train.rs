@@ -2,7 +2,7 @@
 //! roll-back of θ, the cadences, the batch order, and equality with a
 //! hand-written SGD loop.
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use splitflow::objective::{FiniteSum, Mean, Objective};
 use splitflow::optimizers::GradientDescent;
@@ -44,7 +44,7 @@ fn hand_sgd(sum: &LeastSquares, lr: f64, order: PieceOrder, steps: usize) -> Sta
 /// A finite sum whose gradient turns NaN at the `fail_at`-th gradient call.
 struct NanAfter<'a> {
     sum: &'a LeastSquares,
-    calls: Cell<usize>,
+    calls: AtomicUsize,
     fail_at: usize,
 }
 
@@ -59,9 +59,9 @@ impl FiniteSum for NanAfter<'_> {
         self.sum.batch_value(i, theta)
     }
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State) {
-        self.calls.set(self.calls.get() + 1);
+        let calls = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
         self.sum.batch_gradient(i, theta, g);
-        if self.calls.get() == self.fail_at {
+        if calls == self.fail_at {
             g[1] = f64::NAN;
         }
     }
@@ -166,7 +166,7 @@ fn non_finite_gradient_rolls_theta_back_bitwise() {
     let fail_at = 6;
     let bad = NanAfter {
         sum: &sum,
-        calls: Cell::new(0),
+        calls: AtomicUsize::new(0),
         fail_at,
     };
     let mut sgd = GradientDescent::sgd(lr).unwrap();

@@ -657,6 +657,7 @@ impl OrderSpec {
     /// [`Error::Spec`] with the line of malformed TOML, an unknown key or a
     /// wrong type, or a bad expression (unknown symbol, syntax, arity).
     pub fn from_toml(text: &str) -> Result<Self> {
+        crate::limits::check_spec_size(text)?;
         let spec: Self = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         if spec.problem.kind == "expr"
             && let Err(Error::Spec {

@@ -5,18 +5,18 @@
 //! schemes and parameter maps of THEORY §6 (Euler on the moment equations
 //! first, then on x with the new moments).
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use crate::error::{Result, check_nonnegative, check_positive};
 use crate::objective::Objective;
 use crate::{OdeSystem, State};
 
 /// Evaluates ∇f at the x-part of `y` into the workspace.
-fn gradient_at<O: Objective>(objective: &O, y: &State, x: &RefCell<State>, g: &RefCell<State>) {
+fn gradient_at<O: Objective>(objective: &O, y: &State, x: &Workspace<State>, g: &Workspace<State>) {
     let p = objective.dim();
-    let mut xb = x.borrow_mut();
+    let mut xb = x.lock();
     xb.copy_from(&y.rows(0, p));
-    objective.gradient(&xb, &mut g.borrow_mut());
+    objective.gradient(&xb, &mut g.lock());
 }
 
 /// The RMSProp ODE on `[x; v]` (Da Silva & Gazeau):
@@ -34,8 +34,8 @@ pub struct RmsPropFlow<O> {
     objective: O,
     b: f64,
     eps: f64,
-    x: RefCell<State>,
-    g: RefCell<State>,
+    x: Workspace<State>,
+    g: Workspace<State>,
 }
 
 impl<O: Objective> RmsPropFlow<O> {
@@ -51,8 +51,8 @@ impl<O: Objective> RmsPropFlow<O> {
             objective,
             b,
             eps,
-            x: RefCell::new(State::zeros(p)),
-            g: RefCell::new(State::zeros(p)),
+            x: Workspace::new(State::zeros(p)),
+            g: Workspace::new(State::zeros(p)),
         })
     }
 }
@@ -64,7 +64,7 @@ impl<O: Objective> OdeSystem for RmsPropFlow<O> {
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
         let p = self.objective.dim();
         gradient_at(&self.objective, y, &self.x, &self.g);
-        let g = self.g.borrow();
+        let g = self.g.lock();
         for i in 0..p {
             let v = y[p + i];
             dy[i] = -g[i] / (v.max(0.0).sqrt() + self.eps);
@@ -100,8 +100,8 @@ pub struct AdamFlow<O> {
     b: f64,
     eps: f64,
     bias: BiasCorrection,
-    x: RefCell<State>,
-    g: RefCell<State>,
+    x: Workspace<State>,
+    g: Workspace<State>,
 }
 
 impl<O: Objective> AdamFlow<O> {
@@ -120,8 +120,8 @@ impl<O: Objective> AdamFlow<O> {
             b,
             eps,
             bias,
-            x: RefCell::new(State::zeros(p)),
-            g: RefCell::new(State::zeros(p)),
+            x: Workspace::new(State::zeros(p)),
+            g: Workspace::new(State::zeros(p)),
         })
     }
 }
@@ -133,7 +133,7 @@ impl<O: Objective> OdeSystem for AdamFlow<O> {
     fn rhs(&self, t: f64, y: &State, dy: &mut State) {
         let p = self.objective.dim();
         gradient_at(&self.objective, y, &self.x, &self.g);
-        let g = self.g.borrow();
+        let g = self.g.lock();
         let (c1, c2) = match self.bias {
             BiasCorrection::None => (1.0, 1.0),
             BiasCorrection::Continuous => (-(-self.a * t).exp_m1(), -(-self.b * t).exp_m1()),
@@ -162,8 +162,8 @@ impl<O: Objective> OdeSystem for AdamFlow<O> {
 pub struct AdaGradFlow<O> {
     objective: O,
     eps: f64,
-    x: RefCell<State>,
-    g: RefCell<State>,
+    x: Workspace<State>,
+    g: Workspace<State>,
 }
 
 impl<O: Objective> AdaGradFlow<O> {
@@ -177,8 +177,8 @@ impl<O: Objective> AdaGradFlow<O> {
         Ok(AdaGradFlow {
             objective,
             eps,
-            x: RefCell::new(State::zeros(p)),
-            g: RefCell::new(State::zeros(p)),
+            x: Workspace::new(State::zeros(p)),
+            g: Workspace::new(State::zeros(p)),
         })
     }
 }
@@ -190,7 +190,7 @@ impl<O: Objective> OdeSystem for AdaGradFlow<O> {
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
         let p = self.objective.dim();
         gradient_at(&self.objective, y, &self.x, &self.g);
-        let g = self.g.borrow();
+        let g = self.g.lock();
         for i in 0..p {
             let v = y[p + i];
             dy[i] = -g[i] / (v + self.eps).max(0.0).sqrt();

@@ -1,6 +1,6 @@
 //! The heavy-ball ODE ẍ + γ(t)ẋ + ∇f(x) = 0.
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use crate::error::{Error, Result};
 use crate::objective::Objective;
@@ -36,8 +36,8 @@ pub enum Friction {
 pub struct HeavyBall<O> {
     objective: O,
     friction: Friction,
-    x: RefCell<State>,
-    g: RefCell<State>,
+    x: Workspace<State>,
+    g: Workspace<State>,
 }
 
 impl<O: Objective> HeavyBall<O> {
@@ -59,8 +59,8 @@ impl<O: Objective> HeavyBall<O> {
         Ok(HeavyBall {
             objective,
             friction,
-            x: RefCell::new(State::zeros(p)),
-            g: RefCell::new(State::zeros(p)),
+            x: Workspace::new(State::zeros(p)),
+            g: Workspace::new(State::zeros(p)),
         })
     }
 
@@ -81,8 +81,8 @@ impl<O: Objective> OdeSystem for HeavyBall<O> {
     }
     fn rhs(&self, t: f64, y: &State, dy: &mut State) {
         let p = self.objective.dim();
-        let mut x = self.x.borrow_mut();
-        let mut g = self.g.borrow_mut();
+        let mut x = self.x.lock();
+        let mut g = self.g.lock();
         x.copy_from(&y.rows(0, p));
         self.objective.gradient(&x, &mut g);
         for i in 0..p {

@@ -1,6 +1,6 @@
 //! The Newton flow θ' = −H(θ)⁻¹∇f(θ).
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use nalgebra::DMatrix;
 
@@ -18,7 +18,7 @@ use crate::{OdeSystem, State};
 #[derive(Debug)]
 pub struct NewtonFlow<O> {
     objective: O,
-    work: RefCell<DMatrix<f64>>,
+    work: Workspace<DMatrix<f64>>,
 }
 
 impl<O: Objective> NewtonFlow<O> {
@@ -27,7 +27,7 @@ impl<O: Objective> NewtonFlow<O> {
         let p = objective.dim();
         NewtonFlow {
             objective,
-            work: RefCell::new(DMatrix::zeros(p, p)),
+            work: Workspace::new(DMatrix::zeros(p, p)),
         }
     }
 }
@@ -38,7 +38,7 @@ impl<O: Objective> OdeSystem for NewtonFlow<O> {
     }
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
         self.objective.gradient(y, dy);
-        let mut h = self.work.borrow_mut();
+        let mut h = self.work.lock();
         let solved = self.objective.hessian(y, &mut h) && h.clone().lu().solve_mut(dy);
         if solved {
             dy.neg_mut();

@@ -71,7 +71,10 @@ use crate::error::{Error, Result, check_nonnegative, check_positive};
 /// assert_eq!(opt.steps_taken(), 100);
 /// # Ok::<(), splitflow::Error>(())
 /// ```
-pub trait Optimizer {
+///
+/// `Send`: an optimizer (boxed or not) can be moved to a worker thread;
+/// runs on different threads may share one problem by reference.
+pub trait Optimizer: Send {
     /// The textbook name (`"sgd"`, `"momentum"`, `"adam"`, …).
     fn name(&self) -> &'static str;
     /// Advances `theta` by one step, asking `oracle` for gradients.

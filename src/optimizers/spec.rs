@@ -457,6 +457,7 @@ impl OptimizerSpec {
     /// types, a missing or mixed form, keys a method does not use, unknown
     /// names and out-of-range or non-finite values (the message names the field).
     pub fn from_toml(text: &str) -> Result<Self> {
+        crate::limits::check_spec_size(text)?;
         let spec: OptimizerSpec = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         spec.validated(text)
     }
@@ -466,6 +467,7 @@ impl OptimizerSpec {
     /// # Errors
     /// As [`from_toml`](Self::from_toml).
     pub fn from_json(text: &str) -> Result<Self> {
+        crate::limits::check_spec_size(text)?;
         let spec: OptimizerSpec = serde_json::from_str(text).map_err(|e| Error::Spec {
             message: e.to_string(),
             line: Some(e.line()),

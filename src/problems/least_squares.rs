@@ -1,6 +1,6 @@
 //! Linear least squares as a finite sum over fixed batches.
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use nalgebra::{DMatrix, DVector};
 use rand_distr::{Distribution, StandardNormal};
@@ -54,13 +54,13 @@ pub struct LeastSquares {
     starts: Vec<usize>,
     p: usize,
     full_y: DVector<f64>,
-    work: RefCell<Workspace>,
+    work: Workspace<Buffers>,
 }
 
 /// Gradient workspace: the residual of a batch, and two p-vectors of lane
 /// sums for batches of 24 rows or more (sized on first use).
 #[derive(Debug, Clone, Default)]
-struct Workspace {
+struct Buffers {
     r: Vec<f64>,
     lanes: Vec<f64>,
 }
@@ -97,7 +97,7 @@ impl LeastSquares {
             starts: ranges.iter().map(|r| r.start).collect(),
             p,
             full_y: y.clone(),
-            work: RefCell::new(Workspace {
+            work: Workspace::new(Buffers {
                 r: vec![0.0; batch_size],
                 lanes: Vec::new(),
             }),
@@ -172,8 +172,8 @@ impl FiniteSum for LeastSquares {
             g.len()
         );
         let x = &self.rows[self.starts[i] * p..][..b * p];
-        let mut work = self.work.borrow_mut();
-        let Workspace { r, lanes } = &mut *work;
+        let mut work = self.work.lock();
+        let Buffers { r, lanes } = &mut *work;
         if r.len() < b {
             r.resize(b, 0.0);
         }

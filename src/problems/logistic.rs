@@ -1,6 +1,6 @@
 //! Binary logistic regression as a finite sum over fixed batches.
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use nalgebra::{DMatrix, DVector};
 
@@ -63,7 +63,7 @@ pub struct Logistic {
     x: Vec<DMatrix<f64>>,
     y: Vec<DVector<f64>>,
     p: usize,
-    work: RefCell<DVector<f64>>,
+    work: Workspace<DVector<f64>>,
 }
 
 impl Logistic {
@@ -80,7 +80,7 @@ impl Logistic {
             x: split_rows(x, &ranges),
             y: split_vec(y, &ranges),
             p: x.ncols(),
-            work: RefCell::new(DVector::zeros(batch_size)),
+            work: Workspace::new(DVector::zeros(batch_size)),
         })
     }
 
@@ -118,7 +118,7 @@ impl FiniteSum for Logistic {
             / b
     }
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State) {
-        let mut s = self.work.borrow_mut();
+        let mut s = self.work.lock();
         let b = self.y[i].len();
         if s.len() != b {
             *s = DVector::zeros(b);

@@ -1,6 +1,6 @@
 //! Softmax (multinomial logistic) regression as a finite sum over fixed batches.
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use nalgebra::DMatrix;
 
@@ -33,7 +33,7 @@ pub struct Softmax {
     labels: Vec<Vec<usize>>,
     p: usize,
     c: usize,
-    logits: RefCell<DMatrix<f64>>,
+    logits: Workspace<DMatrix<f64>>,
 }
 
 impl Softmax {
@@ -41,7 +41,8 @@ impl Softmax {
     ///
     /// # Errors
     /// [`Error::Data`] for a label outside `0..classes` (naming the row) or
-    /// non-finite features; [`Error::InvalidParameter`] for fewer than 2 classes
+    /// non-finite features; [`Error::InvalidParameter`] for fewer than 2 classes,
+    /// one-hot targets above [`MAX_MATRIX_BYTES`](crate::limits::MAX_MATRIX_BYTES)
     /// or a bad batch size; [`Error::DimensionMismatch`] for inconsistent sizes.
     pub fn new(
         x: &DMatrix<f64>,
@@ -60,6 +61,15 @@ impl Softmax {
                 message: format!("label {} is outside 0..{classes}", labels[k]),
             });
         }
+        crate::limits::check_matrix_bytes(
+            "classes",
+            classes,
+            &format!(
+                "the one-hot targets ({} rows x {classes} classes)",
+                x.nrows()
+            ),
+            x.nrows() as f64 * classes as f64 * 8.0,
+        )?;
         let ranges = batch_ranges(x.nrows(), batch_size)?;
         let y = ranges
             .iter()
@@ -75,7 +85,7 @@ impl Softmax {
             labels: ranges.iter().map(|r| labels[r.clone()].to_vec()).collect(),
             p: x.ncols(),
             c: classes,
-            logits: RefCell::new(DMatrix::zeros(batch_size, classes)),
+            logits: Workspace::new(DMatrix::zeros(batch_size, classes)),
         })
     }
 
@@ -131,7 +141,7 @@ impl FiniteSum for Softmax {
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State) {
         let xi = &self.x[i];
         let b = xi.nrows();
-        let mut z = self.logits.borrow_mut();
+        let mut z = self.logits.lock();
         if z.nrows() != b {
             *z = DMatrix::zeros(b, self.c);
         }

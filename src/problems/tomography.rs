@@ -480,11 +480,13 @@ impl ParallelBeam {
     /// # Errors
     /// [`Error::InvalidParameter`] for `n = 0`, no angles, a non-finite
     /// angle, `rays = 0`, a negative or non-finite width, or sizes that
-    /// overflow `usize`.
+    /// overflow `usize` or whose matrix could exceed
+    /// [`MAX_MATRIX_BYTES`](crate::limits::MAX_MATRIX_BYTES).
     pub fn matrix(&self) -> Result<SparseMatrix> {
         let n = self.n;
         let cols = check_grid(n)?;
         let rows = check_rays(&self.angles, self.rays)?;
+        check_size(n, rows)?;
         if !(self.width.is_finite() && self.width >= 0.0) {
             return Err(Error::invalid(
                 "width",
@@ -586,11 +588,13 @@ impl FanLinearBeam {
     /// angle, `rays = 0`, `source_radius < √2/2` (the source would be inside
     /// the image's circumscribed circle), a non-positive detector width or
     /// source–detector distance, non-finite lengths, or sizes that overflow
-    /// `usize`.
+    /// `usize` or whose matrix could exceed
+    /// [`MAX_MATRIX_BYTES`](crate::limits::MAX_MATRIX_BYTES).
     pub fn matrix(&self) -> Result<SparseMatrix> {
         let n = self.n;
         let cols = check_grid(n)?;
         let rows = check_rays(&self.angles, self.rays)?;
+        check_size(n, rows)?;
         let r = self.source_radius;
         if !(r.is_finite() && r >= SQRT_2 / 2.0) {
             return Err(Error::invalid(
@@ -652,6 +656,25 @@ fn check_grid(n: usize) -> Result<usize> {
     }
     n.checked_mul(n)
         .ok_or_else(|| Error::invalid("n", n, "n * n overflows usize"))
+}
+
+/// Refuses grids whose system matrix could exceed
+/// [`MAX_MATRIX_BYTES`](crate::limits::MAX_MATRIX_BYTES): a ray crosses at
+/// most 2N − 1 pixels, and each stored entry takes 16 bytes (value and
+/// column index); the N² image and the row offsets come on top.
+fn check_size(n: usize, rows: usize) -> Result<()> {
+    let (nf, rf) = (n as f64, rows as f64);
+    let per_row = (2.0 * nf - 1.0).min(nf * nf);
+    let bytes = rf * per_row * 16.0 + rf * 8.0 + nf * nf * 8.0;
+    crate::limits::check_matrix_bytes(
+        "n",
+        n,
+        &format!(
+            "the system matrix ({rows} rays x {n}^2 pixels, up to {} entries per ray)",
+            per_row
+        ),
+        bytes,
+    )
 }
 
 /// Validates the angles and the rays per angle; returns the number of rows.

@@ -1,6 +1,6 @@
 //! The QR-reduced local flow of a logistic-regression batch.
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use nalgebra::{DMatrix, DVector};
 
@@ -17,7 +17,7 @@ struct ReducedLogistic<'r> {
     r: &'r DMatrix<f64>,
     y: &'r DVector<f64>,
     c: f64,
-    s: &'r RefCell<DVector<f64>>,
+    s: &'r Workspace<DVector<f64>>,
 }
 
 impl OdeSystem for ReducedLogistic<'_> {
@@ -25,7 +25,7 @@ impl OdeSystem for ReducedLogistic<'_> {
         self.r.nrows()
     }
     fn rhs(&self, _t: f64, eta: &State, d: &mut State) {
-        let mut s = self.s.borrow_mut();
+        let mut s = self.s.lock();
         s.gemv_tr(1.0, self.r, eta, 0.0);
         for (sk, yk) in s.iter_mut().zip(self.y.iter()) {
             *sk = sigmoid(*sk) - yk;
@@ -54,7 +54,7 @@ pub struct ReducedLogisticFlow<'a> {
     y: &'a DVector<f64>,
     c: f64,
     r: DMatrix<f64>,
-    s: RefCell<DVector<f64>>,
+    s: Workspace<DVector<f64>>,
     core: ReducedCore,
 }
 
@@ -78,7 +78,7 @@ impl<'a> ReducedLogisticFlow<'a> {
             y,
             c,
             r: DMatrix::zeros(0, 0),
-            s: RefCell::new(DVector::zeros(y.len())),
+            s: Workspace::new(DVector::zeros(y.len())),
             core,
         })
     }

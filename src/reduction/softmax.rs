@@ -1,6 +1,6 @@
 //! The QR-reduced local flow of a softmax-regression batch.
 
-use std::cell::RefCell;
+use crate::workspace::Workspace;
 
 use nalgebra::DMatrix;
 
@@ -38,7 +38,7 @@ struct ReducedSoftmax<'r> {
     rt: &'r DMatrix<f64>,
     y: &'r DMatrix<f64>,
     c: f64,
-    work: &'r RefCell<SoftmaxWork>,
+    work: &'r Workspace<SoftmaxWork>,
 }
 
 impl OdeSystem for ReducedSoftmax<'_> {
@@ -51,7 +51,7 @@ impl OdeSystem for ReducedSoftmax<'_> {
         if b == 0 {
             return;
         }
-        let mut work = self.work.borrow_mut();
+        let mut work = self.work.lock();
         let SoftmaxWork { z, max, sum } = &mut *work;
         // Z = RᵀH.
         z.fill(0.0);
@@ -101,7 +101,7 @@ pub struct ReducedSoftmaxFlow<'a> {
     c: f64,
     r: DMatrix<f64>,
     rt: DMatrix<f64>,
-    work: RefCell<SoftmaxWork>,
+    work: Workspace<SoftmaxWork>,
     core: ReducedCore,
 }
 
@@ -126,7 +126,7 @@ impl<'a> ReducedSoftmaxFlow<'a> {
             c,
             r: DMatrix::zeros(0, 0),
             rt: DMatrix::zeros(0, 0),
-            work: RefCell::new(SoftmaxWork::new(y.nrows(), y.ncols())),
+            work: Workspace::new(SoftmaxWork::new(y.nrows(), y.ncols())),
             core,
         })
     }

@@ -69,7 +69,7 @@ impl<S: OdeSystem> Integrated<S> {
     }
 }
 
-impl<S: OdeSystem> FlowMap for Integrated<S> {
+impl<S: OdeSystem + Send> FlowMap for Integrated<S> {
     fn dim(&self) -> usize {
         self.system.dim()
     }

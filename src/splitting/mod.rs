@@ -29,7 +29,11 @@ pub struct FlowStats {
 }
 
 /// An (approximate) flow `φ_h`: advances `y` from time `t` to `t + h`.
-pub trait FlowMap {
+///
+/// `Send`, so that boxed maps, splittings and the optimizers built on them
+/// can be moved to another thread (an [`Integrated`] map needs a `Send`
+/// system).
+pub trait FlowMap: Send {
     /// Dimension of the state.
     fn dim(&self) -> usize;
 
