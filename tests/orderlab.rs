@@ -62,6 +62,8 @@ fn new_schemes_reach_their_orders_on_the_pendulum() {
         ("suzuki6", 6.0, "[4, 8, 16, 32]"),
         ("blanes_moan4", 4.0, "[8, 16, 32, 64]"),
         ("triple_jump8", 8.0, "[8, 12, 16, 24]"),
+        ("kahan_li6", 6.0, "[4, 8, 16, 32]"),
+        ("kahan_li8", 8.0, "[4, 6, 8, 12]"),
     ] {
         let spec = pendulum(
             &format!("[method]\nsplitting = \"{name}\"\nsub_stepper = \"explicit_euler\"\n"),
@@ -83,6 +85,8 @@ fn measured_order_conditions_of_the_schemes() {
         ("suzuki6", 6.0),
         ("triple_jump8", 8.0),
         ("blanes_moan4", 4.0),
+        ("kahan_li6", 6.0),
+        ("kahan_li8", 8.0),
     ] {
         let s = SplittingCoefficients::by_name(name, 2).unwrap();
         let m = s.measured_order();
