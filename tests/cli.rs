@@ -116,7 +116,7 @@ steps = [64, 128, 256, 512, 1024]
     );
     check_report("lorenz rk4", &j, 4.0);
     assert!(
-        j["reference"].as_str().unwrap().contains("fine"),
+        j["reference"].as_str().unwrap().contains("DOP853"),
         "{}",
         j["reference"]
     );

@@ -4,10 +4,11 @@
 use std::process::Command;
 
 use nalgebra::DMatrix;
+use splitflow::convergence::ExclusionReason;
 use splitflow::convergence::expr::ExprSystem;
 use splitflow::convergence::spec::OrderSpec;
 use splitflow::splitting::SplittingCoefficients;
-use splitflow::{Error, FnSystem, ImplicitEuler, OdeSystem, State, Steps, integrate};
+use splitflow::{Error, FnSystem, ImplicitEuler, OdeSystem, Order, State, Steps, integrate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
 
@@ -61,6 +62,8 @@ fn new_schemes_reach_their_orders_on_the_pendulum() {
         ("suzuki6", 6.0, "[4, 8, 16, 32]"),
         ("blanes_moan4", 4.0, "[8, 16, 32, 64]"),
         ("triple_jump8", 8.0, "[8, 12, 16, 24]"),
+        ("kahan_li6", 6.0, "[4, 8, 16, 32]"),
+        ("kahan_li8", 8.0, "[4, 6, 8, 12]"),
     ] {
         let spec = pendulum(
             &format!("[method]\nsplitting = \"{name}\"\nsub_stepper = \"explicit_euler\"\n"),
@@ -82,6 +85,8 @@ fn measured_order_conditions_of_the_schemes() {
         ("suzuki6", 6.0),
         ("triple_jump8", 8.0),
         ("blanes_moan4", 4.0),
+        ("kahan_li6", 6.0),
+        ("kahan_li8", 8.0),
     ] {
         let s = SplittingCoefficients::by_name(name, 2).unwrap();
         let m = s.measured_order();
@@ -292,4 +297,267 @@ fn method_tables_keep_their_key_errors() {
             other => panic!("{other}"),
         }
     }
+}
+
+/// The harmonic oscillator written as expressions, with or without its
+/// exact solution, studied with RK4 under the given `[study]` extras.
+fn harmonic(with_exact: bool, study_extra: &str) -> String {
+    let exact = if with_exact {
+        "exact = [\"cos(t)\", \"-sin(t)\"]"
+    } else {
+        ""
+    };
+    format!(
+        "[problem]\nkind = \"expr\"\nvars = [\"x\", \"v\"]\nrhs = [\"v\", \"-x\"]\n{exact}\n\
+         y0 = [1.0, 0.0]\nt_end = 2.0\n[method]\nstepper = \"rk4\"\n\
+         [study]\nsteps = [8, 16, 32, 64]\n{study_extra}\n"
+    )
+}
+
+fn outcome(spec: &str) -> splitflow::convergence::spec::OrderOutcome {
+    OrderSpec::from_toml(spec).unwrap().run().unwrap()
+}
+
+#[test]
+fn error_norms_keep_the_order_and_their_identities() {
+    let final2 = outcome(&harmonic(true, ""));
+    // Every measure of an order-4 method shows order 4.
+    for (error, norm) in [
+        ("final", "2"),
+        ("final", "inf"),
+        ("max", "2"),
+        ("max", "inf"),
+        ("rms", "2"),
+        ("rms", "inf"),
+    ] {
+        let o = outcome(&harmonic(
+            true,
+            &format!("error = \"{error}\"\nnorm = \"{norm}\""),
+        ));
+        assert!(
+            (o.report.fitted_order - 4.0).abs() < 0.15,
+            "{error} {norm}: {}",
+            o.report.fitted_order
+        );
+        assert_eq!(o.error_measure.times.last(), Some(&2.0));
+    }
+    // Identity: max and rms over the single time t_end are the final-time
+    // error, bitwise (the same vector norms, one term).
+    for error in ["max", "rms"] {
+        let one = outcome(&harmonic(
+            true,
+            &format!("error = \"{error}\"\ntimes = [2.0]"),
+        ));
+        assert_eq!(one.report.errors, final2.report.errors, "{error}");
+    }
+    // Norm identity per level: ‖e‖∞ ≤ ‖e‖₂ ≤ √2 ‖e‖∞.
+    let inf = outcome(&harmonic(true, "norm = \"inf\""));
+    for (e2, ei) in final2.report.errors.iter().zip(&inf.report.errors) {
+        assert!(
+            ei <= e2 && *e2 <= 2f64.sqrt() * ei * (1.0 + 1e-12),
+            "{e2} {ei}"
+        );
+    }
+    // Over 8 output times (the coarsest grid): rms ≤ max, and, as a
+    // negative control, strictly below (the errors differ between times).
+    let max = outcome(&harmonic(true, "error = \"max\""));
+    let rms = outcome(&harmonic(true, "error = \"rms\""));
+    assert_eq!(max.error_measure.times.len(), 8);
+    for (m, r) in max.report.errors.iter().zip(&rms.report.errors) {
+        assert!(r < m, "rms {r} vs max {m}");
+    }
+    // The max over times includes t_end.
+    for (m, f) in max.report.errors.iter().zip(&final2.report.errors) {
+        assert!(m >= f);
+    }
+}
+
+#[test]
+fn output_times_off_the_grid_are_spec_errors() {
+    for (extra, needle) in [
+        ("error = \"max\"\ntimes = [0.3, 2.0]", "not on the grid"),
+        ("error = \"max\"\ntimes = [1.0, 1.5]", "last output time"),
+        ("times = [1.0, 2.0]", "needs error"),
+        ("norm = \"1\"", "norm"),
+    ] {
+        let e = OrderSpec::from_toml(&harmonic(true, extra))
+            .and_then(|s| s.run())
+            .unwrap_err();
+        assert!(e.to_string().contains(needle), "{extra}: {e}");
+        assert!(e.is_usage_error(), "{extra}: {e}");
+    }
+}
+
+#[test]
+fn independent_reference_matches_the_exact_solution() {
+    use splitflow::convergence::measure::ErrorMeasure;
+    use splitflow::convergence::reference::independent_reference;
+    let exact = outcome(&harmonic(true, ""));
+    let free = outcome(&harmonic(false, ""));
+    assert_eq!(exact.reference, "exact solution");
+    assert!(exact.reference_error.is_none());
+    assert!(free.reference.contains("DOP853"), "{}", free.reference);
+    let estimate = free.reference_error.unwrap();
+    let smallest = free
+        .report
+        .errors
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        estimate > 0.0 && estimate < 1e-3 * smallest,
+        "{estimate} vs {smallest}"
+    );
+    // The same order with either reference (errors ≥ 1e-8 against a
+    // reference good to ~1e-14).
+    assert!((free.report.fitted_order - exact.report.fitted_order).abs() < 1e-3);
+    // The reference-free Richardson orders agree with the fit.
+    assert_eq!(free.richardson_orders.len(), 2);
+    for p in &free.richardson_orders {
+        assert!((p - 4.0).abs() < 0.2, "richardson {p}");
+    }
+    // The stated estimate bounds the reference's true error (at a looser
+    // tolerance, so that both sit well above round-off).
+    let vars = ["x".to_string(), "v".to_string()];
+    let sys = ExprSystem::new("rhs", &vars, &[], &["v".into(), "-x".into()]).unwrap();
+    let y0 = State::from_vec(vec![1.0, 0.0]);
+    let r = independent_reference(&sys, &y0, &ErrorMeasure::final_time(2.0), 1e-8).unwrap();
+    let truth = State::from_vec(vec![2f64.cos(), -2f64.sin()]);
+    let true_error = (&r.states[0] - &truth).norm();
+    assert!(
+        true_error <= r.estimated_error.unwrap(),
+        "{true_error} vs {:?}",
+        r.estimated_error
+    );
+}
+
+#[test]
+fn unstable_levels_are_excluded_as_unstable() {
+    let spec = "[problem]\nkind = \"expr\"\nvars = [\"y\"]\nrhs = [\"-20*y/sqrt(1 + y)\"]\n\
+                y0 = [1.0]\nt_end = 1.0\n[method]\nstepper = \"explicit_euler\"\n\
+                [study]\nsteps = [4, 64, 128, 256, 512]\n";
+    let out = outcome(spec);
+    let level0: Vec<_> = out
+        .report
+        .excluded
+        .iter()
+        .filter(|e| e.level == 0)
+        .collect();
+    assert_eq!(level0.len(), 1);
+    assert_eq!(level0[0].reason, ExclusionReason::Unstable);
+    let json = serde_json::to_value(&out).unwrap();
+    assert_eq!(json["excluded"][0]["reason"], "unstable");
+    assert_eq!(json["unstable"][0]["steps"], 4);
+    // Negative control: a stable study excludes nothing as unstable.
+    let stable = outcome(&harmonic(true, ""));
+    assert!(
+        stable
+            .report
+            .excluded
+            .iter()
+            .all(|e| e.reason != ExclusionReason::Unstable)
+    );
+}
+
+#[test]
+fn effective_order_counts_sub_flows_that_are_not_exact() {
+    // Both pieces are straight-line flows: explicit Euler solves them
+    // exactly, and the composition's order is the effective order.
+    let straight = pendulum(
+        "[[method]]\nsplitting = \"strang\"\nsub_stepper = \"explicit_euler\"\n\
+         [[method]]\nsplitting = \"triple_jump6\"\nsub_stepper = \"rk4\"\n\
+         [[method]]\nsplitting = \"strang\"\nsub_stepper = \"implicit_euler\"\n",
+        "[8, 16, 32, 64]",
+    );
+    let out = OrderSpec::from_toml(&straight).unwrap().run_all().unwrap();
+    assert_eq!(out[0].report.effective_order, Some(Order::Finite(2)));
+    assert_eq!(out[1].report.effective_order, Some(Order::Finite(6)));
+    // Implicit Euler is not credited (its Newton solve is not exact).
+    assert_eq!(out[2].report.effective_order, Some(Order::Finite(1)));
+    // A damped kinetic piece (q' = p, p' = -0.5 p) is no straight line: the
+    // Euler sub-flow limits Strang to order 1, as the fit shows.
+    let damped = "[problem]\nkind = \"expr\"\nvars = [\"q\", \"p\"]\n\
+                  pieces = [[\"p\", \"-0.5*p\"], [\"0\", \"-sin(q)\"]]\ny0 = [1.0, 0.0]\nt_end = 2.0\n\
+                  [method]\nsplitting = \"strang\"\nsub_stepper = \"explicit_euler\"\n\
+                  [study]\nsteps = [16, 32, 64, 128, 256]\n";
+    let d = outcome(damped);
+    assert_eq!(d.report.effective_order, Some(Order::Finite(1)));
+    assert!(
+        (d.report.fitted_order - 1.0).abs() < 0.15,
+        "{}",
+        d.report.fitted_order
+    );
+}
+
+#[test]
+fn work_precision_sample_from_the_cli() {
+    let dir = std::env::temp_dir().join(format!("splitflow-wp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (csv, svg) = (dir.join("wp.csv"), dir.join("wp.svg"));
+    let spec = example("work_precision_pendulum.toml");
+    let j = cli_json(&[
+        "work-precision",
+        &spec,
+        "--json",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    let methods = j["methods"].as_array().unwrap();
+    assert_eq!(methods.len(), 4);
+    for m in methods {
+        let levels = m["levels"].as_array().unwrap();
+        let evals: Vec<u64> = levels
+            .iter()
+            .map(|l| l["f_evals"].as_u64().unwrap())
+            .collect();
+        assert!(
+            evals.windows(2).all(|w| w[1] > w[0]),
+            "{}: {evals:?}",
+            m["method"]
+        );
+        for l in levels {
+            assert!(l.get("steps").is_some() != l.get("tol").is_some(), "{l}");
+            assert!(l["seconds"].as_f64().unwrap() >= 0.0);
+        }
+        let errors: Vec<f64> = levels
+            .iter()
+            .map(|l| l["error"].as_f64().unwrap())
+            .collect();
+        assert!(
+            errors.last() < errors.first(),
+            "{}: {errors:?}",
+            m["method"]
+        );
+    }
+    // Fixed steps cost stages × steps; the diagram's slopes are the orders.
+    let slope = |m: &serde_json::Value, a: usize, b: usize| {
+        let l = m["levels"].as_array().unwrap();
+        let (e, f) = (
+            |k: usize| l[k]["error"].as_f64().unwrap(),
+            |k: usize| l[k]["f_evals"].as_f64().unwrap(),
+        );
+        -(e(b) / e(a)).ln() / (f(b) / f(a)).ln()
+    };
+    assert_eq!(methods[1]["levels"][0]["f_evals"], 4 * 20);
+    assert!((slope(&methods[0], 3, 4) - 1.0).abs() < 0.15);
+    assert!((slope(&methods[1], 0, 4) - 4.0).abs() < 0.15);
+    let table = std::fs::read_to_string(&csv).unwrap();
+    assert!(table.starts_with("method,steps,tol,error,f_evals,seconds\n"));
+    assert_eq!(table.lines().count(), 1 + 5 + 5 + 4 + 4);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    // An order study refuses tolerance ladders; outputs are checked first.
+    let e = OrderSpec::from_toml(&std::fs::read_to_string(&spec).unwrap())
+        .unwrap()
+        .run_all()
+        .unwrap_err();
+    assert!(e.to_string().contains("work-precision"), "{e}");
+    let out = Command::new(BIN)
+        .args(["work-precision", &spec, "--plot", "/nonexistent-dir/wp.svg"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
 }

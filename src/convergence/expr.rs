@@ -215,6 +215,38 @@ impl ExprSystem {
     pub fn has_jacobian(&self) -> bool {
         self.jacobian.is_some()
     }
+
+    /// Whether the field is, by its form, constant along its own
+    /// trajectories: autonomous, and no non-zero component depends on a
+    /// variable that some non-zero component moves. Then `f′f ≡ 0`, the
+    /// flow is the straight line `y + t·f(y)`, and every explicit
+    /// Runge–Kutta method (explicit Euler included) is exact on it. A
+    /// component counts as zero only when written as a constant zero.
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::convergence::expr::ExprSystem;
+    /// let vars = ["q".to_string(), "p".to_string()];
+    /// let kinetic = ExprSystem::new("k", &vars, &[], &["p".into(), "0".into()])?;
+    /// let potential = ExprSystem::new("v", &vars, &[], &["0".into(), "-sin(q)".into()])?;
+    /// let whole = ExprSystem::new("f", &vars, &[], &["p".into(), "-sin(q)".into()])?;
+    /// assert!(kinetic.is_straight_line_flow() && potential.is_straight_line_flow());
+    /// assert!(!whole.is_straight_line_flow());
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    pub fn is_straight_line_flow(&self) -> bool {
+        let zero = |c: &Compiled| c.gather.is_empty() && c.eval(0.0, &[], &[]) == 0.0;
+        let moved: Vec<usize> = (0..self.rhs.len())
+            .filter(|&i| !zero(&self.rhs[i]))
+            .collect();
+        moved.iter().all(|&i| {
+            self.rhs[i].gather.iter().all(|slot| match *slot {
+                Slot::Time => false,
+                Slot::Param(_) => true,
+                Slot::Var(j) => !moved.contains(&j),
+            })
+        })
+    }
 }
 
 fn check_names(vars: &[String], params: &[(String, f64)]) -> Result<()> {

@@ -8,7 +8,13 @@
 //! excluded from the fit and reported with the reason.
 
 pub mod expr;
+pub mod measure;
+mod methods;
+pub mod reference;
 pub mod spec;
+pub mod work_precision;
+
+pub use methods::{Level, LevelRun};
 
 use std::fmt;
 
@@ -28,6 +34,20 @@ pub enum ExclusionReason {
     PreAsymptotic,
     /// A fine level whose error stagnates above the floor (round-off growth).
     Stagnation,
+    /// A level whose run blew up (NaN or ∞ before the end of the span).
+    Unstable,
+}
+
+impl ExclusionReason {
+    /// A short description: `"round-off floor"`, `"pre-asymptotic"`, …
+    pub fn describe(self) -> &'static str {
+        match self {
+            ExclusionReason::RoundOff => "round-off floor",
+            ExclusionReason::PreAsymptotic => "pre-asymptotic",
+            ExclusionReason::Stagnation => "stagnation",
+            ExclusionReason::Unstable => "unstable",
+        }
+    }
 }
 
 /// One excluded level.
@@ -118,12 +138,8 @@ impl fmt::Display for ConvergenceReport {
                 .excluded
                 .iter()
                 .find(|e| e.level == k)
-                .map(|e| match e.reason {
-                    ExclusionReason::RoundOff => "excluded: round-off floor",
-                    ExclusionReason::PreAsymptotic => "excluded: pre-asymptotic",
-                    ExclusionReason::Stagnation => "excluded: stagnation",
-                })
-                .unwrap_or("");
+                .map(|e| format!("excluded: {}", e.reason.describe()))
+                .unwrap_or_default();
             writeln!(
                 f,
                 "{:>6} {:>12.4e} {:>12.4e} {:>8}  {}",

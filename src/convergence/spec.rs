@@ -22,9 +22,15 @@
 //! # sub_stepper = "exact" | a stepper name
 //! # sub_steps = 1
 //! # label = "shown in reports"
+//! # tols = [1e-4, 1e-6, 1e-8]    # work-precision only: an adaptive tolerance ladder
 //!
 //! [study]
 //! steps = [8, 16, 32, 64, 128]
+//! error = "final"                 # final | max | rms over the output times
+//! norm = "2"                      # "2" | "inf"
+//! times = [0.5, 1.0]              # output times (default: t_end for final; for
+//!                                 #   max and rms the coarsest level's grid)
+//! reference_tol = 1e-12           # tolerance of the DOP853 reference (no exact solution)
 //! ```
 
 use std::collections::BTreeMap;
@@ -33,13 +39,15 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use super::expr::{ExprSystem, TimeExprs};
-use super::{ConvergenceReport, ConvergenceStudy, fine_reference};
+use super::measure::{Aggregate, ErrorMeasure, Norm};
+use super::methods::{Level, method};
+use super::reference::{REFERENCE_TOL, Reference, independent_reference, richardson_orders};
+use super::{ConvergenceReport, ConvergenceStudy, Exclusion, ExclusionReason};
 use crate::error::{Error, Result, toml_error};
-use crate::steppers::stepper_by_name;
 use crate::test_models::{
     HarmonicOscillator, Kepler, LinearDecay, LogisticGrowth, Lorenz, VanDerPol,
 };
-use crate::{LinearSystem, OdeSystem, Order, State, Steps, integrate};
+use crate::{LinearSystem, OdeSystem, Order, State};
 
 /// The `[problem]` table.
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +108,9 @@ pub struct MethodSpec {
     pub order: Option<u32>,
     /// A name for the method in reports (defaults to its description).
     pub label: Option<String>,
+    /// Work-precision studies: a ladder of adaptive tolerances
+    /// (`rtol = atol = tol`) instead of the study's step ladder.
+    pub tols: Option<Vec<f64>>,
 }
 
 /// `[method]` (one method) or `[[method]]` (several, on the same problem and ladder).
@@ -157,6 +168,57 @@ impl Methods {
 pub struct StudySpec {
     /// Numbers of outer steps over `[0, t_end]`, strictly increasing.
     pub steps: Vec<usize>,
+    /// How the errors at the output times are combined (default `final`).
+    pub error: Option<Aggregate>,
+    /// The vector norm of the errors (default `"2"`).
+    pub norm: Option<Norm>,
+    /// The output times (default: `t_end` for `final`; the grid of the
+    /// coarsest level for `max` and `rms`).
+    pub times: Option<Vec<f64>>,
+    /// Tolerance of the independent reference when there is no exact
+    /// solution (default [`REFERENCE_TOL`]).
+    pub reference_tol: Option<f64>,
+}
+
+impl StudySpec {
+    /// The error measure of the study over `[0, t_end]`.
+    ///
+    /// # Errors
+    /// [`Error::Spec`] for invalid output times, or output times with the
+    /// final-time error.
+    pub fn measure(&self, t_end: f64) -> Result<ErrorMeasure> {
+        let over = self.error.unwrap_or_default();
+        let times = match (&self.times, over) {
+            (Some(_), Aggregate::Final) => {
+                return Err(spec_err(
+                    "study.times needs error = \"max\" or \"rms\" (the final-time error is at t_end)",
+                ));
+            }
+            (Some(t), _) => t.clone(),
+            (None, Aggregate::Final) => vec![t_end],
+            (None, _) => {
+                let n0 = self.steps.first().copied().unwrap_or(1).max(1);
+                (1..=n0)
+                    .map(|j| {
+                        if j == n0 {
+                            t_end
+                        } else {
+                            t_end * j as f64 / n0 as f64
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let measure = ErrorMeasure {
+            over,
+            norm: self.norm.unwrap_or_default(),
+            times,
+        };
+        measure
+            .validate(t_end)
+            .map_err(|e| spec_err(e.to_string()))?;
+        Ok(measure)
+    }
 }
 
 /// A whole study file.
@@ -180,6 +242,15 @@ pub struct OrderOutcome {
     pub method: String,
     /// How the reference was obtained.
     pub reference: String,
+    /// The reference's estimated error in the study's measure (`null` for
+    /// an exact solution).
+    pub reference_error: Option<f64>,
+    /// How errors are measured (norm, output times, aggregate).
+    pub error_measure: ErrorMeasure,
+    /// Reference-free pairwise orders from differences of consecutive
+    /// levels' final states ([`richardson_orders`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub richardson_orders: Vec<f64>,
     /// The study's report (flattened into the JSON object).
     #[serde(flatten)]
     pub report: ConvergenceReport,
@@ -224,6 +295,9 @@ type Builtin = (
     Option<Box<dyn Fn(f64) -> State>>,
 );
 
+/// An exact solution `t ↦ y(t)`.
+pub(crate) type ExactFn = Box<dyn Fn(f64) -> Result<State>>;
+
 /// A parsed problem: its pieces (as linear systems, when linear, or as
 /// expression systems) or one system.
 pub(crate) struct BuiltProblem {
@@ -232,7 +306,7 @@ pub(crate) struct BuiltProblem {
     pub flows: Vec<ExprSystem>,
     pub y0: State,
     pub t_end: f64,
-    pub exact: Option<State>,
+    pub exact: Option<ExactFn>,
     pub description: String,
 }
 
@@ -354,7 +428,10 @@ impl ProblemSpec {
             .iter()
             .fold(DMatrix::zeros(n, n), |acc, p| acc + p.matrix());
         let whole = LinearSystem::new(total, c)?;
-        let exact = whole.exact(t_end, &y0)?;
+        let exact: ExactFn = {
+            let (whole, y0) = (whole.clone(), y0.clone());
+            Box::new(move |t| whole.exact(t, &y0))
+        };
         Ok(BuiltProblem {
             system: Box::new(whole),
             pieces,
@@ -483,7 +560,7 @@ impl ProblemSpec {
             None => y0,
         };
         let t_end = self.t_end(Some(t_end))?;
-        let exact = exact.map(|f| f(t_end));
+        let exact = exact.map(|f| -> ExactFn { Box::new(move |t| Ok(f(t))) });
         Ok(BuiltProblem {
             system,
             pieces: Vec::new(),
@@ -610,7 +687,16 @@ impl ProblemSpec {
                         "problem.exact[{i}] is not finite at t_end = {t_end}"
                     )));
                 }
-                Some(value)
+                let f: ExactFn = Box::new(move |t| {
+                    let y = exact.at(t);
+                    match y.iter().position(|x| !x.is_finite()) {
+                        Some(i) => Err(spec_err(format!(
+                            "problem.exact[{i}] is not finite at t = {t}"
+                        ))),
+                        None => Ok(y),
+                    }
+                });
+                Some(f)
             }
         };
         Ok(BuiltProblem {
@@ -692,8 +778,43 @@ impl OrderSpec {
     /// description).
     ///
     /// # Errors
-    /// As [`run`](Self::run); an empty `[[method]]` array is an error.
+    /// As [`run`](Self::run); an empty `[[method]]` array is an error, and
+    /// so is a method with a tolerance ladder (`tols`, for work-precision).
     pub fn run_all(&self) -> Result<Vec<OrderOutcome>> {
+        let study = self.prepare()?;
+        if self.method.as_slice().iter().any(|m| m.tols.is_some()) {
+            return Err(spec_err(
+                "method.tols (a tolerance ladder) is for work-precision studies (splitflow work-precision); an order study runs the step ladder",
+            ));
+        }
+        let steps = &self.study.steps;
+        self.method
+            .as_slice()
+            .iter()
+            .map(|spec| {
+                let mut m = method(spec, &study.problem, &study.measure)?;
+                let (report, unstable, finals) = run_levels(steps, &study, m.order, |n| {
+                    (m.runner)(Level::Steps(n)).map(|r| r.states)
+                })?;
+                let richardson_orders = richardson_orders(&report.h, &finals, study.measure.norm);
+                Ok(OrderOutcome {
+                    problem: study.problem.description.clone(),
+                    method: spec.label.clone().unwrap_or(m.description),
+                    reference: study.reference.name.clone(),
+                    reference_error: study.reference.estimated_error,
+                    error_measure: study.measure.clone(),
+                    richardson_orders,
+                    report,
+                    unstable,
+                })
+            })
+            .collect()
+    }
+
+    /// Builds and checks everything a study needs before its first run: the
+    /// problem, the step ladder (against [`MAX_STEPS_PER_LEVEL`]), the error
+    /// measure, every method, and the reference at the output times.
+    pub(crate) fn prepare(&self) -> Result<Prepared> {
         let problem = self.problem.build()?;
         let steps = &self.study.steps;
         if steps.contains(&0) {
@@ -709,78 +830,121 @@ impl OrderSpec {
                 "study.steps = {steps:?}: need at least 2 levels, strictly increasing"
             )));
         }
+        let measure = self.study.measure(problem.t_end)?;
+        for &n in steps {
+            measure
+                .marks(n, problem.t_end)
+                .map_err(|e| spec_err(e.to_string()))?;
+        }
         let methods = self.method.as_slice();
         if methods.is_empty() {
             return Err(spec_err("method: the [[method]] array is empty"));
         }
         // Check every method before the first (possibly long) run.
         for spec in methods {
-            let _ = method(spec, &problem)?;
+            if let Some(tols) = &spec.tols {
+                if tols.len() < 2 || tols.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
+                    return Err(spec_err(format!(
+                        "method.tols = {tols:?}: need at least 2 finite positive tolerances"
+                    )));
+                }
+                if tols.windows(2).any(|w| w[1] >= w[0]) {
+                    return Err(spec_err(format!(
+                        "method.tols = {tols:?}: must be strictly decreasing (a refinement ladder)"
+                    )));
+                }
+            }
+            let _ = method(spec, &problem, &measure)?;
         }
-        let (reference, reference_name) = match &problem.exact {
-            Some(e) => (e.clone(), "exact solution".to_string()),
-            None => (
-                fine_reference(
-                    problem.system.as_ref(),
-                    0.0,
-                    problem.t_end,
-                    &problem.y0,
-                    1e-13,
-                )?,
-                "fine adaptive rk45 run, rtol = atol = 1e-13".to_string(),
-            ),
+        let tol = self.study.reference_tol.unwrap_or(REFERENCE_TOL);
+        if !(tol.is_finite() && (1e-13..=1e-6).contains(&tol)) {
+            return Err(spec_err(format!(
+                "study.reference_tol = {tol} must lie in [1e-13, 1e-6] (the reference runs at tol/10)"
+            )));
+        }
+        let reference = match &problem.exact {
+            Some(exact) => Reference {
+                states: measure
+                    .times
+                    .iter()
+                    .map(|&t| exact(t))
+                    .collect::<Result<_>>()?,
+                name: "exact solution".to_string(),
+                estimated_error: None,
+            },
+            None => independent_reference(problem.system.as_ref(), &problem.y0, &measure, tol)?,
         };
-        methods
-            .iter()
-            .map(|spec| {
-                let (description, order, runner) = method(spec, &problem)?;
-                let (report, unstable) =
-                    run_levels(steps, problem.t_end, order, &reference, runner)?;
-                Ok(OrderOutcome {
-                    problem: problem.description.clone(),
-                    method: spec.label.clone().unwrap_or(description),
-                    reference: reference_name.clone(),
-                    report,
-                    unstable,
-                })
-            })
-            .collect()
+        Ok(Prepared {
+            problem,
+            measure,
+            reference,
+        })
+    }
+}
+
+/// A study ready to run: problem, error measure and reference.
+pub(crate) struct Prepared {
+    pub problem: BuiltProblem,
+    pub measure: ErrorMeasure,
+    pub reference: Reference,
+}
+
+/// The error of one level's run against the reference: NaN-free and
+/// finite, or the time the run blew up (an unstable level).
+pub(crate) fn level_error(
+    study: &Prepared,
+    run: Result<Vec<State>>,
+) -> Result<std::result::Result<(f64, State), f64>> {
+    let t_end = study.problem.t_end;
+    match run {
+        Ok(states) if states.iter().all(|y| y.iter().all(|x| x.is_finite())) => {
+            let e = study.measure.error(&states, &study.reference.states)?;
+            let last = states.last().cloned().unwrap_or_else(|| State::zeros(0));
+            Ok(Ok((e, last)))
+        }
+        Ok(states) => {
+            // The first output time with a non-finite state.
+            let k = states
+                .iter()
+                .position(|y| y.iter().any(|x| !x.is_finite()))
+                .unwrap_or(0);
+            Ok(Err(study.measure.times.get(k).copied().unwrap_or(t_end)))
+        }
+        Err(Error::NonFinite { t, .. }) => Ok(Err(t)),
+        Err(e) => Err(e),
     }
 }
 
 /// Runs `runner` at every level; a level that fails with a non-finite value
-/// (or ends non-finite) is recorded as unstable with error NaN and left out
-/// of the fit, and the study continues.
+/// (or ends non-finite) is recorded as unstable with error NaN, left out of
+/// the fit with the reason [`ExclusionReason::Unstable`], and the study
+/// continues. Also returns each level's final state (`None` when unstable).
 fn run_levels(
     steps: &[usize],
-    t_end: f64,
+    study: &Prepared,
     order: Order,
-    reference: &State,
-    mut runner: MethodRunner<'_>,
-) -> Result<(ConvergenceReport, Vec<UnstableLevel>)> {
-    let study = ConvergenceStudy::new(steps.to_vec(), t_end).with_effective_order(order);
+    mut runner: impl FnMut(usize) -> Result<Vec<State>>,
+) -> Result<(ConvergenceReport, Vec<UnstableLevel>, Vec<Option<State>>)> {
+    let analysis =
+        ConvergenceStudy::new(steps.to_vec(), study.problem.t_end).with_effective_order(order);
     let mut errors = Vec::with_capacity(steps.len());
+    let mut finals = Vec::with_capacity(steps.len());
     let mut unstable = Vec::new();
     for (level, &n) in steps.iter().enumerate() {
-        let failed_at = match runner(n) {
-            Ok(y) if y.iter().all(|x| x.is_finite()) => {
-                crate::error::check_dim("method result", reference.len(), y.len())?;
-                errors.push((y - reference).norm());
-                continue;
+        match level_error(study, runner(n))? {
+            Ok((e, last)) => {
+                errors.push(e);
+                finals.push(Some(last));
             }
-            Ok(_) => t_end,
-            Err(Error::NonFinite { t, .. }) => t,
-            Err(e) => return Err(e),
-        };
-        unstable.push(UnstableLevel {
-            level,
-            steps: n,
-            t: failed_at,
-        });
-        errors.push(f64::NAN);
+            Err(t) => {
+                unstable.push(UnstableLevel { level, steps: n, t });
+                errors.push(f64::NAN);
+                finals.push(None);
+            }
+        }
     }
-    let report = study
-        .analyze(errors, reference.norm())
+    let mut report = analysis
+        .analyze(errors, study.measure.scale(&study.reference.states))
         .map_err(|e| match e {
             Error::InvalidParameter {
                 name,
@@ -804,144 +968,15 @@ fn run_levels(
             }
             other => other,
         })?;
-    Ok((report, unstable))
+    mark_unstable(&mut report.excluded, &unstable);
+    Ok((report, unstable, finals))
 }
 
-/// A method family: description, effective order, and `n ↦ y(t_end)`.
-pub(crate) type MethodRunner<'a> = Box<dyn FnMut(usize) -> Result<State> + 'a>;
-
-pub(crate) fn method<'a>(
-    spec: &MethodSpec,
-    problem: &'a BuiltProblem,
-) -> Result<(String, Order, MethodRunner<'a>)> {
-    match (&spec.stepper, &spec.splitting) {
-        (Some(_), Some(_)) => Err(spec_err(
-            "method: give either stepper or splitting, not both",
-        )),
-        (None, None) => Err(spec_err("method: give a stepper (or a splitting)")),
-        (Some(name), None) => {
-            if spec.sub_stepper.is_some() || spec.sub_steps.is_some() {
-                return Err(spec_err(
-                    "method.sub_stepper and method.sub_steps need a splitting",
-                ));
-            }
-            if spec.coefficients.is_some() || spec.order.is_some() {
-                return Err(spec_err(
-                    "method.coefficients and method.order need splitting = \"custom\"",
-                ));
-            }
-            let mut stepper = stepper_by_name(name)?;
-            let order = stepper.order();
-            let t_end = problem.t_end;
-            let runner = move |n: usize| -> Result<State> {
-                Ok(integrate(
-                    problem.system.as_ref(),
-                    stepper.as_mut(),
-                    0.0,
-                    t_end,
-                    &problem.y0,
-                    &Steps::Fixed(n),
-                )?
-                .y)
-            };
-            Ok((name.clone(), order, Box::new(runner)))
+/// Gives the excluded levels that blew up the reason `unstable`.
+fn mark_unstable(excluded: &mut [Exclusion], unstable: &[UnstableLevel]) {
+    for e in excluded {
+        if unstable.iter().any(|u| u.level == e.level) {
+            e.reason = ExclusionReason::Unstable;
         }
-        (None, Some(_)) => crate::convergence::spec::splitting_method(spec, problem),
     }
-}
-
-fn sub_is_exact(spec: &MethodSpec) -> bool {
-    spec.sub_stepper.as_deref() == Some("exact")
-}
-
-pub(crate) fn splitting_method<'a>(
-    spec: &MethodSpec,
-    problem: &'a BuiltProblem,
-) -> Result<(String, Order, MethodRunner<'a>)> {
-    use crate::splitting::{ExactLinear, FlowMap, Integrated};
-    use crate::splitting::{Splitting, SplittingCoefficients, SplittingOptions};
-    use crate::{Integrator, Steps};
-    let scheme = spec.splitting.as_deref().unwrap_or_default();
-    let n_pieces = problem.pieces.len().max(problem.flows.len());
-    if n_pieces == 0 {
-        return Err(spec_err(
-            "method.splitting needs a problem with pieces (linear, or expr with problem.pieces)",
-        ));
-    }
-    if sub_is_exact(spec) && !problem.flows.is_empty() {
-        return Err(spec_err(
-            "method.sub_stepper = \"exact\" needs linear pieces; expression pieces need a stepper name",
-        ));
-    }
-    let sub = spec.sub_stepper.as_deref().ok_or_else(|| {
-        spec_err(format!(
-            "method.sub_stepper is required with a splitting (exact or one of {})",
-            crate::steppers::STEPPER_NAMES.join(", ")
-        ))
-    })?;
-    let sub_steps = spec.sub_steps.unwrap_or(1);
-    if sub_steps == 0 {
-        return Err(spec_err("method.sub_steps must be at least 1"));
-    }
-    if sub == "exact" && spec.sub_steps.is_some() {
-        return Err(spec_err(
-            "method.sub_steps does not apply to exact sub-flows",
-        ));
-    }
-    let coefficients = match (scheme, &spec.coefficients) {
-        ("custom", Some(table)) => {
-            let order = spec.order.ok_or_else(|| {
-                spec_err("method.order (the claimed order) is required with splitting = \"custom\"")
-            })?;
-            SplittingCoefficients::from_table(table, n_pieces, order)
-                .map_err(|e| spec_err(format!("method.coefficients: {e}")))?
-        }
-        ("custom", None) => {
-            return Err(spec_err(
-                "method.coefficients (one list per piece) is required with splitting = \"custom\"",
-            ));
-        }
-        _ if spec.coefficients.is_some() || spec.order.is_some() => {
-            return Err(spec_err(
-                "method.coefficients and method.order need splitting = \"custom\"",
-            ));
-        }
-        _ => SplittingCoefficients::by_name(scheme, n_pieces)
-            .map_err(|e| spec_err(format!("method.splitting: {e}")))?,
-    };
-    let mut pieces: Vec<Box<dyn FlowMap>> = Vec::new();
-    for flow in &problem.flows {
-        pieces.push(Box::new(Integrated::new(
-            flow.clone(),
-            Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps))?,
-        )));
-    }
-    for piece in &problem.pieces {
-        pieces.push(if sub == "exact" {
-            Box::new(ExactLinear::new(piece.clone()))
-        } else {
-            Box::new(Integrated::new(
-                piece.clone(),
-                Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps))?,
-            ))
-        });
-    }
-    let mut splitting = Splitting::new(pieces, coefficients, SplittingOptions::default())?;
-    let order = splitting.effective_order();
-    let t_end = problem.t_end;
-    let y0 = problem.y0.clone();
-    let description = if sub == "exact" {
-        format!("{scheme} splitting, exact sub-flows")
-    } else {
-        format!("{scheme} splitting, {sub} sub-flows x{sub_steps}")
-    };
-    let runner = move |n: usize| -> Result<State> {
-        let h = t_end / n as f64;
-        let mut y = y0.clone();
-        for k in 0..n {
-            splitting.advance(k as f64 * h, h, &mut y)?;
-        }
-        Ok(y)
-    };
-    Ok((description, order, Box::new(runner)))
 }

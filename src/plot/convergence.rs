@@ -64,6 +64,7 @@ pub fn convergence_plot(report: &ConvergenceReport, title: &str, path: &Path) ->
             Some(ExclusionReason::RoundOff) => "round-off",
             Some(ExclusionReason::PreAsymptotic) => "pre-asymptotic",
             Some(ExclusionReason::Stagnation) => "stagnation",
+            Some(ExclusionReason::Unstable) => "unstable",
             None if !in_fit(k) => "not fitted",
             None => continue,
         };

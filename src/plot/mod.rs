@@ -11,6 +11,8 @@
 //!   dashed reference lines.
 //! * [`loss_curves`] — one line per named series (loss against iteration for
 //!   several learning rates or methods), linear or logarithmic `y`.
+//! * [`work_precision_plot`] — cost against error, log-log, one line per
+//!   method (`splitflow work-precision`).
 //! * [`iterations_vs_alpha`] — iterations to the target against the
 //!   learning rate for every method of a learning-rate [`Sweep`], diverged
 //!   runs marked at the top.
@@ -26,7 +28,7 @@
 //! experiments into a [`Sweep`] and loss series). Files: `axis.rs` (linear
 //! and log axes, ticks, labels), `legend.rs` (entries, glyphs, placement),
 //! `chart.rs` (picture, palette, rendering), and one file per kind of chart
-//! (`convergence.rs`, `loss.rs`, `sweep.rs`).
+//! (`convergence.rs`, `loss.rs`, `sweep.rs`, `work_precision.rs`).
 
 mod axis;
 mod chart;
@@ -36,7 +38,9 @@ mod loss;
 mod sweep;
 #[cfg(test)]
 mod test_support;
+mod work_precision;
 
 pub use convergence::{convergence_overlay_plot, convergence_plot};
 pub use loss::loss_curves;
 pub use sweep::{Spread, Sweep, SweepRun, iterations_vs_alpha};
+pub use work_precision::work_precision_plot;

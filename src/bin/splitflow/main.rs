@@ -13,6 +13,7 @@ mod order;
 mod paper;
 mod progress;
 mod train;
+mod work_precision;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ struct Cli {
 enum Command {
     /// Run a convergence-order study described by a TOML file.
     Order(order::OrderArgs),
+    /// Error against cost (f-evaluations, wall time) for several methods of a study spec.
+    WorkPrecision(work_precision::WorkPrecisionArgs),
     /// Build a tomography test matrix (AIR Tools II line model) and summarise it.
     Tomography {
         /// The scanning geometry: the paper's fan beam, or parallel beams.
@@ -98,6 +101,7 @@ pub(crate) fn no_plot_feature() -> Error {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Order(args) => order::run(&args),
+        Command::WorkPrecision(args) => work_precision::run(&args),
         Command::Tomography { geometry, n, json } => tomography(geometry, n, json),
         Command::Explain { spec, json } => explain::run(&spec, json),
         Command::Train(args) => train::run(&args),

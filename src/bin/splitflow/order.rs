@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use splitflow::convergence::measure::ErrorMeasure;
 use splitflow::convergence::spec::{OrderOutcome, OrderSpec};
 use splitflow::optimizers::{Optimizer, OptimizerSpec, OrderObjective, order_study};
 use splitflow::{Error, Result};
@@ -81,6 +82,9 @@ fn optimizer_outcome(spec: &OptimizerSpec, s: &OptimizerStudy) -> Result<OrderOu
         problem: objective.label().to_string(),
         method: first.derivation(),
         reference: "the optimizer's flow by adaptive Dormand–Prince (rtol = atol = 1e-13)".into(),
+        reference_error: None,
+        error_measure: ErrorMeasure::final_time(s.t_end),
+        richardson_orders: Vec::new(),
         report,
         unstable: Vec::new(),
     })
@@ -123,10 +127,9 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
     say!("problem:   {}", outcome.problem)?;
     say!("method:    {}", outcome.method)?;
     say!("reference: {}", outcome.reference)?;
+    say!("error:     {}", outcome.error_measure.describe())?;
     say!("{}", outcome.report)?;
-    for u in &outcome.unstable {
-        say_unstable(u)?;
-    }
+    say_checks(&outcome)?;
     if let Some(path) = &a.csv {
         say!("table written to {}", path.display())?;
     }
@@ -179,12 +182,11 @@ fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&Path, PathBuf)>
     }
     say!("problem:   {}", outcomes[0].problem)?;
     say!("reference: {}", outcomes[0].reference)?;
+    say!("error:     {}", outcomes[0].error_measure.describe())?;
     for o in &outcomes {
         say!("\nmethod:    {}", o.method)?;
         say!("{}", o.report)?;
-        for u in &o.unstable {
-            say_unstable(u)?;
-        }
+        say_checks(o)?;
     }
     if let Some(path) = &a.csv {
         say!("table written to {}", path.display())?;
@@ -195,6 +197,23 @@ fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&Path, PathBuf)>
             path.display(),
             data.display()
         )?;
+    }
+    Ok(())
+}
+
+/// The lines after a report: unstable levels, and the reference-free
+/// (Richardson) orders as a check on the reference.
+fn say_checks(o: &OrderOutcome) -> Result<()> {
+    for u in &o.unstable {
+        say_unstable(u)?;
+    }
+    if !o.richardson_orders.is_empty() {
+        let orders: Vec<String> = o
+            .richardson_orders
+            .iter()
+            .map(|p| format!("{p:.3}"))
+            .collect();
+        say!("reference-free (Richardson) orders: {}", orders.join(", "))?;
     }
     Ok(())
 }

@@ -1,0 +1,69 @@
+//! `splitflow work-precision`: error against cost for several methods, from
+//! a study spec.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use splitflow::Result;
+use splitflow::convergence::spec::OrderSpec;
+
+use crate::io::{check_output_file, check_plot_output, read_input, write};
+use crate::{say, to_json};
+
+/// Arguments of `splitflow work-precision`.
+#[derive(Args)]
+pub(crate) struct WorkPrecisionArgs {
+    /// The study spec (TOML, as for `order`; methods may carry `tols`).
+    spec: PathBuf,
+    /// Write the table as CSV (method, steps, tol, error, f_evals, seconds).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Write the work-precision diagram (SVG: right-hand-side evaluations
+    /// against error) to this file, and its data to FILE.csv beside it.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the study and prints a table or JSON; writes the CSV and the diagram.
+pub(crate) fn run(a: &WorkPrecisionArgs) -> Result<()> {
+    let text = read_input("SPEC", &a.spec)?;
+    let plot_csv = check_plot_output(a.plot.as_deref())?;
+    if let Some(path) = &a.csv {
+        check_output_file("--csv", path)?;
+    }
+    let report = OrderSpec::from_toml(&text)?.work_precision()?;
+    let csv = report.to_csv();
+    if let Some(path) = &a.csv {
+        write(path, &csv)?;
+    }
+    if let Some((path, data)) = &plot_csv {
+        write(data, &csv)?;
+        #[cfg(feature = "plot")]
+        splitflow::plot::work_precision_plot(
+            &report.error_vs_evals(),
+            "right-hand-side evaluations",
+            &format!("Work-precision — {}", report.problem),
+            path,
+        )?;
+        #[cfg(not(feature = "plot"))]
+        let _ = path;
+    }
+    if a.json {
+        return say!("{}", to_json(&report)?);
+    }
+    say!("{report}")?;
+    if let Some(path) = &a.csv {
+        say!("table written to {}", path.display())?;
+    }
+    if let Some((path, data)) = &plot_csv {
+        say!(
+            "plot written to {} (data in {})",
+            path.display(),
+            data.display()
+        )?;
+    }
+    Ok(())
+}

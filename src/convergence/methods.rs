@@ -1,0 +1,284 @@
+//! The methods of a study spec: a `[method]` table turned into a runner that
+//! integrates the problem at one level of a ladder (a number of equal steps,
+//! or an adaptive tolerance) and returns the states at the output times and
+//! the right-hand-side evaluations it spent.
+//!
+//! The effective order of a splitting is `min(q, r₁, …, r_N)` with `q` the
+//! composition's order and `rᵢ` the order of piece `i`'s sub-integrator: a
+//! sub-integrator of order `r` has local error `O(h^{r+1})` per sub-step, and
+//! the composition adds these up to `O(h^r)` globally. A piece whose field is
+//! constant along its own trajectories (`fᵢ′ fᵢ ≡ 0`, autonomous: the kinetic
+//! part `q′ = p` of a Hamiltonian, the potential part `p′ = −∇V(q)`) has the
+//! straight-line flow `y + t fᵢ(y)`, on which every explicit Runge–Kutta
+//! method is exact (each stage sees `fᵢ(y + c h fᵢ(y)) = fᵢ(y)` and the
+//! weights sum to 1): such a piece does not limit the order (`rᵢ = ∞`).
+
+use super::measure::ErrorMeasure;
+use super::spec::{BuiltProblem, MethodSpec};
+use crate::error::{Error, Result};
+use crate::splitting::{ExactLinear, FlowMap, Integrated};
+use crate::splitting::{Splitting, SplittingCoefficients, SplittingOptions};
+use crate::steppers::stepper_by_name;
+use crate::{AdaptiveOptions, Integrator, LinearSystem, Order, State, Steps, integrate};
+
+/// A level of a ladder.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Level {
+    /// `n` equal steps over the span.
+    Steps(usize),
+    /// Adaptive steps with `rtol = atol = tol`.
+    Tol(f64),
+}
+
+/// One run at one level.
+#[derive(Debug, Clone)]
+pub struct LevelRun {
+    /// The states at the measure's output times.
+    pub states: Vec<State>,
+    /// Right-hand-side evaluations spent.
+    pub f_evals: usize,
+}
+
+/// `level ↦ run`.
+pub(crate) type MethodRunner<'a> = Box<dyn FnMut(Level) -> Result<LevelRun> + 'a>;
+
+/// A method ready to run.
+pub(crate) struct Method<'a> {
+    pub description: String,
+    pub order: Order,
+    pub runner: MethodRunner<'a>,
+}
+
+/// The most step attempts of one adaptive level.
+const MAX_ADAPTIVE_ATTEMPTS: usize = 10_000_000;
+
+fn spec_err(message: impl Into<String>) -> Error {
+    Error::Spec {
+        message: message.into(),
+        line: None,
+    }
+}
+
+/// Builds the method of a `[method]` table for `problem`, measuring at the
+/// output times of `measure`.
+pub(crate) fn method<'a>(
+    spec: &MethodSpec,
+    problem: &'a BuiltProblem,
+    measure: &'a ErrorMeasure,
+) -> Result<Method<'a>> {
+    match (&spec.stepper, &spec.splitting) {
+        (Some(_), Some(_)) => Err(spec_err(
+            "method: give either stepper or splitting, not both",
+        )),
+        (None, None) => Err(spec_err("method: give a stepper (or a splitting)")),
+        (Some(name), None) => stepper_method(name, spec, problem, measure),
+        (None, Some(_)) => splitting_method(spec, problem, measure),
+    }
+}
+
+fn stepper_method<'a>(
+    name: &str,
+    spec: &MethodSpec,
+    problem: &'a BuiltProblem,
+    measure: &'a ErrorMeasure,
+) -> Result<Method<'a>> {
+    if spec.sub_stepper.is_some() || spec.sub_steps.is_some() {
+        return Err(spec_err(
+            "method.sub_stepper and method.sub_steps need a splitting",
+        ));
+    }
+    if spec.coefficients.is_some() || spec.order.is_some() {
+        return Err(spec_err(
+            "method.coefficients and method.order need splitting = \"custom\"",
+        ));
+    }
+    let mut stepper = stepper_by_name(name)?;
+    if spec.tols.is_some() && stepper.as_embedded().is_none() {
+        return Err(spec_err(format!(
+            "method.tols: `{name}` has no embedded error estimate; use fixed steps or an embedded pair (rk45, bs3, tsit5, dop853)"
+        )));
+    }
+    let order = stepper.order();
+    let t_end = problem.t_end;
+    let runner = move |level: Level| -> Result<LevelRun> {
+        let system = problem.system.as_ref();
+        let mut f_evals = 0;
+        let segments: Vec<Steps> = match level {
+            Level::Steps(n) => {
+                let marks = measure.marks(n, t_end)?;
+                std::iter::once(0)
+                    .chain(marks.iter().copied())
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                    .map(|w| Steps::Fixed(w[1] - w[0]))
+                    .collect()
+            }
+            Level::Tol(tol) => {
+                let opts = AdaptiveOptions {
+                    max_steps: MAX_ADAPTIVE_ATTEMPTS,
+                    ..AdaptiveOptions::with_tolerance(tol)
+                };
+                vec![Steps::Adaptive(opts); measure.times.len()]
+            }
+        };
+        let mut states = Vec::with_capacity(segments.len());
+        let (mut t, mut y) = (0.0, problem.y0.clone());
+        for (&tk, steps) in measure.times.iter().zip(&segments) {
+            let sol = integrate(system, stepper.as_mut(), t, tk, &y, steps)?;
+            f_evals += sol.stats.f_evals;
+            (t, y) = (tk, sol.y);
+            states.push(y.clone());
+        }
+        Ok(LevelRun { states, f_evals })
+    };
+    Ok(Method {
+        description: name.to_string(),
+        order,
+        runner: Box::new(runner),
+    })
+}
+
+fn sub_is_exact(spec: &MethodSpec) -> bool {
+    spec.sub_stepper.as_deref() == Some("exact")
+}
+
+/// Whether the linear field `A y + c` is constant along its own flow:
+/// `f′f = A(Ay + c) ≡ 0`, i.e. `A² = 0` and `A c = 0`.
+fn linear_is_straight_line(piece: &LinearSystem) -> bool {
+    let a = piece.matrix();
+    (a * a).iter().all(|x| *x == 0.0)
+        && piece
+            .forcing()
+            .is_none_or(|c| (a * c).iter().all(|x| *x == 0.0))
+}
+
+/// The order a sub-integrator gives a piece: `Exact` when the piece's flow
+/// is a straight line and the sub-stepper is explicit (see the module docs).
+fn piece_order(sub_order: Order, sub: &str, straight_line: bool) -> Order {
+    if straight_line && sub != "implicit_euler" {
+        Order::Exact
+    } else {
+        sub_order
+    }
+}
+
+fn splitting_method<'a>(
+    spec: &MethodSpec,
+    problem: &'a BuiltProblem,
+    measure: &'a ErrorMeasure,
+) -> Result<Method<'a>> {
+    let scheme = spec.splitting.as_deref().unwrap_or_default();
+    let n_pieces = problem.pieces.len().max(problem.flows.len());
+    if n_pieces == 0 {
+        return Err(spec_err(
+            "method.splitting needs a problem with pieces (linear, or expr with problem.pieces)",
+        ));
+    }
+    if spec.tols.is_some() {
+        return Err(spec_err(
+            "method.tols (an adaptive tolerance ladder) needs a stepper with an error estimate, not a splitting",
+        ));
+    }
+    if sub_is_exact(spec) && !problem.flows.is_empty() {
+        return Err(spec_err(
+            "method.sub_stepper = \"exact\" needs linear pieces; expression pieces need a stepper name",
+        ));
+    }
+    let sub = spec.sub_stepper.as_deref().ok_or_else(|| {
+        spec_err(format!(
+            "method.sub_stepper is required with a splitting (exact or one of {})",
+            crate::steppers::STEPPER_NAMES.join(", ")
+        ))
+    })?;
+    let sub_steps = spec.sub_steps.unwrap_or(1);
+    if sub_steps == 0 {
+        return Err(spec_err("method.sub_steps must be at least 1"));
+    }
+    if sub == "exact" && spec.sub_steps.is_some() {
+        return Err(spec_err(
+            "method.sub_steps does not apply to exact sub-flows",
+        ));
+    }
+    let coefficients = match (scheme, &spec.coefficients) {
+        ("custom", Some(table)) => {
+            let order = spec.order.ok_or_else(|| {
+                spec_err("method.order (the claimed order) is required with splitting = \"custom\"")
+            })?;
+            SplittingCoefficients::from_table(table, n_pieces, order)
+                .map_err(|e| spec_err(format!("method.coefficients: {e}")))?
+        }
+        ("custom", None) => {
+            return Err(spec_err(
+                "method.coefficients (one list per piece) is required with splitting = \"custom\"",
+            ));
+        }
+        _ if spec.coefficients.is_some() || spec.order.is_some() => {
+            return Err(spec_err(
+                "method.coefficients and method.order need splitting = \"custom\"",
+            ));
+        }
+        _ => SplittingCoefficients::by_name(scheme, n_pieces)
+            .map_err(|e| spec_err(format!("method.splitting: {e}")))?,
+    };
+    let mut order = Order::Finite(coefficients.order());
+    let mut pieces: Vec<Box<dyn FlowMap>> = Vec::new();
+    let integrator = || Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps));
+    for flow in &problem.flows {
+        let piece = Integrated::new(flow.clone(), integrator()?);
+        order = order.min(piece_order(
+            piece.order(),
+            sub,
+            flow.is_straight_line_flow(),
+        ));
+        pieces.push(Box::new(piece));
+    }
+    for piece in &problem.pieces {
+        let map: Box<dyn FlowMap> = if sub == "exact" {
+            Box::new(ExactLinear::new(piece.clone()))
+        } else {
+            Box::new(Integrated::new(piece.clone(), integrator()?))
+        };
+        order = order.min(piece_order(
+            map.order(),
+            sub,
+            linear_is_straight_line(piece),
+        ));
+        pieces.push(map);
+    }
+    let mut splitting = Splitting::new(pieces, coefficients, SplittingOptions::default())?;
+    let t_end = problem.t_end;
+    let y0 = problem.y0.clone();
+    let description = if sub == "exact" {
+        format!("{scheme} splitting, exact sub-flows")
+    } else {
+        format!("{scheme} splitting, {sub} sub-flows x{sub_steps}")
+    };
+    let runner = move |level: Level| -> Result<LevelRun> {
+        let Level::Steps(n) = level else {
+            return Err(spec_err(
+                "a splitting runs with fixed steps (no tolerance ladder)",
+            ));
+        };
+        let marks = measure.marks(n, t_end)?;
+        let before = splitting.stats().f_evals;
+        let h = t_end / n as f64;
+        let mut y = y0.clone();
+        let mut states = Vec::with_capacity(marks.len());
+        let mut next = marks.iter().peekable();
+        for k in 0..n {
+            splitting.advance(k as f64 * h, h, &mut y)?;
+            if next.next_if(|&&m| m == k + 1).is_some() {
+                states.push(y.clone());
+            }
+        }
+        Ok(LevelRun {
+            states,
+            f_evals: splitting.stats().f_evals - before,
+        })
+    };
+    Ok(Method {
+        description,
+        order,
+        runner: Box::new(runner),
+    })
+}
