@@ -13,6 +13,7 @@ mod orderlab;
 mod proptests;
 mod reduction;
 mod rk45_oracle;
+mod schedules;
 mod specs;
 mod splitting;
 mod steppers;

@@ -31,6 +31,7 @@ mod generated;
 mod gradient;
 mod momentum;
 mod oracle;
+mod schedule;
 mod spec;
 mod splitting;
 mod ssa;
@@ -45,7 +46,11 @@ pub use generated::{
 pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
 pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
 pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
-pub use spec::{DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, TextbookSpec};
+pub use schedule::{SCHEDULE_KINDS, Schedule, ScheduleFn, ScheduleSpec};
+pub use spec::{
+    DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, ScheduleExplanation, ScheduledStep,
+    TextbookSpec,
+};
 pub use splitting::SplittingOptimizer;
 pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};
 pub use variance_reduced::{SAG_MAX_TABLE_ENTRIES, Sag, Svrg};

@@ -58,6 +58,13 @@ pub trait OracleFlow: Send {
     fn is_dissipative(&self, _piece: Option<usize>) -> bool {
         false
     }
+    /// Rates rᵢ whose discrete products ∏_{j ≤ n}(1 − rᵢh_j) the scheme
+    /// keeps for the flow (read with
+    /// [`GradientSource::discrete_product`]): Adam's discrete bias factors.
+    /// Default: none.
+    fn discrete_rates(&self) -> Vec<f64> {
+        Vec::new()
+    }
 }
 
 /// Adam's bias factors `c₁, c₂` in `x' = −(m/c₁)/(√(v/c₂) + ε)`.
@@ -68,10 +75,12 @@ pub enum AdamBias {
     /// `cᵢ(t) = 1 − e^{−aᵢt}` (with the limit m/c₁ → ∇f, v/c₂ → ∇f² at t = 0).
     Continuous,
     /// `cᵢ = 1 − (1 − aᵢh)ⁿ` at the scheme's step n of size h: Kingma–Ba's
-    /// `1 − βᵢⁿ`. No ODE gives it — it is a discrete ingredient the scheme
-    /// supplies through [`GradientSource::step`]; the exact flow
-    /// (`step() = None`) falls back to [`AdamBias::Continuous`], which it
-    /// approximates to O(h). The default.
+    /// `1 − βᵢⁿ` (under a schedule, `1 − ∏_{j ≤ n}(1 − aᵢh_j)`, the total
+    /// weight of the moment's exponential average). No ODE gives it — it is
+    /// a discrete ingredient the scheme supplies through
+    /// [`GradientSource::discrete_product`]; the exact flow (`step() =
+    /// None`) falls back to [`AdamBias::Continuous`], which it approximates
+    /// to O(h). The default.
     #[default]
     Discrete,
 }
@@ -331,13 +340,10 @@ impl GeneratedFlow {
                     }
                     return;
                 }
-                let (c1, c2) = match (bias, src.step()) {
+                let discrete = (src.discrete_product(0), src.discrete_product(1));
+                let (c1, c2) = match (bias, discrete) {
                     (AdamBias::None, _) => (1.0, 1.0),
-                    (AdamBias::Discrete, Some(n)) => {
-                        let h = src.h();
-                        let n = n as i32;
-                        (1.0 - (1.0 - a * h).powi(n), 1.0 - (1.0 - b * h).powi(n))
-                    }
+                    (AdamBias::Discrete, (Some(p1), Some(p2))) => (1.0 - p1, 1.0 - p2),
                     _ => (-(-a * t).exp_m1(), -(-b * t).exp_m1()),
                 };
                 if c1 == 0.0 || c2 == 0.0 {
@@ -581,6 +587,18 @@ impl OracleFlow for GeneratedFlow {
 
     fn is_dissipative(&self, piece: Option<usize>) -> bool {
         matches!(self.kind, FlowKind::Gradient) && piece != self.decay_index()
+    }
+
+    fn discrete_rates(&self) -> Vec<f64> {
+        match self.kind {
+            FlowKind::Adam {
+                a,
+                b,
+                bias: AdamBias::Discrete,
+                ..
+            } => vec![a, b],
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -325,6 +325,7 @@ pub(crate) fn generated(
             flow: Some(f.clone()),
             discretization: Some(d.clone()),
             textbook: None,
+            schedule: None,
         }
         .build()?;
         classic(f, &d)
