@@ -40,8 +40,8 @@ mod variance_reduced;
 pub use adam::{AdaMax, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, Nadam};
 pub use adaptive::{AdaGrad, Adadelta, EpsPlacement, RmsProp};
 pub use generated::{
-    AdamBias, FlowKind, GeneratedFlow, GeneratedOptimizer, GradientSource, OracleFlow,
-    OrderObjective, Scheme, SubScheme, order_study,
+    AdamBias, FLOW_KINDS, FlowEntry, FlowKind, GeneratedFlow, GeneratedOptimizer, GradientSource,
+    OracleFlow, OrderObjective, Scheme, SubScheme, flow_entry, order_study,
 };
 pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
 pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
@@ -49,7 +49,7 @@ pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
 pub use schedule::{SCHEDULE_KINDS, Schedule, ScheduleFn, ScheduleSpec};
 pub use spec::{
     DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, ScheduleExplanation, ScheduledStep,
-    TextbookSpec,
+    TEXTBOOK_METHODS, TextbookSpec,
 };
 pub use splitting::SplittingOptimizer;
 pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};

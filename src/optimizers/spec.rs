@@ -126,6 +126,15 @@ pub struct DiscretizationSpec {
     /// Generated: flow time of the first step (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub t0: Option<f64>,
+    /// Generated, `splitting = "custom"`: one list of fractions per listed
+    /// piece; stage j applies piece 1 for `coefficients[0][j]·h`, then piece
+    /// 2, … (Strang is `[[0.5, 0.5], [1.0, 0.0]]`), as in the order lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coefficients: Option<Vec<Vec<f64>>>,
+    /// Generated, `splitting = "custom"`: the claimed order, checked
+    /// against the order conditions on load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
 }
 
 /// The `[textbook]` table: a method by its usual name and hyper-parameters.
@@ -492,7 +501,7 @@ fn section_of(name: &str, ode: bool) -> &'static str {
         (
             true,
             "h" | "scheme" | "gradient_at" | "decay_scheme" | "splitting" | "pieces"
-            | "sub_schemes" | "rtol" | "atol" | "t0",
+            | "sub_schemes" | "rtol" | "atol" | "t0" | "coefficients" | "order",
         ) => "discretization",
         (true, _) => "flow",
         (false, _) => "textbook",
@@ -1009,13 +1018,38 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
                 .unwrap_or_else(|| AdaGrad::eps_tilde(AdaGrad::DEFAULT_EPS, place, h.sqrt()));
             Ok(Box::new(AdaGrad::from_ode(eps, place, h)?))
         }
-        other => Err(Error::invalid(
-            "kind",
-            format!("{other:?}"),
-            "flow kinds: gradient, heavy_ball, rmsprop, adam, adagrad",
-        )),
+        _ => Err(super::generated::flow_entry(&f.kind)
+            .err()
+            .unwrap_or_else(|| {
+                Error::invalid(
+                    "kind",
+                    format!("{:?}", f.kind),
+                    "registered in FLOW_KINDS but not built here",
+                )
+            })),
     }
 }
+
+/// The `[textbook] method` names [`OptimizerSpec`] accepts (the list its
+/// error messages give).
+pub const TEXTBOOK_METHODS: [&str; 16] = [
+    "sgd",
+    "implicit_sgd",
+    "momentum",
+    "nag",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    "adamax",
+    "amsgrad",
+    "nadam",
+    "ssa1",
+    "ssa2",
+    "svrg",
+    "sag",
+];
 
 fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
     let m = t.method.as_str();
@@ -1171,7 +1205,7 @@ fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
         other => Err(Error::invalid(
             "method",
             format!("{other:?}"),
-            "methods: sgd, implicit_sgd, momentum, nag, adagrad, rmsprop, adadelta, adam, adamw, adamax, amsgrad, nadam, ssa1, ssa2, svrg, sag",
+            &format!("methods: {}", TEXTBOOK_METHODS.join(", ")),
         )),
     }
 }

@@ -67,6 +67,83 @@ pub trait OracleFlow: Send {
     }
 }
 
+/// A built-in flow kind as specs name it: its `[flow]` keys and its pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowEntry {
+    /// The `kind` value.
+    pub name: &'static str,
+    /// The `[flow]` keys it accepts (`kind` included).
+    pub keys: &'static [&'static str],
+    /// Its pieces, in the flow's order (without the optional `"decay"`).
+    pub pieces: &'static [&'static str],
+}
+
+/// The registry of built-in flows: the one list the spec parser, its error
+/// messages, [`GeneratedFlow::pieces`](OracleFlow::pieces) and the docs read.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::FLOW_KINDS;
+/// let hb = FLOW_KINDS.iter().find(|f| f.name == "heavy_ball").unwrap();
+/// assert_eq!(hb.pieces, ["friction", "kick", "drift"]);
+/// ```
+pub const FLOW_KINDS: [FlowEntry; 5] = [
+    FlowEntry {
+        name: "gradient",
+        keys: &["kind", "weight_decay"],
+        pieces: &["gradient"],
+    },
+    FlowEntry {
+        name: "heavy_ball",
+        keys: &[
+            "kind",
+            "friction",
+            "vanishing_r",
+            "hessian_damping",
+            "weight_decay",
+        ],
+        pieces: &["friction", "kick", "drift"],
+    },
+    FlowEntry {
+        name: "rmsprop",
+        keys: &["kind", "b", "eps", "eps_placement", "weight_decay"],
+        pieces: &["moments", "position"],
+    },
+    FlowEntry {
+        name: "adam",
+        keys: &[
+            "kind",
+            "a",
+            "b",
+            "eps",
+            "eps_placement",
+            "bias",
+            "weight_decay",
+        ],
+        pieces: &["moments", "position"],
+    },
+    FlowEntry {
+        name: "adagrad",
+        keys: &["kind", "eps", "eps_placement", "weight_decay"],
+        pieces: &["moments", "position"],
+    },
+];
+
+/// The registry entry of a flow kind.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `kind` and listing [`FLOW_KINDS`].
+pub fn flow_entry(kind: &str) -> Result<&'static FlowEntry> {
+    FLOW_KINDS.iter().find(|f| f.name == kind).ok_or_else(|| {
+        let names: Vec<&str> = FLOW_KINDS.iter().map(|f| f.name).collect();
+        Error::invalid(
+            "kind",
+            format!("{kind:?}"),
+            &format!("flow kinds: {}", names.join(", ")),
+        )
+    })
+}
+
 /// Adam's bias factors `c₁, c₂` in `x' = −(m/c₁)/(√(v/c₂) + ε)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AdamBias {
@@ -217,12 +294,19 @@ impl GeneratedFlow {
         self.decay
     }
 
-    fn own_pieces(&self) -> &'static [&'static str] {
+    /// The registry name of the kind.
+    fn kind_name(&self) -> &'static str {
         match self.kind {
-            FlowKind::Gradient => &["gradient"],
-            FlowKind::HeavyBall { .. } => &["friction", "kick", "drift"],
-            _ => &["moments", "position"],
+            FlowKind::Gradient => "gradient",
+            FlowKind::HeavyBall { .. } => "heavy_ball",
+            FlowKind::RmsProp { .. } => "rmsprop",
+            FlowKind::Adam { .. } => "adam",
+            FlowKind::AdaGrad { .. } => "adagrad",
         }
+    }
+
+    fn own_pieces(&self) -> &'static [&'static str] {
+        flow_entry(self.kind_name()).map_or(&[], |e| e.pieces)
     }
 
     /// Index of the decay piece, if any.

@@ -16,7 +16,7 @@ mod order;
 mod scheme;
 mod source;
 
-pub use flow::{AdamBias, FlowKind, GeneratedFlow, OracleFlow};
+pub use flow::{AdamBias, FLOW_KINDS, FlowEntry, FlowKind, GeneratedFlow, OracleFlow, flow_entry};
 pub use order::{OrderObjective, order_study};
 pub use scheme::{Scheme, SubScheme};
 pub use source::GradientSource;
