@@ -216,7 +216,8 @@ fn a_constant_schedule_changes_nothing_bitwise() {
 #[test]
 fn every_schedule_kind_follows_its_formula() {
     let h = 0.1;
-    let cases: [(&str, Schedule, fn(usize) -> f64); 6] = [
+    type Case = (&'static str, Schedule, fn(usize) -> f64);
+    let cases: [Case; 6] = [
         ("step", Schedule::step(3, 0.5).unwrap(), |k| {
             0.1 * 0.5f64.powi((k / 3) as i32)
         }),
