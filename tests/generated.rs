@@ -814,3 +814,81 @@ fn cli_order_measures_an_optimizer_spec_with_the_order_json_keys() {
         "{j}"
     );
 }
+
+#[test]
+fn custom_splitting_coefficients_in_a_spec_equal_the_named_scheme() {
+    // Strang as a custom table gives the same optimizer as `strang`, bitwise.
+    let base = "[flow]\nkind = \"heavy_ball\"\nfriction = 1.5\n[discretization]\npieces = [\"friction\", \"kick\", \"drift\"]\nsub_schemes = [\"exact\", \"explicit_euler\", \"explicit_euler\"]\nh = 0.1\n";
+    let named = spec(&format!("{base}splitting = \"strang\"\n"));
+    let custom = spec(&format!(
+        "{base}splitting = \"custom\"\ncoefficients = [[0.5, 0.0, 0.5], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]\norder = 2\n"
+    ));
+    let a = trajectory(named.build().unwrap().as_mut(), 3);
+    let b = trajectory(custom.build().unwrap().as_mut(), 3);
+    assert_eq!(a, b);
+    // Negative control: Lie differs.
+    let lie = spec(&format!("{base}splitting = \"lie\"\n"));
+    assert!(max_rel(&trajectory(lie.build().unwrap().as_mut(), 3), &b) >= 1e-8);
+    // A claimed order the table does not have, a missing order, coefficients without custom.
+    let bad = [
+        (
+            format!(
+                "{base}splitting = \"custom\"\ncoefficients = [[1.0], [1.0], [1.0]]\norder = 2\n"
+            ),
+            "discretization.order",
+            10,
+        ),
+        (
+            format!("{base}splitting = \"custom\"\ncoefficients = [[1.0], [1.0], [1.0]]\n"),
+            "discretization.order",
+            0, // a missing key has no line
+        ),
+        (
+            format!("{base}splitting = \"lie\"\norder = 1\n"),
+            "discretization.order",
+            9,
+        ),
+    ];
+    for (text, needle, line) in bad {
+        match OptimizerSpec::from_toml(&text) {
+            Err(Error::Spec { message, line: got }) => {
+                assert!(message.contains(needle), "{needle}: {message}");
+                assert_eq!(
+                    got,
+                    (line > 0).then_some(line),
+                    "{needle}: {message}\n{text}"
+                );
+            }
+            other => panic!("{needle}: expected a spec error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_flow_registry_is_what_specs_accept() {
+    use splitflow::optimizers::FLOW_KINDS;
+    for entry in FLOW_KINDS {
+        let extra = match entry.name {
+            "heavy_ball" => "friction = 1.0\n",
+            "rmsprop" => "b = 1.0\n",
+            "adam" => "a = 1.0\nb = 1.0\n",
+            _ => "",
+        };
+        let s = spec(&format!(
+            "[flow]\nkind = \"{}\"\n{extra}weight_decay = 0.1\n[discretization]\nscheme = \"rk4\"\nh = 0.1\n",
+            entry.name
+        ));
+        let g = s.generated(None).unwrap();
+        let mut pieces: Vec<&str> = entry.pieces.to_vec();
+        pieces.push("decay");
+        assert_eq!(g.flow().pieces(), pieces, "{}", entry.name);
+    }
+    let e = OptimizerSpec::from_toml(
+        "[flow]\nkind = \"newtonish\"\n[discretization]\nscheme = \"rk4\"\nh = 0.1\n",
+    )
+    .unwrap_err()
+    .to_string();
+    for entry in FLOW_KINDS {
+        assert!(e.contains(entry.name), "{e}");
+    }
+}

@@ -15,6 +15,7 @@ mod paper;
 mod proptests;
 mod reduction;
 mod rk45_oracle;
+mod schedules;
 mod specs;
 mod splitting;
 mod steppers;

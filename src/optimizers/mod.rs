@@ -31,6 +31,7 @@ mod generated;
 mod gradient;
 mod momentum;
 mod oracle;
+mod schedule;
 mod spec;
 mod splitting;
 mod ssa;
@@ -39,13 +40,17 @@ mod variance_reduced;
 pub use adam::{AdaMax, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, Nadam};
 pub use adaptive::{AdaGrad, Adadelta, EpsPlacement, RmsProp};
 pub use generated::{
-    AdamBias, FlowKind, GeneratedFlow, GeneratedOptimizer, GradientSource, OracleFlow,
-    OrderObjective, Scheme, SubScheme, order_study,
+    AdamBias, FLOW_KINDS, FlowEntry, FlowKind, GeneratedFlow, GeneratedOptimizer, GradientSource,
+    OracleFlow, OrderObjective, Scheme, SubScheme, flow_entry, order_study,
 };
 pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
 pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
 pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
-pub use spec::{DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, TextbookSpec};
+pub use schedule::{SCHEDULE_KINDS, Schedule, ScheduleFn, ScheduleSpec};
+pub use spec::{
+    DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, ScheduleExplanation, ScheduledStep,
+    TEXTBOOK_METHODS, TextbookSpec,
+};
 pub use splitting::SplittingOptimizer;
 pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};
 pub use variance_reduced::{SAG_MAX_TABLE_ENTRIES, Sag, Svrg};

@@ -51,7 +51,7 @@ use super::{
     GradientDescent, GradientScheme, HeavyBallScheme, ImplicitOptions, Momentum, Nadam, Nag,
     NagFriction, Optimizer, RmsProp,
 };
-use super::{BetaSchedule, CFactor, Sag, Ssa1, Ssa2, Svrg};
+use super::{BetaSchedule, CFactor, Sag, Schedule, ScheduleSpec, Ssa1, Ssa2, Svrg};
 use crate::error::{Error, Result, toml_error};
 
 /// The `[flow]` table: which ODE.
@@ -126,6 +126,15 @@ pub struct DiscretizationSpec {
     /// Generated: flow time of the first step (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub t0: Option<f64>,
+    /// Generated, `splitting = "custom"`: one list of fractions per listed
+    /// piece; stage j applies piece 1 for `coefficients[0][j]·h`, then piece
+    /// 2, … (Strang is `[[0.5, 0.5], [1.0, 0.0]]`), as in the order lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coefficients: Option<Vec<Vec<f64>>>,
+    /// Generated, `splitting = "custom"`: the claimed order, checked
+    /// against the order conditions on load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
 }
 
 /// The `[textbook]` table: a method by its usual name and hyper-parameters.
@@ -224,6 +233,10 @@ pub struct OptimizerSpec {
     /// Or the textbook form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub textbook: Option<TextbookSpec>,
+    /// An optional step-size schedule h_k (either form; the optimizer then
+    /// runs on its generated path, see [`Schedule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
 }
 
 /// What [`OptimizerSpec::explain`] returns: the same optimizer in both forms.
@@ -248,6 +261,136 @@ pub struct Explanation {
     /// The one-step update as text (the textbook formula, or the
     /// generated scheme's sequence of sub-flows).
     pub update: Option<String>,
+    /// The schedule, as h_k and as the textbook lr_k (`None` without a
+    /// `[schedule]`).
+    pub schedule: Option<ScheduleExplanation>,
+}
+
+/// A schedule explained: the spec's table, h_k as a formula, what the
+/// textbook method calls lr_k (and momentum_k, β_k, …) at h_k, and the first steps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleExplanation {
+    /// The `[schedule]` table.
+    #[serde(flatten)]
+    pub spec: ScheduleSpec,
+    /// `h_k = …`.
+    pub h_k: String,
+    /// The textbook hyper-parameters at step k (`lr_k = h_k², momentum_k = …`),
+    /// or why the method has no per-step textbook form.
+    pub lr_k: String,
+    /// Steps k = 0 … 4.
+    pub steps: Vec<ScheduledStep>,
+}
+
+/// One step of a schedule: h_k and the textbook values it implies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScheduledStep {
+    /// The step index k (0-based).
+    pub k: usize,
+    /// h_k.
+    pub h: f64,
+    /// The textbook lr_k, when the method has one.
+    pub lr: Option<f64>,
+    /// The textbook momentum_k (heavy-ball methods; from k = 1).
+    pub momentum: Option<f64>,
+}
+
+/// The explanation of `schedule` for the method whose textbook form is `t`
+/// and ODE form `(f, d)`.
+fn schedule_explanation(
+    spec: &ScheduleSpec,
+    schedule: &Schedule,
+    t: &TextbookSpec,
+    f: Option<&FlowSpec>,
+    d: Option<&DiscretizationSpec>,
+) -> ScheduleExplanation {
+    let base = d.map_or(f64::NAN, |d| d.h);
+    let h = |k: usize| schedule.h_at(base, k);
+    type Values = Box<dyn Fn(usize) -> (Option<f64>, Option<f64>)>;
+    let same: Values = Box::new(move |_| (None, None));
+    let (lr_k, values): (String, Values) = match t.method.as_str() {
+        "sgd" | "implicit_sgd" | "rk4_gradient_flow" => (
+            "lr_k = h_k".into(),
+            Box::new(|_| (Some(f64::NAN), None)),
+        ),
+        "momentum" => {
+            let gamma = f.and_then(|f| f.friction).unwrap_or(f64::NAN);
+            let scheme = d
+                .and_then(|d| HeavyBallScheme::from_name(&d.scheme).ok())
+                .unwrap_or(HeavyBallScheme::ExactFriction);
+            let text = match scheme {
+                HeavyBallScheme::SemiImplicitEuler => {
+                    format!("lr_k = h_k², momentum_k = (1 − {gamma}·h_k)·h_k/h_(k−1)")
+                }
+                HeavyBallScheme::ExactFriction => {
+                    format!("lr_k = h_k², momentum_k = e^(−{gamma}·h_k)·h_k/h_(k−1)")
+                }
+                HeavyBallScheme::ForwardFriction => format!(
+                    "lr_k = h_k²/(1 + {gamma}·h_k), momentum_k = h_k/((1 + {gamma}·h_k)·h_(k−1))"
+                ),
+            };
+            let s = schedule.clone();
+            (
+                format!(
+                    "{text} (x_(k+1) = x_k − lr_k·∇f(x_k) + momentum_k·(x_k − x_(k−1)): the velocity is (x_k − x_(k−1))/h_(k−1))"
+                ),
+                Box::new(move |k| {
+                    let hk = s.h_at(base, k);
+                    let (phi, kappa) = scheme.factors(gamma, hk);
+                    let momentum = (k > 0).then(|| phi * hk / s.h_at(base, k - 1));
+                    (Some(kappa * hk), momentum)
+                }),
+            )
+        }
+        "adam" | "adamw" => {
+            let (a, b) = f.map_or((f64::NAN, f64::NAN), |f| {
+                (f.a.unwrap_or(f64::NAN), f.b.unwrap_or(f64::NAN))
+            });
+            (
+                format!(
+                    "lr_k = h_k, beta1_k = 1 − {a}·h_k, beta2_k = 1 − {b}·h_k (bias factors 1 − ∏_(j≤k)(1 − aᵢh_j)); a textbook Adam whose lr alone is scheduled keeps β fixed and is not this flow's discretization"
+                ),
+                Box::new(|_| (Some(f64::NAN), None)),
+            )
+        }
+        "rmsprop" => {
+            let b = f.and_then(|f| f.b).unwrap_or(f64::NAN);
+            (
+                format!("lr_k = h_k, rho_k = 1 − {b}·h_k"),
+                Box::new(|_| (Some(f64::NAN), None)),
+            )
+        }
+        "nag" => (
+            "no per-step textbook form: the look-ahead is the Hessian damping β = h of the flow, fixed at the base step h while the scheme steps h_k".into(),
+            same,
+        ),
+        "adagrad" => (
+            "no per-step textbook form: the accumulator becomes Σ_j h_j·g_j² (lr = √h only at a constant step)".into(),
+            same,
+        ),
+        _ => (
+            "no textbook equivalent: the scheme's step is h_k".into(),
+            same,
+        ),
+    };
+    let steps = (0..5)
+        .map(|k| {
+            let (lr, momentum) = values(k);
+            ScheduledStep {
+                k,
+                h: h(k),
+                // NaN marks "lr_k = h_k".
+                lr: lr.map(|v| if v.is_nan() { h(k) } else { v }),
+                momentum,
+            }
+        })
+        .collect();
+    ScheduleExplanation {
+        spec: spec.clone(),
+        h_k: format!("{} with h = {base}", schedule.formula()),
+        lr_k: tidy_numbers(&lr_k),
+        steps,
+    }
 }
 
 /// `null` for a generated optimizer's (non-)textbook form.
@@ -358,7 +501,7 @@ fn section_of(name: &str, ode: bool) -> &'static str {
         (
             true,
             "h" | "scheme" | "gradient_at" | "decay_scheme" | "splitting" | "pieces"
-            | "sub_schemes" | "rtol" | "atol" | "t0",
+            | "sub_schemes" | "rtol" | "atol" | "t0" | "coefficients" | "order",
         ) => "discretization",
         (true, _) => "flow",
         (false, _) => "textbook",
@@ -489,6 +632,23 @@ impl OptimizerSpec {
 
     fn validated(self, text: &str) -> Result<Self> {
         let ode = self.textbook.is_none();
+        if let Some(schedule) = &self.schedule {
+            self.scheduled(schedule).map_err(|e| match e {
+                Error::InvalidParameter {
+                    name,
+                    value,
+                    reason,
+                } => Error::Spec {
+                    message: format!("schedule.{name} = {value}: {reason}"),
+                    line: line_of(text, "schedule", &name).or(header_line(text, "schedule")),
+                },
+                Error::Spec { message, .. } => Error::Spec {
+                    message: format!("[schedule]: {message}"),
+                    line: header_line(text, "schedule"),
+                },
+                other => other,
+            })?;
+        }
         if self.textbook.is_some() && (self.flow.is_some() || self.discretization.is_some()) {
             return Err(Error::Spec {
                 message:
@@ -521,6 +681,9 @@ impl OptimizerSpec {
     /// [`Error::Spec`] for a missing or mixed form; [`Error::InvalidParameter`]
     /// (naming the field) for unknown names, unused keys and out-of-range values.
     pub fn build(&self) -> Result<Box<dyn Optimizer>> {
+        if let Some(schedule) = &self.schedule {
+            return Ok(Box::new(self.scheduled(schedule)?));
+        }
         match (&self.flow, &self.discretization, &self.textbook) {
             (Some(f), Some(d), None) => build_ode(f, d),
             (None, None, Some(t)) => build_textbook(t),
@@ -536,12 +699,59 @@ impl OptimizerSpec {
         }
     }
 
+    /// The optimizer with a schedule: its generated form (the spec's own
+    /// flow and scheme, or the textbook method's ODE form) stepped by h_k.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming a key of the `[schedule]` table;
+    /// [`Error::Spec`] for a textbook-only method (no ODE, so no step
+    /// sequence of one); the errors of building the spec.
+    fn scheduled(&self, schedule: &ScheduleSpec) -> Result<super::GeneratedOptimizer> {
+        let s = schedule.schedule()?;
+        let base = OptimizerSpec {
+            schedule: None,
+            ..self.clone()
+        };
+        let opt = base.build()?;
+        let (f, d) = match (&self.flow, &self.discretization, &self.textbook) {
+            (Some(f), Some(d), None) => (f.clone(), d.clone()),
+            _ => match ode_form(&base.textbook_form(opt.as_ref())?)? {
+                Some(form) => form,
+                None => {
+                    return Err(spec_error(format!(
+                        "{} has no ODE form, so no step sequence h_k to schedule",
+                        opt.name()
+                    )));
+                }
+            },
+        };
+        Ok(super::generated::from_spec::generated(&f, &d, d.h)?.with_schedule(s))
+    }
+
     /// The optimizer in both forms: textbook hyper-parameters, ODE and
-    /// scheme (when the method has one), a one-line summary and the derivation.
+    /// scheme (when the method has one), a one-line summary and the
+    /// derivation; with a `[schedule]`, also h_k and the textbook lr_k.
     ///
     /// # Errors
     /// As [`build`](Self::build).
     pub fn explain(&self) -> Result<Explanation> {
+        if let Some(schedule) = &self.schedule {
+            let scheduled = self.scheduled(schedule)?;
+            let mut e = OptimizerSpec {
+                schedule: None,
+                ..self.clone()
+            }
+            .explain()?;
+            e.derivation = tidy_numbers(&scheduled.derivation());
+            e.schedule = Some(schedule_explanation(
+                schedule,
+                scheduled.schedule(),
+                &e.textbook,
+                e.flow.as_ref(),
+                e.discretization.as_ref(),
+            ));
+            return Ok(e);
+        }
         let opt = self.build()?;
         let textbook = self.textbook_form(opt.as_ref())?;
         let (flow, discretization) = match (&self.flow, &self.discretization) {
@@ -589,6 +799,7 @@ impl OptimizerSpec {
             discretization,
             note,
             update,
+            schedule: None,
         })
     }
 
@@ -809,13 +1020,38 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
                 .unwrap_or_else(|| AdaGrad::eps_tilde(AdaGrad::DEFAULT_EPS, place, h.sqrt()));
             Ok(Box::new(AdaGrad::from_ode(eps, place, h)?))
         }
-        other => Err(Error::invalid(
-            "kind",
-            format!("{other:?}"),
-            "flow kinds: gradient, heavy_ball, rmsprop, adam, adagrad",
-        )),
+        _ => Err(super::generated::flow_entry(&f.kind)
+            .err()
+            .unwrap_or_else(|| {
+                Error::invalid(
+                    "kind",
+                    format!("{:?}", f.kind),
+                    "registered in FLOW_KINDS but not built here",
+                )
+            })),
     }
 }
+
+/// The `[textbook] method` names [`OptimizerSpec`] accepts (the list its
+/// error messages give).
+pub const TEXTBOOK_METHODS: [&str; 16] = [
+    "sgd",
+    "implicit_sgd",
+    "momentum",
+    "nag",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    "adamax",
+    "amsgrad",
+    "nadam",
+    "ssa1",
+    "ssa2",
+    "svrg",
+    "sag",
+];
 
 fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
     let m = t.method.as_str();
@@ -971,7 +1207,7 @@ fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
         other => Err(Error::invalid(
             "method",
             format!("{other:?}"),
-            "methods: sgd, implicit_sgd, momentum, nag, adagrad, rmsprop, adadelta, adam, adamw, adamax, amsgrad, nadam, ssa1, ssa2, svrg, sag",
+            &format!("methods: {}", TEXTBOOK_METHODS.join(", ")),
         )),
     }
 }

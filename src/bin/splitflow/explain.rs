@@ -80,6 +80,19 @@ pub(crate) fn run(spec: &Path, json: bool) -> Result<()> {
     if let Some(update) = &e.update {
         say!("update: {update}")?;
     }
+    if let Some(s) = &e.schedule {
+        say!("schedule: {}\ntextbook: {}", s.h_k, s.lr_k)?;
+        for step in &s.steps {
+            let mut line = format!("  k = {}: h_k = {}", step.k, Float(step.h));
+            if let Some(lr) = step.lr {
+                line += &format!(", lr_k = {}", Float(lr));
+            }
+            if let Some(m) = step.momentum {
+                line += &format!(", momentum_k = {}", Float(m));
+            }
+            say!("{line}")?;
+        }
+    }
     if e.textbook.method == "generated" {
         say!("\n# textbook form\nno textbook equivalent")?;
     } else {
@@ -91,6 +104,9 @@ pub(crate) fn run(spec: &Path, json: bool) -> Result<()> {
             table("flow", f)?,
             table("discretization", d)?
         )?;
+    }
+    if let Some(s) = &e.schedule {
+        say!("{}", table("schedule", &s.spec)?)?;
     }
     Ok(())
 }

@@ -58,6 +58,90 @@ pub trait OracleFlow: Send {
     fn is_dissipative(&self, _piece: Option<usize>) -> bool {
         false
     }
+    /// Rates rᵢ whose discrete products ∏_{j ≤ n}(1 − rᵢh_j) the scheme
+    /// keeps for the flow (read with
+    /// [`GradientSource::discrete_product`]): Adam's discrete bias factors.
+    /// Default: none.
+    fn discrete_rates(&self) -> Vec<f64> {
+        Vec::new()
+    }
+}
+
+/// A built-in flow kind as specs name it: its `[flow]` keys and its pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowEntry {
+    /// The `kind` value.
+    pub name: &'static str,
+    /// The `[flow]` keys it accepts (`kind` included).
+    pub keys: &'static [&'static str],
+    /// Its pieces, in the flow's order (without the optional `"decay"`).
+    pub pieces: &'static [&'static str],
+}
+
+/// The registry of built-in flows: the one list the spec parser, its error
+/// messages, [`GeneratedFlow::pieces`](OracleFlow::pieces) and the docs read.
+///
+/// # Example
+/// ```
+/// use splitflow::optimizers::FLOW_KINDS;
+/// let hb = FLOW_KINDS.iter().find(|f| f.name == "heavy_ball").unwrap();
+/// assert_eq!(hb.pieces, ["friction", "kick", "drift"]);
+/// ```
+pub const FLOW_KINDS: [FlowEntry; 5] = [
+    FlowEntry {
+        name: "gradient",
+        keys: &["kind", "weight_decay"],
+        pieces: &["gradient"],
+    },
+    FlowEntry {
+        name: "heavy_ball",
+        keys: &[
+            "kind",
+            "friction",
+            "vanishing_r",
+            "hessian_damping",
+            "weight_decay",
+        ],
+        pieces: &["friction", "kick", "drift"],
+    },
+    FlowEntry {
+        name: "rmsprop",
+        keys: &["kind", "b", "eps", "eps_placement", "weight_decay"],
+        pieces: &["moments", "position"],
+    },
+    FlowEntry {
+        name: "adam",
+        keys: &[
+            "kind",
+            "a",
+            "b",
+            "eps",
+            "eps_placement",
+            "bias",
+            "weight_decay",
+        ],
+        pieces: &["moments", "position"],
+    },
+    FlowEntry {
+        name: "adagrad",
+        keys: &["kind", "eps", "eps_placement", "weight_decay"],
+        pieces: &["moments", "position"],
+    },
+];
+
+/// The registry entry of a flow kind.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `kind` and listing [`FLOW_KINDS`].
+pub fn flow_entry(kind: &str) -> Result<&'static FlowEntry> {
+    FLOW_KINDS.iter().find(|f| f.name == kind).ok_or_else(|| {
+        let names: Vec<&str> = FLOW_KINDS.iter().map(|f| f.name).collect();
+        Error::invalid(
+            "kind",
+            format!("{kind:?}"),
+            &format!("flow kinds: {}", names.join(", ")),
+        )
+    })
 }
 
 /// Adam's bias factors `c₁, c₂` in `x' = −(m/c₁)/(√(v/c₂) + ε)`.
@@ -68,10 +152,12 @@ pub enum AdamBias {
     /// `cᵢ(t) = 1 − e^{−aᵢt}` (with the limit m/c₁ → ∇f, v/c₂ → ∇f² at t = 0).
     Continuous,
     /// `cᵢ = 1 − (1 − aᵢh)ⁿ` at the scheme's step n of size h: Kingma–Ba's
-    /// `1 − βᵢⁿ`. No ODE gives it — it is a discrete ingredient the scheme
-    /// supplies through [`GradientSource::step`]; the exact flow
-    /// (`step() = None`) falls back to [`AdamBias::Continuous`], which it
-    /// approximates to O(h). The default.
+    /// `1 − βᵢⁿ` (under a schedule, `1 − ∏_{j ≤ n}(1 − aᵢh_j)`, the total
+    /// weight of the moment's exponential average). No ODE gives it — it is
+    /// a discrete ingredient the scheme supplies through
+    /// [`GradientSource::discrete_product`]; the exact flow (`step() =
+    /// None`) falls back to [`AdamBias::Continuous`], which it approximates
+    /// to O(h). The default.
     #[default]
     Discrete,
 }
@@ -208,12 +294,19 @@ impl GeneratedFlow {
         self.decay
     }
 
-    fn own_pieces(&self) -> &'static [&'static str] {
+    /// The registry name of the kind.
+    fn kind_name(&self) -> &'static str {
         match self.kind {
-            FlowKind::Gradient => &["gradient"],
-            FlowKind::HeavyBall { .. } => &["friction", "kick", "drift"],
-            _ => &["moments", "position"],
+            FlowKind::Gradient => "gradient",
+            FlowKind::HeavyBall { .. } => "heavy_ball",
+            FlowKind::RmsProp { .. } => "rmsprop",
+            FlowKind::Adam { .. } => "adam",
+            FlowKind::AdaGrad { .. } => "adagrad",
         }
+    }
+
+    fn own_pieces(&self) -> &'static [&'static str] {
+        flow_entry(self.kind_name()).map_or(&[], |e| e.pieces)
     }
 
     /// Index of the decay piece, if any.
@@ -331,13 +424,10 @@ impl GeneratedFlow {
                     }
                     return;
                 }
-                let (c1, c2) = match (bias, src.step()) {
+                let discrete = (src.discrete_product(0), src.discrete_product(1));
+                let (c1, c2) = match (bias, discrete) {
                     (AdamBias::None, _) => (1.0, 1.0),
-                    (AdamBias::Discrete, Some(n)) => {
-                        let h = src.h();
-                        let n = n as i32;
-                        (1.0 - (1.0 - a * h).powi(n), 1.0 - (1.0 - b * h).powi(n))
-                    }
+                    (AdamBias::Discrete, (Some(p1), Some(p2))) => (1.0 - p1, 1.0 - p2),
                     _ => (-(-a * t).exp_m1(), -(-b * t).exp_m1()),
                 };
                 if c1 == 0.0 || c2 == 0.0 {
@@ -581,6 +671,18 @@ impl OracleFlow for GeneratedFlow {
 
     fn is_dissipative(&self, piece: Option<usize>) -> bool {
         matches!(self.kind, FlowKind::Gradient) && piece != self.decay_index()
+    }
+
+    fn discrete_rates(&self) -> Vec<f64> {
+        match self.kind {
+            FlowKind::Adam {
+                a,
+                b,
+                bias: AdamBias::Discrete,
+                ..
+            } => vec![a, b],
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -32,34 +32,12 @@ pub(crate) fn is_generated(f: &FlowSpec, d: &DiscretizationSpec) -> bool {
         || d.rtol.is_some()
         || d.atol.is_some()
         || d.t0.is_some()
+        || d.coefficients.is_some()
+        || d.order.is_some()
         || f.hessian_damping.is_some()
         || f.bias.is_some()
         || (f.weight_decay.is_some() && f.kind != "adam")
         || !fused(&f.kind, &d.scheme)
-}
-
-fn allowed_flow_keys(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "gradient" => &["kind", "weight_decay"],
-        "heavy_ball" => &[
-            "kind",
-            "friction",
-            "vanishing_r",
-            "hessian_damping",
-            "weight_decay",
-        ],
-        "rmsprop" => &["kind", "b", "eps", "eps_placement", "weight_decay"],
-        "adam" => &[
-            "kind",
-            "a",
-            "b",
-            "eps",
-            "eps_placement",
-            "bias",
-            "weight_decay",
-        ],
-        _ => &["kind", "eps", "eps_placement", "weight_decay"],
-    }
 }
 
 fn placement(v: &Option<String>) -> Result<EpsPlacement> {
@@ -124,12 +102,14 @@ fn flow_of(f: &FlowSpec) -> Result<GeneratedFlow> {
             eps: f.eps.unwrap_or(0.0),
             placement: placement(&f.eps_placement)?,
         },
-        other => {
-            return Err(Error::invalid(
-                "kind",
-                format!("{other:?}"),
-                "flow kinds: gradient, heavy_ball, rmsprop, adam, adagrad",
-            ));
+        _ => {
+            return Err(super::flow::flow_entry(&f.kind).err().unwrap_or_else(|| {
+                Error::invalid(
+                    "kind",
+                    format!("{:?}", f.kind),
+                    "registered in FLOW_KINDS but not built here",
+                )
+            }));
         }
     };
     let flow = GeneratedFlow::new(kind)?;
@@ -151,7 +131,7 @@ fn stepper(key: &str, name: &str) -> Result<Box<dyn crate::Stepper>> {
 pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
     crate::optimizers::spec::only_keys(
         f,
-        allowed_flow_keys(&f.kind),
+        super::flow::flow_entry(&f.kind)?.keys,
         &format!("the {} flow", f.kind),
     )?;
     crate::optimizers::spec::only_keys(
@@ -165,6 +145,8 @@ pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOpt
             "rtol",
             "atol",
             "t0",
+            "coefficients",
+            "order",
         ],
         "a generated optimizer's discretization",
     )?;
@@ -230,7 +212,37 @@ pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOpt
                     )?))),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let coefficients = SplittingCoefficients::by_name(name, pieces.len())?;
+            let coefficients = match (name.as_str(), &d.coefficients, d.order) {
+                ("custom", Some(table), Some(order)) => {
+                    SplittingCoefficients::from_table(table, pieces.len(), order)?
+                }
+                ("custom", None, _) => {
+                    return Err(Error::invalid(
+                        "coefficients",
+                        "missing",
+                        "splitting = \"custom\" needs `coefficients` (one list per piece) and `order`",
+                    ));
+                }
+                ("custom", Some(_), None) => {
+                    return Err(Error::invalid(
+                        "order",
+                        "missing",
+                        "splitting = \"custom\" needs the claimed `order` (checked on load)",
+                    ));
+                }
+                (_, Some(_), _) | (_, _, Some(_)) => {
+                    return Err(Error::invalid(
+                        if d.coefficients.is_some() {
+                            "coefficients"
+                        } else {
+                            "order"
+                        },
+                        "given",
+                        "only used with splitting = \"custom\"",
+                    ));
+                }
+                _ => SplittingCoefficients::by_name(name, pieces.len())?,
+            };
             let names: Vec<&str> = pieces.iter().map(String::as_str).collect();
             Scheme::splitting(coefficients, &names, subs)?
         }
@@ -325,6 +337,7 @@ pub(crate) fn generated(
             flow: Some(f.clone()),
             discretization: Some(d.clone()),
             textbook: None,
+            schedule: None,
         }
         .build()?;
         classic(f, &d)

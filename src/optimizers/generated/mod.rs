@@ -16,14 +16,14 @@ mod order;
 mod scheme;
 mod source;
 
-pub use flow::{AdamBias, FlowKind, GeneratedFlow, OracleFlow};
+pub use flow::{AdamBias, FLOW_KINDS, FlowEntry, FlowKind, GeneratedFlow, OracleFlow, flow_entry};
 pub use order::{OrderObjective, order_study};
 pub use scheme::{Scheme, SubScheme};
 pub use source::GradientSource;
 
 use nalgebra::DMatrix;
 
-use super::{GradientOracle, Optimizer, ensure_len};
+use super::{GradientOracle, Optimizer, Schedule, ensure_len};
 use crate::error::{Error, Result, check_positive};
 use crate::splitting::PieceSchedule;
 use crate::{Linearity, OdeSystem, Order, State};
@@ -131,6 +131,13 @@ pub struct GeneratedOptimizer {
     work: State,
     buffers: SourceBuffers,
     evaluations: usize,
+    schedule: Schedule,
+    /// Flow time elapsed over the steps taken (used under a schedule).
+    elapsed: f64,
+    /// The flow's discrete rates rᵢ and their products ∏(1 − rᵢh_j) so far.
+    rates: Vec<f64>,
+    products: Vec<f64>,
+    next_products: Vec<f64>,
 }
 
 impl std::fmt::Debug for GeneratedOptimizer {
@@ -139,6 +146,7 @@ impl std::fmt::Debug for GeneratedOptimizer {
             .field("flow", &self.flow.label())
             .field("plan", &self.plan)
             .field("h", &self.h)
+            .field("schedule", &self.schedule)
             .field("steps", &self.steps)
             .finish()
     }
@@ -220,6 +228,8 @@ impl GeneratedOptimizer {
                 }
             }
         };
+        let rates = flow.discrete_rates();
+        let n = rates.len();
         Ok(GeneratedOptimizer {
             flow,
             plan,
@@ -230,7 +240,41 @@ impl GeneratedOptimizer {
             work: State::zeros(0),
             buffers: SourceBuffers::default(),
             evaluations: 0,
+            schedule: Schedule::Constant,
+            elapsed: 0.0,
+            rates,
+            products: vec![1.0; n],
+            next_products: vec![1.0; n],
         })
+    }
+
+    /// Sets a step-size schedule: step k (0-based) is one step
+    /// h_k = `schedule.h_at(h, k)` of the scheme, from flow time
+    /// t₀ + h₀ + … + h_{k−1}. A [`Schedule::Constant`] schedule changes nothing.
+    ///
+    /// # Example
+    /// ```
+    /// use nalgebra::dvector;
+    /// use splitflow::optimizers::{FlowKind, FnOracle, GeneratedFlow, GeneratedOptimizer, Optimizer, Schedule, Scheme};
+    /// // SGD with h_k = 0.5/(k + 1) on f = ½‖x‖²: x_{k+1} = (1 − h_k)x_k.
+    /// let flow = GeneratedFlow::new(FlowKind::Gradient)?;
+    /// let mut opt = GeneratedOptimizer::new(Box::new(flow), Scheme::stepper("explicit_euler")?, 0.5)?
+    ///     .with_schedule(Schedule::power(1.0)?);
+    /// let mut oracle = FnOracle::new(1, |x, g| g.copy_from(x));
+    /// let mut x = dvector![1.0];
+    /// opt.step(&mut x, &mut oracle)?;
+    /// opt.step(&mut x, &mut oracle)?;
+    /// assert_eq!(x[0], (1.0 - 0.5) * (1.0 - 0.25));
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// The schedule (constant unless set).
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
     }
 
     /// Sets the flow time of the first step (default 0): step n starts at
@@ -418,16 +462,51 @@ impl Optimizer for GeneratedOptimizer {
         }
         ensure_len(&mut self.work, n);
         let k = self.steps + 1;
-        let t = self.t0 + self.steps as f64 * self.h;
+        let constant = self.schedule.is_constant();
+        let (t, h) = if constant {
+            (self.t0 + self.steps as f64 * self.h, self.h)
+        } else {
+            let h = self.schedule.h_at(self.h, self.steps);
+            if !(h.is_finite() && h > 0.0) {
+                return Err(Error::invalid(
+                    "schedule",
+                    h,
+                    &format!(
+                        "h_k of step {k} must be finite and > 0 ({}); θ is unchanged",
+                        self.schedule.formula()
+                    ),
+                ));
+            }
+            (self.t0 + self.elapsed, h)
+        };
+        for ((next, &r), &prev) in self
+            .next_products
+            .iter_mut()
+            .zip(&self.rates)
+            .zip(&self.products)
+        {
+            *next = if constant {
+                (1.0 - r * h).powi(k as i32)
+            } else {
+                prev * (1.0 - r * h)
+            };
+        }
         self.work.copy_from(&self.y);
         self.work.as_mut_slice()[..p].copy_from_slice(theta.as_slice());
-        let src = GradientSource::new(oracle, &mut self.buffers, p, Some(k), self.h);
+        let src = GradientSource::new(
+            oracle,
+            &mut self.buffers,
+            p,
+            Some(k),
+            h,
+            &self.next_products,
+        );
         let result = advance(
             &mut self.plan,
             self.flow.as_ref(),
             &src,
             t,
-            self.h,
+            h,
             &mut self.work,
         );
         self.evaluations += src.evaluations();
@@ -444,18 +523,22 @@ impl Optimizer for GeneratedOptimizer {
         if !crate::kernels::all_finite(self.work.as_slice()) {
             return Err(Error::non_finite(
                 &format!("generated optimizer step {k} (result)"),
-                t + self.h,
+                t + h,
             ));
         }
         std::mem::swap(&mut self.y, &mut self.work);
+        std::mem::swap(&mut self.products, &mut self.next_products);
         theta.copy_from_slice(&self.y.as_slice()[..p]);
         self.steps = k;
+        self.elapsed += h;
         Ok(())
     }
 
     fn reset(&mut self) {
         self.y.fill(0.0);
         self.steps = 0;
+        self.elapsed = 0.0;
+        self.products.fill(1.0);
     }
 
     fn steps_taken(&self) -> usize {
@@ -467,11 +550,15 @@ impl Optimizer for GeneratedOptimizer {
     }
 
     fn derivation(&self) -> String {
+        let step = if self.schedule.is_constant() {
+            format!("step h = {}", self.h)
+        } else {
+            format!("steps {} (h = {})", self.schedule.formula(), self.h)
+        };
         format!(
-            "{} on the {} with step h = {}",
+            "{} on the {} with {step}",
             self.scheme_label(),
-            self.flow.label(),
-            self.h
+            self.flow.label()
         )
     }
 }

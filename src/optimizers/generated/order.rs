@@ -118,7 +118,7 @@ fn flow_reference(
     y0.rows_mut(0, p).copy_from(&objective.x0);
     let mut buffers = SourceBuffers::default();
     let mut oracle = ObjectiveOracle(objective.objective.as_ref());
-    let src = GradientSource::new(&mut oracle, &mut buffers, p, None, 0.0);
+    let src = GradientSource::new(&mut oracle, &mut buffers, p, None, 0.0, &[]);
     let sys = PieceSystem {
         flow: opt.flow.as_ref(),
         piece: None,

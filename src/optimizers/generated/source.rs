@@ -34,7 +34,8 @@ struct Memo<'b> {
 /// NaN, so the stepper stops with a non-finite error and the optimizer
 /// reports the remembered error instead.
 ///
-/// It also carries the scheme's step counter n (1-based) and step h, which
+/// It also carries the scheme's step counter n (1-based), step h and the
+/// discrete products of [`discrete_product`](Self::discrete_product), which
 /// discrete ingredients such as Adam's bias factors 1 − βⁿ read; for the
 /// exact flow (an order study's reference) [`step`](Self::step) is `None`.
 pub struct GradientSource<'a> {
@@ -43,6 +44,7 @@ pub struct GradientSource<'a> {
     step: Option<usize>,
     h: f64,
     p: usize,
+    products: &'a [f64],
 }
 
 impl<'a> GradientSource<'a> {
@@ -52,6 +54,7 @@ impl<'a> GradientSource<'a> {
         p: usize,
         step: Option<usize>,
         h: f64,
+        products: &'a [f64],
     ) -> Self {
         crate::optimizers::ensure_len(&mut buffers.point, p);
         crate::optimizers::ensure_len(&mut buffers.g, p);
@@ -67,6 +70,7 @@ impl<'a> GradientSource<'a> {
             step,
             h,
             p,
+            products,
         }
     }
 
@@ -81,9 +85,19 @@ impl<'a> GradientSource<'a> {
         self.step
     }
 
-    /// The scheme's step h.
+    /// The scheme's step h (h_k under a schedule).
     pub fn h(&self) -> f64 {
         self.h
+    }
+
+    /// The discrete product ∏_{j ≤ n}(1 − rᵢh_j) over the steps so far
+    /// (this one included) for the i-th rate rᵢ of the flow's
+    /// [`discrete_rates`](super::OracleFlow::discrete_rates): Adam's βᵢⁿ at
+    /// a constant step, ∏(1 − aᵢh_j) under a schedule. `None` when the
+    /// exact flow is being evaluated or the flow declared fewer rates.
+    pub fn discrete_product(&self, i: usize) -> Option<f64> {
+        self.step?;
+        self.products.get(i).copied()
     }
 
     /// ∇f at the θ-part (first p components) of `y`.
