@@ -13,7 +13,8 @@
 //!   several learning rates or methods), linear or logarithmic `y`.
 //! * [`iterations_vs_alpha`] — iterations to the target against the
 //!   learning rate for every method of a learning-rate [`Sweep`], diverged
-//!   runs marked at the top.
+//!   runs marked at the top; [`sweep_vs_alpha`] draws the same sweep's
+//!   iterations or wall time to the target ([`Quantity`]).
 //!
 //! Data are checked before anything is drawn: an empty input, or one with
 //! nothing positive to put on a logarithmic axis, is
@@ -39,4 +40,4 @@ mod test_support;
 
 pub use convergence::{convergence_overlay_plot, convergence_plot};
 pub use loss::loss_curves;
-pub use sweep::{Spread, Sweep, SweepRun, iterations_vs_alpha};
+pub use sweep::{Quantity, Spread, Sweep, SweepRun, iterations_vs_alpha, sweep_vs_alpha};
