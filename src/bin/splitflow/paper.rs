@@ -467,15 +467,23 @@ fn print_time_to_target(exp: &Experiment) -> Result<()> {
             0.0
         }
     )?;
+    // Four significant digits, from seconds down to microseconds.
+    let secs = |t: f64| {
+        if t >= 1e-2 {
+            format!("{t:.4} s")
+        } else {
+            format!("{t:.3e} s")
+        }
+    };
     for b in &t.best {
         say!(
-            "   best {:<9} {:.4} s at alpha = {:.3e} (steps {:.4} s + stop rule {:.4} s); steps alone {:.4} s at alpha = {:.3e}",
+            "   best {:<9} {} at alpha = {:.3e} (steps {} + stop rule {}); steps alone {} at alpha = {:.3e}",
             format!("{}:", b.method),
-            b.seconds,
+            secs(b.seconds),
             b.alpha,
-            b.step_seconds,
-            b.eval_seconds,
-            b.best_step_seconds,
+            secs(b.step_seconds),
+            secs(b.eval_seconds),
+            secs(b.best_step_seconds),
             b.step_alpha
         )?;
     }
