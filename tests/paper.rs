@@ -32,20 +32,18 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_slice(&o.stdout).expect("one JSON object")
 }
 
+/// Whether a JSON key or CSV column holds a wall time (or is derived from
+/// wall times only).
+fn timed_key(k: &str) -> bool {
+    k.contains("seconds") || k == "time_to_target"
+}
+
 /// The JSON without its wall times (the only thread- and shard-dependent values).
 fn untimed(mut v: Value) -> Value {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(m) => {
-                for k in [
-                    "seconds",
-                    "step_seconds",
-                    "eval_seconds",
-                    "microseconds_per_iteration",
-                    "factorization_seconds",
-                ] {
-                    m.remove(k);
-                }
+                m.retain(|k, _| !timed_key(k));
                 m.values_mut().for_each(strip);
             }
             Value::Array(a) => a.iter_mut().for_each(strip),
@@ -198,16 +196,21 @@ fn merged_shards_equal_the_unsharded_run() {
     assert_eq!(untimed(m), untimed(full));
     // The CSV rows (without their timing columns) agree too.
     let rows = |d: &PathBuf| -> Vec<String> {
-        std::fs::read_to_string(d.join("lls.csv"))
-            .unwrap()
-            .lines()
+        let text = std::fs::read_to_string(d.join("lls.csv")).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        text.lines()
             .map(|l| {
-                let c: Vec<&str> = l.split(',').collect();
-                [&c[..6], &c[9..]].concat().join(",")
+                l.split(',')
+                    .zip(&header)
+                    .filter(|(_, h)| !timed_key(h))
+                    .map(|(c, _)| c)
+                    .collect::<Vec<_>>()
+                    .join(",")
             })
             .collect()
     };
     assert_eq!(rows(&whole), rows(&merged));
+    assert!(rows(&whole)[0].contains("checks") && !rows(&whole)[0].contains("seconds"));
     // Merging a shard with itself, or with a shard of another protocol, is refused.
     assert_usage_error(&["paper", "merge", f1.to_str().unwrap(), f1.to_str().unwrap()]);
     let other = out_dir("other");
@@ -251,4 +254,101 @@ fn bad_paper_flags_are_usage_errors() {
     }
     // Nothing was run: the output directory was not even created.
     assert!(!dir.exists());
+}
+
+/// Time to target: the JSON, the runs CSV and the time CSV carry it; per run
+/// the step and stop-rule parts add up to it and stay within the run's
+/// measured total; the best times and their ratio are those of the rows.
+#[test]
+fn time_to_target_is_reported_and_computed_from_the_rows() {
+    let dir = out_dir("time");
+    let mut a = SMALL.to_vec();
+    a.extend(["--json", "--out", dir.to_str().unwrap()]);
+    let v = json(&a);
+    let e = &v["experiments"][0];
+    let runs = e["runs"].as_array().unwrap();
+    let f = |r: &Value, k: &str| r[k].as_f64();
+    let mut converged = 0;
+    for r in runs {
+        let reached = r["converged"].as_bool().unwrap();
+        for k in [
+            "step_seconds_to_target",
+            "eval_seconds_to_target",
+            "seconds_to_target",
+        ] {
+            assert_eq!(r[k].is_number(), reached, "{k}: {r}");
+        }
+        assert!(r["checks"].as_u64().unwrap() >= 1);
+        if !reached {
+            continue;
+        }
+        converged += 1;
+        let (step, eval, total) = (
+            f(r, "step_seconds_to_target").unwrap(),
+            f(r, "eval_seconds_to_target").unwrap(),
+            f(r, "seconds_to_target").unwrap(),
+        );
+        assert!(step > 0.0 && eval > 0.0, "{r}");
+        assert!((step + eval - total).abs() <= 1e-12 * total, "{r}");
+        let whole = f(r, "seconds").unwrap() + f(r, "replay_seconds").unwrap();
+        assert!(total <= whole, "{total} > {whole}: {r}");
+    }
+    assert!(
+        converged >= 2,
+        "the test needs converged runs of both methods"
+    );
+    // Best mean time over α per method, recomputed from the rows.
+    let best = |method: &str, key: &str| -> f64 {
+        let mut alphas: Vec<f64> = runs
+            .iter()
+            .filter(|r| r["method"] == method)
+            .map(|r| f(r, "alpha").unwrap())
+            .collect();
+        alphas.dedup();
+        alphas
+            .iter()
+            .filter_map(|&alpha| {
+                let t: Vec<f64> = runs
+                    .iter()
+                    .filter(|r| r["method"] == method && f(r, "alpha") == Some(alpha))
+                    .filter_map(|r| f(r, key))
+                    .collect();
+                (!t.is_empty()).then(|| t.iter().sum::<f64>() / t.len() as f64)
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let t = &e["time_to_target"];
+    for (method, i) in [("sgd", 0), ("splitting", 1)] {
+        let b = &t["best"][i];
+        assert_eq!(b["method"], method);
+        let s = b["seconds"].as_f64().unwrap();
+        assert!((s / best(method, "seconds_to_target") - 1.0).abs() < 1e-12);
+        let st = b["best_step_seconds"].as_f64().unwrap();
+        assert!((st / best(method, "step_seconds_to_target") - 1.0).abs() < 1e-12);
+        let parts = b["step_seconds"].as_f64().unwrap() + b["eval_seconds"].as_f64().unwrap();
+        assert!((parts / s - 1.0).abs() < 1e-12);
+    }
+    let ratio = best("sgd", "seconds_to_target") / best("splitting", "seconds_to_target");
+    assert!((t["sgd_over_splitting"].as_f64().unwrap() / ratio - 1.0).abs() < 1e-12);
+    let step_ratio =
+        best("sgd", "step_seconds_to_target") / best("splitting", "step_seconds_to_target");
+    assert!((t["step_sgd_over_splitting"].as_f64().unwrap() / step_ratio - 1.0).abs() < 1e-12);
+    // The CSV files: time columns in the runs table, the time plot's data.
+    let csv = std::fs::read_to_string(dir.join("lls.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    for c in [
+        "step_seconds_to_target",
+        "eval_seconds_to_target",
+        "seconds_to_target",
+    ] {
+        assert!(header.split(',').any(|h| h == c), "{header}");
+    }
+    if cfg!(feature = "plot") {
+        let time = std::fs::read_to_string(dir.join("lls-time.csv")).unwrap();
+        assert!(time.starts_with("method,alpha,runs,converged,seconds_mean,seconds_std,"));
+        assert_eq!(time.lines().count(), 1 + 4);
+        let svg = std::fs::read_to_string(dir.join("lls-time.svg")).unwrap();
+        assert!(svg.contains("seconds to target"));
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -23,6 +23,13 @@ pub(crate) struct Counted {
     pub steps_to_target: Option<usize>,
     /// Steps replayed.
     pub replayed: usize,
+    /// Wall time of the replay (its steps and per-step checks).
+    pub replay_seconds: f64,
+    /// Wall time in the steps counted to the target (`None` when not
+    /// reached): the sparse run's step time up to the check before the
+    /// crossing plus the replay's step time to the exact first step, or the
+    /// sparse run's whole step time when it was not replayed.
+    pub step_seconds_to_target: Option<f64>,
     /// The metric history: the sparse checks, with the replay's per-step
     /// checks in place of the sparse ones after the replay's start.
     pub records: Vec<Record>,
@@ -92,6 +99,8 @@ pub(crate) fn run_to_target(
     let mut counted = Counted {
         steps_to_target: outcome.iterations_to_target,
         replayed: 0,
+        replay_seconds: 0.0,
+        step_seconds_to_target: outcome.iterations_to_target.map(|_| outcome.step_seconds),
         records: outcome.records.clone(),
         outcome,
     };
@@ -109,8 +118,17 @@ pub(crate) fn run_to_target(
     };
     let replay =
         executor(hit - from, Cadence::Every(1), target).run(&mut shifted, &mut theta, metric)?;
+    counted.replay_seconds = replay.step_seconds + replay.eval_seconds;
     if let Some(j) = replay.iterations_to_target {
+        // Step time at the check the replay started from (a record of the
+        // sparse run: observers and evaluations share its cadence).
+        let before = counted
+            .records
+            .iter()
+            .find(|r| r.iteration == from)
+            .map_or(0.0, |r| r.seconds);
         counted.steps_to_target = Some(from + j);
+        counted.step_seconds_to_target = Some(before + replay.step_seconds);
         counted.replayed = replay.iterations;
         counted.records.retain(|r| r.iteration <= from);
         counted
@@ -163,6 +181,10 @@ mod tests {
         assert_eq!(Some(exact), every.iterations_to_target);
         assert!(exact <= sparse && sparse < exact + exact / 100 + 1);
         assert!(c.replayed >= 1 && c.replayed <= sparse / 100 + 1);
+        // The steps to the target are timed within the sparse run's steps
+        // before the replay's start plus the replay's own steps.
+        let to_target = c.step_seconds_to_target.unwrap();
+        assert!(to_target > 0.0 && to_target <= c.outcome.step_seconds + c.replay_seconds);
         // The history ends at the exact count, every step after the replay's start.
         assert_eq!(c.records.last().unwrap().iteration, exact);
         assert!(

@@ -220,7 +220,7 @@ pub(crate) fn run_all(
             }
         }
         if let Some(mut exp) = experiment {
-            exp.summary = super::summarize(&exp.runs);
+            exp.summarize();
             out.push(exp);
         }
     }
@@ -321,6 +321,11 @@ fn one_run(
         iterations_run: out.iterations,
         microseconds_per_iteration: per,
         replayed_steps: c.replayed,
+        checks: out.records.len(),
+        replay_seconds: c.replay_seconds,
+        step_seconds_to_target: c.step_seconds_to_target,
+        eval_seconds_to_target: c.step_seconds_to_target.map(|_| out.eval_seconds),
+        seconds_to_target: c.step_seconds_to_target.map(|s| s + out.eval_seconds),
     };
     let history = c.records.iter().map(|r| (r.iteration, r.loss)).collect();
     Ok((run, (method, job.alpha, history)))
@@ -427,6 +432,7 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
             factorization_seconds,
             runs: Vec::new(),
             summary: Vec::new(),
+            time_to_target: Default::default(),
             histories: Vec::new(),
         },
         runs,
@@ -492,6 +498,7 @@ fn logistic_group(
             factorization_seconds: 0.0,
             runs: Vec::new(),
             summary: Vec::new(),
+            time_to_target: Default::default(),
             histories: Vec::new(),
         },
         runs,
@@ -554,6 +561,7 @@ fn softmax_group(
             factorization_seconds: 0.0,
             runs: Vec::new(),
             summary: Vec::new(),
+            time_to_target: Default::default(),
             histories: Vec::new(),
         },
         runs,

@@ -20,6 +20,7 @@
 //! | `jobs.rs` | the experiments: data per seed, one job per (method, α), run in parallel |
 //! | `exact.rs` | exact iteration counts: the sparse stop-rule check and its replay |
 //! | `summary.rs` | [`Summary`] over seeds, [`Shard`], [`merge`] |
+//! | `timing.rs` | [`TimeToTarget`]: each method's best time to target and their ratio |
 //!
 //! # Seeds
 //! Run k of `seeds` uses the seed `s = seed + 2k`: the data (the random
@@ -31,6 +32,7 @@ mod exact;
 mod jobs;
 mod protocol;
 mod summary;
+mod timing;
 
 use rand_distr::{Distribution, Uniform};
 use serde::{Deserialize, Serialize};
@@ -40,6 +42,7 @@ use crate::error::{Error, Result};
 
 pub use protocol::{Counting, Protocol, ProtocolName, Settings, Stop, authors_grid, parse_grid};
 pub use summary::{Shard, ShardFile, Summary, merge, summarize};
+pub use timing::{BestTime, TimeToTarget, time_to_target};
 
 /// The experiments `paper` knows.
 pub const EXPERIMENTS: &[&str] = &["lls", "tomography", "logistic", "softmax"];
@@ -73,6 +76,26 @@ pub struct Run {
     /// Steps replayed with a check after every step to make the count
     /// exact (0 when the sparse check was already exact).
     pub replayed_steps: usize,
+    /// Stop-rule evaluations of the run (iteration 0 included, the replay's
+    /// excluded): `eval_seconds / checks` is the cost of one check.
+    #[serde(default)]
+    pub checks: usize,
+    /// Wall time of the replay (its steps and checks; not in `seconds`).
+    #[serde(default)]
+    pub replay_seconds: f64,
+    /// Wall time in the steps counted to the target (`null` when not
+    /// reached): exactly the `iterations` steps, the replayed ones timed in
+    /// the replay.
+    #[serde(default)]
+    pub step_seconds_to_target: Option<f64>,
+    /// Wall time evaluating the stop rule until the run found the target
+    /// (the run's checks; `null` when not reached).
+    #[serde(default)]
+    pub eval_seconds_to_target: Option<f64>,
+    /// Time to target: `step_seconds_to_target + eval_seconds_to_target`,
+    /// at most `seconds + replay_seconds` (`null` when not reached).
+    #[serde(default)]
+    pub seconds_to_target: Option<f64>,
 }
 
 /// The metric history of one run: `(method, alpha, [(iteration, metric)])`.
@@ -99,23 +122,36 @@ pub struct Experiment {
     /// (recomputed from the runs when read back).
     #[serde(skip_deserializing)]
     pub summary: Vec<Summary>,
+    /// Each method's best time to target and their ratio (recomputed from
+    /// the summary when read back).
+    #[serde(skip_deserializing)]
+    pub time_to_target: TimeToTarget,
     /// Metric histories of every run (aligned with `runs`), for plots and CSV.
     #[serde(skip)]
     pub histories: Vec<History>,
 }
 
 impl Experiment {
+    /// Recomputes the [`summary`](Self::summary) and the
+    /// [`time_to_target`](Self::time_to_target) from the runs.
+    pub fn summarize(&mut self) {
+        self.summary = summarize(&self.runs);
+        self.time_to_target = time_to_target(&self.summary);
+    }
+
     /// The runs as CSV, one row per seed.
     pub fn to_csv(&self) -> String {
         let seeds = self.seeds() > 1;
         let mut s = String::from(if seeds { "seed," } else { "" });
-        s += "method,alpha,converged,diverged,iterations,seconds,step_seconds,eval_seconds,iterations_run\n";
+        s += "method,alpha,converged,diverged,iterations,seconds,step_seconds,eval_seconds,iterations_run,";
+        s += "checks,replay_seconds,step_seconds_to_target,eval_seconds_to_target,seconds_to_target\n";
         for r in &self.runs {
             if seeds {
                 s += &format!("{},", r.seed);
             }
+            let opt = |v: Option<f64>| v.map(|t| format!("{t:.6}")).unwrap_or_default();
             s += &format!(
-                "{},{:e},{},{},{},{:.6},{:.6},{:.6},{}\n",
+                "{},{:e},{},{},{},{:.6},{:.6},{:.6},{},{},{:.6},{},{},{}\n",
                 r.method,
                 r.alpha,
                 r.converged,
@@ -124,7 +160,42 @@ impl Experiment {
                 r.seconds,
                 r.step_seconds,
                 r.eval_seconds,
-                r.iterations_run
+                r.iterations_run,
+                r.checks,
+                r.replay_seconds,
+                opt(r.step_seconds_to_target),
+                opt(r.eval_seconds_to_target),
+                opt(r.seconds_to_target)
+            );
+        }
+        s
+    }
+
+    /// Time to target per (method, α) as CSV: converged seeds, mean ± std of
+    /// the time to target and the means of its step and stop-rule parts
+    /// (the data of the time-vs-α plot).
+    pub fn time_csv(&self) -> String {
+        let mut s = String::from(
+            "method,alpha,runs,converged,seconds_mean,seconds_std,step_seconds_mean,eval_seconds_mean\n",
+        );
+        for m in &self.summary {
+            let v = |t: f64| {
+                if m.converged > 0 && t.is_finite() {
+                    format!("{t:.6}")
+                } else {
+                    String::new()
+                }
+            };
+            s += &format!(
+                "{},{:e},{},{},{},{},{},{}\n",
+                m.method,
+                m.alpha,
+                m.runs,
+                m.converged,
+                v(m.seconds_mean),
+                v(m.seconds_std),
+                v(m.step_seconds_mean),
+                v(m.eval_seconds_mean)
             );
         }
         s

@@ -32,6 +32,26 @@ pub struct Summary {
     pub min: Option<usize>,
     /// Most iterations.
     pub max: Option<usize>,
+    /// Mean time to target (`seconds_to_target`) over the converged seeds.
+    #[serde(default)]
+    pub seconds_mean: f64,
+    /// Population standard deviation of the time to target.
+    #[serde(default)]
+    pub seconds_std: f64,
+    /// Mean step time to target over the converged seeds.
+    #[serde(default)]
+    pub step_seconds_mean: f64,
+    /// Mean stop-rule time to target over the converged seeds.
+    #[serde(default)]
+    pub eval_seconds_mean: f64,
+}
+
+/// Mean and population standard deviation (NaN for no values).
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let std = (v.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n).sqrt();
+    (mean, std)
 }
 
 /// The [`Summary`] of every (method, α) of `runs`, in order of first appearance.
@@ -44,6 +64,8 @@ pub struct Summary {
 ///     method: "sgd".into(), alpha: 0.1, seed, converged: iterations.is_some(),
 ///     diverged: false, iterations, seconds: 0.0, step_seconds: 0.0, eval_seconds: 0.0,
 ///     iterations_run: 10, microseconds_per_iteration: 0.0, replayed_steps: 0,
+///     checks: 11, replay_seconds: 0.0, step_seconds_to_target: None,
+///     eval_seconds_to_target: None, seconds_to_target: None,
 /// };
 /// let s = summarize(&[run(0, Some(10)), run(2, Some(14)), run(4, None)]);
 /// assert_eq!((s[0].runs, s[0].converged, s[0].min, s[0].max), (3, 2, Some(10), Some(14)));
@@ -67,9 +89,16 @@ pub fn summarize(runs: &[Run]) -> Vec<Summary> {
                 .filter(|r| r.converged)
                 .filter_map(|r| r.iterations.map(|k| k as f64))
                 .collect();
-            let n = counts.len() as f64;
-            let mean = counts.iter().sum::<f64>() / n;
-            let std = (counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let (mean, std) = mean_std(&counts);
+            let timed = |f: fn(&Run) -> Option<f64>| -> Vec<f64> {
+                mine.iter()
+                    .filter(|r| r.converged)
+                    .filter_map(|r| f(r))
+                    .collect()
+            };
+            let (seconds_mean, seconds_std) = mean_std(&timed(|r| r.seconds_to_target));
+            let (step_seconds_mean, _) = mean_std(&timed(|r| r.step_seconds_to_target));
+            let (eval_seconds_mean, _) = mean_std(&timed(|r| r.eval_seconds_to_target));
             let its = || {
                 mine.iter()
                     .filter(|r| r.converged)
@@ -85,6 +114,10 @@ pub fn summarize(runs: &[Run]) -> Vec<Summary> {
                 std,
                 min: its().min(),
                 max: its().max(),
+                seconds_mean,
+                seconds_std,
+                step_seconds_mean,
+                eval_seconds_mean,
             }
         })
         .collect()
@@ -277,7 +310,7 @@ pub fn merge(shards: Vec<Report>) -> Result<Report> {
             if e.histories.len() == order.len() {
                 e.histories = order.iter().map(|&i| e.histories[i].clone()).collect();
             }
-            e.summary = super::summarize(&e.runs);
+            e.summarize();
             experiments.push(e);
         }
     }

@@ -15,7 +15,8 @@
 //!   method (`splitflow work-precision`).
 //! * [`iterations_vs_alpha`] — iterations to the target against the
 //!   learning rate for every method of a learning-rate [`Sweep`], diverged
-//!   runs marked at the top.
+//!   runs marked at the top; [`sweep_vs_alpha`] draws the same sweep's
+//!   iterations or wall time to the target ([`Quantity`]).
 //!
 //! Data are checked before anything is drawn: an empty input, or one with
 //! nothing positive to put on a logarithmic axis, is
@@ -42,5 +43,5 @@ mod work_precision;
 
 pub use convergence::{convergence_overlay_plot, convergence_plot};
 pub use loss::loss_curves;
-pub use sweep::{Spread, Sweep, SweepRun, iterations_vs_alpha};
+pub use sweep::{Quantity, Spread, Sweep, SweepRun, iterations_vs_alpha, sweep_vs_alpha};
 pub use work_precision::work_precision_plot;

@@ -42,14 +42,47 @@ pub struct SweepRun {
     /// The spread over repeated runs (seeds): the point is drawn at the
     /// mean and a band spans mean ± std. `None`: a single run at `reached`.
     pub spread: Option<Spread>,
+    /// Wall time to the target (mean ± std over seeds; std 0 for one run),
+    /// drawn by [`Quantity::Seconds`]; `None` when not measured.
+    pub seconds: Option<Spread>,
 }
 
-/// Mean and standard deviation of the iterations of repeated runs.
+/// What the `y` axis of a [`sweep_vs_alpha`] plot shows for the runs that
+/// reached the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// Iterations to the target ([`SweepRun::reached`], or the mean of
+    /// [`SweepRun::spread`]).
+    Iterations,
+    /// Wall time to the target ([`SweepRun::seconds`]).
+    Seconds,
+}
+
+impl Quantity {
+    /// The `y` axis label.
+    fn axis(self) -> &'static str {
+        match self {
+            Quantity::Iterations => "iterations to target",
+            Quantity::Seconds => "seconds to target",
+        }
+    }
+
+    /// The title's word for the quantity.
+    fn title(self) -> &'static str {
+        match self {
+            Quantity::Iterations => "iterations",
+            Quantity::Seconds => "time",
+        }
+    }
+}
+
+/// Mean and standard deviation of a quantity (iterations, seconds) over
+/// repeated runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {
-    /// Mean iterations to the target.
+    /// Mean to the target.
     pub mean: f64,
-    /// Standard deviation of the iterations.
+    /// Standard deviation.
     pub std: f64,
 }
 
@@ -81,6 +114,7 @@ pub struct Spread {
 ///     diverged: false,
 ///     iterations_run: reached.unwrap_or(1000),
 ///     spread: None,
+///     seconds: None,
 /// };
 /// let sweep = Sweep {
 ///     name: "toy".into(),
@@ -95,6 +129,38 @@ pub struct Spread {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn iterations_vs_alpha(sweep: &Sweep, path: &Path) -> Result<()> {
+    sweep_vs_alpha(sweep, Quantity::Iterations, path)
+}
+
+/// Draws a [`Quantity`] to the target against the learning rate α, as
+/// [`iterations_vs_alpha`] draws iterations: with [`Quantity::Seconds`]
+/// the runs that reached the target are drawn at their
+/// [`seconds`](SweepRun::seconds) (mean, ± std band), runs without a time
+/// left out of the lines; failed runs are in the top band as before.
+///
+/// # Errors
+/// As [`iterations_vs_alpha`].
+///
+/// # Example
+/// ```
+/// use splitflow::plot::{Quantity, Spread, Sweep, SweepRun, sweep_vs_alpha};
+///
+/// let run = |alpha: f64, seconds: f64| SweepRun {
+///     method: "sgd".into(), alpha, reached: Some(100), diverged: false,
+///     iterations_run: 100, spread: None,
+///     seconds: Some(Spread { mean: seconds, std: 0.1 * seconds }),
+/// };
+/// let sweep = Sweep {
+///     name: "toy".into(), metric: "residual".into(), target: 1e-5,
+///     runs: vec![run(0.1, 0.5), run(1.0, 0.02)],
+/// };
+/// let path = std::env::temp_dir().join("splitflow_sweep_vs_alpha_example.svg");
+/// sweep_vs_alpha(&sweep, Quantity::Seconds, &path)?;
+/// assert!(std::fs::read_to_string(&path)?.contains("seconds to target"));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn sweep_vs_alpha(sweep: &Sweep, quantity: Quantity, path: &Path) -> Result<()> {
     let runs: Vec<_> = sweep
         .runs
         .iter()
@@ -114,11 +180,21 @@ pub fn iterations_vs_alpha(sweep: &Sweep, path: &Path) -> Result<()> {
         }
     }
     let reached = |r: &SweepRun| r.reached.filter(|&k| k > 0);
+    let spread = |r: &SweepRun| match quantity {
+        Quantity::Iterations => r.spread,
+        Quantity::Seconds => r.seconds,
+    };
     // The drawn value: the mean over seeds, or the single run's count.
-    let value = |r: &SweepRun| reached(r).map(|k| r.spread.map_or(k as f64, |s| s.mean));
+    let value = |r: &SweepRun| match quantity {
+        Quantity::Iterations => reached(r).map(|k| r.spread.map_or(k as f64, |s| s.mean)),
+        Quantity::Seconds => reached(r)
+            .and(r.seconds)
+            .map(|s| s.mean)
+            .filter(|&t| t > 0.0),
+    };
     let mut counts: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
     for r in &runs {
-        if let (Some(v), Some(s)) = (value(r), r.spread) {
+        if let (Some(v), Some(s)) = (value(r), spread(r)) {
             counts.push(v + s.std);
             if v - s.std > 0.0 {
                 counts.push(v - s.std);
@@ -158,21 +234,15 @@ pub fn iterations_vs_alpha(sweep: &Sweep, path: &Path) -> Result<()> {
         |m: usize| y.inverse(1.0 - band + band * (m + 1) as f64 / (methods.len() + 1) as f64);
     let band_floor = y.inverse(1.0 - band);
     let title = format!(
-        "{}: iterations to {} ≤ {}",
+        "{}: {} to {} ≤ {}",
         sweep.name,
+        quantity.title(),
         sweep.metric,
         format_value(sweep.target, 3)
     );
 
     render(path, |root| {
-        let mut chart = build_chart(
-            root,
-            &title,
-            x,
-            y,
-            "learning rate α",
-            "iterations to target",
-        )?;
+        let mut chart = build_chart(root, &title, x, y, "learning rate α", quantity.axis())?;
         if band > 0.0 {
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(x.lo, band_floor), (x.hi, y.hi)],
@@ -198,7 +268,7 @@ pub fn iterations_vs_alpha(sweep: &Sweep, path: &Path) -> Result<()> {
                 match value(r) {
                     Some(v) => {
                         segments.last_mut().unwrap().push((r.alpha, v));
-                        if let Some(s) = r.spread {
+                        if let Some(s) = spread(r) {
                             let lo = (v - s.std).max(y.lo);
                             bands.last_mut().unwrap().push((r.alpha, lo, v + s.std));
                         }
@@ -296,6 +366,7 @@ mod tests {
             diverged,
             iterations_run: iterations.unwrap_or(if diverged { 3 } else { 5000 }),
             spread: None,
+            seconds: None,
         }
     }
 
@@ -363,6 +434,46 @@ mod tests {
         assert_eq!(count(&texts, "target not reached"), 0);
         // 1..48 iterations: a log axis with labelled decades.
         assert!(texts.iter().any(|t| t == "10") && texts.iter().any(|t| t == "1"));
+    }
+
+    #[test]
+    fn sweep_vs_alpha_draws_seconds_with_their_band() {
+        let timed = |method: &str, alpha: f64, seconds: Option<f64>| SweepRun {
+            seconds: seconds.map(|mean| Spread {
+                mean,
+                std: 0.2 * mean,
+            }),
+            ..run(method, alpha, seconds.map(|_| 100), seconds.is_none())
+        };
+        let sweep = sweep_of(vec![
+            timed("sgd", 0.01, Some(2.0)),
+            timed("sgd", 0.1, Some(0.5)),
+            timed("sgd", 1.0, None),
+            timed("splitting", 0.01, Some(3.0)),
+            timed("splitting", 1.0, Some(0.01)),
+        ]);
+        let dir = out_dir("seconds");
+        let path = dir.join("seconds.svg");
+        sweep_vs_alpha(&sweep, Quantity::Seconds, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let texts = well_formed(&svg);
+        for t in [
+            "seconds to target",
+            "toy: time to residual ≤ 10⁻⁵",
+            "diverged",
+        ] {
+            assert_eq!(count(&texts, t), 1, "{t}: {texts:?}");
+        }
+        // 0.01..3 s spans more than a factor 20: a log axis; one band per method.
+        assert!(texts.iter().any(|t| t == "1"), "{texts:?}");
+        assert_eq!(svg.matches("<polygon").count(), 2);
+        // Negative control: the iterations view of the same sweep has no
+        // bands (no iteration spread) and its own labels.
+        let path = dir.join("iterations.svg");
+        sweep_vs_alpha(&sweep, Quantity::Iterations, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(svg.matches("<polygon").count(), 0);
+        assert_eq!(count(&well_formed(&svg), "iterations to target"), 1);
     }
 
     #[test]

@@ -242,13 +242,25 @@ fn output(report: &Report, out: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Iterations-to-target versus α, and the metric histories (of the first
-/// seed), as SVG, each with its data beside it as CSV (the runs table; the
-/// plotted points).
+/// Iterations-to-target and time-to-target versus α, and the metric
+/// histories (of the first seed), as SVG, each with its data beside it as
+/// CSV (the runs table; the time summary; the plotted points).
 #[cfg(feature = "plot")]
 fn plots(exp: &Experiment, out: &Path, stem: &str) -> Result<()> {
+    use splitflow::plot::{Quantity, sweep_vs_alpha};
     write(&out.join(format!("{stem}-iterations.csv")), &exp.to_csv())?;
-    splitflow::plot::iterations_vs_alpha(&sweep(exp), &out.join(format!("{stem}-iterations.svg")))?;
+    let sweep = sweep(exp);
+    sweep_vs_alpha(
+        &sweep,
+        Quantity::Iterations,
+        &out.join(format!("{stem}-iterations.svg")),
+    )?;
+    write(&out.join(format!("{stem}-time.csv")), &exp.time_csv())?;
+    sweep_vs_alpha(
+        &sweep,
+        Quantity::Seconds,
+        &out.join(format!("{stem}-time.svg")),
+    )?;
     let first_seed = exp.runs.first().map(|r| r.seed);
     let histories: Vec<_> = exp
         .histories
@@ -292,7 +304,7 @@ fn plots(exp: &Experiment, out: &Path, stem: &str) -> Result<()> {
 
 /// The experiment's runs as the plot module's learning-rate sweep: one
 /// point per (method, α), with the mean ± std band over seeds when there
-/// are several.
+/// are several, for the iterations and for the time to target.
 #[cfg(feature = "plot")]
 fn sweep(exp: &Experiment) -> splitflow::plot::Sweep {
     let several = exp.seeds() > 1;
@@ -320,6 +332,12 @@ fn sweep(exp: &Experiment) -> splitflow::plot::Sweep {
                         mean: s.mean,
                         std: s.std,
                     }),
+                    seconds: (s.converged > 0 && s.seconds_mean.is_finite()).then_some(
+                        splitflow::plot::Spread {
+                            mean: s.seconds_mean,
+                            std: s.seconds_std,
+                        },
+                    ),
                 }
             })
             .collect(),
@@ -424,6 +442,53 @@ pub(crate) fn print_experiment(exp: &Experiment) -> Result<()> {
                 b.alpha
             )?;
         }
+    }
+    print_time_to_target(exp)
+}
+
+/// Each method's best time to target, its step and stop-rule parts, and
+/// the SGD/splitting ratios.
+fn print_time_to_target(exp: &Experiment) -> Result<()> {
+    let t = &exp.time_to_target;
+    if t.best.is_empty() {
+        return Ok(());
+    }
+    // The cost of one stop-rule check, over every run.
+    let (eval, checks) = exp
+        .runs
+        .iter()
+        .fold((0.0, 0), |(s, n), r| (s + r.eval_seconds, n + r.checks));
+    say!(
+        "   time to target (mean over converged seeds; stop rule {} checks at {:.1} us each):",
+        checks,
+        if checks > 0 {
+            1e6 * eval / checks as f64
+        } else {
+            0.0
+        }
+    )?;
+    // Four significant digits, from seconds down to microseconds.
+    let secs = |t: f64| {
+        if t >= 1e-2 {
+            format!("{t:.4} s")
+        } else {
+            format!("{t:.3e} s")
+        }
+    };
+    for b in &t.best {
+        say!(
+            "   best {:<9} {} at alpha = {:.3e} (steps {} + stop rule {}); steps alone {} at alpha = {:.3e}",
+            format!("{}:", b.method),
+            secs(b.seconds),
+            b.alpha,
+            secs(b.step_seconds),
+            secs(b.eval_seconds),
+            secs(b.best_step_seconds),
+            b.step_alpha
+        )?;
+    }
+    if let (Some(r), Some(q)) = (t.sgd_over_splitting, t.step_sgd_over_splitting) {
+        say!("   time ratio sgd / splitting: {r:.3} (steps alone {q:.3})")?;
     }
     Ok(())
 }
