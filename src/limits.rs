@@ -8,8 +8,8 @@
 //! constant. The work caps on step counts live with the step rules:
 //! [`MAX_STEPS_FROM_SIZE`](crate::integrate::MAX_STEPS_FROM_SIZE) and
 //! [`MAX_STEPS_PER_LEVEL`](crate::convergence::spec::MAX_STEPS_PER_LEVEL);
-//! class labels are capped by
-//! [`MAX_CLASSES`](crate::problems::data::MAX_CLASSES).
+//! class labels are capped by the data loaders' `problems::data::MAX_CLASSES`
+//! (an application module, so not linked from this core one).
 
 use crate::error::{Error, Result};
 

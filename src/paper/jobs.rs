@@ -11,7 +11,7 @@ use nalgebra::{DMatrix, DVector};
 
 use super::exact::run_to_target;
 use super::{Experiment, History, PaperOptions, Run, Settings, Stop, logspace, uniform_init};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::flows::{LocalFlow, local_flows};
 use crate::objective::FiniteSum;
 use crate::optimizers::SplittingOptimizer;
@@ -145,7 +145,7 @@ pub(crate) fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> 
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .map_err(|e| Error::invalid("--jobs", threads, &e.to_string()))?;
+            .map_err(|e| crate::error::Error::invalid("--jobs", threads, &e.to_string()))?;
         Ok(pool.install(f))
     }
     #[cfg(not(feature = "rayon"))]
