@@ -768,7 +768,7 @@ fn run_levels(
                 continue;
             }
             Ok(_) => t_end,
-            Err(Error::NonFinite { t, .. }) => t,
+            Err(Error::NonFinite { t: Some(t), .. }) => t,
             Err(e) => return Err(e),
         };
         unstable.push(UnstableLevel {

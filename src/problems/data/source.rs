@@ -24,11 +24,11 @@ pub(super) fn gunzip<'a>(bytes: &'a [u8], source_name: &str) -> Result<Cow<'a, [
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
         .read_to_end(&mut out)
-        .map_err(|e| data_error(source_name, 0, format!("invalid gzip data: {e}")))?;
+        .map_err(|e| data_error(source_name, None, format!("invalid gzip data: {e}")))?;
     Ok(Cow::Owned(out))
 }
 
-pub(super) fn data_error(source_name: &str, line: usize, message: String) -> Error {
+pub(super) fn data_error(source_name: &str, line: Option<usize>, message: String) -> Error {
     Error::Data {
         source_name: source_name.to_string(),
         line,
