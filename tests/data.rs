@@ -119,7 +119,7 @@ fn names_constant_lists_every_loadable_set() {
     for name in NAMES {
         let d = named(name).unwrap();
         assert_eq!(d.name, *name);
-        assert_eq!(one_hot(&d).shape(), (d.n(), d.classes));
+        assert_eq!(one_hot(&d).unwrap().shape(), (d.n(), d.classes));
     }
 }
 
@@ -159,12 +159,27 @@ fn binary_targets_rejects_labels_outside_zero_one() {
 #[test]
 fn one_hot_has_one_unit_per_row_in_the_label_column() {
     let d = named("digits").unwrap();
-    let y = one_hot(&d);
+    let y = one_hot(&d).unwrap();
     assert_eq!(y.shape(), (1797, 10));
     for i in 0..d.n() {
         assert_eq!(y.row(i).sum(), 1.0);
         assert_eq!(y[(i, d.labels[i])], 1.0);
     }
+}
+
+/// A hand-edited data set whose label is not below its class count is an
+/// error naming the row, not a panic (the fields are public).
+#[test]
+fn one_hot_of_a_label_beyond_the_classes_is_an_error() {
+    let mut d = Dataset::new(DMatrix::zeros(3, 1), vec![0, 1, 1], 2, "toy").unwrap();
+    assert!(one_hot(&d).is_ok(), "negative control");
+    d.labels[2] = 2;
+    let (line, msg) = data_line(one_hot(&d));
+    assert_eq!(line, Some(3), "{msg}");
+    assert!(
+        msg.contains("toy, line 3") && msg.contains("label 2"),
+        "{msg}"
+    );
 }
 
 #[test]

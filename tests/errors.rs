@@ -770,3 +770,46 @@ fn singular_newton_matrix_is_reported() {
     .unwrap();
     assert_eq!(sol.y[0], 2f64.powi(20));
 }
+
+/// Public helpers that used to panic (or return NaN) on sizes and bounds
+/// given by a caller return errors; valid calls keep their values.
+#[test]
+fn paper_grids_and_initial_points_reject_bad_sizes() {
+    use splitflow::paper::{logspace, uniform_init};
+    for n in [0, 1] {
+        assert!(
+            matches!(logspace(1.0, 10.0, n), Err(Error::InvalidParameter { ref name, .. }) if name == "n"),
+            "n = {n}"
+        );
+    }
+    for (lo, hi) in [
+        (0.0, 1.0),
+        (-1.0, 1.0),
+        (1.0, f64::INFINITY),
+        (f64::NAN, 1.0),
+        (2.0, 1.0),
+        (1.0, 1.0),
+    ] {
+        let r = logspace(lo, hi, 5);
+        assert!(
+            matches!(r, Err(Error::InvalidParameter { .. })),
+            "[{lo}, {hi}]: {r:?}"
+        );
+    }
+    // Valid grids: both ends, and a constant ratio 10 between neighbours.
+    let g = logspace(1e-3, 1e8, 12).unwrap();
+    assert_eq!(g.len(), 12);
+    // exp(ln x) is exact to |ln x|·ε ≈ 18.4·2.2e-16 ≈ 4e-15 relative (plus rounding).
+    assert!((g[0] / 1e-3 - 1.0).abs() < 1e-14 && (g[11] / 1e8 - 1.0).abs() < 1e-14);
+    for w in g.windows(2) {
+        assert!((w[1] / w[0] - 10.0).abs() < 1e-12, "{w:?}");
+    }
+    assert!(matches!(
+        uniform_init(0, 1),
+        Err(Error::InvalidParameter { ref name, .. }) if name == "p"
+    ));
+    let theta = uniform_init(16, 1).unwrap();
+    assert_eq!(theta.len(), 16);
+    assert!(theta.iter().all(|x| x.abs() <= 0.25));
+    assert_eq!(theta, uniform_init(16, 1).unwrap(), "seeded");
+}

@@ -82,32 +82,34 @@ pub fn binary_targets(data: &Dataset) -> Result<DVector<f64>> {
 /// One-hot encoding of the labels: an `n × classes` matrix with a single 1.0
 /// per row, in the column of that row's label.
 ///
-/// # Panics
-/// If a label is not below `data.classes`, which no loader of this module
-/// produces (a hand-edited [`Dataset`] only; [`Dataset::new`] rejects it).
+/// # Errors
+/// [`Error::Data`] naming the row (1-based) if a label is not below
+/// `data.classes`, which no loader of this module produces (a hand-edited
+/// [`Dataset`] only; [`Dataset::new`] rejects it).
 ///
 /// # Example
 /// ```
 /// use splitflow::problems::data::{named, one_hot};
 ///
 /// let d = named("digits")?;
-/// let y = one_hot(&d);
+/// let y = one_hot(&d)?;
 /// assert_eq!((y.nrows(), y.ncols()), (1797, 10));
 /// assert_eq!(y[(0, d.labels[0])], 1.0);
 /// # Ok::<(), splitflow::Error>(())
 /// ```
-pub fn one_hot(data: &Dataset) -> DMatrix<f64> {
+pub fn one_hot(data: &Dataset) -> Result<DMatrix<f64>> {
     let mut y = DMatrix::zeros(data.labels.len(), data.classes);
     for (i, &l) in data.labels.iter().enumerate() {
-        assert!(
-            l < data.classes,
-            "label {l} of row {i} is not below the class count {} of {}",
-            data.classes,
-            data.name
-        );
+        if l >= data.classes {
+            return Err(Error::Data {
+                source_name: data.name.clone(),
+                line: Some(i + 1),
+                message: format!("label {l} is not below the class count {}", data.classes),
+            });
+        }
         y[(i, l)] = 1.0;
     }
-    y
+    Ok(y)
 }
 
 /// A permutation of `0..n`, reproducible from `seed` (the library's [`seeded_rng`](crate::random::seeded_rng) seeded with
