@@ -165,7 +165,7 @@ impl Experiment {
 /// ```
 /// let g = splitflow::paper::logspace(1e-2, 1e2, 5)?;
 /// assert_eq!(g.len(), 5);
-/// assert!((g[2] - 1.0).abs() < 1e-15 && g[0] == 1e-2);
+/// assert!((g[2] - 1.0).abs() < 1e-15 && (g[0] / 1e-2 - 1.0).abs() < 1e-14);
 /// assert!(splitflow::paper::logspace(0.0, 1.0, 5).is_err());
 /// assert!(splitflow::paper::logspace(1.0, 2.0, 1).is_err());
 /// # Ok::<(), splitflow::Error>(())
