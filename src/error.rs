@@ -29,12 +29,17 @@ pub enum Error {
         found: usize,
     },
     /// A NaN or infinity appeared (in an input, or produced by a right-hand side).
-    #[error("non-finite value in {what} at t = {}", Float(*.t))]
+    #[error("non-finite value in {what}{}", at_time(.t))]
     NonFinite {
         /// Where the value was found.
         what: String,
-        /// The time at which it was found (NaN when no time applies).
-        t: f64,
+        /// Which kind of quantity it was (an input, a computed state, a
+        /// gradient, parameters, an optimizer's state).
+        kind: NonFiniteKind,
+        /// The time at which it was found; `None` when no time applies (a
+        /// matrix given by the caller, an optimizer's step, which is counted,
+        /// not timed).
+        t: Option<f64>,
     },
     /// A parameter is out of its valid range.
     #[error("invalid parameter `{name}` = {value}: {reason}")]
@@ -75,13 +80,28 @@ pub enum Error {
         /// Weighted RMS norm of the last Newton correction.
         correction: f64,
     },
+    /// The fixed-point iteration `z ← θ − h∇f(z)` of an implicit optimizer
+    /// step did not converge (or its iterate overflowed).
+    #[error(
+        "fixed-point iteration of the implicit step did not converge at step {step} after {iterations} iterations (last relative change {})",
+        Float(*.change)
+    )]
+    FixedPointFailed {
+        /// The 1-based number of the optimizer step.
+        step: usize,
+        /// Iterations done.
+        iterations: usize,
+        /// The last relative change ‖z₊ − z‖∞ / (1 + ‖z₊‖∞) (∞ when no
+        /// iteration was done, not finite when the iterate overflowed).
+        change: f64,
+    },
     /// A linear solve met a singular matrix.
-    #[error("singular matrix in {what} at t = {}", Float(*.t))]
+    #[error("singular matrix in {what}{}", at_time(.t))]
     SingularMatrix {
         /// Which solve failed.
         what: String,
-        /// Time at which it failed (NaN when no time applies).
-        t: f64,
+        /// Time at which it failed; `None` when no time applies.
+        t: Option<f64>,
     },
     /// A malformed specification file (TOML or JSON).
     #[error("{}", spec_message(.message, .line))]
@@ -101,12 +121,13 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A data file holds malformed content.
-    #[error("{source_name}, line {line}: {message}")]
+    #[error("{source_name}{}: {message}", at_line(.line))]
     Data {
         /// File or data-set name.
         source_name: String,
-        /// 1-based line number (0 when not line-based).
-        line: usize,
+        /// 1-based line (or row) number; `None` for binary formats, which
+        /// have no lines.
+        line: Option<usize>,
         /// What is wrong.
         message: String,
     },
@@ -142,6 +163,36 @@ impl std::fmt::Display for Float {
     }
 }
 
+/// What kind of quantity an [`Error::NonFinite`] found non-finite: the
+/// [training executor](crate::train::Executor) reads it to report the right
+/// [divergence](crate::train::Divergence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NonFiniteKind {
+    /// A value given by the caller (an initial state, a time, a matrix).
+    Input,
+    /// A state computed by a step or a flow (a stepper's result, a Newton
+    /// iterate, an exact flow's overflow, a splitting piece's output).
+    State,
+    /// A gradient returned by an oracle.
+    Gradient,
+    /// An optimizer's parameters θ (on entry to a step or produced by one).
+    Parameters,
+    /// An optimizer's state (velocities, moment estimates) produced by a step.
+    OptimizerState,
+}
+
+/// `" at t = …"`, or nothing when no time applies.
+fn at_time(t: &Option<f64>) -> String {
+    t.map(|t| format!(" at t = {}", Float(t)))
+        .unwrap_or_default()
+}
+
+/// `", line …"`, or nothing when the source has no lines.
+fn at_line(line: &Option<usize>) -> String {
+    line.map(|l| format!(", line {l}")).unwrap_or_default()
+}
+
 fn spec_message(message: &str, line: &Option<usize>) -> String {
     match line {
         Some(l) => format!("spec error at line {l}: {message}"),
@@ -172,6 +223,7 @@ impl Error {
             | Error::StepSizeUnderflow { .. }
             | Error::MaxStepsExceeded { .. }
             | Error::NewtonFailed { .. }
+            | Error::FixedPointFailed { .. }
             | Error::SingularMatrix { .. }
             | Error::Io { .. } => false,
         }
@@ -195,10 +247,35 @@ impl Error {
         }
     }
 
-    /// Shorthand for [`Error::NonFinite`].
+    /// Shorthand for [`Error::NonFinite`] of a computed state
+    /// ([`NonFiniteKind::State`]) at time `t`.
+    ///
+    /// ```
+    /// use splitflow::Error;
+    /// let e = Error::non_finite("RK4 step", 0.5);
+    /// assert_eq!(e.to_string(), "non-finite value in RK4 step at t = 0.5");
+    /// ```
     pub fn non_finite(what: &str, t: f64) -> Self {
+        Self::non_finite_of(NonFiniteKind::State, what, Some(t))
+    }
+
+    /// Shorthand for [`Error::NonFinite`] of a value given by the caller
+    /// ([`NonFiniteKind::Input`]), at time `t` when one applies.
+    ///
+    /// ```
+    /// use splitflow::Error;
+    /// let e = Error::non_finite_input("matrix A", None);
+    /// assert_eq!(e.to_string(), "non-finite value in matrix A");
+    /// ```
+    pub fn non_finite_input(what: &str, t: Option<f64>) -> Self {
+        Self::non_finite_of(NonFiniteKind::Input, what, t)
+    }
+
+    /// [`Error::NonFinite`] of any kind.
+    pub fn non_finite_of(kind: NonFiniteKind, what: &str, t: Option<f64>) -> Self {
         Error::NonFinite {
             what: what.to_string(),
+            kind,
             t,
         }
     }
@@ -216,15 +293,16 @@ pub fn check_dim(what: &str, expected: usize, found: usize) -> Result<()> {
     }
 }
 
-/// Checks that every entry of `v` is finite.
+/// Checks that every entry of the input `v` is finite.
 ///
 /// # Errors
-/// [`Error::NonFinite`] naming `what` and `t`.
-pub fn check_finite(what: &str, v: &State, t: f64) -> Result<()> {
-    if v.iter().all(|x| x.is_finite()) {
+/// [`Error::NonFinite`] of kind [`NonFiniteKind::Input`] naming `what`, and
+/// the time `t` of `v` when one applies.
+pub fn check_finite(what: &str, v: &State, t: Option<f64>) -> Result<()> {
+    if crate::kernels::all_finite(v.as_slice()) {
         Ok(())
     } else {
-        Err(Error::non_finite(what, t))
+        Err(Error::non_finite_input(what, t))
     }
 }
 

@@ -244,7 +244,7 @@ impl Quadratic {
         check_dim("quadratic A (columns)", a.nrows(), a.ncols())?;
         check_dim("quadratic b", a.nrows(), b.len())?;
         if a.iter().chain(b.iter()).any(|x| !x.is_finite()) {
-            return Err(Error::non_finite("quadratic A or b", f64::NAN));
+            return Err(Error::non_finite_input("quadratic A or b", None));
         }
         let asym = (&a - a.transpose()).amax();
         if asym > 1e-12 * a.amax().max(1.0) {

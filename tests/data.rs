@@ -24,7 +24,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The `line` of an `Error::Data`, panicking with the error otherwise.
-fn data_line(r: splitflow::Result<impl std::fmt::Debug>) -> (usize, String) {
+fn data_line(r: splitflow::Result<impl std::fmt::Debug>) -> (Option<usize>, String) {
     match r {
         Err(ref e @ Error::Data { line, .. }) => (line, e.to_string()),
         other => panic!("expected Error::Data, got {other:?}"),
@@ -167,6 +167,21 @@ fn one_hot_has_one_unit_per_row_in_the_label_column() {
     }
 }
 
+/// A hand-edited data set whose label is not below its class count is an
+/// error naming the row, not a panic (the fields are public).
+#[test]
+fn one_hot_of_a_label_beyond_the_classes_is_an_error() {
+    let mut d = Dataset::new(DMatrix::zeros(3, 1), vec![0, 1, 1], 2, "toy").unwrap();
+    assert!(one_hot(&d).is_ok(), "negative control");
+    d.labels[2] = 2;
+    let (line, msg) = data_line(one_hot(&d));
+    assert_eq!(line, Some(3), "{msg}");
+    assert!(
+        msg.contains("toy, line 3") && msg.contains("label 2"),
+        "{msg}"
+    );
+}
+
 #[test]
 fn dataset_new_subset_permute_split() {
     let x = DMatrix::from_fn(5, 2, |i, j| (10 * i + j) as f64);
@@ -292,7 +307,7 @@ fn ragged_row_names_its_line() {
         "ragged",
         &CsvOptions::default(),
     ));
-    assert_eq!(line, 4, "{msg}");
+    assert_eq!(line, Some(4), "{msg}");
     assert!(
         msg.contains("expected 4") && msg.contains("found 3"),
         "{msg}"
@@ -305,7 +320,7 @@ fn ragged_row_names_its_line() {
         "ragged",
         &CsvOptions::with_header(),
     ));
-    assert_eq!(line, 3);
+    assert_eq!(line, Some(3));
 
     // Through a file, the error names the path.
     let f = TempPath::file("ragged.csv", b"1,2,0\n1,0\n");
@@ -313,7 +328,7 @@ fn ragged_row_names_its_line() {
         Err(Error::Data {
             source_name, line, ..
         }) => {
-            assert_eq!(line, 2);
+            assert_eq!(line, Some(2));
             assert_eq!(source_name, f.0.display().to_string());
         }
         other => panic!("{other:?}"),
@@ -327,11 +342,11 @@ fn non_numeric_value_names_line_and_column() {
         "words",
         &CsvOptions::default(),
     ));
-    assert_eq!(line, 2);
+    assert_eq!(line, Some(2));
     assert!(msg.contains("column 2") && msg.contains("two"), "{msg}");
 
     let (line, msg) = data_line(parse_csv(b"1,,0\n", "empty", &CsvOptions::default()));
-    assert_eq!(line, 1);
+    assert_eq!(line, Some(1));
     assert!(msg.contains("column 2") && msg.contains("empty"), "{msg}");
 
     // An unexpected header is just a non-numeric first line.
@@ -340,7 +355,7 @@ fn non_numeric_value_names_line_and_column() {
         "h",
         &CsvOptions::default(),
     ));
-    assert_eq!(line, 1);
+    assert_eq!(line, Some(1));
 }
 
 #[test]
@@ -348,7 +363,7 @@ fn nan_and_infinite_values_are_rejected() {
     for bad in ["NaN", "nan", "inf", "-inf", "infinity", "1e999"] {
         let text = format!("1,2,0\n3,{bad},1\n");
         let (line, msg) = data_line(parse_csv(text.as_bytes(), "nan", &CsvOptions::default()));
-        assert_eq!(line, 2, "{bad}: {msg}");
+        assert_eq!(line, Some(2), "{bad}: {msg}");
         assert!(msg.contains("column 2"), "{bad}: {msg}");
     }
 }
@@ -358,7 +373,7 @@ fn labels_must_be_non_negative_integers() {
     for bad in ["-1", "0.5", "one", "NaN", "", "1e300", "70000"] {
         let text = format!("1,2,0\n3,4,{bad}\n");
         let (line, msg) = data_line(parse_csv(text.as_bytes(), "lab", &CsvOptions::default()));
-        assert_eq!(line, 2, "{bad:?}: {msg}");
+        assert_eq!(line, Some(2), "{bad:?}: {msg}");
         assert!(msg.contains("label"), "{bad:?}: {msg}");
     }
 }
@@ -379,9 +394,12 @@ fn degenerate_csv_inputs_are_errors() {
         Err(Error::Data { .. })
     ));
     // A label alone is not a row.
-    assert_eq!(data_line(parse_csv(b"\n1\n", "e", &opts)).0, 2);
+    assert_eq!(data_line(parse_csv(b"\n1\n", "e", &opts)).0, Some(2));
     // Invalid UTF-8 and broken gzip.
-    assert_eq!(data_line(parse_csv(b"1,2,0\n\xff,2,0\n", "e", &opts)).0, 2);
+    assert_eq!(
+        data_line(parse_csv(b"1,2,0\n\xff,2,0\n", "e", &opts)).0,
+        Some(2)
+    );
     let mut broken = gzip(b"1,2,0\n");
     broken.truncate(broken.len() / 2);
     let (_, msg) = data_line(parse_csv(&broken, "e", &opts));
@@ -422,26 +440,33 @@ fn wdbc_format_checks_the_declared_counts() {
 
     // Fewer rows than declared: the header line.
     let (line, msg) = data_line(parse_wdbc(b"3,2,a,b\n1,2,0\n3,4,1\n", "w"));
-    assert_eq!(line, 1);
+    assert_eq!(line, Some(1));
     assert!(msg.contains('3') && msg.contains('2'), "{msg}");
     // More rows: the first extra line.
     assert_eq!(
         data_line(parse_wdbc(b"1,2,a,b\n1,2,0\n\n3,4,1\n", "w")).0,
-        4
+        Some(4)
     );
     // Rows with another feature count than declared.
     let (line, msg) = data_line(parse_wdbc(b"1,3,a,b\n1,2,0\n", "w"));
-    assert_eq!(line, 2);
+    assert_eq!(line, Some(2));
     assert!(msg.contains("expected 4"), "{msg}");
     // Label without a class name.
-    assert_eq!(data_line(parse_wdbc(b"2,1,a,b\n1,0\n2,2\n", "w")).0, 3);
+    assert_eq!(
+        data_line(parse_wdbc(b"2,1,a,b\n1,0\n2,2\n", "w")).0,
+        Some(3)
+    );
     // Malformed headers.
     for bad in ["", "569,30", "x,30,a,b", "569,-1,a,b", "569,0,a,b"] {
         let text = format!("{bad}\n1,0\n");
-        assert_eq!(data_line(parse_wdbc(text.as_bytes(), "w")).0, 1, "{bad:?}");
+        assert_eq!(
+            data_line(parse_wdbc(text.as_bytes(), "w")).0,
+            Some(1),
+            "{bad:?}"
+        );
     }
     // NaN in the data.
-    assert_eq!(data_line(parse_wdbc(b"1,2,a,b\n1,NaN,0\n", "w")).0, 2);
+    assert_eq!(data_line(parse_wdbc(b"1,2,a,b\n1,NaN,0\n", "w")).0, Some(2));
 }
 
 // ---------------------------------------------------------------------------
@@ -520,7 +545,8 @@ fn truncated_idx_is_an_error_naming_expected_and_found() {
     // Truncated pixel block.
     let f = TempPath::file("short-images", &images[..images.len() - 1]);
     let (line, msg) = data_line(read_idx_images(&f.0));
-    assert_eq!(line, 0);
+    assert_eq!(line, None, "binary formats have no lines");
+    assert!(!msg.contains("line"), "{msg}");
     assert!(
         msg.contains("expected 12") && msg.contains("found 11"),
         "{msg}"

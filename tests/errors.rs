@@ -2,6 +2,8 @@
 //! a silent NaN, and the message names the offending quantity.
 
 use nalgebra::{DMatrix, dmatrix, dvector};
+use splitflow::error::NonFiniteKind;
+use splitflow::objective::Quadratic;
 use splitflow::test_models::{ExactProblem, HarmonicOscillator, LinearDecay, LogisticGrowth};
 use splitflow::{
     AdaptiveOptions, ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, LinearSystem,
@@ -67,7 +69,7 @@ fn non_finite_y0_is_rejected() {
             for (what, r) in run_all(0.25, 1.0, &y0, Steps::Fixed(10)) {
                 match r {
                     Err(ref e @ Error::NonFinite { t, .. }) => {
-                        assert_eq!(t, 0.25, "{what}: the time of y0 is t0");
+                        assert_eq!(t, Some(0.25), "{what}: the time of y0 is t0");
                         let msg = e.to_string();
                         assert!(msg.contains("y0") && msg.contains("t = 0.25"), "{msg}");
                     }
@@ -319,6 +321,52 @@ fn adaptive_stepping_needs_an_embedded_estimate() {
     }
 }
 
+/// A non-finite input without a time: kind `Input`, no `t`, and a message
+/// that names `what` and shows no stand-in time ("at t = NaN").
+fn assert_untimed_input(r: splitflow::Result<()>, what: &str) {
+    match r {
+        Err(ref e @ Error::NonFinite { t, kind, .. }) => {
+            assert_eq!((t, kind), (None, NonFiniteKind::Input), "{e}");
+            assert_eq!(e.to_string(), format!("non-finite value in {what}"));
+        }
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[test]
+fn untimed_non_finite_inputs_carry_no_stand_in_time() {
+    let r = Quadratic::new(dmatrix![1.0, 0.0; 0.0, f64::INFINITY], dvector![1.0, 1.0]);
+    assert_untimed_input(r.map(|_| ()), "quadratic A or b");
+    let r = Quadratic::new(dmatrix![1.0, 0.0; 0.0, 1.0], dvector![f64::NAN, 1.0]);
+    assert_untimed_input(r.map(|_| ()), "quadratic A or b");
+    // Non-finite times: the message names the time, not "at t = NaN".
+    let y0 = State::from_vec(vec![1.0, 0.0]);
+    for (t0, t1, which) in [
+        (f64::NAN, 1.0, "start time t0"),
+        (0.0, f64::INFINITY, "end time t1"),
+    ] {
+        for (what, r) in run_all(t0, t1, &y0, Steps::Fixed(10)) {
+            let r = r.map(|_| ());
+            assert!(
+                matches!(r, Err(Error::NonFinite { t: None, .. })),
+                "{what}: {r:?}"
+            );
+            assert_untimed_input(r, which);
+        }
+    }
+    // Negative control: a timed failure keeps its time in field and message.
+    let e = Error::non_finite("RK4 step", 0.5);
+    assert!(matches!(
+        e,
+        Error::NonFinite {
+            t: Some(0.5),
+            kind: NonFiniteKind::State,
+            ..
+        }
+    ));
+    assert!(e.to_string().ends_with("at t = 0.5"), "{e}");
+}
+
 #[test]
 fn linear_system_rejects_bad_matrices() {
     let r = LinearSystem::new(DMatrix::from_element(2, 3, 1.0), None);
@@ -346,12 +394,12 @@ fn linear_system_rejects_bad_matrices() {
         "{r:?}"
     );
     let r = LinearSystem::new(dmatrix![1.0, f64::NAN; 0.0, 1.0], None);
-    assert!(matches!(r, Err(Error::NonFinite { .. })), "{r:?}");
+    assert_untimed_input(r.map(|_| ()), "matrix A");
     let r = LinearSystem::new(
         dmatrix![1.0, 0.0; 0.0, 1.0],
         Some(dvector![f64::INFINITY, 0.0]),
     );
-    assert!(matches!(r, Err(Error::NonFinite { .. })), "{r:?}");
+    assert_untimed_input(r.map(|_| ()), "forcing c");
     let sys = LinearSystem::new(dmatrix![-1.0, 0.0; 0.0, -2.0], None).unwrap();
     let r = sys.exact(1.0, &dvector![1.0]);
     assert!(
@@ -518,7 +566,7 @@ fn nan_rhs_with_fixed_steps_names_the_end_of_the_failing_step() {
             &Steps::Fixed(10),
         );
         match r {
-            Err(ref e @ Error::NonFinite { t, .. }) => {
+            Err(ref e @ Error::NonFinite { t: Some(t), .. }) => {
                 assert!(
                     (t - t_fail).abs() < 1e-12,
                     "{name}: t = {t}, expected {t_fail}"
@@ -704,7 +752,7 @@ fn singular_newton_matrix_is_reported() {
         &Steps::Fixed(10),
     );
     match r {
-        Err(ref e @ Error::SingularMatrix { t, .. }) => {
+        Err(ref e @ Error::SingularMatrix { t: Some(t), .. }) => {
             assert!((t - 0.1).abs() < 1e-15, "t = {t}");
             assert!(e.to_string().contains("t = 0.1"), "{e}");
         }
@@ -721,4 +769,47 @@ fn singular_newton_matrix_is_reported() {
     )
     .unwrap();
     assert_eq!(sol.y[0], 2f64.powi(20));
+}
+
+/// Public helpers that used to panic (or return NaN) on sizes and bounds
+/// given by a caller return errors; valid calls keep their values.
+#[test]
+fn paper_grids_and_initial_points_reject_bad_sizes() {
+    use splitflow::paper::{logspace, uniform_init};
+    for n in [0, 1] {
+        assert!(
+            matches!(logspace(1.0, 10.0, n), Err(Error::InvalidParameter { ref name, .. }) if name == "n"),
+            "n = {n}"
+        );
+    }
+    for (lo, hi) in [
+        (0.0, 1.0),
+        (-1.0, 1.0),
+        (1.0, f64::INFINITY),
+        (f64::NAN, 1.0),
+        (2.0, 1.0),
+        (1.0, 1.0),
+    ] {
+        let r = logspace(lo, hi, 5);
+        assert!(
+            matches!(r, Err(Error::InvalidParameter { .. })),
+            "[{lo}, {hi}]: {r:?}"
+        );
+    }
+    // Valid grids: both ends, and a constant ratio 10 between neighbours.
+    let g = logspace(1e-3, 1e8, 12).unwrap();
+    assert_eq!(g.len(), 12);
+    // exp(ln x) is exact to |ln x|·ε ≈ 18.4·2.2e-16 ≈ 4e-15 relative (plus rounding).
+    assert!((g[0] / 1e-3 - 1.0).abs() < 1e-14 && (g[11] / 1e8 - 1.0).abs() < 1e-14);
+    for w in g.windows(2) {
+        assert!((w[1] / w[0] - 10.0).abs() < 1e-12, "{w:?}");
+    }
+    assert!(matches!(
+        uniform_init(0, 1),
+        Err(Error::InvalidParameter { ref name, .. }) if name == "p"
+    ));
+    let theta = uniform_init(16, 1).unwrap();
+    assert_eq!(theta.len(), 16);
+    assert!(theta.iter().all(|x| x.abs() <= 0.25));
+    assert_eq!(theta, uniform_init(16, 1).unwrap(), "seeded");
 }

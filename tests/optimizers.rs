@@ -11,11 +11,12 @@
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, StandardNormal};
+use splitflow::error::NonFiniteKind;
 use splitflow::objective::{Objective, Quadratic, QuadraticSum};
 use splitflow::optimizers::{
     AdaGrad, AdaMax, Adadelta, Adam, AdamParameters, AdamW, AmsGrad, BatchOracle, DecayScheme,
     EpsPlacement, FnOracle, GradientDescent, GradientOracle, GradientScheme, HeavyBallScheme,
-    Momentum, Nadam, Nag, NagFriction, ObjectiveOracle, Optimizer, RmsProp,
+    ImplicitOptions, Momentum, Nadam, Nag, NagFriction, ObjectiveOracle, Optimizer, RmsProp,
 };
 use splitflow::{Error, State};
 
@@ -1203,7 +1204,7 @@ fn a_nan_gradient_at_step_5_is_reported_and_leaves_theta_unchanged() {
                 oracle.calls
             );
             match &r {
-                Err(e @ Error::NonFinite { what: w, t }) => {
+                Err(e @ Error::NonFinite { what: w, kind, t }) => {
                     let msg = e.to_string();
                     assert!(
                         msg.contains("step 5"),
@@ -1214,7 +1215,9 @@ fn a_nan_gradient_at_step_5_is_reported_and_leaves_theta_unchanged() {
                         "{what}: message names step 4: {msg}"
                     );
                     assert!(w.contains("step 5"), "{what}: {w}");
-                    assert_eq!(*t, 5.0, "{what}: the error's t field is the step number");
+                    assert_eq!(*t, None, "{what}: an optimizer step has no time");
+                    assert!(!msg.contains("t = "), "{what}: {msg}");
+                    assert_eq!(*kind, NonFiniteKind::Gradient, "{what}");
                     eprintln!("{what}: {msg}");
                 }
                 other => panic!("{what}: expected Error::NonFinite, got {other:?}"),
@@ -1306,8 +1309,8 @@ fn an_oracle_of_the_wrong_dimension_is_a_dimension_mismatch() {
 }
 
 /// One implicit-SGD step with lr·L = `c` on a random SPD quadratic: asserts
-/// an error (never non-finite or changed parameters).
-fn assert_implicit_sgd_fails_cleanly(c: f64) {
+/// an error (never non-finite or changed parameters), and returns it.
+fn assert_implicit_sgd_fails_cleanly(c: f64) -> Error {
     let mut rng = StdRng::seed_from_u64(0x0b7_000d);
     let prob = Problem::random_quadratic(&mut rng, 6);
     let Problem::Quad { lib: q, .. } = &prob else {
@@ -1328,22 +1331,56 @@ fn assert_implicit_sgd_fails_cleanly(c: f64) {
         theta.as_slice()
     );
     assert!(
-        matches!(r, Err(Error::NewtonFailed { .. } | Error::NonFinite { .. })),
+        matches!(
+            r,
+            Err(Error::FixedPointFailed { .. } | Error::NonFinite { .. })
+        ),
         "lr·L = {c}: {r:?}"
     );
     assert_eq!(theta, theta0, "lr·L = {c}: θ changed by the failed step");
     assert_eq!(opt.steps_taken(), 0);
+    r.unwrap_err()
 }
 
 #[test]
 fn implicit_sgd_that_cannot_converge_errors_instead_of_returning_nan() {
     // lr·L = 3: the fixed-point map z ↦ θ − lr∇f(z) expands by ~3 per
     // iteration, which stays finite over the 500-iteration budget
-    // (→ NewtonFailed); lr·L = 30: the iterate overflows inside the gradient
+    // (→ FixedPointFailed, not a Newton failure: there is no Newton
+    // iteration); lr·L = 30: the iterate overflows inside the gradient
     // (→ NonFinite from the oracle check).
-    for c in [3.0, 30.0] {
-        assert_implicit_sgd_fails_cleanly(c);
+    match assert_implicit_sgd_fails_cleanly(3.0) {
+        ref e @ Error::FixedPointFailed {
+            step,
+            iterations,
+            change,
+        } => {
+            assert_eq!(step, 1);
+            assert_eq!(iterations, ImplicitOptions::default().max_iterations);
+            assert!(
+                change.is_finite() && change > ImplicitOptions::default().tol,
+                "{change}"
+            );
+            let msg = e.to_string();
+            assert!(
+                msg.contains("fixed-point") && msg.contains("step 1") && !msg.contains("Newton"),
+                "{msg}"
+            );
+            assert!(
+                !msg.contains("t = "),
+                "an optimizer step has no time: {msg}"
+            );
+        }
+        other => panic!("lr·L = 3: expected FixedPointFailed, got {other:?}"),
     }
+    assert!(matches!(
+        assert_implicit_sgd_fails_cleanly(30.0),
+        Error::NonFinite {
+            kind: NonFiniteKind::Gradient,
+            t: None,
+            ..
+        }
+    ));
 }
 
 /// Far beyond the contraction limit (lr·L = 10 … 1e6) the fixed-point iterate

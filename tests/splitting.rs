@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
 
 use splitflow::convergence::fine_reference;
+use splitflow::error::NonFiniteKind;
 use splitflow::flows::local_flows;
 use splitflow::objective::{FiniteSum, QuadraticSum};
 use splitflow::splitting::{
@@ -970,7 +971,12 @@ fn a_piece_producing_nan_is_named_in_the_error() {
         }
     }
     match failed {
-        Some((k, Error::NonFinite { what, t })) => {
+        Some((
+            k,
+            Error::NonFinite {
+                what, t: Some(t), ..
+            },
+        )) => {
             assert!(what.starts_with("piece 1 (rk4"), "{what}");
             // The first step whose rk4 stages reach t > 0.25 is the second.
             assert_eq!(k, 1);
@@ -989,7 +995,12 @@ fn a_piece_producing_nan_is_named_in_the_error() {
     );
     let mut y = State::from_vec(vec![1.0, 1.0]);
     match s.advance(0.0, 0.1, &mut y) {
-        Err(Error::NonFinite { what, t }) => {
+        Err(Error::NonFinite {
+            what,
+            t: Some(t),
+            kind,
+        }) => {
+            assert_eq!(kind, NonFiniteKind::State);
             assert_eq!(what, "piece 1 (poison) output");
             assert!((t - 0.1).abs() < 1e-15);
         }

@@ -4,8 +4,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use splitflow::error::NonFiniteKind;
 use splitflow::objective::{FiniteSum, Mean, Objective};
-use splitflow::optimizers::GradientDescent;
+use splitflow::optimizers::{Adam, AdamParameters, FnOracle, GradientDescent, Optimizer};
 use splitflow::problems::least_squares::{LeastSquares, random_least_squares};
 use splitflow::splitting::{PieceOrder, PieceSchedule};
 use splitflow::train::{
@@ -217,6 +218,80 @@ fn non_finite_parameters_roll_theta_back_bitwise() {
     assert_eq!(out.final_loss, Mean(&sum).value(&theta));
 }
 
+/// An [`Optimizer`] on one batch whose gradient is the constant `g`
+/// everywhere (θ ∈ ℝ¹): lets a test choose which quantity of a step overflows.
+struct ConstantGradient<'a> {
+    optimizer: &'a mut dyn Optimizer,
+    g: f64,
+}
+
+impl TrainMethod for ConstantGradient<'_> {
+    fn batches(&self) -> usize {
+        1
+    }
+    fn dim(&self) -> usize {
+        1
+    }
+    fn step(&mut self, _batch: usize, theta: &mut State) -> splitflow::Result<()> {
+        let g = self.g;
+        let mut oracle = FnOracle::new(1, move |_: &State, out: &mut State| out.fill(g));
+        self.optimizer.step(theta, &mut oracle)
+    }
+}
+
+/// Runs `optimizer` with the constant gradient `g` from θ = 1 and returns
+/// the termination and the returned θ.
+fn diverge_with(optimizer: &mut dyn Optimizer, g: f64) -> (Termination, State) {
+    let mut method = ConstantGradient { optimizer, g };
+    let mut theta = State::from_element(1, 1.0);
+    let mut loss = |t: &State| t[0].abs();
+    let out = Executor::new(Budget::Iterations(5))
+        .divergence(DivergenceBound::none())
+        .run(&mut method, &mut theta, &mut loss)
+        .unwrap();
+    (out.termination, theta)
+}
+
+/// The executor reports the quantity that overflowed: SGD with a finite
+/// gradient whose step θ − lr·g overflows is non-finite *parameters*, Adam
+/// whose second moment g² overflows (while θ stays finite: m/√v = 0) is a
+/// non-finite *optimizer state*, and only a non-finite gradient is a
+/// non-finite gradient (negative control). θ is rolled back in each case.
+#[test]
+fn divergence_names_the_quantity_that_overflowed() {
+    let mut sgd = GradientDescent::sgd(1e300).unwrap();
+    let (t, theta) = diverge_with(&mut sgd, 1e10);
+    assert_eq!(
+        t,
+        Termination::Diverged(Divergence::NonFiniteParameters { step: 1 })
+    );
+    assert_eq!(theta[0], 1.0);
+
+    let mut adam = Adam::textbook(AdamParameters::default()).unwrap();
+    let (t, theta) = diverge_with(&mut adam, 1e200);
+    assert_eq!(
+        t,
+        Termination::Diverged(Divergence::NonFiniteState { step: 1 })
+    );
+    assert_eq!(
+        t.to_string(),
+        "diverged: non-finite optimizer state after step 1"
+    );
+    assert_eq!(theta[0], 1.0);
+
+    let mut sgd = GradientDescent::sgd(0.1).unwrap();
+    let (t, theta) = diverge_with(&mut sgd, f64::INFINITY);
+    assert_eq!(
+        t,
+        Termination::Diverged(Divergence::NonFiniteGradient { step: 1 })
+    );
+    assert_eq!(theta[0], 1.0);
+    // A finite gradient with a harmless step: no divergence at all.
+    let mut sgd = GradientDescent::sgd(0.1).unwrap();
+    let (t, _) = diverge_with(&mut sgd, 1e10);
+    assert_eq!(t, Termination::IterationBudget);
+}
+
 #[test]
 fn loss_above_the_relative_bound_is_divergence() {
     let sum = problem();
@@ -409,10 +484,13 @@ fn bad_configurations_are_errors() {
     ));
     let mut nan = zeros();
     nan[0] = f64::NAN;
-    assert!(matches!(
-        run(Executor::new(Budget::Epochs(1)), &mut nan),
-        Err(Error::NonFinite { .. })
-    ));
+    match run(Executor::new(Budget::Epochs(1)), &mut nan) {
+        Err(ref e @ Error::NonFinite { t, kind, .. }) => {
+            assert_eq!((t, kind), (None, NonFiniteKind::Parameters));
+            assert_eq!(e.to_string(), "non-finite value in initial parameters");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// `train` with SGD at lr = 1e6 on digits01 takes the loss from ln 2 to

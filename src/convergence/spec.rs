@@ -910,7 +910,7 @@ pub(crate) fn level_error(
                 .unwrap_or(0);
             Ok(Err(study.measure.times.get(k).copied().unwrap_or(t_end)))
         }
-        Err(Error::NonFinite { t, .. }) => Ok(Err(t)),
+        Err(Error::NonFinite { t: Some(t), .. }) => Ok(Err(t)),
         Err(e) => Err(e),
     }
 }

@@ -295,16 +295,16 @@ fn drive(
     on_accept: &mut OnAccept<'_>,
 ) -> Result<f64> {
     if !t0.is_finite() {
-        return Err(Error::non_finite("start time t0", t0));
+        return Err(Error::non_finite_input("start time t0", None));
     }
     if !t1.is_finite() {
-        return Err(Error::non_finite("end time t1", t1));
+        return Err(Error::non_finite_input("end time t1", None));
     }
     if t1 == t0 {
         return Err(Error::invalid("t1", t1, "end time equals start time t0"));
     }
     check_dim("initial state y0", system.dim(), y.len())?;
-    check_finite("initial state y0", y, t0)?;
+    check_finite("initial state y0", y, Some(t0))?;
     steps.validate_for(stepper)?;
     match steps.count(span)? {
         Some(n) => {

@@ -56,6 +56,83 @@ impl EpsPlacement {
     }
 }
 
+/// The state and the checked step of a method with one accumulator of
+/// squared gradients (AdaGrad, RMSProp):
+///
+/// $$ v_{k+1} = A(v_k, g_k), \qquad x_{k+1} = x_k - \delta\, g_k / D(v_{k+1}, \varepsilon) $$
+///
+/// with `g = ∇f(xₖ)`, the method's accumulation `A` and the denominator `D`
+/// of its [`EpsPlacement`]; computed into candidates and committed only
+/// when finite ([`prepare`], [`gradient_at`], [`commit`]).
+#[derive(Debug, Clone)]
+struct Accumulator {
+    v: State,
+    g: State,
+    next: State,
+    v_next: State,
+    steps: usize,
+}
+
+impl Accumulator {
+    fn new() -> Self {
+        Accumulator {
+            v: State::zeros(0),
+            g: State::zeros(0),
+            next: State::zeros(0),
+            v_next: State::zeros(0),
+            steps: 0,
+        }
+    }
+
+    /// One step with accumulation `accumulate(v, g)`, step `d` and
+    /// regulariser `e` at `place`.
+    fn step(
+        &mut self,
+        theta: &mut State,
+        oracle: &mut dyn GradientOracle,
+        d: f64,
+        e: f64,
+        place: EpsPlacement,
+        accumulate: impl Fn(f64, f64) -> f64,
+    ) -> Result<()> {
+        let k = self.steps + 1;
+        prepare(
+            theta,
+            k,
+            &mut [&mut self.v, &mut self.next, &mut self.v_next],
+        )?;
+        gradient_at(oracle, theta, &mut self.g, k)?;
+        // Plain slices (here and in the other step loops of this file):
+        // nalgebra's strided iterators do not vectorise.
+        let (v, g) = (self.v.as_slice(), self.g.as_slice());
+        for (((xn, vn), (x, v)), g) in self
+            .next
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.v_next.as_mut_slice())
+            .zip(theta.as_slice().iter().zip(v))
+            .zip(g)
+        {
+            *vn = accumulate(*v, *g);
+            *xn = x - d * g / place.denominator(*vn, e);
+        }
+        commit(
+            k,
+            theta,
+            &mut self.next,
+            &mut [(&mut self.v, &mut self.v_next)],
+        )?;
+        self.steps = k;
+        Ok(())
+    }
+
+    /// Forgets v and the step count.
+    fn reset(&mut self) {
+        self.v.fill(0.0);
+        self.steps = 0;
+    }
+}
+
 /// AdaGrad, derived from the ODE `V' = ∇f²`, `x' = −∇f/(√V + ε̃)` (or
 /// `√(V + ε̃)`).
 ///
@@ -89,11 +166,7 @@ pub struct AdaGrad {
     delta: f64,
     eps_tilde: f64,
     placement: EpsPlacement,
-    v: State,
-    g: State,
-    next: State,
-    v_next: State,
-    steps: usize,
+    acc: Accumulator,
 }
 
 impl AdaGrad {
@@ -108,11 +181,7 @@ impl AdaGrad {
             delta,
             eps_tilde,
             placement,
-            v: State::zeros(0),
-            g: State::zeros(0),
-            next: State::zeros(0),
-            v_next: State::zeros(0),
-            steps: 0,
+            acc: Accumulator::new(),
         })
     }
 
@@ -178,43 +247,17 @@ impl Optimizer for AdaGrad {
         "adagrad"
     }
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
-        let k = self.steps + 1;
-        prepare(
-            theta,
-            k,
-            &mut [&mut self.v, &mut self.next, &mut self.v_next],
-        )?;
-        gradient_at(oracle, theta, &mut self.g, k)?;
-        let (d, e, place) = (self.delta, self.eps_tilde, self.placement);
-        // Plain slices (here and in the other step loops of this file):
-        // nalgebra's strided iterators do not vectorise.
-        let (v, g) = (self.v.as_slice(), self.g.as_slice());
-        for (((xn, vn), (x, v)), g) in self
-            .next
-            .as_mut_slice()
-            .iter_mut()
-            .zip(self.v_next.as_mut_slice())
-            .zip(theta.as_slice().iter().zip(v))
-            .zip(g)
-        {
-            *vn = v + d * g * g;
-            *xn = x - d * g / place.denominator(*vn, e);
-        }
-        commit(
-            k,
-            theta,
-            &mut self.next,
-            &mut [(&mut self.v, &mut self.v_next)],
-        )?;
-        self.steps = k;
-        Ok(())
+        let d = self.delta;
+        self.acc
+            .step(theta, oracle, d, self.eps_tilde, self.placement, |v, g| {
+                v + d * g * g
+            })
     }
     fn reset(&mut self) {
-        self.v.fill(0.0);
-        self.steps = 0;
+        self.acc.reset();
     }
     fn steps_taken(&self) -> usize {
-        self.steps
+        self.acc.steps
     }
     fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
         let (lr, eps) = self.textbook_parameters();
@@ -262,11 +305,7 @@ pub struct RmsProp {
     eps: f64,
     placement: EpsPlacement,
     delta: f64,
-    v: State,
-    g: State,
-    next: State,
-    v_next: State,
-    steps: usize,
+    acc: Accumulator,
 }
 
 impl RmsProp {
@@ -297,11 +336,7 @@ impl RmsProp {
             eps,
             placement,
             delta,
-            v: State::zeros(0),
-            g: State::zeros(0),
-            next: State::zeros(0),
-            v_next: State::zeros(0),
-            steps: 0,
+            acc: Accumulator::new(),
         })
     }
 
@@ -333,44 +368,23 @@ impl Optimizer for RmsProp {
         "rmsprop"
     }
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
-        let k = self.steps + 1;
-        prepare(
-            theta,
-            k,
-            &mut [&mut self.v, &mut self.next, &mut self.v_next],
-        )?;
-        gradient_at(oracle, theta, &mut self.g, k)?;
         // Euler on v' = b(g² − v): v + bδ(g² − v) = (1 − bδ)v + bδ·g².
         let rho = self.rho;
         let c = 1.0 - rho;
-        let (d, e, place) = (self.delta, self.eps, self.placement);
-        let (v, g) = (self.v.as_slice(), self.g.as_slice());
-        for (((xn, vn), (x, v)), g) in self
-            .next
-            .as_mut_slice()
-            .iter_mut()
-            .zip(self.v_next.as_mut_slice())
-            .zip(theta.as_slice().iter().zip(v))
-            .zip(g)
-        {
-            *vn = rho * v + c * g * g;
-            *xn = x - d * g / place.denominator(*vn, e);
-        }
-        commit(
-            k,
+        self.acc.step(
             theta,
-            &mut self.next,
-            &mut [(&mut self.v, &mut self.v_next)],
-        )?;
-        self.steps = k;
-        Ok(())
+            oracle,
+            self.delta,
+            self.eps,
+            self.placement,
+            |v, g| rho * v + c * g * g,
+        )
     }
     fn reset(&mut self) {
-        self.v.fill(0.0);
-        self.steps = 0;
+        self.acc.reset();
     }
     fn steps_taken(&self) -> usize {
-        self.steps
+        self.acc.steps
     }
     fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
         vec![("lr", self.delta), ("rho", self.rho), ("eps", self.eps)]

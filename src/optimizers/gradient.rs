@@ -28,7 +28,7 @@ pub enum GradientScheme {
 pub struct ImplicitOptions {
     /// Stop when ‖z₊ − z‖∞ ≤ tol·(1 + ‖z₊‖∞).
     pub tol: f64,
-    /// Give up (with [`Error::NewtonFailed`]) after this many iterations.
+    /// Give up (with [`Error::FixedPointFailed`]) after this many iterations.
     pub max_iterations: usize,
 }
 
@@ -155,7 +155,9 @@ impl GradientDescent {
         self.stage.copy_from(theta);
         self.stage.axpy(-self.h, &self.g, 1.0);
         let mut last = f64::INFINITY;
+        let mut iterations = 0;
         for _ in 0..opts.max_iterations {
+            iterations += 1;
             gradient_at(oracle, &self.stage, &mut self.g, k)?;
             self.acc.copy_from(theta);
             self.acc.axpy(-self.h, &self.g, 1.0);
@@ -176,10 +178,10 @@ impl GradientDescent {
                 return commit(k, theta, &mut self.stage, &mut []);
             }
         }
-        Err(Error::NewtonFailed {
-            t: k as f64 * self.h,
-            iterations: opts.max_iterations,
-            correction: last,
+        Err(Error::FixedPointFailed {
+            step: k,
+            iterations,
+            change: last,
         })
     }
 

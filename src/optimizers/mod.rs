@@ -56,7 +56,7 @@ pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};
 pub use variance_reduced::{SAG_MAX_TABLE_ENTRIES, Sag, Svrg};
 
 use crate::State;
-use crate::error::{Error, Result, check_nonnegative, check_positive};
+use crate::error::{Error, NonFiniteKind, Result, check_nonnegative, check_positive};
 
 /// One step of an optimization method, driven by a gradient oracle.
 ///
@@ -156,9 +156,10 @@ pub(crate) fn checked_call(
         ));
     }
     if !crate::kernels::all_finite(g.as_slice()) {
-        return Err(Error::non_finite(
+        return Err(Error::non_finite_of(
+            NonFiniteKind::Gradient,
             &format!("{what} returned by the oracle at step {step}"),
-            step as f64,
+            None,
         ));
     }
     Ok(())
@@ -170,9 +171,10 @@ pub(crate) fn checked_call(
 /// first step).
 pub(crate) fn prepare(theta: &State, step: usize, workspaces: &mut [&mut State]) -> Result<()> {
     if !crate::kernels::all_finite(theta.as_slice()) {
-        return Err(Error::non_finite(
+        return Err(Error::non_finite_of(
+            NonFiniteKind::Parameters,
             &format!("parameters θ on entry to step {step}"),
-            step as f64,
+            None,
         ));
     }
     for w in workspaces.iter_mut() {
@@ -198,20 +200,22 @@ pub(crate) fn commit(
     state: &mut [(&mut State, &mut State)],
 ) -> Result<()> {
     if !crate::kernels::all_finite(next.as_slice()) {
-        return Err(Error::non_finite(
+        return Err(Error::non_finite_of(
+            NonFiniteKind::Parameters,
             &format!(
                 "parameters θ produced by step {step} (the step was refused; θ and the optimizer's state are unchanged)"
             ),
-            step as f64,
+            None,
         ));
     }
     for (_, candidate) in state.iter() {
         if !crate::kernels::all_finite(candidate.as_slice()) {
-            return Err(Error::non_finite(
+            return Err(Error::non_finite_of(
+                NonFiniteKind::OptimizerState,
                 &format!(
                     "optimizer state produced by step {step} (the step was refused; θ and the optimizer's state are unchanged)"
                 ),
-                step as f64,
+                None,
             ));
         }
     }

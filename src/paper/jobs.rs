@@ -10,7 +10,7 @@ use std::time::Instant;
 use nalgebra::{DMatrix, DVector};
 
 use super::exact::run_to_target;
-use super::{Experiment, History, PaperOptions, Run, Settings, Stop, logspace, uniform_init};
+use super::{Experiment, History, PaperOptions, Run, Settings, Stop, log_grid, uniform_init};
 use crate::error::Result;
 use crate::flows::{LocalFlow, local_flows};
 use crate::objective::FiniteSum;
@@ -112,17 +112,17 @@ impl Spec {
             Spec::Tomography => p.tomography(q, m),
             Spec::Logistic { .. } | Spec::LogisticMnist(_) => p.classification(
                 if q {
-                    logspace(1e-2, 1e7, 5)
+                    log_grid(1e-2, 1e7, 5)
                 } else {
-                    logspace(1e-2, 1e7, 10)
+                    log_grid(1e-2, 1e7, 10)
                 },
                 100 * m,
             ),
             Spec::Softmax | Spec::SoftmaxFashion(_) => p.classification(
                 if q {
-                    logspace(1e-2, 1e4, 4)
+                    log_grid(1e-2, 1e4, 4)
                 } else {
-                    logspace(1e-2, 1e5, 8)
+                    log_grid(1e-2, 1e5, 8)
                 },
                 50 * m,
             ),
@@ -387,7 +387,7 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
         factorize_all(&mut flows)?;
     }
     let factorization_seconds = t.elapsed().as_secs_f64();
-    let theta0 = uniform_init(x.ncols(), seed + 1);
+    let theta0 = uniform_init(x.ncols(), seed + 1)?;
     let flows = &flows;
     let runs = par_map(jobs, |job| {
         // The job's own problem: its gradient workspace is not shared.
@@ -460,7 +460,7 @@ fn logistic_group(
     let m = train.n().div_ceil(b);
     let settings = spec.settings(opts, m);
     let p = train.p();
-    let theta0 = uniform_init(p, seed + 1);
+    let theta0 = uniform_init(p, seed + 1)?;
     let runs = par_map(jobs, |job| {
         let problem = Logistic::new(&train.x, &y, b)?;
         let mut metric = |t: &State| error_rate(t, &test.x, &y_test);
@@ -522,7 +522,7 @@ fn softmax_group(
     let m = train.n().div_ceil(b);
     let settings = spec.settings(opts, m);
     let p = train.p();
-    let theta0 = uniform_init(p * classes, seed + 1);
+    let theta0 = uniform_init(p * classes, seed + 1)?;
     let target = 0.25;
     let runs = par_map(jobs, |job| {
         let problem = Softmax::new(&train.x, &train.labels, classes, b)?;

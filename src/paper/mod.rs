@@ -224,22 +224,73 @@ impl Experiment {
     }
 }
 
-/// `n` log-spaced values from `lo` to `hi`.
-pub fn logspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    if n == 1 {
-        return vec![lo];
+/// `n` log-spaced values from `lo` to `hi` (both included):
+///
+/// $$ x_k = \exp\left(\ln lo + (\ln hi - \ln lo)\frac{k}{n - 1}\right), \quad k = 0, …, n − 1 $$
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for `n < 2` (a grid needs both ends) or
+/// bounds that are not finite with `0 < lo < hi`.
+///
+/// # Example
+/// ```
+/// let g = splitflow::paper::logspace(1e-2, 1e2, 5)?;
+/// assert_eq!(g.len(), 5);
+/// assert!((g[2] - 1.0).abs() < 1e-15 && (g[0] / 1e-2 - 1.0).abs() < 1e-14);
+/// assert!(splitflow::paper::logspace(0.0, 1.0, 5).is_err());
+/// assert!(splitflow::paper::logspace(1.0, 2.0, 1).is_err());
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+pub fn logspace(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>> {
+    if n < 2 {
+        return Err(Error::invalid(
+            "n",
+            n,
+            "a log-spaced grid needs at least 2 points",
+        ));
     }
+    crate::error::check_positive("lo", lo)?;
+    crate::error::check_positive("hi", hi)?;
+    if lo >= hi {
+        return Err(Error::invalid(
+            "hi",
+            crate::error::Float(hi),
+            "must be above lo",
+        ));
+    }
+    Ok(log_grid(lo, hi, n))
+}
+
+/// [`logspace`] without the checks, for the paper's fixed grids
+/// (`n ≥ 2`, `0 < lo < hi`).
+pub(crate) fn log_grid(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     (0..n)
         .map(|k| (lo.ln() + (hi.ln() - lo.ln()) * k as f64 / (n - 1) as f64).exp())
         .collect()
 }
 
 /// θ₀ ~ U(−1/√p, 1/√p), seeded.
-pub fn uniform_init(p: usize, seed: u64) -> State {
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for `p = 0` (no parameters: the range
+/// ±1/√p is infinite).
+///
+/// # Example
+/// ```
+/// let theta = splitflow::paper::uniform_init(4, 7)?;
+/// assert!(theta.iter().all(|x| x.abs() <= 0.5));
+/// assert!(splitflow::paper::uniform_init(0, 7).is_err());
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+pub fn uniform_init(p: usize, seed: u64) -> Result<State> {
+    if p == 0 {
+        return Err(Error::invalid("p", p, "needs at least one parameter"));
+    }
     let a = 1.0 / (p as f64).sqrt();
     let mut rng = crate::random::seeded_rng(seed);
-    let u = Uniform::new_inclusive(-a, a).expect("a valid range");
-    State::from_fn(p, |_, _| u.sample(&mut rng))
+    let u = Uniform::new_inclusive(-a, a)
+        .map_err(|e| Error::invalid("p", p, &format!("no uniform range ±1/√p: {e}")))?;
+    Ok(State::from_fn(p, |_, _| u.sample(&mut rng)))
 }
 
 /// Options of a `paper` run.

@@ -176,9 +176,9 @@ pub struct Settings {
 /// assert!((g[9] - 10f64.powf(-1.2)).abs() < 1e-15 && (g[10] - 10f64.powf(0.64)).abs() < 1e-12);
 /// ```
 pub fn authors_grid() -> Vec<f64> {
-    let mut g = super::logspace(1e-3, 10f64.powf(-1.2), 10);
+    let mut g = super::log_grid(1e-3, 10f64.powf(-1.2), 10);
     g.extend(
-        super::logspace(10f64.powf(-1.2), 1e8, 6)
+        super::log_grid(10f64.powf(-1.2), 1e8, 6)
             .into_iter()
             .skip(1),
     );
@@ -264,9 +264,9 @@ impl Protocol {
                 noise: Some(0.01),
                 stop: Some(Stop::RelRes(1e-3)),
                 grid: if quick {
-                    super::logspace(1e-2, 1e8, 6)
+                    super::log_grid(1e-2, 1e8, 6)
                 } else {
-                    super::logspace(1e-3, 1e8, 12)
+                    super::log_grid(1e-3, 1e8, 12)
                 },
                 max_iterations: 40 * m,
                 counting: Counting::Steps,
@@ -297,9 +297,9 @@ impl Protocol {
                 noise: None,
                 stop,
                 grid: if quick {
-                    super::logspace(0.2, 6.3, 4)
+                    super::log_grid(0.2, 6.3, 4)
                 } else {
-                    super::logspace(0.1, 6.3, 9)
+                    super::log_grid(0.1, 6.3, 9)
                 },
                 max_iterations: if quick { 60 * m } else { 30 * m },
                 counting: Counting::Steps,
@@ -308,9 +308,9 @@ impl Protocol {
                 noise: None,
                 stop,
                 grid: if quick {
-                    super::logspace(0.63, 6.3, 4)
+                    super::log_grid(0.63, 6.3, 4)
                 } else {
-                    super::logspace(0.63, 6.3, 15)
+                    super::log_grid(0.63, 6.3, 15)
                 },
                 max_iterations: 60 * m,
                 counting: Counting::StepsPlusOne,
@@ -357,7 +357,7 @@ mod tests {
         let text = Protocol::default().lls(false, 500);
         assert_eq!(text.noise, Some(0.01));
         assert_eq!(text.stop, Some(Stop::RelRes(1e-3)));
-        assert_eq!(text.grid, crate::paper::logspace(1e-3, 1e8, 12));
+        assert_eq!(text.grid, crate::paper::log_grid(1e-3, 1e8, 12));
         assert_eq!(
             (text.max_iterations, text.counting),
             (20000, Counting::Steps)

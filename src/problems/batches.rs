@@ -57,7 +57,7 @@ pub(crate) fn check_data(what: &str, x: &DMatrix<f64>, y_len: usize) -> Result<(
     if let Some(k) = x.iter().position(|v| !v.is_finite()) {
         return Err(Error::Data {
             source_name: what.to_string(),
-            line: k % x.nrows() + 1,
+            line: Some(k % x.nrows() + 1),
             message: format!(
                 "non-finite feature in row {}, column {}",
                 k % x.nrows() + 1,

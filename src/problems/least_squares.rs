@@ -78,7 +78,7 @@ impl LeastSquares {
         if let Some(k) = y.iter().position(|v| !v.is_finite()) {
             return Err(Error::Data {
                 source_name: "least squares targets".into(),
-                line: k + 1,
+                line: Some(k + 1),
                 message: "non-finite target".into(),
             });
         }

@@ -33,7 +33,7 @@ pub(crate) fn check_binary(y: &DVector<f64>) -> Result<()> {
     if let Some(k) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(Error::Data {
             source_name: "logistic labels".into(),
-            line: k + 1,
+            line: Some(k + 1),
             message: format!("label {} is not 0 or 1", y[k]),
         });
     }

@@ -57,7 +57,7 @@ impl Softmax {
         if let Some(k) = labels.iter().position(|&l| l >= classes) {
             return Err(Error::Data {
                 source_name: "softmax labels".into(),
-                line: k + 1,
+                line: Some(k + 1),
                 message: format!("label {} is outside 0..{classes}", labels[k]),
             });
         }

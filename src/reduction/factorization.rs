@@ -42,7 +42,7 @@ fn symmetric_eigen(m: &DMatrix<f64>) -> Result<(DVector<f64>, DMatrix<f64>)> {
         .self_adjoint_eigen(Side::Lower)
         .map_err(|e| Error::SingularMatrix {
             what: format!("eigen-decomposition of a batch matrix ({e:?})"),
-            t: f64::NAN,
+            t: None,
         })?;
     let s = evd.S().column_vector();
     let values = DVector::from_fn(s.nrows(), |i, _| s[i]);

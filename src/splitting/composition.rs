@@ -222,18 +222,19 @@ impl FlowMap for Splitting<'_> {
             let tau = a * h;
             if let Err(e) = self.pieces[j].advance(self.clocks[j], tau, y) {
                 return Err(match e {
-                    Error::NonFinite { what, t } => Error::NonFinite {
+                    Error::NonFinite { what, kind, t } => Error::NonFinite {
                         what: format!("piece {j} ({}): {what}", self.pieces[j].name()),
+                        kind,
                         t,
                     },
                     other => other,
                 });
             }
             if !crate::kernels::all_finite(y.as_slice()) {
-                return Err(Error::NonFinite {
-                    what: format!("piece {j} ({}) output", self.pieces[j].name()),
-                    t: self.clocks[j] + tau,
-                });
+                return Err(Error::non_finite(
+                    &format!("piece {j} ({}) output", self.pieces[j].name()),
+                    self.clocks[j] + tau,
+                ));
             }
             self.clocks[j] += tau;
         }

@@ -51,10 +51,10 @@ pub fn integrate_flow(
     record: Record,
 ) -> Result<Solution> {
     if !t0.is_finite() {
-        return Err(Error::non_finite("start time t0", t0));
+        return Err(Error::non_finite_input("start time t0", None));
     }
     if !t1.is_finite() {
-        return Err(Error::non_finite("end time t1", t1));
+        return Err(Error::non_finite_input("end time t1", None));
     }
     if t1 == t0 {
         return Err(Error::invalid("t1", t1, "end time equals start time t0"));
@@ -67,7 +67,7 @@ pub fn integrate_flow(
         ));
     }
     check_dim("initial state y0", map.dim(), y0.len())?;
-    check_finite("initial state y0", y0, t0)?;
+    check_finite("initial state y0", y0, Some(t0))?;
     steps.validate()?;
     let Some(n) = steps.count(t1 - t0)? else {
         return Err(Error::invalid(

@@ -69,9 +69,9 @@ impl FlowMap for ExactLinear {
             return Err(crate::Error::invalid("h", h, "must be finite"));
         }
         if !crate::kernels::all_finite(y.as_slice()) {
-            return Err(crate::Error::non_finite(
+            return Err(crate::Error::non_finite_input(
                 "state y entering the exact linear flow",
-                t,
+                Some(t),
             ));
         }
         self.advances += 1;

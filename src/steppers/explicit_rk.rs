@@ -1,11 +1,9 @@
 //! One explicit Runge–Kutta stepper for any [`ButcherTableau`]: fixed steps,
 //! and embedded-pair adaptive steps with FSAL reuse and dense output.
 
+use super::embedded::{AttemptFrame, error_norm};
 use super::tableau::{self, ButcherTableau, MAX_STAGES};
-use super::{
-    DenseSegment, EmbeddedStepper, PendingRhsError, Stats, Stepper, Tolerance, check_step,
-    eval_rhs, fit,
-};
+use super::{DenseSegment, EmbeddedStepper, Stats, Stepper, Tolerance, check_step, eval_rhs, fit};
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
@@ -72,10 +70,8 @@ pub struct ExplicitRk {
     stage: State,
     /// `f(t + h, y_new)` of the last trial (non-FSAL tableaus only).
     f_end: State,
-    /// Whether `k[0]` holds `f(t, y)` for the current `(t, y)`.
-    fsal_valid: bool,
-    /// A right-hand side that resized `dy` during the last attempt.
-    rhs_error: PendingRhsError,
+    /// First-stage reuse and the kept error between adaptive attempts.
+    frame: AttemptFrame,
 }
 
 impl ExplicitRk {
@@ -95,8 +91,7 @@ impl ExplicitRk {
             propagate: Propagate::Main,
             stage: State::zeros(0),
             f_end: State::zeros(0),
-            fsal_valid: false,
-            rhs_error: PendingRhsError::default(),
+            frame: AttemptFrame::default(),
         }
     }
 
@@ -237,7 +232,7 @@ impl Stepper for ExplicitRk {
     ) -> Result<()> {
         check_step(system, h, y)?;
         self.fit(y.len());
-        self.fsal_valid = false;
+        self.frame.invalidate();
         let w = self.weights();
         // Stages beyond the last non-zero weight are not needed.
         let used = w.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1);
@@ -269,12 +264,11 @@ impl EmbeddedStepper for ExplicitRk {
     }
 
     fn reset(&mut self) {
-        self.fsal_valid = false;
-        self.rhs_error = PendingRhsError::default();
+        self.frame.reset();
     }
 
     fn take_error(&mut self) -> Option<Error> {
-        self.rhs_error.take()
+        self.frame.take_error()
     }
 
     fn attempt(
@@ -295,21 +289,16 @@ impl EmbeddedStepper for ExplicitRk {
         let s = tab.stages();
         self.fit(n);
         fit(y_new, n);
-        if !self.fsal_valid {
-            if let Err(e) = eval_rhs(system, t, y, &mut self.k[0], tab.name) {
-                self.rhs_error.set(e);
-                return f64::NAN;
-            }
-            stats.f_evals += 1;
-            // k₁ = f(t, y) stays valid for retries after a rejection: the
-            // driver only moves (t, y) through `accept`.
-            self.fsal_valid = true;
+        if !self
+            .frame
+            .first_stage(system, t, y, &mut self.k[0], tab.name, stats)
+        {
+            return f64::NAN;
         }
         // With FSAL the last stage's argument is y_new itself.
         let inner = if tab.fsal { s - 1 } else { s };
         if let Err(e) = self.stages(system, t, h, y.as_slice(), inner) {
-            self.rhs_error.set(e);
-            return f64::NAN;
+            return self.frame.fail(e);
         }
         let probe = {
             let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
@@ -323,8 +312,7 @@ impl EmbeddedStepper for ExplicitRk {
             eval_rhs(system, t + h, y_new, &mut self.f_end, tab.name)
         };
         if let Err(e) = end {
-            self.rhs_error.set(e);
-            return f64::NAN;
+            return self.frame.fail(e);
         }
         stats.f_evals += s - 1 + usize::from(!tab.fsal);
         if probe.is_nan() {
@@ -341,18 +329,7 @@ impl EmbeddedStepper for ExplicitRk {
                 m += 1;
             }
         }
-        let (e, ks) = (&e[..m], &ks[..m]);
-        let mut sum = 0.0;
-        for i in 0..n {
-            let mut err = 0.0;
-            for (ej, kj) in e.iter().zip(ks) {
-                err += ej * kj[i];
-            }
-            let sc = tol.atol + tol.rtol * y[i].abs().max(y_new[i].abs());
-            let r = err / sc;
-            sum += r * r;
-        }
-        (sum / n.max(1) as f64).sqrt()
+        error_norm(&e[..m], &ks[..m], y, y_new, tol)
     }
 
     fn accept(&mut self) {
@@ -362,7 +339,7 @@ impl EmbeddedStepper for ExplicitRk {
         } else {
             std::mem::swap(&mut self.k[0], &mut self.f_end);
         }
-        self.fsal_valid = true;
+        self.frame.accepted();
     }
 
     fn dense_segment(&self, t: f64, h: f64, y: &State, y_new: &State, seg: &mut DenseSegment) {

@@ -178,7 +178,7 @@ impl Stepper for ImplicitEuler {
                 if !self.lu.factor() {
                     return Err(Error::SingularMatrix {
                         what: "implicit Euler Newton matrix I − hJ".into(),
-                        t: t1,
+                        t: Some(t1),
                     });
                 }
                 if constant {

@@ -22,6 +22,7 @@
 //! Steppers own their workspaces: after the first step at a given dimension
 //! they do not allocate.
 
+mod embedded;
 mod euler;
 mod explicit_rk;
 mod implicit_euler;
@@ -216,39 +217,6 @@ pub(crate) fn eval_rhs(
         n,
         found,
     ))
-}
-
-/// The error of a right-hand side that resized `dy` during an adaptive
-/// attempt (which returns a number, not a `Result`), kept by an embedded
-/// stepper until the driver asks for it ([`EmbeddedStepper::take_error`]).
-/// It holds the parts of the [`Error::DimensionMismatch`] because `Error` is
-/// not `Clone` and the steppers are.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PendingRhsError(Option<(String, usize, usize)>);
-
-impl PendingRhsError {
-    /// Keeps `e` (an error of [`eval_rhs`]).
-    pub(crate) fn set(&mut self, e: Error) {
-        self.0 = Some(match e {
-            Error::DimensionMismatch {
-                what,
-                expected,
-                found,
-            } => (what, expected, found),
-            other => (other.to_string(), 0, 0),
-        });
-    }
-
-    /// The kept error, cleared.
-    pub(crate) fn take(&mut self) -> Option<Error> {
-        self.0
-            .take()
-            .map(|(what, expected, found)| Error::DimensionMismatch {
-                what,
-                expected,
-                found,
-            })
-    }
 }
 
 /// Resizes a workspace vector to `n` (allocates only when the size changes).

@@ -1,10 +1,9 @@
 //! Dormand–Prince 5(4): fixed-step order 5, or adaptive with an embedded
 //! order-4 estimate, FSAL and dense output.
 
+use super::embedded::{AttemptFrame, error_norm};
 use super::tableau::DOPRI5;
-use super::{
-    EmbeddedStepper, PendingRhsError, Stats, Stepper, Tolerance, check_step, eval_rhs, fit,
-};
+use super::{EmbeddedStepper, Stats, Stepper, Tolerance, check_step, eval_rhs, fit};
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
@@ -80,10 +79,9 @@ use super::tableau::DOPRI5_D as D;
 pub struct Rk45 {
     k: [State; 7],
     stage: State,
-    fsal_valid: bool,
     solution: Rk45Solution,
-    /// A right-hand side that resized `dy` during the last attempt.
-    rhs_error: PendingRhsError,
+    /// First-stage reuse and the kept error between adaptive attempts.
+    frame: AttemptFrame,
 }
 
 impl Rk45 {
@@ -169,7 +167,7 @@ impl Stepper for Rk45 {
         check_step(system, h, y)?;
         let n = y.len();
         self.fit(n);
-        self.fsal_valid = false;
+        self.frame.invalidate();
         eval_rhs(system, t, y, &mut self.k[0], "RK45")?;
         let mut y_new = std::mem::take(&mut self.k[6]);
         let probe = self.stages(system, t, h, y.as_slice(), y_new.as_mut_slice());
@@ -224,12 +222,11 @@ impl EmbeddedStepper for Rk45 {
     }
 
     fn reset(&mut self) {
-        self.fsal_valid = false;
-        self.rhs_error = PendingRhsError::default();
+        self.frame.reset();
     }
 
     fn take_error(&mut self) -> Option<Error> {
-        self.rhs_error.take()
+        self.frame.take_error()
     }
 
     fn attempt(
@@ -245,25 +242,18 @@ impl EmbeddedStepper for Rk45 {
         let n = y.len();
         self.fit(n);
         fit(y_new, n);
-        if !self.fsal_valid {
-            if let Err(e) = eval_rhs(system, t, y, &mut self.k[0], "RK45") {
-                self.rhs_error.set(e);
-                return f64::NAN;
-            }
-            stats.f_evals += 1;
-            // k₁ = f(t, y) stays valid for retries after a rejection: the
-            // driver only moves (t, y) through `accept`.
-            self.fsal_valid = true;
+        if !self
+            .frame
+            .first_stage(system, t, y, &mut self.k[0], "RK45", stats)
+        {
+            return f64::NAN;
         }
         let probe = self
             .stages(system, t, h, y.as_slice(), y_new.as_mut_slice())
             .and_then(|p| eval_rhs(system, t + h, y_new, &mut self.k[6], "RK45").map(|()| p));
         let probe = match probe {
             Ok(p) => p,
-            Err(e) => {
-                self.rhs_error.set(e);
-                return f64::NAN;
-            }
+            Err(e) => return self.frame.fail(e),
         };
         stats.f_evals += 6;
         if probe.is_nan() {
@@ -271,26 +261,16 @@ impl EmbeddedStepper for Rk45 {
         }
         let b = DOPRI5.b;
         let bh = DOPRI5.b_embedded.expect("DOPRI5 has an embedded solution");
-        let e: [f64; 7] = std::array::from_fn(|j| h * (b[j] - bh[j]));
+        // b₂ = b̂₂ = 0: the five other stages and f(t + h, y_new).
+        let e = [0, 2, 3, 4, 5, 6].map(|j| h * (b[j] - bh[j]));
         let k = &self.k;
-        let mut sum = 0.0;
-        for i in 0..n {
-            let err = e[0] * k[0][i]
-                + e[2] * k[2][i]
-                + e[3] * k[3][i]
-                + e[4] * k[4][i]
-                + e[5] * k[5][i]
-                + e[6] * k[6][i];
-            let sc = tol.atol + tol.rtol * y[i].abs().max(y_new[i].abs());
-            let r = err / sc;
-            sum += r * r;
-        }
-        (sum / n.max(1) as f64).sqrt()
+        let ks = [0, 2, 3, 4, 5, 6].map(|j| k[j].as_slice());
+        error_norm(&e, &ks, y, y_new, tol)
     }
 
     fn accept(&mut self) {
         self.k.swap(0, 6);
-        self.fsal_valid = true;
+        self.frame.accepted();
     }
 
     fn dense_segment(&self, t: f64, h: f64, y: &State, y_new: &State, seg: &mut DenseSegment) {

@@ -20,7 +20,8 @@ pub trait TrainMethod {
     ///
     /// # Errors
     /// Whatever the method reports; [`Error::NonFinite`](crate::Error::NonFinite)
-    /// counts as divergence in the executor.
+    /// counts as divergence in the executor, with the reason its `kind` says
+    /// ([`Divergence::from_error`](super::Divergence::from_error)).
     fn step(&mut self, batch: usize, theta: &mut State) -> Result<()>;
 }
 

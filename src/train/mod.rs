@@ -15,8 +15,8 @@
 //!
 //! * Target reached, budget exhausted, stopped by an observer: θ after the
 //!   last completed step.
-//! * [`Divergence::NonFiniteGradient`] or [`Divergence::NonFiniteParameters`]
-//!   at step k: θ after step k − 1, restored bitwise from a copy taken
+//! * [`Divergence::NonFiniteGradient`], [`Divergence::NonFiniteParameters`]
+//!   or [`Divergence::NonFiniteState`] at step k: θ after step k − 1, restored bitwise from a copy taken
 //!   before every step (one vector allocated per run, copied in place: O(p)
 //!   per step against the O(b·p) of a batch gradient). The same restore
 //!   happens before any other error of a step is returned.
@@ -40,7 +40,7 @@ pub use outcome::{Outcome, Record};
 pub use termination::{Divergence, DivergenceBound, Termination};
 
 use crate::State;
-use crate::error::{Error, Result};
+use crate::error::{Error, NonFiniteKind, Result};
 use crate::objective::{FiniteSum, Mean, Objective};
 use crate::optimizers::Optimizer;
 use crate::splitting::{PieceOrder, PieceSchedule};
@@ -180,7 +180,11 @@ impl<'o> Executor<'o> {
         self.divergence.validate()?;
         crate::error::check_dim("initial parameters", method.dim(), theta.len())?;
         if !crate::kernels::all_finite(theta.as_slice()) {
-            return Err(Error::non_finite("initial parameters", f64::NAN));
+            return Err(Error::non_finite_of(
+                NonFiniteKind::Parameters,
+                "initial parameters",
+                None,
+            ));
         }
 
         let mut run = Run {
@@ -209,13 +213,13 @@ impl<'o> Executor<'o> {
                     let failure = match r {
                         Ok(()) if crate::kernels::all_finite(theta.as_slice()) => None,
                         Ok(()) => Some(Divergence::NonFiniteParameters { step: k + 1 }),
-                        Err(Error::NonFinite { .. }) => {
-                            Some(Divergence::NonFiniteGradient { step: k + 1 })
-                        }
-                        Err(e) => {
-                            theta.copy_from(&last_finite);
-                            return Err(e);
-                        }
+                        Err(e) => match Divergence::from_error(&e, k + 1) {
+                            Some(d) => Some(d),
+                            None => {
+                                theta.copy_from(&last_finite);
+                                return Err(e);
+                            }
+                        },
                     };
                     if let Some(d) = failure {
                         theta.copy_from(&last_finite);

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, NonFiniteKind, Result};
 
 /// Why the [`Executor`](super::Executor) stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -47,19 +47,39 @@ impl std::fmt::Display for Termination {
 
 /// Why a run diverged; `step` is the 1-based number of the step at which it
 /// was detected.
+///
+/// ```
+/// use splitflow::Error;
+/// use splitflow::error::NonFiniteKind;
+/// use splitflow::train::Divergence;
+///
+/// let e = Error::non_finite_of(NonFiniteKind::Gradient, "gradient", None);
+/// assert_eq!(Divergence::from_error(&e, 3), Some(Divergence::NonFiniteGradient { step: 3 }));
+/// let e = Error::invalid("lr", -1.0, "must be > 0");
+/// assert_eq!(Divergence::from_error(&e, 3), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Divergence {
-    /// The step reported a non-finite value ([`Error::NonFinite`](crate::Error::NonFinite)): a
-    /// non-finite gradient from the oracle, or, for a method with local
-    /// flows, a non-finite value of a local flow.
+    /// The oracle returned a non-finite gradient ([`Error::NonFinite`](crate::Error::NonFinite)
+    /// of kind [`NonFiniteKind::Gradient`](crate::error::NonFiniteKind::Gradient)).
     NonFiniteGradient {
         /// The failing step.
         step: usize,
     },
-    /// The step returned non-finite parameters.
+    /// The step returned or would have produced non-finite parameters: θ
+    /// itself, or, for a method with local flows, the state of a local flow
+    /// (every [`NonFiniteKind`](crate::error::NonFiniteKind) other than a
+    /// gradient or an optimizer's state).
     NonFiniteParameters {
+        /// The failing step.
+        step: usize,
+    },
+    /// The step would have produced a non-finite optimizer state
+    /// (velocities, moment estimates) with finite parameters
+    /// ([`NonFiniteKind::OptimizerState`](crate::error::NonFiniteKind::OptimizerState)).
+    NonFiniteState {
         /// The failing step.
         step: usize,
     },
@@ -79,6 +99,22 @@ pub enum Divergence {
     },
 }
 
+impl Divergence {
+    /// The divergence a step's error means: an [`Error::NonFinite`](crate::Error::NonFinite)
+    /// at step `step`, labelled by its [`NonFiniteKind`](crate::error::NonFiniteKind);
+    /// `None` for any other error.
+    pub fn from_error(error: &Error, step: usize) -> Option<Divergence> {
+        match error {
+            Error::NonFinite { kind, .. } => Some(match kind {
+                NonFiniteKind::Gradient => Divergence::NonFiniteGradient { step },
+                NonFiniteKind::OptimizerState => Divergence::NonFiniteState { step },
+                _ => Divergence::NonFiniteParameters { step },
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Divergence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -87,6 +123,9 @@ impl std::fmt::Display for Divergence {
             }
             Divergence::NonFiniteParameters { step } => {
                 write!(f, "non-finite parameters after step {step}")
+            }
+            Divergence::NonFiniteState { step } => {
+                write!(f, "non-finite optimizer state after step {step}")
             }
             Divergence::NonFiniteLoss { step } => write!(f, "non-finite loss after step {step}"),
             Divergence::LossAboveBound { step, loss, bound } => {

@@ -514,8 +514,9 @@ impl Optimizer for GeneratedOptimizer {
             return Err(e);
         }
         result.map_err(|e| match e {
-            Error::NonFinite { what, t } => Error::NonFinite {
+            Error::NonFinite { what, kind, t } => Error::NonFinite {
                 what: format!("generated optimizer step {k}: {what}"),
+                kind,
                 t,
             },
             other => other,

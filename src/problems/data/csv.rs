@@ -101,7 +101,7 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
 /// assert_eq!((d.n(), d.p(), d.classes), (2, 2, 2));
 ///
 /// let err = parse_csv(b"1,2,1\n3,0\n", "inline", &CsvOptions::default()).unwrap_err();
-/// assert!(matches!(err, Error::Data { line: 2, .. }));
+/// assert!(matches!(err, Error::Data { line: Some(2), .. }));
 /// # Ok::<(), splitflow::Error>(())
 /// ```
 pub fn parse_csv(bytes: &[u8], source_name: &str, options: &CsvOptions) -> Result<Dataset> {
@@ -111,7 +111,7 @@ pub fn parse_csv(bytes: &[u8], source_name: &str, options: &CsvOptions) -> Resul
     if rows.labels.is_empty() {
         return Err(data_error(
             source_name,
-            0,
+            None,
             "no data rows (the input is empty or holds only a header)".to_string(),
         ));
     }
@@ -189,7 +189,11 @@ pub(super) fn parse_rows(
             Ok(more) => more,
             Err(e) => {
                 let line = e.position().map_or(0, |p| line_at(p.byte() as usize));
-                return Err(data_error(source_name, line, format!("malformed CSV: {e}")));
+                return Err(data_error(
+                    source_name,
+                    Some(line),
+                    format!("malformed CSV: {e}"),
+                ));
             }
         };
         if !more {
@@ -199,7 +203,7 @@ pub(super) fn parse_rows(
         if line <= skip {
             continue;
         }
-        let err = |message: String| data_error(source_name, line, message);
+        let err = |message: String| data_error(source_name, Some(line), message);
         if record.iter().all(<[u8]>::is_empty) {
             continue;
         }

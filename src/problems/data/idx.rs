@@ -82,7 +82,7 @@ impl IdxImages {
 /// magic bytes).
 ///
 /// # Errors
-/// [`Error::Io`] if the file cannot be read; [`Error::Data`] (line 0) for a
+/// [`Error::Io`] if the file cannot be read; [`Error::Data`] (no line) for a
 /// bad magic number, a truncated header or pixel block (the message gives
 /// the expected and found byte counts), trailing bytes, or invalid gzip data.
 ///
@@ -172,7 +172,7 @@ pub fn parse_idx_labels(bytes: &[u8], source_name: &str) -> Result<Vec<u8>> {
 /// Checks the magic number, reads the dimensions, and returns them with the
 /// data block, whose length is checked against their product.
 fn parse_idx<'a>(bytes: &'a [u8], source_name: &str, magic: u32) -> Result<(Vec<usize>, &'a [u8])> {
-    let err = |message: String| data_error(source_name, 0, message);
+    let err = |message: String| data_error(source_name, None, message);
     let what = |m: u32| match m {
         IDX_IMAGES_MAGIC => "an IDX image file",
         IDX_LABELS_MAGIC => "an IDX label file",
@@ -265,7 +265,7 @@ pub fn read_idx(images_path: impl AsRef<Path>, labels_path: impl AsRef<Path>) ->
     if labels.len() != images.count() {
         return Err(data_error(
             &labels_path.display().to_string(),
-            0,
+            None,
             format!(
                 "{} labels, but the image file {} holds {} images",
                 labels.len(),
@@ -323,7 +323,7 @@ pub fn load_mnist(dir: impl AsRef<Path>, train: bool) -> Result<Dataset> {
     if let Some((i, &l)) = d.labels.iter().enumerate().find(|(_, l)| **l > 9) {
         return Err(data_error(
             &labels.display().to_string(),
-            0,
+            None,
             format!("label {l} at index {i}: MNIST labels are digits 0..9"),
         ));
     }

@@ -17,7 +17,7 @@
 //!
 //! Every reader is gzip-aware: a file whose first two bytes are the gzip magic
 //! `1f 8b` is decompressed first, whatever its name. Malformed content gives
-//! [`Error::Data`](crate::Error::Data) with the 1-based line number (0 for binary formats, where
+//! [`Error::Data`](crate::Error::Data) with the 1-based line number (`None` for binary formats, where
 //! the message names the byte counts instead), file-system failures give
 //! [`Error::Io`](crate::Error::Io), bad arguments [`Error::InvalidParameter`](crate::Error::InvalidParameter); nothing panics on
 //! bad input.

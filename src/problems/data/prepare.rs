@@ -85,9 +85,9 @@ pub fn binary_targets(data: &Dataset) -> Result<DVector<f64>> {
 /// # Errors
 /// [`Error::InvalidParameter`] when the matrix would need more than
 /// [`MAX_MATRIX_BYTES`](crate::limits::MAX_MATRIX_BYTES) (one large label
-/// among few rows asks for a huge matrix), or when a label is not below
-/// `data.classes` (a hand-edited [`Dataset`] only: [`Dataset::new`] and the
-/// loaders reject it).
+/// among few rows asks for a huge matrix), and [`Error::Data`] naming the row (1-based) when a label is not
+/// below `data.classes` (a hand-edited [`Dataset`] only: [`Dataset::new`]
+/// and the loaders reject it).
 ///
 /// # Example
 /// ```
@@ -113,11 +113,11 @@ pub fn one_hot(data: &Dataset) -> Result<DMatrix<f64>> {
     let mut y = DMatrix::zeros(n, k);
     for (i, &l) in data.labels.iter().enumerate() {
         if l >= k {
-            return Err(Error::invalid(
-                &format!("label of row {i} of {}", data.name),
-                l,
-                &format!("must be below the class count {k}"),
-            ));
+            return Err(Error::Data {
+                source_name: data.name.clone(),
+                line: Some(i + 1),
+                message: format!("label {l} is not below the class count {k}"),
+            });
         }
         y[(i, l)] = 1.0;
     }

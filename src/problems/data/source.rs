@@ -45,11 +45,11 @@ pub(super) fn gunzip_capped<'a>(
     flate2::read::MultiGzDecoder::new(bytes)
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| data_error(source_name, 0, format!("invalid gzip data: {e}")))?;
+        .map_err(|e| data_error(source_name, None, format!("invalid gzip data: {e}")))?;
     if out.len() > limit {
         return Err(data_error(
             source_name,
-            0,
+            None,
             format!(
                 "the gzip stream expands to more than {}, the limit \
                  (splitflow::limits::MAX_DECOMPRESSED_BYTES); decompress it yourself to read it",
@@ -60,7 +60,7 @@ pub(super) fn gunzip_capped<'a>(
     Ok(Cow::Owned(out))
 }
 
-pub(super) fn data_error(source_name: &str, line: usize, message: String) -> Error {
+pub(super) fn data_error(source_name: &str, line: Option<usize>, message: String) -> Error {
     Error::Data {
         source_name: source_name.to_string(),
         line,

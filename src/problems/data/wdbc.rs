@@ -57,7 +57,7 @@ pub fn read_wdbc(path: impl AsRef<Path>) -> Result<Dataset> {
 /// ```
 pub fn parse_wdbc(bytes: &[u8], source_name: &str) -> Result<Dataset> {
     let text = gunzip(bytes, source_name)?;
-    let header_err = |message: String| data_error(source_name, 1, message);
+    let header_err = |message: String| data_error(source_name, Some(1), message);
     let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let header = std::str::from_utf8(first)
         .map_err(|e| header_err(format!("invalid UTF-8 text: {e}")))?
@@ -87,7 +87,7 @@ pub fn parse_wdbc(bytes: &[u8], source_name: &str) -> Result<Dataset> {
     if rows.labels.len() > n {
         return Err(data_error(
             source_name,
-            rows.lines[n],
+            Some(rows.lines[n]),
             format!("more data rows than the {n} declared in the header"),
         ));
     }
@@ -105,7 +105,7 @@ pub fn parse_wdbc(bytes: &[u8], source_name: &str) -> Result<Dataset> {
     {
         return Err(data_error(
             source_name,
-            line,
+            Some(line),
             format!(
                 "label {l} has no class name: the header names {} classes ({})",
                 class_names.len(),
