@@ -163,6 +163,52 @@ impl std::fmt::Display for Float {
     }
 }
 
+/// A value named in an error message: floats are written as [`Float`],
+/// everything else by its `Display`.
+pub trait ErrorValue {
+    /// The value as it appears in the message.
+    fn render(&self) -> String;
+}
+
+impl ErrorValue for f64 {
+    fn render(&self) -> String {
+        Float(*self).to_string()
+    }
+}
+
+impl ErrorValue for f32 {
+    fn render(&self) -> String {
+        Float(f64::from(*self)).to_string()
+    }
+}
+
+impl<T: ErrorValue + ?Sized> ErrorValue for &T {
+    fn render(&self) -> String {
+        (**self).render()
+    }
+}
+
+/// `ErrorValue` by `Display` for types that are not floats.
+macro_rules! error_value_by_display {
+    ($($t:ty),* $(,)?) => {
+        $(impl ErrorValue for $t {
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        })*
+    };
+}
+
+error_value_by_display!(
+    Float, str, String, bool, char, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize,
+);
+
+impl ErrorValue for std::fmt::Arguments<'_> {
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
 /// What kind of quantity an [`Error::NonFinite`] found non-finite: the
 /// [training executor](crate::train::Executor) reads it to report the right
 /// [divergence](crate::train::Divergence).
@@ -229,11 +275,19 @@ impl Error {
         }
     }
 
-    /// Shorthand for [`Error::InvalidParameter`].
-    pub fn invalid(name: &str, value: impl std::fmt::Display, reason: &str) -> Self {
+    /// Shorthand for [`Error::InvalidParameter`]; a float value is written
+    /// as [`Float`] (shortest round trip, scientific when very large or
+    /// small), never in 309-digit full decimal.
+    ///
+    /// ```
+    /// use splitflow::Error;
+    /// let e = Error::invalid("flow.b", 1e308, "must be at most 1");
+    /// assert_eq!(e.to_string(), "invalid parameter `flow.b` = 1e308: must be at most 1");
+    /// ```
+    pub fn invalid(name: &str, value: impl ErrorValue, reason: &str) -> Self {
         Error::InvalidParameter {
             name: name.to_string(),
-            value: value.to_string(),
+            value: value.render(),
             reason: reason.to_string(),
         }
     }

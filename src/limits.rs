@@ -53,7 +53,7 @@ pub(crate) fn human_bytes(bytes: f64) -> String {
 /// the limit.
 pub(crate) fn check_matrix_bytes(
     name: &str,
-    value: impl std::fmt::Display,
+    value: impl crate::error::ErrorValue,
     what: &str,
     bytes: f64,
 ) -> Result<()> {

@@ -157,7 +157,7 @@ impl Shard {
         if self.n == 0 || self.k == 0 || self.k > self.n {
             return Err(Error::invalid(
                 "--shard",
-                self,
+                self.to_string(),
                 "expected k/n with 1 <= k <= n",
             ));
         }
