@@ -297,3 +297,49 @@ fn parallel_order_studies_are_bit_identical() {
         assert_eq!(p, &sequential[k % specs.len()], "spec {k}");
     }
 }
+
+/// `factorize_all` runs over the batches in parallel (rayon): each batch is
+/// factorized by one thread with sequential faer kernels, so the
+/// factorizations, and every advance after them, are bitwise the same in a
+/// one-thread and a two-thread pool.
+#[cfg(feature = "rayon")]
+#[test]
+fn factorize_all_is_bitwise_independent_of_the_thread_count() {
+    use splitflow::reduction::{FactorizationMethod, LocalScheme, factorize_all};
+    let (x, y, _) = random_least_squares(600, 40, 0.01, 17).unwrap();
+    let ls = LeastSquares::new(&x, &y, 20).unwrap();
+    let bits = |m: &nalgebra::DMatrix<f64>| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for method in [FactorizationMethod::Qr, FactorizationMethod::Gram] {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut flows = ExactLeastSquaresFlow::for_batches(&ls, method, LocalScheme::Exact);
+            pool.install(|| factorize_all(&mut flows)).unwrap();
+            let factors: Vec<Vec<Vec<u64>>> = flows
+                .iter()
+                .map(|f| {
+                    let f = f.factorization().unwrap();
+                    vec![
+                        bits(&f.q),
+                        bits(&f.r),
+                        f.eigenvalues.iter().map(|v| v.to_bits()).collect(),
+                        bits(&f.eigenvectors),
+                    ]
+                })
+                .collect();
+            let mut theta = State::zeros(40);
+            for f in flows.iter_mut() {
+                f.advance(0.0, 2.0, &mut theta).unwrap();
+            }
+            (
+                factors,
+                theta.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            )
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(one.0.len() == 30 && one.0[0][2].len() == 20);
+        assert_eq!(one, two, "{method:?}");
+    }
+}

@@ -19,10 +19,14 @@
 //! `benches/common/exact.rs` and `benches/common/sgd.rs`): seed 42, α = 1e-3,
 //! each timed epoch starting again from θ = 0.
 //!
-//! Factorizations are timed `N` times each (default 7), alternating Qr and
-//! Gram; epochs `4N` times each, alternating exact and SGD (and which of the
-//! two goes first) so that background load hits both. Medians are printed,
-//! and the epoch ratio is the median of the per-repetition ratios exact/SGD.
+//! Factorizations are timed `N` times per method (default 7), each round
+//! factorizing on a one-thread rayon pool and on the global pool (which goes
+//! first alternates), then timing one SGD epoch: printed are the medians and
+//! the median [range] of the per-round ratios factorization / SGD epoch and
+//! one thread / global pool. Epochs are timed `4N` times each, alternating
+//! exact and SGD (and which of the two goes first) so that background load
+//! hits both; the epoch ratio is the median [range] of the per-repetition
+//! ratios exact/SGD. Needs the `rayon` feature (on by default, via `cli`).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -67,33 +71,67 @@ fn main() -> splitflow::Result<()> {
     let m = n.div_ceil(b);
     println!("random least squares {n}×{p}, b = {b}, m = {m} batches, {reps} repetitions");
 
-    // Factorization: Qr vs Gram.
-    let (mut t_qr, mut t_gram) = (Vec::new(), Vec::new());
-    for _ in 0..reps {
-        for (method, out) in [
-            (FactorizationMethod::Qr, &mut t_qr),
-            (FactorizationMethod::Gram, &mut t_gram),
-        ] {
-            let mut flows = ExactLeastSquaresFlow::for_batches(&ls, method, LocalScheme::Exact);
-            let t = Instant::now();
-            factorize_all(&mut flows)?;
-            out.push(t.elapsed().as_secs_f64());
-        }
-    }
-    let (qr, gram) = (median(&mut t_qr), median(&mut t_gram));
-    println!("factorize_all, all {m} batches (median):");
-    println!("  Qr   {:8.2} ms", 1e3 * qr);
-    println!(
-        "  Gram {:8.2} ms   (Gram/Qr = {:.2})",
-        1e3 * gram,
-        gram / qr
-    );
-
-    // One epoch: exact flows (both factorizations) vs SGD, same harness.
+    // Factorization: Qr vs Gram, each on one thread and on rayon's global
+    // pool (all cores), interleaved with one SGD epoch per round: the
+    // factorization time in SGD epochs is the median of per-round ratios.
     let mut sgd = splitting_optimizer(&ls);
     let theta0 = State::zeros(p);
     let mut theta_sgd = State::zeros(p);
     ours_optimizer_epoch(&mut sgd, &theta0, &mut theta_sgd); // warm-up
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    let threads = rayon::current_num_threads();
+    println!("factorize_all, all {m} batches (median; rayon global pool: {threads} threads):");
+    for method in [FactorizationMethod::Qr, FactorizationMethod::Gram] {
+        let (mut t1, mut tn, mut in_epochs1, mut in_epochs, mut speedup) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for rep in 0..reps {
+            let factorize = |serial: bool| -> splitflow::Result<f64> {
+                let mut flows = ExactLeastSquaresFlow::for_batches(&ls, method, LocalScheme::Exact);
+                let t = Instant::now();
+                if serial {
+                    one_thread.install(|| factorize_all(&mut flows))?;
+                } else {
+                    factorize_all(&mut flows)?;
+                }
+                Ok(t.elapsed().as_secs_f64())
+            };
+            let (a, b) = if rep % 2 == 0 {
+                let a = factorize(true)?;
+                (a, factorize(false)?)
+            } else {
+                let b = factorize(false)?;
+                (factorize(true)?, b)
+            };
+            let t = Instant::now();
+            ours_optimizer_epoch(&mut sgd, black_box(&theta0), &mut theta_sgd);
+            black_box(&theta_sgd);
+            let e = t.elapsed().as_secs_f64();
+            t1.push(a);
+            tn.push(b);
+            in_epochs1.push(a / e);
+            in_epochs.push(b / e);
+            speedup.push(a / b);
+        }
+        let range = |v: &mut Vec<f64>| {
+            let med = median(v);
+            (med, v[0], v[v.len() - 1])
+        };
+        let (e1, e1lo, e1hi) = range(&mut in_epochs1);
+        let (en, enlo, enhi) = range(&mut in_epochs);
+        let (sp, splo, sphi) = range(&mut speedup);
+        println!(
+            "  {method:?}: 1 thread {:7.2} ms = {e1:.1} SGD epochs [{e1lo:.1}, {e1hi:.1}]   \
+             {threads} threads {:7.2} ms = {en:.1} SGD epochs [{enlo:.1}, {enhi:.1}]   \
+             speed-up {sp:.2} [{splo:.2}, {sphi:.2}]",
+            1e3 * median(&mut t1),
+            1e3 * median(&mut tn),
+        );
+    }
+
+    // One epoch: exact flows (both factorizations) vs SGD, same harness.
     for method in [FactorizationMethod::Qr, FactorizationMethod::Gram] {
         let mut flows = exact_flows(&ls, method);
         let mut opt = exact_optimizer(&mut flows);
@@ -125,9 +163,10 @@ fn main() -> splitflow::Result<()> {
             ratio.push(e / s);
         }
         let (e, s, r) = (median(&mut te), median(&mut ts), median(&mut ratio));
+        let (lo, hi) = (ratio[0], ratio[ratio.len() - 1]);
         println!("one epoch ({m} batch steps, median), exact flows with {method:?}:");
         println!(
-            "  exact {:7.3} ms ({:.2} µs/step)   SGD {:7.3} ms ({:.2} µs/step)   exact/SGD = {r:.2}",
+            "  exact {:7.3} ms ({:.2} µs/step)   SGD {:7.3} ms ({:.2} µs/step)   exact/SGD = {r:.2} [{lo:.2}, {hi:.2}]",
             1e3 * e,
             1e6 * e / m as f64,
             1e3 * s,

@@ -109,6 +109,12 @@ impl LeastSquares {
         (&self.x[i], &self.y[i])
     }
 
+    /// Batch `i`'s rows of X, row-major (`bᵢ·p` entries): the copy the
+    /// gradient reads, lent to the Gram route of the exact flows.
+    pub(crate) fn batch_rows(&self, i: usize) -> &[f64] {
+        &self.rows[self.starts[i] * self.p..][..self.y[i].len() * self.p]
+    }
+
     /// Number of rows n.
     pub fn num_rows(&self) -> usize {
         self.full_y.len()
