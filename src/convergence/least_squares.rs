@@ -14,6 +14,28 @@
 //! `h` with explicit-Euler sub-steps is one SGD epoch with learning rate
 //! `α = h/m`; with exact sub-flows it is one epoch of the splitting
 //! optimizer. The batch order of the epoch is the method's `batch_order`.
+//!
+//! # Example
+//! ```
+//! use splitflow::convergence::spec::OrderSpec;
+//! let spec = OrderSpec::from_toml(r#"
+//! [problem]
+//! kind = "least_squares"
+//! rows = 20
+//! cols = 3
+//! batch_size = 5
+//! t_end = 1.0
+//! [method]
+//! splitting = "lie"
+//! sub_stepper = "exact"
+//! batch_order = "palindromic"   # forward then backward at h/2: Strang
+//! [study]
+//! steps = [8, 16, 32, 64]
+//! "#)?;
+//! let outcome = spec.run()?;
+//! assert!((outcome.report.fitted_order - 2.0).abs() < 0.2);
+//! # Ok::<(), splitflow::Error>(())
+//! ```
 
 use nalgebra::{DMatrix, DVector};
 
