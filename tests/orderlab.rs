@@ -561,3 +561,209 @@ fn work_precision_sample_from_the_cli() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
 }
+
+/// A random least-squares study (40×4, 4 batches of 10) with the given
+/// `[[method]]` tables and step ladder.
+fn least_squares(methods: &str, steps: &str) -> String {
+    format!(
+        r#"
+[problem]
+kind = "least_squares"
+rows = 40
+cols = 4
+noise = 0.5
+seed = 1
+batch_size = 10
+t_end = 1.0
+{methods}
+[study]
+steps = {steps}
+"#
+    )
+}
+
+fn epoch(order: &str, sub: &str) -> String {
+    let seed = if order == "shuffled" {
+        "seed = 3\n"
+    } else {
+        ""
+    };
+    format!(
+        "[[method]]\nsplitting = \"lie\"\nsub_stepper = \"{sub}\"\nbatch_order = \"{order}\"\n{seed}"
+    )
+}
+
+#[test]
+fn sgd_epoch_orders_follow_the_batch_order() {
+    // docs/theory.md, "SGD epochs as splittings": a one-way sweep leaves
+    // ½h²Σ_{i<j}[fᵢ, fⱼ] per epoch (order 1); the palindrome cancels it
+    // (order 2 with exact sub-flows); explicit-Euler sub-steps leave
+    // −(h²/2)Σ fᵢ′fᵢ (−(h²/4)Σ fᵢ′fᵢ for the palindrome) in any order: order 1.
+    let methods: String = [
+        epoch("fixed", "exact"),
+        epoch("reversed", "exact"),
+        epoch("palindromic", "exact"),
+        epoch("fixed", "explicit_euler"),
+        epoch("palindromic", "explicit_euler"),
+        epoch("shuffled", "explicit_euler"),
+    ]
+    .concat();
+    let outcomes = OrderSpec::from_toml(&least_squares(&methods, "[8, 16, 32, 64, 128]"))
+        .unwrap()
+        .run_all()
+        .unwrap();
+    let p: Vec<f64> = outcomes.iter().map(|o| o.report.fitted_order).collect();
+    for (name, p, theory) in [
+        ("fixed, exact", p[0], 1.0),
+        ("reversed, exact", p[1], 1.0),
+        ("palindromic, exact", p[2], 2.0),
+        ("fixed, SGD", p[3], 1.0),
+        ("palindromic, SGD", p[4], 1.0),
+        ("shuffled, SGD", p[5], 1.0),
+    ] {
+        assert!((p - theory).abs() < 0.2, "{name}: {p}, theory {theory}");
+    }
+    assert_eq!(outcomes[2].report.effective_order, Some(Order::Finite(2)));
+    assert_eq!(outcomes[4].report.effective_order, Some(Order::Finite(1)));
+    // The palindrome of Euler sub-steps cancels the commutator terms but
+    // keeps the Euler terms (halved per visit, two visits): a smaller
+    // constant than the fixed order's, the same order.
+    let last = |k: usize| *outcomes[k].report.errors.last().unwrap();
+    assert!(
+        last(4) < last(3),
+        "palindromic SGD {} vs fixed {}",
+        last(4),
+        last(3)
+    );
+}
+
+#[test]
+fn sgd_epoch_commuting_batches_are_exact() {
+    // Negative control: batches whose Grams are diagonal and whose data share
+    // one minimiser θ* = (1, 1) give commuting affine fields
+    // ([fᵢ, fⱼ] = (AⱼAᵢ − AᵢAⱼ)θ + Aⱼcᵢ − Aᵢcⱼ = 0 with cᵢ = −Aᵢθ*): the Lie
+    // epoch with exact sub-flows is the exact flow, every level's error is
+    // on the round-off floor, and the study says so instead of fitting.
+    let spec = r#"
+[problem]
+kind = "least_squares"
+x = [[1.0, 0.0], [0.0, 2.0], [3.0, 0.0], [0.0, 0.5]]
+targets = [1.0, 2.0, 3.0, 0.5]
+batch_size = 2
+y0 = [0.0, 4.0]
+t_end = 1.0
+[method]
+splitting = "lie"
+sub_stepper = "exact"
+batch_order = "fixed"
+[study]
+steps = [4, 8, 16]
+"#;
+    let err = OrderSpec::from_toml(spec).unwrap().run().unwrap_err();
+    assert!(err.to_string().contains("round-off"), "{err}");
+    // The same data with non-commuting Grams (a coupling row) is first order.
+    let coupled = spec
+        .replace("[0.0, 0.5]]", "[1.0, 0.5]]")
+        .replace("0.5]\nbatch", "1.5]\nbatch");
+    let o = OrderSpec::from_toml(&coupled).unwrap().run().unwrap();
+    assert!(
+        (o.report.fitted_order - 1.0).abs() < 0.2,
+        "{}",
+        o.report.fitted_order
+    );
+}
+
+#[test]
+fn shuffled_exact_epochs_have_strong_order_three_halves() {
+    // docs/theory.md: with exact sub-flows a shuffled epoch's local error is
+    // h²·C_σ + O(h³) with E[C_σ] = 0 over the permutation σ; independent
+    // epochs add these like a random walk, so the RMS error over seeds is
+    // O(h²·√(T/h)) = O(h^{3/2}). With 64 seeds the RMS at each level has a
+    // relative spread of about 0.35/√64 ≈ 4%, which moves a slope fitted over
+    // a factor of 64 in h by a few hundredths: ±0.2 is a safe band.
+    let steps = [16usize, 32, 64, 128, 256, 512, 1024];
+    let seeds = 64;
+    let mut sq = vec![0.0; steps.len()];
+    for seed in 0..seeds {
+        let method = format!(
+            "[method]\nsplitting = \"lie\"\nsub_stepper = \"exact\"\nbatch_order = \"shuffled\"\nseed = {seed}\n"
+        );
+        let spec = least_squares(&method, &format!("{steps:?}"));
+        let o = OrderSpec::from_toml(&spec).unwrap().run().unwrap();
+        for (s, e) in sq.iter_mut().zip(&o.report.errors) {
+            *s += e * e / seeds as f64;
+        }
+    }
+    let x: Vec<f64> = steps.iter().map(|&n| (1.0 / n as f64).ln()).collect();
+    let y: Vec<f64> = sq.iter().map(|s| 0.5 * s.ln()).collect();
+    let (mx, my) = (
+        x.iter().sum::<f64>() / x.len() as f64,
+        y.iter().sum::<f64>() / y.len() as f64,
+    );
+    let slope = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - mx) * (b - my))
+        .sum::<f64>()
+        / x.iter().map(|a| (a - mx).powi(2)).sum::<f64>();
+    assert!((slope - 1.5).abs() < 0.2, "RMS order over seeds {slope}");
+}
+
+#[test]
+fn sgd_epoch_sample_from_the_cli() {
+    let j = cli_json(&["order", &example("order_sgd_epoch.toml"), "--json"]);
+    let methods = j["methods"].as_array().unwrap();
+    let theory = [1.0, 1.0, 2.0, 1.0, 1.0, 1.0];
+    assert_eq!(methods.len(), theory.len());
+    for (m, order) in methods.iter().zip(theory) {
+        let p = m["fitted_order"].as_f64().unwrap();
+        assert!((p - order).abs() < 0.15, "{}: {p}", m["method"]);
+    }
+}
+
+#[test]
+fn least_squares_specs_name_the_bad_key_and_line() {
+    let base = least_squares(&epoch("fixed", "exact"), "[8, 16]");
+    for (from, to, key) in [
+        ("batch_size = 10", "batch_size = 0", "batch_size"),
+        ("batch_size = 10", "batch_size = 41", "batch_size"),
+        ("batch_size = 10", "batch_sise = 10", "batch_sise"),
+        ("cols = 4", "cols = 501", "cols"),
+        ("noise = 0.5", "noise = -1.0", "noise"),
+        ("t_end = 1.0", "t_end = 1.0\npieces = [[[1.0]]]", "pieces"),
+        ("t_end = 1.0", "t_end = 1.0\ny0 = [1.0]", "y0"),
+    ] {
+        let spec = base.replace(from, to);
+        let want = to.lines().last().unwrap();
+        let line = spec.lines().position(|l| l == want).unwrap() + 1;
+        match OrderSpec::from_toml(&spec) {
+            Err(Error::Spec { message, line: l }) => {
+                assert!(message.contains(key), "{to}: {message}");
+                assert_eq!(l, Some(line), "{to}: {message}");
+            }
+            other => panic!("{to}: {other:?}"),
+        }
+    }
+    // Method keys: a batch order needs a Lie splitting, a seed a shuffled order.
+    for (methods, key) in [
+        (
+            "[method]\nsplitting = \"strang\"\nsub_stepper = \"exact\"\nbatch_order = \"fixed\"\n",
+            "batch_order",
+        ),
+        (
+            "[method]\nsplitting = \"lie\"\nsub_stepper = \"exact\"\nbatch_order = \"fixed\"\nseed = 1\n",
+            "seed",
+        ),
+        (
+            "[method]\nsplitting = \"lie\"\nsub_stepper = \"exact\"\nbatch_order = \"sideways\"\n",
+            "batch_order",
+        ),
+    ] {
+        let spec = least_squares(methods, "[8, 16]");
+        let err = OrderSpec::from_toml(&spec).and_then(|s| s.run().map(|_| ()));
+        match err {
+            Err(Error::Spec { message, .. }) => assert!(message.contains(key), "{message}"),
+            other => panic!("{methods}: {other:?}"),
+        }
+    }
+}

@@ -14,10 +14,10 @@
 //! weights sum to 1): such a piece does not limit the order (`rᵢ = ∞`).
 
 use super::measure::ErrorMeasure;
-use super::spec::{BuiltProblem, MethodSpec};
+use super::spec::{BatchOrder, BuiltProblem, MethodSpec};
 use crate::error::{Error, Result};
 use crate::splitting::{ExactLinear, FlowMap, Integrated};
-use crate::splitting::{Splitting, SplittingCoefficients, SplittingOptions};
+use crate::splitting::{PieceOrder, Splitting, SplittingCoefficients, SplittingOptions};
 use crate::steppers::stepper_by_name;
 use crate::{AdaptiveOptions, Integrator, LinearSystem, Order, State, Steps, integrate};
 
@@ -154,12 +154,47 @@ fn linear_is_straight_line(piece: &LinearSystem) -> bool {
 
 /// The order a sub-integrator gives a piece: `Exact` when the piece's flow
 /// is a straight line and the sub-stepper is explicit (see the module docs).
-fn piece_order(sub_order: Order, sub: &str, straight_line: bool) -> Order {
+fn piece_order_of(sub_order: Order, sub: &str, straight_line: bool) -> Order {
     if straight_line && sub != "implicit_euler" {
         Order::Exact
     } else {
         sub_order
     }
+}
+
+/// The piece order of a `[method]`'s `batch_order` (with `seed`), and whether
+/// one step is two half steps (palindromic: forward, then backward).
+fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
+    let Some(b) = spec.batch_order else {
+        if spec.seed.is_some() {
+            return Err(spec_err("method.seed needs batch_order = \"shuffled\""));
+        }
+        return Ok((PieceOrder::Fixed, false));
+    };
+    if scheme != "lie" {
+        return Err(spec_err(format!(
+            "method.batch_order needs splitting = \"lie\" (one visit of each batch per step), not `{scheme}`"
+        )));
+    }
+    if spec.seed.is_some() && b != BatchOrder::Shuffled {
+        return Err(spec_err(format!(
+            "method.seed needs batch_order = \"shuffled\", not `{}`",
+            b.name()
+        )));
+    }
+    Ok(match b {
+        BatchOrder::Fixed => (PieceOrder::Fixed, false),
+        BatchOrder::Reversed => (PieceOrder::Reversed, false),
+        // Two advances per step: the schedule's even advance runs forward,
+        // the odd one backward.
+        BatchOrder::Palindromic => (PieceOrder::Palindromic, true),
+        BatchOrder::Shuffled => (
+            PieceOrder::Shuffled {
+                seed: spec.seed.unwrap_or(0),
+            },
+            false,
+        ),
+    })
 }
 
 fn splitting_method<'a>(
@@ -220,39 +255,65 @@ fn splitting_method<'a>(
         _ => SplittingCoefficients::by_name(scheme, n_pieces)
             .map_err(|e| spec_err(format!("method.splitting: {e}")))?,
     };
-    let mut order = Order::Finite(coefficients.order());
-    let mut pieces: Vec<Box<dyn FlowMap>> = Vec::new();
-    let integrator = || Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps));
-    for flow in &problem.flows {
-        let piece = Integrated::new(flow.clone(), integrator()?);
-        order = order.min(piece_order(
-            piece.order(),
-            sub,
-            flow.is_straight_line_flow(),
-        ));
-        pieces.push(Box::new(piece));
-    }
-    for piece in &problem.pieces {
-        let map: Box<dyn FlowMap> = if sub == "exact" {
-            Box::new(ExactLinear::new(piece.clone()))
-        } else {
-            Box::new(Integrated::new(piece.clone(), integrator()?))
-        };
-        order = order.min(piece_order(
-            map.order(),
-            sub,
-            linear_is_straight_line(piece),
-        ));
-        pieces.push(map);
-    }
-    let mut splitting = Splitting::new(pieces, coefficients, SplittingOptions::default())?;
+    let (piece_order, half_steps) = batch_order(spec, scheme)?;
+    let composition_order = if half_steps {
+        // Forward at h/2 then backward at h/2: the adjoint of Lie after Lie,
+        // a symmetric composition (Strang), order 2.
+        2
+    } else {
+        coefficients.order()
+    };
+    let sub_name = sub.to_string();
+    let build_pieces = move || -> Result<(Vec<Box<dyn FlowMap>>, Order)> {
+        let sub = sub_name.as_str();
+        let integrator = || Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps));
+        let mut order = Order::Finite(composition_order);
+        let mut pieces: Vec<Box<dyn FlowMap>> = Vec::new();
+        for flow in &problem.flows {
+            let piece = Integrated::new(flow.clone(), integrator()?);
+            order = order.min(piece_order_of(
+                piece.order(),
+                sub,
+                flow.is_straight_line_flow(),
+            ));
+            pieces.push(Box::new(piece));
+        }
+        for piece in &problem.pieces {
+            let map: Box<dyn FlowMap> = if sub == "exact" {
+                Box::new(ExactLinear::new(piece.clone()))
+            } else {
+                Box::new(Integrated::new(piece.clone(), integrator()?))
+            };
+            order = order.min(piece_order_of(
+                map.order(),
+                sub,
+                linear_is_straight_line(piece),
+            ));
+            pieces.push(map);
+        }
+        Ok((pieces, order))
+    };
+    let options = SplittingOptions {
+        piece_order,
+        ..SplittingOptions::default()
+    };
+    // Checked once here (dimensions, coefficients); each level builds its
+    // own splitting, so a shuffled order restarts from its seed.
+    let (pieces, order) = build_pieces()?;
+    Splitting::new(pieces, coefficients.clone(), options)?;
     let t_end = problem.t_end;
     let y0 = problem.y0.clone();
-    let description = if sub == "exact" {
+    let mut description = if sub == "exact" {
         format!("{scheme} splitting, exact sub-flows")
     } else {
         format!("{scheme} splitting, {sub} sub-flows x{sub_steps}")
     };
+    if let Some(b) = spec.batch_order {
+        description.push_str(&format!(", {} batch order", b.name()));
+        if let PieceOrder::Shuffled { seed } = piece_order {
+            description.push_str(&format!(" (seed {seed})"));
+        }
+    }
     let runner = move |level: Level| -> Result<LevelRun> {
         let Level::Steps(n) = level else {
             return Err(spec_err(
@@ -260,20 +321,26 @@ fn splitting_method<'a>(
             ));
         };
         let marks = measure.marks(n, t_end)?;
-        let before = splitting.stats().f_evals;
+        let mut splitting = Splitting::new(build_pieces()?.0, coefficients.clone(), options)?;
         let h = t_end / n as f64;
         let mut y = y0.clone();
         let mut states = Vec::with_capacity(marks.len());
         let mut next = marks.iter().peekable();
         for k in 0..n {
-            splitting.advance(k as f64 * h, h, &mut y)?;
+            let t = k as f64 * h;
+            if half_steps {
+                splitting.advance(t, 0.5 * h, &mut y)?;
+                splitting.advance(t + 0.5 * h, 0.5 * h, &mut y)?;
+            } else {
+                splitting.advance(t, h, &mut y)?;
+            }
             if next.next_if(|&&m| m == k + 1).is_some() {
                 states.push(y.clone());
             }
         }
         Ok(LevelRun {
             states,
-            f_evals: splitting.stats().f_evals - before,
+            f_evals: splitting.stats().f_evals,
         })
     };
     Ok(Method {

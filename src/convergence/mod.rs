@@ -8,6 +8,7 @@
 //! excluded from the fit and reported with the reason.
 
 pub mod expr;
+pub mod least_squares;
 pub mod measure;
 mod methods;
 pub mod reference;

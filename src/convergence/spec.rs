@@ -14,6 +14,12 @@
 //! #   rhs = ["p", "-sin(q)"] or pieces = [["p", "0"], ["0", "-sin(q)"]],
 //! #   exact = ["..."] (optional, in t and params), y0 = [...], t_end = 1.0
 //!
+//! # kind = "least_squares": the gradient flow of a least-squares finite sum,
+//! #   split into its mini-batch flows (see super::least_squares):
+//! #   rows = 40, cols = 4, noise = 0.1, seed = 1 (random data) or
+//! #   x = [[...], ...], targets = [...] (given data); batch_size = 10;
+//! #   y0 = [...] (default zeros), t_end = 1.0
+//!
 //! [method]                        # or several [[method]] tables
 //! stepper = "rk4"                 # any name of splitflow::steppers::STEPPER_NAMES
 //! # or a splitting of the pieces:
@@ -21,6 +27,10 @@
 //! #   coefficients = [[0.5, 0.5], [1.0, 0.0]] and order = 2 (checked on load)
 //! # sub_stepper = "exact" | a stepper name
 //! # sub_steps = 1
+//! # batch_order = "fixed"        # with splitting = "lie": fixed | reversed |
+//! #                              #   palindromic (forward then backward, half
+//! #                              #   steps) | shuffled (seeded, every step)
+//! # seed = 0                     # batch_order = "shuffled" only
 //! # label = "shown in reports"
 //! # tols = [1e-4, 1e-6, 1e-8]    # work-precision only: an adaptive tolerance ladder
 //!
@@ -74,6 +84,20 @@ pub struct ProblemSpec {
     pub y0: Option<Vec<f64>>,
     /// End time (the study integrates over `[0, t_end]`).
     pub t_end: Option<f64>,
+    /// Least squares, random data: number of rows.
+    pub rows: Option<usize>,
+    /// Least squares, random data: number of columns (parameters).
+    pub cols: Option<usize>,
+    /// Least squares, random data: standard deviation of the target noise (default 0).
+    pub noise: Option<f64>,
+    /// Least squares, random data: the RNG seed (default 0).
+    pub seed: Option<u64>,
+    /// Least squares, given data: the matrix X as a list of rows.
+    pub x: Option<Vec<Vec<f64>>>,
+    /// Least squares, given data: the targets y, one per row of `x`.
+    pub targets: Option<Vec<f64>>,
+    /// Least squares: rows per batch (consecutive rows; a last partial batch is kept).
+    pub batch_size: Option<usize>,
 }
 
 /// `problem.pieces`: matrices (linear) or expressions (expr).
@@ -106,11 +130,47 @@ pub struct MethodSpec {
     pub coefficients: Option<Vec<Vec<f64>>>,
     /// `splitting = "custom"`: the claimed order, checked on load.
     pub order: Option<u32>,
+    /// With `splitting = "lie"`: the order in which one step visits the
+    /// pieces (batches): `fixed` (the default), `reversed`, `palindromic`
+    /// (forward then backward, each at `h/2`) or `shuffled` (a fresh seeded
+    /// permutation every step).
+    pub batch_order: Option<BatchOrder>,
+    /// `batch_order = "shuffled"`: the seed of the permutations (default 0);
+    /// every level restarts from it.
+    pub seed: Option<u64>,
     /// A name for the method in reports (defaults to its description).
     pub label: Option<String>,
     /// Work-precision studies: a ladder of adaptive tolerances
     /// (`rtol = atol = tol`) instead of the study's step ladder.
     pub tols: Option<Vec<f64>>,
+}
+
+/// `method.batch_order`: how one step of a Lie splitting visits the pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchOrder {
+    /// Pieces `1, 2, …, m` every step (an SGD epoch over fixed batches).
+    #[default]
+    Fixed,
+    /// Pieces `m, …, 1` every step.
+    Reversed,
+    /// Forward at `h/2`, then backward at `h/2`: with exact sub-flows this is
+    /// Strang's symmetric composition (order 2).
+    Palindromic,
+    /// A fresh permutation every step, drawn from `method.seed`.
+    Shuffled,
+}
+
+impl BatchOrder {
+    /// The spec name: `"fixed"`, `"reversed"`, `"palindromic"` or `"shuffled"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BatchOrder::Fixed => "fixed",
+            BatchOrder::Reversed => "reversed",
+            BatchOrder::Palindromic => "palindromic",
+            BatchOrder::Shuffled => "shuffled",
+        }
+    }
 }
 
 /// `[method]` (one method) or `[[method]]` (several, on the same problem and ladder).
@@ -316,8 +376,9 @@ impl ProblemSpec {
             "linear" => self.build_linear(),
             "builtin" => self.build_builtin(),
             "expr" => self.build_expr(),
+            "least_squares" => self.build_least_squares(),
             other => Err(spec_err(format!(
-                "problem.kind: unknown kind `{other}` (expected linear, builtin or expr)"
+                "problem.kind: unknown kind `{other}` (expected linear, builtin, expr or least_squares)"
             ))),
         }
     }
@@ -335,7 +396,27 @@ impl ProblemSpec {
         Ok(t)
     }
 
+    fn refuse_least_squares_keys(&self) -> Result<()> {
+        for (key, set) in [
+            ("rows", self.rows.is_some()),
+            ("cols", self.cols.is_some()),
+            ("noise", self.noise.is_some()),
+            ("seed", self.seed.is_some()),
+            ("x", self.x.is_some()),
+            ("targets", self.targets.is_some()),
+            ("batch_size", self.batch_size.is_some()),
+        ] {
+            if set {
+                return Err(spec_err(format!(
+                    "problem.{key} is only for least_squares problems"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn refuse_expr_keys(&self) -> Result<()> {
+        self.refuse_least_squares_keys()?;
         for (key, set) in [
             ("vars", self.vars.is_some()),
             ("rhs", self.rhs.is_some()),
@@ -575,6 +656,7 @@ impl ProblemSpec {
 
 impl ProblemSpec {
     fn build_expr(&self) -> Result<BuiltProblem> {
+        self.refuse_least_squares_keys()?;
         if self.name.is_some() || self.c.is_some() {
             return Err(spec_err(
                 "problem.name and problem.c are not used by expr problems",
@@ -736,8 +818,9 @@ fn locate(text: &str, message: &str) -> Option<usize> {
 }
 
 impl OrderSpec {
-    /// Parses a TOML study file; expression problems are compiled here, so
-    /// their errors carry the line of the offending expression.
+    /// Parses a TOML study file; expression and least-squares problems are
+    /// built here, so their errors carry the line of the offending
+    /// expression or key.
     ///
     /// # Errors
     /// [`Error::Spec`] with the line of malformed TOML, an unknown key or a
@@ -745,7 +828,7 @@ impl OrderSpec {
     pub fn from_toml(text: &str) -> Result<Self> {
         crate::limits::check_spec_size(text)?;
         let spec: Self = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
-        if spec.problem.kind == "expr"
+        if matches!(spec.problem.kind.as_str(), "expr" | "least_squares")
             && let Err(Error::Spec {
                 message,
                 line: None,
