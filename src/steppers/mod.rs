@@ -25,7 +25,7 @@
 mod euler;
 mod explicit_rk;
 mod implicit_euler;
-mod lu;
+pub(crate) mod lu;
 mod registry;
 mod rk4;
 mod rk45;
