@@ -148,27 +148,33 @@ fn newton_euler_spec_explains_and_trains() {
     assert_eq!(json["flow"]["kind"], "newton");
     let update = json["update"].as_str().unwrap();
     assert!(update.contains("Newton"), "{update}");
-    // Trains the logistic problem with mini-batch (stochastic) Newton steps.
+    // Trains the logistic problem (one batch): with λ > 0 each step is
+    // θ − (H + λI)⁻¹∇f, a descent direction of the convex loss, so the
+    // loss decreases at every step; λ moves the step, not the fixed point
+    // ∇f = 0, which the iterates approach at the linear rate λ/(λ + μ).
     let sum = logistic();
     let mut opt = example().build().unwrap();
     let mut theta = State::zeros(3);
-    let f0 = sum.batch_value(0, &theta);
-    for _ in 0..20 {
-        opt.step(&mut theta, &mut BatchOracle::new(&sum)).unwrap();
-    }
-    // λ shifts the step, not the fixed point (∇f = 0): the loss decreases
-    // and the gradient vanishes (linear rate λ/(λ + μ) ≪ 1).
-    let f = sum.batch_value(0, &theta);
     let mut g = State::zeros(3);
     sum.batch_gradient(0, &theta, &mut g);
-    assert!(f < f0 && g.norm() <= 1e-10, "{f0} → {f}, ‖∇f‖ = {:e}", g.norm());
+    let (f0, g0) = (sum.batch_value(0, &theta), g.norm());
+    let mut last = f0;
+    for k in 0..100 {
+        opt.step(&mut theta, &mut BatchOracle::new(&sum)).unwrap();
+        let f = sum.batch_value(0, &theta);
+        assert!(f < last, "step {k}: {last} → {f}");
+        last = f;
+    }
+    sum.batch_gradient(0, &theta, &mut g);
+    // (μ is small here, so the rate is slow: only a clear decrease is asked.)
+    assert!(g.norm() <= 0.5 * g0, "‖∇f‖ {g0:e} → {:e}", g.norm());
     // The `regularization` key is the flow's; a negative value names it.
     let bad = std::fs::read_to_string(format!(
         "{}/examples/specs/newton_euler.toml",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
-    .replace("regularization = 1e-3", "regularization = -1.0");
+    .replace("regularization = 1.0", "regularization = -1.0");
     let e = OptimizerSpec::from_toml(&bad)
         .and_then(|s| s.build().map(|_| ()))
         .unwrap_err();
