@@ -13,8 +13,8 @@
 use nalgebra::{DMatrix, DVector, dmatrix, dvector};
 use splitflow::objective::{FiniteSum, Objective, Quadratic};
 use splitflow::optimizers::{
-    BatchOracle, FlowKind, FnOracle, GeneratedFlow, GeneratedOptimizer, ObjectiveOracle,
-    Optimizer, OptimizerSpec, Scheme,
+    BatchOracle, FlowKind, FnOracle, GeneratedFlow, GeneratedOptimizer, ObjectiveOracle, Optimizer,
+    OptimizerSpec, Scheme,
 };
 use splitflow::problems::logistic::Logistic;
 use splitflow::{Error, State};
@@ -24,8 +24,12 @@ fn newton(lambda: f64, h: f64) -> GeneratedOptimizer {
         regularization: lambda,
     })
     .unwrap();
-    GeneratedOptimizer::new(Box::new(flow), Scheme::stepper("explicit_euler").unwrap(), h)
-        .unwrap()
+    GeneratedOptimizer::new(
+        Box::new(flow),
+        Scheme::stepper("explicit_euler").unwrap(),
+        h,
+    )
+    .unwrap()
 }
 
 fn rel(a: &State, b: &State) -> f64 {
@@ -76,7 +80,11 @@ fn logistic() -> Logistic {
     let n = 40;
     let x = DMatrix::from_fn(n, 3, |i, j| {
         let s = ((i * 7 + j * 13) % 17) as f64 / 17.0 - 0.5;
-        if j == 2 { 1.0 } else { s + 0.1 * (i as f64).sin() }
+        if j == 2 {
+            1.0
+        } else {
+            s + 0.1 * (i as f64).sin()
+        }
     });
     let y = DVector::from_fn(n, |i, _| f64::from(((i * 5) % 7) < 3 || x[(i, 0)] > 0.3));
     Logistic::new(&x, &y, n).unwrap()

@@ -127,11 +127,15 @@ fn cases() -> Vec<Case> {
             name: "adam",
             params: "Lie [moments, position], δ 0.01",
             fused: || {
-                Box::new(Adam::from_ode(10.0, 0.1, 1e-8, EpsPlacement::Outside, ADAM_DELTA).unwrap())
+                Box::new(
+                    Adam::from_ode(10.0, 0.1, 1e-8, EpsPlacement::Outside, ADAM_DELTA).unwrap(),
+                )
             },
             generated: || {
                 let scheme = lie(&["moments", "position"], vec![euler(), euler()]);
-                Box::new(GeneratedOptimizer::new(Box::new(adam_flow()), scheme, ADAM_DELTA).unwrap())
+                Box::new(
+                    GeneratedOptimizer::new(Box::new(adam_flow()), scheme, ADAM_DELTA).unwrap(),
+                )
             },
         },
     ]
@@ -176,14 +180,21 @@ fn time_case(case: &Case, q: &Quadratic, theta0: &[f64], rounds: usize, k: usize
         library_steps(opt.as_mut(), &mut oracle, &mut th, n);
         th
     };
-    let (a, b) = (run(case.fused, CHECK_STEPS), run(case.generated, CHECK_STEPS));
+    let (a, b) = (
+        run(case.fused, CHECK_STEPS),
+        run(case.generated, CHECK_STEPS),
+    );
     let diff = max_rel_diff(b.as_slice(), a.as_slice());
     assert!(
         diff <= AGREEMENT,
         "{}: generated and fused θ differ by {diff:.2e}",
         case.name
     );
-    assert!(max_rel_diff(a.as_slice(), theta0) > 1e-3, "{}: θ did not move", case.name);
+    assert!(
+        max_rel_diff(a.as_slice(), theta0) > 1e-3,
+        "{}: θ did not move",
+        case.name
+    );
 
     let (mut fo, mut go) = ((case.fused)(), (case.generated)());
     let (mut oracle_f, mut oracle_g) = (q.oracle(), q.oracle());
