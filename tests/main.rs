@@ -5,6 +5,7 @@ mod data;
 mod errors;
 mod flows;
 mod generated;
+mod generated_newton;
 mod hardening;
 mod limits;
 mod machinery;

@@ -1,5 +1,7 @@
 //! Gradient oracles: what an [`Optimizer`](super::Optimizer) asks for.
 
+use nalgebra::DMatrix;
+
 use crate::State;
 use crate::error::{Error, Result, check_dim};
 use crate::objective::{FiniteSum, Objective};
@@ -54,6 +56,32 @@ pub trait GradientOracle {
     fn num_batches(&self) -> usize {
         1
     }
+    /// Writes the Hessian of the objective this oracle's
+    /// [`gradient`](Self::gradient) differentiates (for a mini-batch oracle:
+    /// ∇²fᵢ of the current batch) at `theta` into `h` (p×p) and returns
+    /// `Ok(true)`, or returns `Ok(false)` when the oracle has no Hessian (the
+    /// default). Second-order flows (the Newton flow of a
+    /// [`GeneratedOptimizer`](super::GeneratedOptimizer)) need it.
+    ///
+    /// # Errors
+    /// Implementation-defined (e.g. a wrongly sized `h`).
+    ///
+    /// # Example
+    /// ```
+    /// use nalgebra::{dmatrix, dvector, DMatrix};
+    /// use splitflow::objective::Quadratic;
+    /// use splitflow::optimizers::{FnOracle, GradientOracle, ObjectiveOracle};
+    /// let q = Quadratic::new(dmatrix![2.0, 0.0; 0.0, 1.0], dvector![0.0, 0.0])?;
+    /// let mut h = DMatrix::zeros(2, 2);
+    /// assert!(ObjectiveOracle(&q).hessian(&dvector![1.0, 1.0], &mut h)?);
+    /// assert_eq!(h, dmatrix![2.0, 0.0; 0.0, 1.0]);
+    /// // A closure oracle has no Hessian.
+    /// assert!(!FnOracle::new(2, |x, g| g.copy_from(x)).hessian(&dvector![1.0, 1.0], &mut h)?);
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    fn hessian(&mut self, _theta: &State, _h: &mut DMatrix<f64>) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// A closure-backed oracle: `gradient(θ, g)` writes ∇f(θ) into g.
@@ -97,6 +125,11 @@ impl<O: Objective + ?Sized> GradientOracle for ObjectiveOracle<'_, O> {
     fn full_gradient(&mut self, theta: &State, g: &mut State) -> Result<()> {
         self.0.gradient(theta, g);
         Ok(())
+    }
+    fn hessian(&mut self, theta: &State, h: &mut DMatrix<f64>) -> Result<bool> {
+        let p = self.0.dim();
+        check_dim("Hessian buffer", p * p, h.nrows() * h.ncols())?;
+        Ok(self.0.hessian(theta, h))
     }
 }
 
@@ -178,6 +211,11 @@ impl<F: FiniteSum + ?Sized> GradientOracle for BatchOracle<'_, F> {
     }
     fn batch(&self) -> Option<usize> {
         Some(self.batch)
+    }
+    fn hessian(&mut self, theta: &State, h: &mut DMatrix<f64>) -> Result<bool> {
+        let p = self.sum.dim();
+        check_dim("Hessian buffer", p * p, h.nrows() * h.ncols())?;
+        Ok(self.sum.batch_hessian(self.batch, theta, h))
     }
     fn num_batches(&self) -> usize {
         self.sum.num_batches()

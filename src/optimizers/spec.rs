@@ -58,7 +58,8 @@ use crate::error::{Error, Result, toml_error};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowSpec {
-    /// `gradient`, `heavy_ball`, `rmsprop`, `adam` or `adagrad`.
+    /// `gradient`, `heavy_ball`, `rmsprop`, `adam`, `adagrad` or `newton`
+    /// (generated only).
     pub kind: String,
     /// heavy_ball: constant friction γ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +90,9 @@ pub struct FlowSpec {
     /// `continuous` (1 − e^{−at}) or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bias: Option<String>,
+    /// newton (generated): λ ≥ 0 in θ' = −(∇²f + λI)⁻¹∇f (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regularization: Option<f64>,
 }
 
 /// The `[discretization]` table: which scheme and step.

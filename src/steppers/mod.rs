@@ -26,7 +26,7 @@ mod embedded;
 mod euler;
 mod explicit_rk;
 mod implicit_euler;
-mod lu;
+pub(crate) mod lu;
 mod registry;
 mod rk4;
 mod rk45;

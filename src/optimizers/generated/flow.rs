@@ -87,7 +87,7 @@ pub struct FlowEntry {
 /// let hb = FLOW_KINDS.iter().find(|f| f.name == "heavy_ball").unwrap();
 /// assert_eq!(hb.pieces, ["friction", "kick", "drift"]);
 /// ```
-pub const FLOW_KINDS: [FlowEntry; 5] = [
+pub const FLOW_KINDS: [FlowEntry; 6] = [
     FlowEntry {
         name: "gradient",
         keys: &["kind", "weight_decay"],
@@ -126,6 +126,11 @@ pub const FLOW_KINDS: [FlowEntry; 5] = [
         name: "adagrad",
         keys: &["kind", "eps", "eps_placement", "weight_decay"],
         pieces: &["moments", "position"],
+    },
+    FlowEntry {
+        name: "newton",
+        keys: &["kind", "regularization", "weight_decay"],
+        pieces: &["newton"],
     },
 ];
 
@@ -221,6 +226,14 @@ pub enum FlowKind {
         /// ε inside or outside the root.
         placement: EpsPlacement,
     },
+    /// The (regularized) Newton flow θ' = −(∇²f(θ) + λI)⁻¹∇f(θ); one piece
+    /// `"newton"`. Explicit Euler with h = 1 is Newton's method (damped
+    /// Newton for h < 1, Levenberg–Marquardt-style for λ > 0). The oracle
+    /// must provide a Hessian ([`GradientOracle::hessian`](crate::optimizers::GradientOracle::hessian)).
+    Newton {
+        /// λ ≥ 0 added to the Hessian's diagonal.
+        regularization: f64,
+    },
 }
 
 /// A built-in flow: a [`FlowKind`] plus an optional decoupled L2-decay piece
@@ -270,6 +283,9 @@ impl GeneratedFlow {
                 check_nonnegative("eps", eps)?;
             }
             FlowKind::AdaGrad { eps, .. } => check_nonnegative("eps", eps)?,
+            FlowKind::Newton { regularization } => {
+                check_nonnegative("regularization", regularization)?
+            }
         }
         Ok(GeneratedFlow { kind, decay: None })
     }
@@ -302,6 +318,7 @@ impl GeneratedFlow {
             FlowKind::RmsProp { .. } => "rmsprop",
             FlowKind::Adam { .. } => "adam",
             FlowKind::AdaGrad { .. } => "adagrad",
+            FlowKind::Newton { .. } => "newton",
         }
     }
 
@@ -338,6 +355,12 @@ impl GeneratedFlow {
                 let g = src.gradient(y);
                 for i in 0..p {
                     dy[i] -= g[i];
+                }
+            }
+            FlowKind::Newton { regularization } => {
+                let d = src.newton_direction(y, regularization);
+                for i in 0..p {
+                    dy[i] -= d[i];
                 }
             }
             FlowKind::HeavyBall {
@@ -487,6 +510,7 @@ impl OracleFlow for GeneratedFlow {
                 "AdaGrad ODE V' = ∇f², x' = −∇f/(√V + ε̃) (ε̃ = {eps} {})",
                 placement.as_str()
             ),
+            FlowKind::Newton { regularization } => newton_field(regularization),
         };
         match self.decay {
             Some(l) => format!("{base} + decay θ' = −{l}θ"),
@@ -500,6 +524,7 @@ impl OracleFlow for GeneratedFlow {
         }
         match (self.kind, piece) {
             (FlowKind::Gradient, _) => "θ' = −∇f(θ)".into(),
+            (FlowKind::Newton { regularization }, _) => newton_field(regularization),
             (FlowKind::HeavyBall { friction, .. }, 0) => match friction {
                 Friction::Constant(g) => format!("v' = −{g}v"),
                 Friction::Vanishing { r } => format!("v' = −({r}/t)v"),
@@ -537,7 +562,7 @@ impl OracleFlow for GeneratedFlow {
 
     fn aux_blocks(&self) -> usize {
         match self.kind {
-            FlowKind::Gradient => 0,
+            FlowKind::Gradient | FlowKind::Newton { .. } => 0,
             FlowKind::Adam { .. } => 2,
             _ => 1,
         }
@@ -670,7 +695,8 @@ impl OracleFlow for GeneratedFlow {
     }
 
     fn is_dissipative(&self, piece: Option<usize>) -> bool {
-        matches!(self.kind, FlowKind::Gradient) && piece != self.decay_index()
+        matches!(self.kind, FlowKind::Gradient | FlowKind::Newton { .. })
+            && piece != self.decay_index()
     }
 
     fn discrete_rates(&self) -> Vec<f64> {
@@ -683,6 +709,15 @@ impl OracleFlow for GeneratedFlow {
             } => vec![a, b],
             _ => Vec::new(),
         }
+    }
+}
+
+/// The Newton flow's field as text.
+fn newton_field(lambda: f64) -> String {
+    if lambda == 0.0 {
+        "Newton flow θ' = −∇²f(θ)⁻¹∇f(θ)".into()
+    } else {
+        format!("regularized Newton flow θ' = −(∇²f(θ) + {lambda}·I)⁻¹∇f(θ)")
     }
 }
 

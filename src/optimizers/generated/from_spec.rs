@@ -18,6 +18,7 @@ fn fused(kind: &str, scheme: &str) -> bool {
             "semi_implicit_euler" | "exact_friction" | "forward_friction" | "nesterov"
         ),
         "rmsprop" | "adam" | "adagrad" => scheme == "explicit_euler",
+        "newton" => false,
         _ => true,
     }
 }
@@ -101,6 +102,9 @@ fn flow_of(f: &FlowSpec) -> Result<GeneratedFlow> {
         "adagrad" => FlowKind::AdaGrad {
             eps: f.eps.unwrap_or(0.0),
             placement: placement(&f.eps_placement)?,
+        },
+        "newton" => FlowKind::Newton {
+            regularization: f.regularization.unwrap_or(0.0),
         },
         _ => {
             return Err(super::flow::flow_entry(&f.kind).err().unwrap_or_else(|| {

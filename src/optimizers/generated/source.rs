@@ -3,9 +3,12 @@
 
 use std::cell::{Ref, RefCell};
 
+use nalgebra::DMatrix;
+
 use crate::State;
 use crate::error::Error;
 use crate::optimizers::{GradientOracle, gradient_at};
+use crate::steppers::lu::DenseLu;
 
 /// Buffers of a [`GradientSource`], owned by the optimizer so that steps
 /// do not allocate.
@@ -13,11 +16,19 @@ use crate::optimizers::{GradientOracle, gradient_at};
 pub(crate) struct SourceBuffers {
     pub point: State,
     pub g: State,
+    /// Second-order flows: the Hessian, its factorisation and the solution
+    /// (sized on the first [`GradientSource::newton_direction`]).
+    pub hessian: DMatrix<f64>,
+    pub lu: DenseLu,
+    pub direction: State,
 }
 
 struct Memo<'b> {
     point: &'b mut State,
     g: &'b mut State,
+    hessian: &'b mut DMatrix<f64>,
+    lu: &'b mut DenseLu,
+    direction: &'b mut State,
     valid: bool,
     evals: usize,
     error: Option<Error>,
@@ -63,6 +74,9 @@ impl<'a> GradientSource<'a> {
             memo: RefCell::new(Memo {
                 point: &mut buffers.point,
                 g: &mut buffers.g,
+                hessian: &mut buffers.hessian,
+                lu: &mut buffers.lu,
+                direction: &mut buffers.direction,
                 valid: false,
                 evals: 0,
                 error: None,
@@ -124,6 +138,69 @@ impl<'a> GradientSource<'a> {
             }
         }
         Ref::map(self.memo.borrow(), |m| &*m.g)
+    }
+
+    /// The regularized Newton direction `(∇²f(x) + λI)⁻¹∇f(x)` at the θ-part
+    /// x of `y` (λ = `lambda` ≥ 0), with the Hessian from the oracle's
+    /// [`hessian`](GradientOracle::hessian) and the gradient from
+    /// [`gradient`](Self::gradient) (memoized). The Hessian, its LU
+    /// factorisation and the solution live in buffers sized once.
+    ///
+    /// When the oracle has no Hessian, fails, or the matrix is singular, the
+    /// direction is NaN and the step's error (kept like a failing gradient
+    /// call) names the flow: [`Error::InvalidParameter`] for a missing
+    /// Hessian, [`Error::SingularMatrix`] for a singular one.
+    pub fn newton_direction(&self, y: &State, lambda: f64) -> Ref<'_, State> {
+        // The gradient first (memo: afterwards `point` is x); copied into the
+        // solution buffer.
+        drop(self.gradient(y));
+        {
+            let mut memo = self.memo.borrow_mut();
+            let memo = &mut *memo;
+            let p = self.p;
+            crate::optimizers::ensure_len(memo.direction, p);
+            memo.direction.copy_from(&*memo.g);
+            if memo.hessian.nrows() != p || memo.hessian.ncols() != p {
+                *memo.hessian = DMatrix::zeros(p, p);
+            }
+            let step = self.step.unwrap_or(0);
+            let mut oracle = self.oracle.borrow_mut();
+            let failure = match oracle.hessian(memo.point, memo.hessian) {
+                Err(e) => Some(e),
+                Ok(false) => Some(Error::invalid(
+                    "flow",
+                    "newton",
+                    "the Newton flow needs a Hessian, and this oracle provides none (use an objective or finite sum with a Hessian, through ObjectiveOracle or BatchOracle)",
+                )),
+                Ok(true) => {
+                    let mut m = memo.lu.matrix_mut(p);
+                    for j in 0..p {
+                        for i in 0..p {
+                            m[(i, j)] = memo.hessian[(i, j)];
+                        }
+                        m[(j, j)] += lambda;
+                    }
+                    if memo.lu.factor() {
+                        memo.lu.solve(memo.direction);
+                        None
+                    } else {
+                        Some(Error::SingularMatrix {
+                            what: format!(
+                                "Newton flow: ∇²f + {lambda}·I at step {step} (regularize with `regularization` λ > 0)"
+                            ),
+                            t: f64::NAN,
+                        })
+                    }
+                }
+            };
+            if let Some(e) = failure {
+                if memo.error.is_none() {
+                    memo.error = Some(e);
+                }
+                memo.direction.fill(f64::NAN);
+            }
+        }
+        Ref::map(self.memo.borrow(), |m| &*m.direction)
     }
 
     /// Oracle calls made so far.
