@@ -186,9 +186,10 @@ impl<'a> GradientSource<'a> {
                     } else {
                         Some(Error::SingularMatrix {
                             what: format!(
-                                "Newton flow: ∇²f + {lambda}·I at step {step} (regularize with `regularization` λ > 0)"
+                                "Newton flow: ∇²f + {}·I at step {step} (regularize with `regularization` λ > 0)",
+                                crate::error::Float(lambda)
                             ),
-                            t: f64::NAN,
+                            t: None,
                         })
                     }
                 }
