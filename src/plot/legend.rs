@@ -110,13 +110,19 @@ pub(super) fn open_triangle(at: (i32, i32), c: RGBColor) -> PathElement<(i32, i3
     )
 }
 
+/// A circle in pixel coordinates relative to its element's anchor.
+type Dot = Circle<(i32, i32), i32>;
+
+/// An element anchored at a `C` point: a first part `A`, then a [`Dot`].
+pub(super) type TwoPart<C, DB, A> = ComposedElement<C, DB, A, Dot>;
+
 /// A hollow circle (white inside, outline of colour `c`) at `at`, offset by
 /// `offset` pixels: an excluded level, or its legend glyph.
 pub(super) fn hollow_circle<C, DB: DrawingBackend>(
     at: C,
     offset: (i32, i32),
     c: RGBColor,
-) -> ComposedElement<C, DB, Circle<(i32, i32), i32>, Circle<(i32, i32), i32>> {
+) -> TwoPart<C, DB, Dot> {
     EmptyElement::at(at)
         + Circle::new(offset, 6, WHITE.filled())
         + Circle::new(offset, 6, ShapeStyle::from(c).stroke_width(2))
@@ -127,7 +133,7 @@ pub(super) fn hollow_circle<C, DB: DrawingBackend>(
 pub(super) fn line_and_dot<DB: DrawingBackend>(
     at: (i32, i32),
     c: RGBColor,
-) -> ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, Circle<(i32, i32), i32>> {
+) -> TwoPart<(i32, i32), DB, PathElement<(i32, i32)>> {
     EmptyElement::at(at)
         + PathElement::new(vec![(0, 0), (24, 0)], c.stroke_width(2))
         + Circle::new((12, 0), 5, c.filled())

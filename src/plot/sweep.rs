@@ -331,15 +331,15 @@ fn value_axis(runs: &[&SweepRun], quantity: Quantity, band: f64) -> Axis {
     }
 }
 
+/// Line segments of `(α, value)` points.
+type Segments = Vec<Vec<(f64, f64)>>;
+/// Spread bands of `(α, lo, hi)` points.
+type Bands = Vec<Vec<(f64, f64, f64)>>;
+
 /// The runs of one method that reached the target, as line segments
 /// (broken where a run did not) and as spread bands `(α, lo, hi)` with `lo`
 /// clipped to `floor`.
-#[allow(clippy::type_complexity)]
-fn reached_segments(
-    mine: &[&SweepRun],
-    quantity: Quantity,
-    floor: f64,
-) -> (Vec<Vec<(f64, f64)>>, Vec<Vec<(f64, f64, f64)>>) {
+fn reached_segments(mine: &[&SweepRun], quantity: Quantity, floor: f64) -> (Segments, Bands) {
     let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     let mut bands: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new()];
     for r in mine {
