@@ -371,21 +371,7 @@ impl ConvergenceStudy {
     /// errors on the round-off floor; and when the fit itself is not finite.
     pub fn analyze(&self, errors: Vec<f64>, scale: f64) -> Result<ConvergenceReport> {
         self.validate()?;
-        check_dim("errors", self.steps.len(), errors.len())?;
-        if !(scale.is_finite() && scale >= 0.0) {
-            return Err(Error::invalid(
-                "scale",
-                scale,
-                "the solution's scale (the reference's norm) must be finite and ≥ 0",
-            ));
-        }
-        if let Some(e) = errors.iter().find(|e| **e < 0.0) {
-            return Err(Error::invalid(
-                "errors",
-                e,
-                "errors are norms and must be ≥ 0",
-            ));
-        }
+        check_errors(self.steps.len(), &errors, scale)?;
         // |h|: a backward span (negative) has the same step sizes.
         let h: Vec<f64> = self
             .steps
@@ -400,6 +386,46 @@ impl ConvergenceStudy {
         } else {
             self.roundoff_floor
         };
+        let (keep, mut excluded) = self.above_floor(&errors, floor);
+        let keep = self.trim_to_asymptotic(keep, &mut excluded, &errors, &h);
+        excluded.sort_by_key(|e| e.level);
+        if keep.len() < 2 {
+            return Err(Error::invalid(
+                "errors",
+                format!("{errors:?}"),
+                &too_few_levels(&self.steps, &errors, floor),
+            ));
+        }
+        let fitted_order = slope(
+            &keep
+                .iter()
+                .map(|&k| (h[k].ln(), errors[k].ln()))
+                .collect::<Vec<_>>(),
+        );
+        if !fitted_order.is_finite() {
+            return Err(Error::invalid(
+                "errors",
+                format!("{errors:?}"),
+                &format!("the fitted order is {fitted_order}: the ladder gives no usable slope"),
+            ));
+        }
+        let warnings = self.fit_warnings(keep.len());
+        Ok(ConvergenceReport {
+            steps: self.steps.clone(),
+            h,
+            errors,
+            local_orders,
+            fitted_order,
+            fit_levels: keep,
+            excluded,
+            effective_order: self.effective_order,
+            warnings,
+        })
+    }
+
+    /// The levels whose error is finite and above the round-off `floor`
+    /// (kept), and the others (excluded as round-off).
+    fn above_floor(&self, errors: &[f64], floor: f64) -> (Vec<usize>, Vec<Exclusion>) {
         let mut excluded = Vec::new();
         let mut keep: Vec<usize> = Vec::new();
         for (k, &e) in errors.iter().enumerate() {
@@ -413,6 +439,21 @@ impl ConvergenceStudy {
                 keep.push(k);
             }
         }
+        (keep, excluded)
+    }
+
+    /// Drops end levels of `keep` while more than three remain and an end
+    /// pair's order is further than `order_tolerance` from the median pair
+    /// order: the coarse end as pre-asymptotic, the fine end as stagnation
+    /// (the end further from the median goes first). Returns the levels
+    /// left.
+    fn trim_to_asymptotic(
+        &self,
+        mut keep: Vec<usize>,
+        excluded: &mut Vec<Exclusion>,
+        errors: &[f64],
+        h: &[f64],
+    ) -> Vec<usize> {
         let pair_order = |a: usize, b: usize| (errors[a] / errors[b]).ln() / (h[a] / h[b]).ln();
         while keep.len() > 3 {
             let orders: Vec<f64> = keep.windows(2).map(|w| pair_order(w[0], w[1])).collect();
@@ -440,32 +481,16 @@ impl ConvergenceStudy {
                 });
             }
         }
-        excluded.sort_by_key(|e| e.level);
-        if keep.len() < 2 {
-            return Err(Error::invalid(
-                "errors",
-                format!("{errors:?}"),
-                &too_few_levels(&self.steps, &errors, floor),
-            ));
-        }
-        let fitted_order = slope(
-            &keep
-                .iter()
-                .map(|&k| (h[k].ln(), errors[k].ln()))
-                .collect::<Vec<_>>(),
-        );
-        if !fitted_order.is_finite() {
-            return Err(Error::invalid(
-                "errors",
-                format!("{errors:?}"),
-                &format!("the fitted order is {fitted_order}: the ladder gives no usable slope"),
-            ));
-        }
+        keep
+    }
+
+    /// Warnings on a fit over `fitted` levels: too few levels, or an
+    /// expected order above the method's effective order.
+    fn fit_warnings(&self, fitted: usize) -> Vec<String> {
         let mut warnings = Vec::new();
-        if keep.len() < 4 {
+        if fitted < 4 {
             warnings.push(format!(
-                "the fit uses only {} levels (4 or more recommended)",
-                keep.len()
+                "the fit uses only {fitted} levels (4 or more recommended)"
             ));
         }
         if let (Some(expected), Some(Order::Finite(p))) =
@@ -476,18 +501,29 @@ impl ConvergenceStudy {
                 "expected order {expected} exceeds the method's effective order {p}"
             ));
         }
-        Ok(ConvergenceReport {
-            steps: self.steps.clone(),
-            h,
-            errors,
-            local_orders,
-            fitted_order,
-            fit_levels: keep,
-            excluded,
-            effective_order: self.effective_order,
-            warnings,
-        })
+        warnings
     }
+}
+
+/// Checks measured errors: one per level (`levels`), each ≥ 0, and a
+/// finite, non-negative `scale`.
+fn check_errors(levels: usize, errors: &[f64], scale: f64) -> Result<()> {
+    check_dim("errors", levels, errors.len())?;
+    if !(scale.is_finite() && scale >= 0.0) {
+        return Err(Error::invalid(
+            "scale",
+            scale,
+            "the solution's scale (the reference's norm) must be finite and ≥ 0",
+        ));
+    }
+    if let Some(e) = errors.iter().find(|e| **e < 0.0) {
+        return Err(Error::invalid(
+            "errors",
+            e,
+            "errors are norms and must be ≥ 0",
+        ));
+    }
+    Ok(())
 }
 
 /// Why fewer than two levels could be fitted, one message per cause.

@@ -5,8 +5,10 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::axis::Axis;
-use super::chart::{build_chart, colour, render};
-use super::legend::{Corner, dashed_legend, dotted_legend, draw_legend, legend_position};
+use super::chart::{Chart, DrawResult, build_chart, colour, render};
+use super::legend::{
+    Corner, dashed_legend, dotted_legend, hollow_circle, legend_entry, line_and_dot, place_legend,
+};
 use crate::Order;
 use crate::convergence::{ConvergenceReport, ExclusionReason};
 use crate::error::{Error, Result, check_dim};
@@ -27,51 +29,21 @@ use crate::error::{Error, Result, check_dim};
 /// [`Error::InvalidParameter`] when no level has a positive, finite step and
 /// error, [`Error::Io`] when `path` cannot be written.
 pub fn convergence_plot(report: &ConvergenceReport, title: &str, path: &Path) -> Result<()> {
-    check_dim("report.errors", report.h.len(), report.errors.len())?;
-    let usable = |k: usize| {
-        let (h, e) = (report.h[k], report.errors[k]);
-        h.is_finite() && h > 0.0 && e.is_finite() && e > 0.0
-    };
-    let levels: Vec<usize> = (0..report.h.len()).filter(|&k| usable(k)).collect();
-    if levels.is_empty() {
+    let levels = Levels::of(report)?;
+    if levels.measured.is_empty() {
         return Err(Error::invalid(
             "report.errors",
             format!("{:?}", report.errors),
             "no level with a positive, finite step size and error to draw on log axes",
         ));
     }
-    let excluded_reason = |k: usize| report.excluded.iter().find(|e| e.level == k);
-    let in_fit = |k: usize| report.fit_levels.contains(&k) && excluded_reason(k).is_none();
-    let mut by_h = levels.clone();
-    by_h.sort_by(|&a, &b| report.h[a].total_cmp(&report.h[b]));
-    let measured: Vec<(f64, f64)> = by_h
-        .iter()
-        .map(|&k| (report.h[k], report.errors[k]))
-        .collect();
-    let fitted: Vec<(f64, f64)> = by_h
-        .iter()
-        .filter(|&&k| in_fit(k))
-        .map(|&k| (report.h[k], report.errors[k]))
-        .collect();
-    let excluded: Vec<(f64, f64)> = by_h
-        .iter()
-        .filter(|&&k| !in_fit(k))
-        .map(|&k| (report.h[k], report.errors[k]))
-        .collect();
-    let mut reasons: Vec<&str> = Vec::new();
-    for &k in &by_h {
-        let why = match excluded_reason(k).map(|e| e.reason) {
-            Some(ExclusionReason::RoundOff) => "round-off",
-            Some(ExclusionReason::PreAsymptotic) => "pre-asymptotic",
-            Some(ExclusionReason::Stagnation) => "stagnation",
-            Some(ExclusionReason::Unstable) => "unstable",
-            None if !in_fit(k) => "not fitted",
-            None => continue,
-        };
-        if !reasons.contains(&why) {
-            reasons.push(why);
-        }
-    }
+    let reasons = exclusion_reasons(report, &levels.by_h);
+    let Levels {
+        measured,
+        fitted,
+        excluded,
+        ..
+    } = levels;
 
     let x = Axis::log_around(measured.iter().map(|p| p.0), 0.06, 1.25);
     let y = Axis::log_around(measured.iter().map(|p| p.1), 0.08, 2.0);
@@ -104,8 +76,6 @@ pub fn convergence_plot(report: &ConvergenceReport, title: &str, path: &Path) ->
         let mut chart = build_chart(root, title, x, y, "step size h", "error")?;
         let mut labels: Vec<String> = Vec::new();
         let mut curves: Vec<Vec<(f64, f64)>> = vec![measured.clone()];
-        let none = std::iter::empty::<Circle<(f64, f64), i32>>;
-        let hollow = ShapeStyle::from(data_colour).stroke_width(2);
         // Legend entries first (data, then references); the data are drawn
         // last so that the reference lines never hide them.
         let label = if excluded.is_empty() {
@@ -113,25 +83,15 @@ pub fn convergence_plot(report: &ConvergenceReport, title: &str, path: &Path) ->
         } else {
             "measured error (fitted levels)".to_string()
         };
-        chart
-            .draw_series(none())?
-            .label(label.clone())
-            .legend(move |(px, py)| {
-                EmptyElement::at((px, py))
-                    + PathElement::new(vec![(0, 0), (24, 0)], data_colour.stroke_width(2))
-                    + Circle::new((12, 0), 5, data_colour.filled())
-            });
+        legend_entry(&mut chart, label.clone(), move |(px, py)| {
+            line_and_dot((px, py), data_colour)
+        })?;
         labels.push(label);
         if !excluded.is_empty() {
             let label = format!("excluded ({})", reasons.join(", "));
-            chart
-                .draw_series(none())?
-                .label(label.clone())
-                .legend(move |(px, py)| {
-                    EmptyElement::at((px, py))
-                        + Circle::new((12, 0), 6, WHITE.filled())
-                        + Circle::new((12, 0), 6, hollow)
-                });
+            legend_entry(&mut chart, label.clone(), move |(px, py)| {
+                hollow_circle((px, py), (12, 0), data_colour)
+            })?;
             labels.push(label);
         }
         if let Some(line) = &fit_line {
@@ -158,29 +118,100 @@ pub fn convergence_plot(report: &ConvergenceReport, title: &str, path: &Path) ->
             measured.iter().copied(),
             data_colour.stroke_width(2),
         ))?;
-        chart.draw_series(
-            fitted
-                .iter()
-                .map(|&p| Circle::new(p, 5, data_colour.filled())),
-        )?;
-        chart.draw_series(excluded.iter().map(|&p| {
-            EmptyElement::at(p)
-                + Circle::new((0, 0), 6, WHITE.filled())
-                + Circle::new((0, 0), 6, hollow)
-        }))?;
-        let pos = legend_position(
-            &chart,
-            &labels,
-            &curves,
-            &[
-                Corner::UpperLeft,
-                Corner::LowerRight,
-                Corner::UpperRight,
-                Corner::LowerLeft,
-            ],
-        );
-        draw_legend(&mut chart, pos)
+        draw_level_markers(&mut chart, &fitted, &excluded, data_colour)?;
+        place_legend(&mut chart, &labels, &curves, &PREFER)
     })
+}
+
+/// Legend corners of the convergence plots, in order of preference.
+const PREFER: [Corner; 4] = [
+    Corner::UpperLeft,
+    Corner::LowerRight,
+    Corner::UpperRight,
+    Corner::LowerLeft,
+];
+
+/// The drawable levels of a report (positive, finite step and error), by
+/// increasing step size: their indices, all of them, those in the fit, and the others.
+struct Levels {
+    by_h: Vec<usize>,
+    measured: Vec<(f64, f64)>,
+    fitted: Vec<(f64, f64)>,
+    excluded: Vec<(f64, f64)>,
+}
+
+impl Levels {
+    /// Splits the levels of `report`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `h` and `errors` differ in length.
+    fn of(report: &ConvergenceReport) -> Result<Self> {
+        check_dim("report.errors", report.h.len(), report.errors.len())?;
+        let mut levels: Vec<usize> = (0..report.h.len())
+            .filter(|&k| {
+                let (h, e) = (report.h[k], report.errors[k]);
+                h.is_finite() && h > 0.0 && e.is_finite() && e > 0.0
+            })
+            .collect();
+        levels.sort_by(|&a, &b| report.h[a].total_cmp(&report.h[b]));
+        let point = |&k: &usize| (report.h[k], report.errors[k]);
+        Ok(Levels {
+            by_h: levels.clone(),
+            measured: levels.iter().map(point).collect(),
+            fitted: levels
+                .iter()
+                .filter(|k| in_fit(report, **k))
+                .map(point)
+                .collect(),
+            excluded: levels
+                .iter()
+                .filter(|k| !in_fit(report, **k))
+                .map(point)
+                .collect(),
+        })
+    }
+}
+
+/// Level `k` is in the fit and not excluded.
+fn in_fit(report: &ConvergenceReport, k: usize) -> bool {
+    report.fit_levels.contains(&k) && !report.excluded.iter().any(|e| e.level == k)
+}
+
+/// The distinct reasons (in order of increasing step size) why the
+/// drawable levels `by_h` are not in the fit.
+fn exclusion_reasons(report: &ConvergenceReport, by_h: &[usize]) -> Vec<&'static str> {
+    let mut reasons: Vec<&str> = Vec::new();
+    for &k in by_h {
+        let why = match report
+            .excluded
+            .iter()
+            .find(|e| e.level == k)
+            .map(|e| e.reason)
+        {
+            Some(ExclusionReason::RoundOff) => "round-off",
+            Some(ExclusionReason::PreAsymptotic) => "pre-asymptotic",
+            Some(ExclusionReason::Stagnation) => "stagnation",
+            Some(ExclusionReason::Unstable) => "unstable",
+            None if !in_fit(report, k) => "not fitted",
+            None => continue,
+        };
+        if !reasons.contains(&why) {
+            reasons.push(why);
+        }
+    }
+    reasons
+}
+
+/// Filled circles on the fitted levels, hollow ones on the excluded.
+fn draw_level_markers(
+    chart: &mut Chart<'_, '_>,
+    fitted: &[(f64, f64)],
+    excluded: &[(f64, f64)],
+    c: RGBColor,
+) -> DrawResult {
+    chart.draw_series(fitted.iter().map(|&p| Circle::new(p, 5, c.filled())))?;
+    chart.draw_series(excluded.iter().map(|&p| hollow_circle(p, (0, 0), c)))?;
+    Ok(())
 }
 
 /// Draws several convergence studies of the same problem on one log-log plot
@@ -201,34 +232,21 @@ pub fn convergence_overlay_plot(
 ) -> Result<()> {
     struct Series {
         label: String,
-        measured: Vec<(f64, f64)>,
-        fitted: Vec<(f64, f64)>,
-        excluded: Vec<(f64, f64)>,
+        levels: Levels,
         slope: f64,
     }
     let mut series = Vec::new();
     for (name, report) in reports {
-        check_dim("report.errors", report.h.len(), report.errors.len())?;
-        let mut levels: Vec<usize> = (0..report.h.len())
-            .filter(|&k| {
-                let (h, e) = (report.h[k], report.errors[k]);
-                h.is_finite() && h > 0.0 && e.is_finite() && e > 0.0
-            })
-            .collect();
-        levels.sort_by(|&a, &b| report.h[a].total_cmp(&report.h[b]));
-        let in_fit = |k: &usize| {
-            report.fit_levels.contains(k) && !report.excluded.iter().any(|e| e.level == *k)
-        };
-        let point = |&k: &usize| (report.h[k], report.errors[k]);
         series.push(Series {
             label: format!("{name} (fitted {:.2})", report.fitted_order),
-            measured: levels.iter().map(point).collect(),
-            fitted: levels.iter().filter(|k| in_fit(k)).map(point).collect(),
-            excluded: levels.iter().filter(|k| !in_fit(k)).map(point).collect(),
+            levels: Levels::of(report)?,
             slope: report.fitted_order,
         });
     }
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.measured.clone()).collect();
+    let all: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.levels.measured.clone())
+        .collect();
     if all.is_empty() {
         return Err(Error::invalid(
             "reports",
@@ -241,10 +259,10 @@ pub fn convergence_overlay_plot(
     let lines: Vec<Option<Vec<(f64, f64)>>> = series
         .iter()
         .map(|s| {
-            if s.fitted.is_empty() || !s.slope.is_finite() {
+            if s.levels.fitted.is_empty() || !s.slope.is_finite() {
                 return None;
             }
-            let (mean_lh, mean_le) = mean_log(&s.fitted);
+            let (mean_lh, mean_le) = mean_log(&s.levels.fitted);
             clip_power_line(&x, &y, mean_le - s.slope * mean_lh, s.slope)
         })
         .collect();
@@ -254,20 +272,15 @@ pub fn convergence_overlay_plot(
         let mut curves = Vec::new();
         for (i, (s, line)) in series.iter().zip(&lines).enumerate() {
             let c = colour(i);
-            let hollow = ShapeStyle::from(c).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(
-                    s.measured.iter().copied(),
+                    s.levels.measured.iter().copied(),
                     c.stroke_width(2),
                 ))?
                 .label(s.label.clone())
-                .legend(move |(px, py)| {
-                    EmptyElement::at((px, py))
-                        + PathElement::new(vec![(0, 0), (24, 0)], c.stroke_width(2))
-                        + Circle::new((12, 0), 5, c.filled())
-                });
+                .legend(move |(px, py)| line_and_dot((px, py), c));
             labels.push(s.label.clone());
-            curves.push(s.measured.clone());
+            curves.push(s.levels.measured.clone());
             if let Some(line) = line {
                 chart.draw_series(DashedLineSeries::new(
                     line.iter().copied(),
@@ -277,25 +290,9 @@ pub fn convergence_overlay_plot(
                 ))?;
                 curves.push(line.clone());
             }
-            chart.draw_series(s.fitted.iter().map(|&p| Circle::new(p, 5, c.filled())))?;
-            chart.draw_series(s.excluded.iter().map(|&p| {
-                EmptyElement::at(p)
-                    + Circle::new((0, 0), 6, WHITE.filled())
-                    + Circle::new((0, 0), 6, hollow)
-            }))?;
+            draw_level_markers(&mut chart, &s.levels.fitted, &s.levels.excluded, c)?;
         }
-        let pos = legend_position(
-            &chart,
-            &labels,
-            &curves,
-            &[
-                Corner::UpperLeft,
-                Corner::LowerRight,
-                Corner::UpperRight,
-                Corner::LowerLeft,
-            ],
-        );
-        draw_legend(&mut chart, pos)
+        place_legend(&mut chart, &labels, &curves, &PREFER)
     })
 }
 

@@ -2,10 +2,41 @@
 //! markers, the open triangle also used for unfinished runs), the legend
 //! box, and the choice of the corner where it hides the fewest data.
 
-use plotters::element::DashedPathElement;
+use plotters::element::{ComposedElement, DashedPathElement};
 use plotters::prelude::*;
 
 use super::chart::{Chart, DrawResult, FONT, LEGEND_SIZE};
+
+/// Places the legend in the corner (among `prefer`, in order of preference)
+/// that hides the fewest samples of `curves`, and draws it there.
+pub(super) fn place_legend<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    labels: &[String],
+    curves: &[Vec<(f64, f64)>],
+    prefer: &[Corner],
+) -> DrawResult {
+    let pos = legend_position(chart, labels, curves, prefer);
+    draw_legend(chart, pos)
+}
+
+/// A legend entry without data: an empty series carrying `label` and the
+/// glyph drawn by `glyph` (so that the entry exists, in order, even when
+/// nothing of it is drawn).
+pub(super) fn legend_entry<'a, 'b: 'a, E, G>(
+    chart: &mut Chart<'a, 'b>,
+    label: impl Into<String>,
+    glyph: G,
+) -> DrawResult
+where
+    E: IntoDynElement<'a, SVGBackend<'b>, (i32, i32)>,
+    G: Fn((i32, i32)) -> E + 'a,
+{
+    chart
+        .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+        .label(label)
+        .legend(glyph);
+    Ok(())
+}
 
 pub(super) fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, corner: Corner) -> DrawResult {
     let pos = match corner {
@@ -77,6 +108,35 @@ pub(super) fn open_triangle(at: (i32, i32), c: RGBColor) -> PathElement<(i32, i3
         vec![(x, y - 7), (x + 7, y + 5), (x - 7, y + 5), (x, y - 7)],
         c.stroke_width(2),
     )
+}
+
+/// A circle in pixel coordinates relative to its element's anchor.
+type Dot = Circle<(i32, i32), i32>;
+
+/// An element anchored at a `C` point: a first part `A`, then a [`Dot`].
+pub(super) type TwoPart<C, DB, A> = ComposedElement<C, DB, A, Dot>;
+
+/// A hollow circle (white inside, outline of colour `c`) at `at`, offset by
+/// `offset` pixels: an excluded level, or its legend glyph.
+pub(super) fn hollow_circle<C, DB: DrawingBackend>(
+    at: C,
+    offset: (i32, i32),
+    c: RGBColor,
+) -> TwoPart<C, DB, Dot> {
+    EmptyElement::at(at)
+        + Circle::new(offset, 6, WHITE.filled())
+        + Circle::new(offset, 6, ShapeStyle::from(c).stroke_width(2))
+}
+
+/// The legend glyph of a measured series: a 24-pixel line of colour `c`
+/// with a filled dot in its middle.
+pub(super) fn line_and_dot<DB: DrawingBackend>(
+    at: (i32, i32),
+    c: RGBColor,
+) -> TwoPart<(i32, i32), DB, PathElement<(i32, i32)>> {
+    EmptyElement::at(at)
+        + PathElement::new(vec![(0, 0), (24, 0)], c.stroke_width(2))
+        + Circle::new((12, 0), 5, c.filled())
 }
 
 /// A corner of the plotting area, for the legend.

@@ -5,8 +5,8 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::axis::Axis;
-use super::chart::{PALETTE, build_chart, colour, render};
-use super::legend::{Corner, draw_legend, legend_line, legend_position};
+use super::chart::{Chart, DrawResult, PALETTE, build_chart, colour, render};
+use super::legend::{Corner, legend_entry, legend_line, place_legend};
 use crate::error::{Error, Result};
 
 /// Draws one line per named series of `(x, y)` points, with a legend.
@@ -50,25 +50,10 @@ pub fn loss_curves(
     if series.is_empty() {
         return Err(Error::invalid("series", "[]", "no series to plot"));
     }
-    let drawable = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!log_y || y > 0.0);
     // Each series split into runs of consecutive drawable points.
     let pieces: Vec<Vec<Vec<(f64, f64)>>> = series
         .iter()
-        .map(|(_, pts)| {
-            let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
-            let mut current = Vec::new();
-            for p in pts {
-                if drawable(p) {
-                    current.push(*p);
-                } else if !current.is_empty() {
-                    runs.push(std::mem::take(&mut current));
-                }
-            }
-            if !current.is_empty() {
-                runs.push(current);
-            }
-            runs
-        })
+        .map(|(_, pts)| drawable_runs(pts, log_y))
         .collect();
     let all = || pieces.iter().flatten().flatten();
     if all().next().is_none() {
@@ -103,36 +88,11 @@ pub fn loss_curves(
     render(path, |root| {
         let mut chart = build_chart(root, title, x, y, x_label, y_label)?;
         for (i, (runs, label)) in pieces.iter().zip(&labels).enumerate() {
-            let c = colour(i);
-            let style = c.stroke_width(2);
-            // Past the palette's ten colours, the next ten are dashed.
-            let dashed = (i / PALETTE.len()) % 2 == 1;
-            let markers = runs.iter().map(Vec::len).sum::<usize>() <= 40;
-            let radius = if markers { 4 } else { 0 };
-            // The entry is an empty series, so that it exists (and comes in
-            // order) even for a series with nothing to draw.
-            chart
-                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-                .label(label.clone())
-                .legend(move |(px, py)| {
-                    EmptyElement::at((px, py))
-                        + legend_line(dashed, style)
-                        + Circle::new((12, 0), radius, c.filled())
-                });
-            for run in runs {
-                if dashed {
-                    chart.draw_series(DashedLineSeries::new(run.iter().copied(), 8, 5, style))?;
-                } else {
-                    chart.draw_series(LineSeries::new(run.iter().copied(), style))?;
-                }
-                if markers || run.len() == 1 {
-                    chart.draw_series(run.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
-                }
-            }
+            draw_series_runs(&mut chart, i, runs, label)?;
         }
         let curves: Vec<Vec<(f64, f64)>> = pieces.iter().flatten().cloned().collect();
-        let pos = legend_position(
-            &chart,
+        place_legend(
+            &mut chart,
             &labels,
             &curves,
             &[
@@ -141,9 +101,62 @@ pub fn loss_curves(
                 Corner::UpperLeft,
                 Corner::LowerRight,
             ],
-        );
-        draw_legend(&mut chart, pos)
+        )
     })
+}
+
+/// `points` split into runs of consecutive drawable points (finite, and
+/// with `y > 0` on a log axis).
+fn drawable_runs(points: &[(f64, f64)], log_y: bool) -> Vec<Vec<(f64, f64)>> {
+    let drawable = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!log_y || y > 0.0);
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current = Vec::new();
+    for p in points {
+        if drawable(p) {
+            current.push(*p);
+        } else if !current.is_empty() {
+            runs.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        runs.push(current);
+    }
+    runs
+}
+
+/// Series number `i`: its legend entry and its runs of points, in its
+/// colour (dashed past the palette's ten colours), with a marker on every
+/// point when it has at most 40 points.
+fn draw_series_runs<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    i: usize,
+    runs: &[Vec<(f64, f64)>],
+    label: &str,
+) -> DrawResult {
+    let c = colour(i);
+    let style = c.stroke_width(2);
+    // Past the palette's ten colours, the next ten are dashed.
+    let dashed = (i / PALETTE.len()) % 2 == 1;
+    let markers = runs.iter().map(Vec::len).sum::<usize>() <= 40;
+    let radius = if markers { 4 } else { 0 };
+    // The entry is an empty series, so that it exists (and comes in
+    // order) even for a series with nothing to draw.
+    legend_entry(chart, label, move |(px, py)| {
+        EmptyElement::at((px, py))
+            + legend_line(dashed, style)
+            + Circle::new((12, 0), radius, c.filled())
+    })?;
+    for run in runs {
+        if dashed {
+            chart.draw_series(DashedLineSeries::new(run.iter().copied(), 8, 5, style))?;
+        } else {
+            chart.draw_series(LineSeries::new(run.iter().copied(), style))?;
+        }
+        if markers || run.len() == 1 {
+            chart.draw_series(run.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

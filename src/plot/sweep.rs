@@ -6,8 +6,8 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::axis::{Axis, format_value};
-use super::chart::{DARK, build_chart, colour, render};
-use super::legend::{Corner, draw_legend, legend_position, marker, open_triangle};
+use super::chart::{Chart, DARK, DrawResult, build_chart, colour, render};
+use super::legend::{Corner, legend_entry, marker, open_triangle, place_legend};
 use crate::error::{Error, Result};
 
 /// A learning-rate sweep as [`iterations_vs_alpha`] draws it: runs of
@@ -173,66 +173,14 @@ pub fn sweep_vs_alpha(sweep: &Sweep, quantity: Quantity, path: &Path) -> Result<
             "no run with a positive, finite learning rate to draw on a log axis",
         ));
     }
-    let mut methods: Vec<&str> = Vec::new();
-    for r in &runs {
-        if !methods.contains(&r.method.as_str()) {
-            methods.push(&r.method);
-        }
-    }
-    let reached = |r: &SweepRun| r.reached.filter(|&k| k > 0);
-    let spread = |r: &SweepRun| match quantity {
-        Quantity::Iterations => r.spread,
-        Quantity::Seconds => r.seconds,
-    };
-    // The drawn value: the mean over seeds, or the single run's count.
-    let value = |r: &SweepRun| match quantity {
-        Quantity::Iterations => reached(r).map(|k| r.spread.map_or(k as f64, |s| s.mean)),
-        Quantity::Seconds => reached(r)
-            .and(r.seconds)
-            .map(|s| s.mean)
-            .filter(|&t| t > 0.0),
-    };
-    let mut counts: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
-    for r in &runs {
-        if let (Some(v), Some(s)) = (value(r), spread(r)) {
-            counts.push(v + s.std);
-            if v - s.std > 0.0 {
-                counts.push(v - s.std);
-            }
-        }
-    }
-    let x = Axis::log_around(runs.iter().map(|r| r.alpha), 0.06, 1.3);
-    let (lo, hi) = match (
-        counts.iter().copied().reduce(f64::min),
-        counts.iter().copied().reduce(f64::max),
-    ) {
-        (Some(lo), Some(hi)) => (lo, hi),
-        _ => {
-            let most = runs.iter().map(|r| r.iterations_run).max().unwrap_or(0);
-            (1.0, (most as f64).max(10.0))
-        }
-    };
+    let methods = methods_in_order(&runs);
     let diverged = runs.iter().any(|r| r.diverged);
     let unfinished = runs.iter().any(|r| !r.diverged && reached(r).is_none());
     // The top band of the axis (shaded, without ticks) holds the runs that
     // diverged or stopped short of the target, one row per method.
     let band = if diverged || unfinished { 0.14 } else { 0.0 };
-    let y = if hi / lo > 20.0 {
-        let (a, b) = (lo.log10(), hi.log10());
-        let d = (b - a).max(0.3);
-        let (bottom, top) = (a - 0.05 * d, b + 0.05 * d);
-        Axis::log(
-            10f64.powf(bottom),
-            10f64.powf(top + (top - bottom) * band / (1.0 - band)),
-        )
-        .ticks_up_to(10f64.powf(top))
-    } else {
-        let top = hi * 1.08;
-        Axis::linear(0.0, top / (1.0 - band)).ticks_up_to(top)
-    };
-    let band_row =
-        |m: usize| y.inverse(1.0 - band + band * (m + 1) as f64 / (methods.len() + 1) as f64);
-    let band_floor = y.inverse(1.0 - band);
+    let x = Axis::log_around(runs.iter().map(|r| r.alpha), 0.06, 1.3);
+    let y = value_axis(&runs, quantity, band);
     let title = format!(
         "{}: {} to {} ≤ {}",
         sweep.name,
@@ -244,102 +192,48 @@ pub fn sweep_vs_alpha(sweep: &Sweep, quantity: Quantity, path: &Path) -> Result<
     render(path, |root| {
         let mut chart = build_chart(root, &title, x, y, "learning rate α", quantity.axis())?;
         if band > 0.0 {
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(x.lo, band_floor), (x.hi, y.hi)],
-                RGBColor(243, 243, 243).filled(),
-            )))?;
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(x.lo, band_floor), (x.hi, band_floor)],
-                RGBColor(170, 170, 170),
-            )))?;
+            draw_failure_band(&mut chart, x, y, band)?;
         }
         let mut labels: Vec<String> = Vec::new();
         let mut curves: Vec<Vec<(f64, f64)>> = Vec::new();
         for (m, &name) in methods.iter().enumerate() {
+            let mine = method_runs(&runs, name);
             let c = colour(m);
             // The first method drawn wider, so that later ones lying on
             // top of it leave a visible rim.
             let style = c.stroke_width(if m == 0 { 4 } else { 2 });
-            let mut mine: Vec<_> = runs.iter().filter(|r| r.method == name).collect();
-            mine.sort_by(|a, b| a.alpha.total_cmp(&b.alpha));
-            let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
-            let mut bands: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new()];
-            for r in &mine {
-                match value(r) {
-                    Some(v) => {
-                        segments.last_mut().unwrap().push((r.alpha, v));
-                        if let Some(s) = spread(r) {
-                            let lo = (v - s.std).max(y.lo);
-                            bands.last_mut().unwrap().push((r.alpha, lo, v + s.std));
-                        }
-                    }
-                    None => {
-                        segments.push(Vec::new());
-                        bands.push(Vec::new());
-                    }
-                }
-            }
-            segments.retain(|s| !s.is_empty());
-            for band in bands.iter().filter(|b| !b.is_empty()) {
-                let mut outline: Vec<(f64, f64)> = band.iter().map(|&(a, _, hi)| (a, hi)).collect();
-                outline.extend(band.iter().rev().map(|&(a, lo, _)| (a, lo)));
-                chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.18).filled())))?;
-            }
             let shape = m % 3;
-            let legend = move |(px, py): (i32, i32)| {
+            let (segments, bands) = reached_segments(&mine, quantity, y.lo);
+            draw_spread_bands(&mut chart, &bands, c)?;
+            // The first series drawn carries the legend entry, even if empty.
+            legend_entry(&mut chart, name, move |(px, py)| {
                 EmptyElement::at((px, py))
                     + PathElement::new(vec![(0, 0), (24, 0)], style)
                     + marker((12, 0), shape, c)
-            };
-            // The first series drawn carries the legend entry, even if empty.
-            chart
-                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-                .label(name)
-                .legend(legend);
+            })?;
             labels.push(name.to_string());
             for seg in &segments {
-                chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
-                chart.draw_series(
-                    seg.iter()
-                        .map(|&p| EmptyElement::at(p) + marker((0, 0), shape, c)),
-                )?;
+                draw_marked_line(&mut chart, seg, style, shape, c)?;
                 curves.push(seg.clone());
             }
-            let top = band_row(m);
-            let mut band = Vec::new();
-            for r in &mine {
-                if r.diverged {
-                    chart.draw_series(std::iter::once(Cross::new(
-                        (r.alpha, top),
-                        6,
-                        c.stroke_width(3),
-                    )))?;
-                    band.push((r.alpha, top));
-                } else if reached(r).is_none() {
-                    chart.draw_series(std::iter::once(
-                        EmptyElement::at((r.alpha, top)) + open_triangle((0, 0), c),
-                    ))?;
-                    band.push((r.alpha, top));
-                }
-            }
-            curves.extend(band.into_iter().map(|p| vec![p]));
+            let row = y.inverse(1.0 - band + band * (m + 1) as f64 / (methods.len() + 1) as f64);
+            let failed = draw_failed_runs(&mut chart, &mine, row, c)?;
+            curves.extend(failed.into_iter().map(|p| vec![p]));
         }
         if diverged {
-            chart
-                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-                .label("diverged")
-                .legend(|(px, py)| Cross::new((px + 12, py), 6, DARK.stroke_width(3)));
+            legend_entry(&mut chart, "diverged", |(px, py)| {
+                Cross::new((px + 12, py), 6, DARK.stroke_width(3))
+            })?;
             labels.push("diverged".into());
         }
         if unfinished {
-            chart
-                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-                .label("target not reached")
-                .legend(|(px, py)| open_triangle((px + 12, py), DARK));
+            legend_entry(&mut chart, "target not reached", |(px, py)| {
+                open_triangle((px + 12, py), DARK)
+            })?;
             labels.push("target not reached".into());
         }
-        let pos = legend_position(
-            &chart,
+        place_legend(
+            &mut chart,
             &labels,
             &curves,
             &[
@@ -348,9 +242,196 @@ pub fn sweep_vs_alpha(sweep: &Sweep, quantity: Quantity, path: &Path) -> Result<
                 Corner::LowerLeft,
                 Corner::LowerRight,
             ],
-        );
-        draw_legend(&mut chart, pos)
+        )
     })
+}
+
+/// The methods of `runs`, in the order they first appear.
+fn methods_in_order<'r>(runs: &[&'r SweepRun]) -> Vec<&'r str> {
+    let mut methods: Vec<&str> = Vec::new();
+    for r in runs {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+    }
+    methods
+}
+
+/// The runs of `method`, by increasing learning rate.
+fn method_runs<'r>(runs: &[&'r SweepRun], method: &str) -> Vec<&'r SweepRun> {
+    let mut mine: Vec<_> = runs
+        .iter()
+        .copied()
+        .filter(|r| r.method == method)
+        .collect();
+    mine.sort_by(|a, b| a.alpha.total_cmp(&b.alpha));
+    mine
+}
+
+/// Iterations to the target, when reached (a count of 0 counts as not
+/// reached: it cannot go on the axis).
+fn reached(r: &SweepRun) -> Option<usize> {
+    r.reached.filter(|&k| k > 0)
+}
+
+/// The spread over seeds of the drawn quantity.
+fn spread(r: &SweepRun, quantity: Quantity) -> Option<Spread> {
+    match quantity {
+        Quantity::Iterations => r.spread,
+        Quantity::Seconds => r.seconds,
+    }
+}
+
+/// The drawn value: the mean over seeds, or the single run's count.
+fn value(r: &SweepRun, quantity: Quantity) -> Option<f64> {
+    match quantity {
+        Quantity::Iterations => reached(r).map(|k| r.spread.map_or(k as f64, |s| s.mean)),
+        Quantity::Seconds => reached(r)
+            .and(r.seconds)
+            .map(|s| s.mean)
+            .filter(|&t| t > 0.0),
+    }
+}
+
+/// The `y` axis: logarithmic when the drawn values (with their spreads)
+/// span more than a factor 20, linear from 0 otherwise; the top fraction
+/// `band` of it (without ticks) is left for the failed runs.
+fn value_axis(runs: &[&SweepRun], quantity: Quantity, band: f64) -> Axis {
+    let mut counts: Vec<f64> = runs.iter().filter_map(|r| value(r, quantity)).collect();
+    for r in runs {
+        if let (Some(v), Some(s)) = (value(r, quantity), spread(r, quantity)) {
+            counts.push(v + s.std);
+            if v - s.std > 0.0 {
+                counts.push(v - s.std);
+            }
+        }
+    }
+    let (lo, hi) = match (
+        counts.iter().copied().reduce(f64::min),
+        counts.iter().copied().reduce(f64::max),
+    ) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        _ => {
+            let most = runs.iter().map(|r| r.iterations_run).max().unwrap_or(0);
+            (1.0, (most as f64).max(10.0))
+        }
+    };
+    if hi / lo > 20.0 {
+        let (a, b) = (lo.log10(), hi.log10());
+        let d = (b - a).max(0.3);
+        let (bottom, top) = (a - 0.05 * d, b + 0.05 * d);
+        Axis::log(
+            10f64.powf(bottom),
+            10f64.powf(top + (top - bottom) * band / (1.0 - band)),
+        )
+        .ticks_up_to(10f64.powf(top))
+    } else {
+        let top = hi * 1.08;
+        Axis::linear(0.0, top / (1.0 - band)).ticks_up_to(top)
+    }
+}
+
+/// Line segments of `(α, value)` points.
+type Segments = Vec<Vec<(f64, f64)>>;
+/// Spread bands of `(α, lo, hi)` points.
+type Bands = Vec<Vec<(f64, f64, f64)>>;
+
+/// The runs of one method that reached the target, as line segments
+/// (broken where a run did not) and as spread bands `(α, lo, hi)` with `lo`
+/// clipped to `floor`.
+fn reached_segments(mine: &[&SweepRun], quantity: Quantity, floor: f64) -> (Segments, Bands) {
+    let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    let mut bands: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new()];
+    for r in mine {
+        match value(r, quantity) {
+            Some(v) => {
+                segments.last_mut().unwrap().push((r.alpha, v));
+                if let Some(s) = spread(r, quantity) {
+                    let lo = (v - s.std).max(floor);
+                    bands.last_mut().unwrap().push((r.alpha, lo, v + s.std));
+                }
+            }
+            None => {
+                segments.push(Vec::new());
+                bands.push(Vec::new());
+            }
+        }
+    }
+    segments.retain(|s| !s.is_empty());
+    (segments, bands)
+}
+
+/// The shaded top band of the axis (from the fraction `1 − band` up) with
+/// its floor line.
+fn draw_failure_band(chart: &mut Chart<'_, '_>, x: Axis, y: Axis, band: f64) -> DrawResult {
+    let band_floor = y.inverse(1.0 - band);
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(x.lo, band_floor), (x.hi, y.hi)],
+        RGBColor(243, 243, 243).filled(),
+    )))?;
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(x.lo, band_floor), (x.hi, band_floor)],
+        RGBColor(170, 170, 170),
+    )))?;
+    Ok(())
+}
+
+/// Translucent mean ± std bands in colour `c`.
+fn draw_spread_bands(
+    chart: &mut Chart<'_, '_>,
+    bands: &[Vec<(f64, f64, f64)>],
+    c: RGBColor,
+) -> DrawResult {
+    for band in bands.iter().filter(|b| !b.is_empty()) {
+        let mut outline: Vec<(f64, f64)> = band.iter().map(|&(a, _, hi)| (a, hi)).collect();
+        outline.extend(band.iter().rev().map(|&(a, lo, _)| (a, lo)));
+        chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.18).filled())))?;
+    }
+    Ok(())
+}
+
+/// A line through `seg` with a marker of `shape` on every point.
+fn draw_marked_line(
+    chart: &mut Chart<'_, '_>,
+    seg: &[(f64, f64)],
+    style: ShapeStyle,
+    shape: usize,
+    c: RGBColor,
+) -> DrawResult {
+    chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
+    chart.draw_series(
+        seg.iter()
+            .map(|&p| EmptyElement::at(p) + marker((0, 0), shape, c)),
+    )?;
+    Ok(())
+}
+
+/// The failed runs of one method in its row of the top band: a cross for a
+/// diverged run, an open triangle for one that stopped short of the target.
+/// Returns the drawn points.
+fn draw_failed_runs(
+    chart: &mut Chart<'_, '_>,
+    mine: &[&SweepRun],
+    row: f64,
+    c: RGBColor,
+) -> DrawResult<Vec<(f64, f64)>> {
+    let mut drawn = Vec::new();
+    for r in mine {
+        if r.diverged {
+            chart.draw_series(std::iter::once(Cross::new(
+                (r.alpha, row),
+                6,
+                c.stroke_width(3),
+            )))?;
+            drawn.push((r.alpha, row));
+        } else if reached(r).is_none() {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((r.alpha, row)) + open_triangle((0, 0), c),
+            ))?;
+            drawn.push((r.alpha, row));
+        }
+    }
+    Ok(drawn)
 }
 
 #[cfg(test)]

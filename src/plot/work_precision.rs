@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use super::axis::Axis;
 use super::chart::{build_chart, colour, render};
-use super::legend::{Corner, draw_legend, legend_position};
+use super::legend::{Corner, line_and_dot, place_legend};
 use crate::error::{Error, Result};
 
 /// Draws one line per method through its `(error, cost)` points on log-log
@@ -60,15 +60,11 @@ pub fn work_precision_plot(
             chart
                 .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?
                 .label(label.clone())
-                .legend(move |(px, py)| {
-                    EmptyElement::at((px, py))
-                        + PathElement::new(vec![(0, 0), (24, 0)], c.stroke_width(2))
-                        + Circle::new((12, 0), 5, c.filled())
-                });
+                .legend(move |(px, py)| line_and_dot((px, py), c));
             chart.draw_series(pts.iter().map(|&p| Circle::new(p, 5, c.filled())))?;
         }
-        let pos = legend_position(
-            &chart,
+        place_legend(
+            &mut chart,
             &labels,
             &points,
             &[
@@ -77,7 +73,6 @@ pub fn work_precision_plot(
                 Corner::UpperLeft,
                 Corner::LowerRight,
             ],
-        );
-        draw_legend(&mut chart, pos)
+        )
     })
 }

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use rand::RngExt;
 use serde::Serialize;
 use splitflow::objective::FiniteSum;
-use splitflow::optimizers::OptimizerSpec;
+use splitflow::optimizers::{Explanation, Optimizer, OptimizerSpec};
 use splitflow::problems::data::{self, Dataset};
 use splitflow::problems::{logistic, softmax};
 use splitflow::splitting::PieceOrder;
@@ -221,17 +221,60 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     let spec = OptimizerSpec::parse(&read_input("SPEC", &a.spec)?)?;
     let explanation = spec.explain()?;
     let mut optimizer = spec.build()?;
-    let order = match a.order {
-        OrderArg::Fixed => PieceOrder::Fixed,
-        OrderArg::Shuffled => PieceOrder::Shuffled { seed: a.seed },
+    check_run_args(a)?;
+    let plot_csv = check_plot_output(a.plot.as_deref())?;
+    let d = load_data(a)?;
+    let problem = Problem::new(&d, a.batch_size)?;
+    let sum = problem.sum.as_ref();
+    let mut theta = initial(a.init, sum.dim(), a.seed);
+    let history = train(a, optimizer.as_mut(), sum, &mut theta)?;
+    if let Some(path) = &a.dump_params {
+        let text: String = theta.iter().map(|v| format!("{v:e}\n")).collect();
+        write(path, &text)?;
+    }
+    let trained = Trained {
+        args: a,
+        optimizer: optimizer.name(),
+        explanation: &explanation,
+        data: &d,
+        problem: &problem,
+        history: &history,
+        train_error: problem.error_rate(&d, &theta),
     };
+    if let Some((path, csv)) = &plot_csv {
+        write_loss_plot(&trained, path, csv)?;
+    }
+    if a.json {
+        return say!("{}", to_json(&trained.report())?);
+    }
+    print_table(&trained)?;
+    if let Some(path) = &a.dump_params {
+        say!("parameters written to {}", path.display())?;
+    }
+    if let Some((path, csv)) = &plot_csv {
+        say!(
+            "loss curve written to {} (data in {})",
+            path.display(),
+            csv.display()
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks the arguments that need no file: at least one epoch, and a
+/// writable `--dump-params` file.
+fn check_run_args(a: &TrainArgs) -> Result<()> {
     if a.epochs == 0 {
         return Err(Error::invalid("--epochs", 0, "must be at least 1"));
     }
     if let Some(path) = &a.dump_params {
         check_output_file("--dump-params", path)?;
     }
-    let plot_csv = check_plot_output(a.plot.as_deref())?;
+    Ok(())
+}
+
+/// Loads `--data` (the CSV options apply only to a CSV file).
+fn load_data(a: &TrainArgs) -> Result<Dataset> {
     let csv = data::CsvOptions {
         header: a.header,
         delimiter: a.delimiter,
@@ -243,10 +286,22 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             "apply only to a CSV file, not to a built-in data set",
         ));
     }
-    let d = load(&a.data, &csv)?;
-    let problem = Problem::new(&d, a.batch_size)?;
-    let sum = problem.sum.as_ref();
-    let mut theta = initial(a.init, sum.dim(), a.seed);
+    load(&a.data, &csv)
+}
+
+/// Trains θ for `--epochs` epochs in the batch order of `--order`,
+/// evaluating the loss at the cadence of `--eval-every`, with a progress
+/// bar (hidden with `--json`).
+fn train(
+    a: &TrainArgs,
+    optimizer: &mut dyn Optimizer,
+    sum: &dyn FiniteSum,
+    theta: &mut State,
+) -> Result<Outcome> {
+    let order = match a.order {
+        OrderArg::Fixed => PieceOrder::Fixed,
+        OrderArg::Shuffled => PieceOrder::Shuffled { seed: a.seed },
+    };
     let cadence = match a.eval_every {
         0 => Cadence::EveryEpoch,
         k => Cadence::Every(k),
@@ -262,37 +317,58 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         .order(order)
         .evaluate(cadence)
         .observe(cadence, &mut progress)
-        .run_on_sum(optimizer.as_mut(), sum, &mut theta)?;
+        .run_on_sum(optimizer, sum, theta)?;
     bar.finish_and_clear();
-    if let Some(path) = &a.dump_params {
-        let text: String = theta.iter().map(|v| format!("{v:e}\n")).collect();
-        write(path, &text)?;
-    }
-    if let Some((path, csv)) = &plot_csv {
-        write(csv, &history.to_csv())?;
-        #[cfg(feature = "plot")]
-        splitflow::plot::loss_curves(
-            &[(
-                explanation.summary.clone(),
-                history.records.iter().map(|r| (r.epoch, r.loss)).collect(),
-            )],
-            "epoch",
-            "training loss",
-            true,
-            &format!("{} on {} ({})", optimizer.name(), d.name, problem.model),
-            path,
-        )?;
-        #[cfg(not(feature = "plot"))]
-        let _ = path;
-    }
-    let train_error = problem.error_rate(&d, &theta);
-    if a.json {
-        let report = Report {
-            optimizer: optimizer.name().to_string(),
-            summary: explanation.summary.clone(),
-            derivation: explanation.derivation.clone(),
+    Ok(history)
+}
+
+/// What a training run produced, for its reports.
+struct Trained<'a> {
+    args: &'a TrainArgs,
+    optimizer: &'a str,
+    explanation: &'a Explanation,
+    data: &'a Dataset,
+    problem: &'a Problem,
+    history: &'a Outcome,
+    /// Training error of the final θ.
+    train_error: f64,
+}
+
+/// Writes the loss history as CSV to `csv` and its plot to `path`.
+fn write_loss_plot(t: &Trained<'_>, path: &Path, csv: &Path) -> Result<()> {
+    write(csv, &t.history.to_csv())?;
+    #[cfg(feature = "plot")]
+    splitflow::plot::loss_curves(
+        &[(
+            t.explanation.summary.clone(),
+            t.history
+                .records
+                .iter()
+                .map(|r| (r.epoch, r.loss))
+                .collect(),
+        )],
+        "epoch",
+        "training loss",
+        true,
+        &format!("{} on {} ({})", t.optimizer, t.data.name, t.problem.model),
+        path,
+    )?;
+    #[cfg(not(feature = "plot"))]
+    let _ = path;
+    Ok(())
+}
+
+impl<'a> Trained<'a> {
+    /// The JSON report.
+    fn report(&self) -> Report<'a> {
+        let (a, d, history) = (self.args, self.data, self.history);
+        let sum = self.problem.sum.as_ref();
+        Report {
+            optimizer: self.optimizer.to_string(),
+            summary: self.explanation.summary.clone(),
+            derivation: self.explanation.derivation.clone(),
             data: &d.name,
-            model: problem.model,
+            model: self.problem.model,
             n: d.n(),
             p: d.p(),
             classes: d.classes,
@@ -306,25 +382,30 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             iterations: history.iterations,
             initial_loss: history.initial_loss,
             final_loss: Some(history.final_loss),
-            train_error,
+            train_error: self.train_error,
             diverged: history.diverged(),
             termination: history.termination,
             step_seconds: history.step_seconds,
             eval_seconds: history.eval_seconds,
-            history: HistoryReport::new(&history),
-        };
-        return say!("{}", to_json(&report)?);
+            history: HistoryReport::new(history),
+        }
     }
-    say!("{}", explanation.summary)?;
-    say!("  = {}", explanation.derivation)?;
+}
+
+/// Prints the run as a table: the method, the problem, one row per loss
+/// evaluation, the divergence if any, and the training error and timings.
+fn print_table(t: &Trained<'_>) -> Result<()> {
+    let (a, d, history) = (t.args, t.data, t.history);
+    say!("{}", t.explanation.summary)?;
+    say!("  = {}", t.explanation.derivation)?;
     say!(
         "{} regression on {} ({} rows, {} features, {} classes), {} batches of {} rows, order {}",
-        problem.model,
+        t.problem.model,
         d.name,
         d.n(),
         d.p(),
         d.classes,
-        sum.num_batches(),
+        t.problem.sum.num_batches(),
         a.batch_size,
         a.order.name()
     )?;
@@ -352,19 +433,8 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     }
     say!(
         "training error {:.2} %; {:.3} s in steps, {:.3} s in loss evaluations",
-        100.0 * train_error,
+        100.0 * t.train_error,
         history.step_seconds,
         history.eval_seconds
-    )?;
-    if let Some(path) = &a.dump_params {
-        say!("parameters written to {}", path.display())?;
-    }
-    if let Some((path, csv)) = &plot_csv {
-        say!(
-            "loss curve written to {} (data in {})",
-            path.display(),
-            csv.display()
-        )?;
-    }
-    Ok(())
+    )
 }
