@@ -59,7 +59,7 @@ pub fn assert_order(report: &ConvergenceReport, expected: f64, what: &str) {
         report.fit_levels.len()
     );
     assert!(
-        (report.fitted_order - expected).abs() <= 0.15,
+        approx::abs_diff_eq!(report.fitted_order, expected, epsilon = 0.15),
         "{what}: fitted order {:.3}, expected {expected} ± 0.15\n{report}",
         report.fitted_order
     );
@@ -81,6 +81,13 @@ pub fn loglog_slope(x: &[f64], y: &[f64]) -> f64 {
 /// `‖a − b‖₂`.
 pub fn dist(a: &State, b: &State) -> f64 {
     (a - b).norm()
+}
+
+/// The largest relative distance ‖aₖ − bₖ‖₂ / ‖bₖ‖₂ over two trajectories
+/// (step by step).
+pub fn max_rel(a: &[State], b: &[State]) -> f64 {
+    assert_eq!(a.len(), b.len(), "trajectories of different lengths");
+    a.iter().zip(b).map(|(x, y)| rel(x, y)).fold(0.0, f64::max)
 }
 
 /// `‖a − b‖₂ / ‖b‖₂`.

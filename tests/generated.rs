@@ -30,6 +30,8 @@ use splitflow::optimizers::{
 use splitflow::splitting::SplittingCoefficients;
 use splitflow::{Error, State};
 
+use crate::common::max_rel;
+
 const P: usize = 6;
 const BATCH: usize = 4;
 const BATCHES: usize = 5;
@@ -59,14 +61,6 @@ fn trajectory(opt: &mut dyn Optimizer, seed: u64) -> Vec<State> {
             theta.clone()
         })
         .collect()
-}
-
-/// max over steps of ‖a − b‖/‖b‖.
-fn max_rel(a: &[State], b: &[State]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).norm() / y.norm())
-        .fold(0.0, f64::max)
 }
 
 fn gen_opt(flow: GeneratedFlow, scheme: Scheme, h: f64) -> GeneratedOptimizer {

@@ -18,6 +18,8 @@ use splitflow::optimizers::{
 use splitflow::splitting::SplittingCoefficients;
 use splitflow::{Error, State};
 
+use crate::common::max_rel;
+
 const P: usize = 5;
 const BATCH: usize = 4;
 const BATCHES: usize = 3;
@@ -62,13 +64,6 @@ fn grad(oracle: &mut BatchOracle<QuadraticSum>, theta: &State) -> State {
     let mut g = State::zeros(theta.len());
     oracle.gradient(theta, &mut g).unwrap();
     g
-}
-
-fn max_rel(a: &[State], b: &[State]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).norm() / y.norm())
-        .fold(0.0, f64::max)
 }
 
 fn spec(text: &str) -> OptimizerSpec {
