@@ -186,3 +186,19 @@ pub(crate) fn check_plot_output(plot: Option<&Path>) -> Result<Option<(&Path, Pa
     check_output_file("--plot", &csv)?;
     Ok(Some((path, csv)))
 }
+
+/// Prints where the table (`--csv`) and the plot with its data beside it
+/// (`--plot`) were written, after a report.
+pub(crate) fn say_written(table: Option<&Path>, plot: Option<&(&Path, PathBuf)>) -> Result<()> {
+    if let Some(path) = table {
+        crate::say!("table written to {}", path.display())?;
+    }
+    if let Some((path, data)) = plot {
+        crate::say!(
+            "plot written to {} (data in {})",
+            path.display(),
+            data.display()
+        )?;
+    }
+    Ok(())
+}

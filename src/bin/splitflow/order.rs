@@ -8,7 +8,7 @@ use splitflow::convergence::spec::{OrderOutcome, OrderSpec};
 use splitflow::optimizers::{Optimizer, OptimizerSpec, OrderObjective, order_study};
 use splitflow::{Error, Result};
 
-use crate::io::{check_output_file, check_plot_output, read_input, write};
+use crate::io::{check_output_file, check_plot_output, read_input, say_written, write};
 use crate::{say, to_json};
 
 /// Arguments of `splitflow order`.
@@ -130,16 +130,7 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
     say!("error:     {}", outcome.error_measure.describe())?;
     say!("{}", outcome.report)?;
     say_checks(&outcome)?;
-    if let Some(path) = &a.csv {
-        say!("table written to {}", path.display())?;
-    }
-    if let Some((path, csv)) = &plot_csv {
-        say!(
-            "plot written to {} (data in {})",
-            path.display(),
-            csv.display()
-        )?;
-    }
+    say_written(a.csv.as_deref(), plot_csv.as_ref())?;
     Ok(())
 }
 
@@ -188,16 +179,7 @@ fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&Path, PathBuf)>
         say!("{}", o.report)?;
         say_checks(o)?;
     }
-    if let Some(path) = &a.csv {
-        say!("table written to {}", path.display())?;
-    }
-    if let Some((path, data)) = plot_csv {
-        say!(
-            "plot written to {} (data in {})",
-            path.display(),
-            data.display()
-        )?;
-    }
+    say_written(a.csv.as_deref(), plot_csv)?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 use splitflow::Result;
 use splitflow::convergence::spec::OrderSpec;
 
-use crate::io::{check_output_file, check_plot_output, read_input, write};
+use crate::io::{check_output_file, check_plot_output, read_input, say_written, write};
 use crate::{say, to_json};
 
 /// Arguments of `splitflow work-precision`.
@@ -55,15 +55,6 @@ pub(crate) fn run(a: &WorkPrecisionArgs) -> Result<()> {
         return say!("{}", to_json(&report)?);
     }
     say!("{report}")?;
-    if let Some(path) = &a.csv {
-        say!("table written to {}", path.display())?;
-    }
-    if let Some((path, data)) = &plot_csv {
-        say!(
-            "plot written to {} (data in {})",
-            path.display(),
-            data.display()
-        )?;
-    }
+    say_written(a.csv.as_deref(), plot_csv.as_ref())?;
     Ok(())
 }
