@@ -13,7 +13,7 @@ use nalgebra::{DMatrix, DVector};
 use serde_json::Value;
 use splitflow::problems::data;
 
-use crate::common::{TempPath, assert_user_error, json_numbers};
+use crate::common::{TempPath, assert_runtime_error, assert_user_error, json_numbers};
 
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
 
@@ -813,32 +813,6 @@ fn run_within(seconds: u64, args: &[&str]) -> Output {
         args.join(" ")
     );
     out
-}
-
-/// The runtime-failure contract: exit code 1, nothing on stdout, exactly
-/// one line `error: …` on stderr mentioning `needle`, no panic.
-fn assert_runtime_error(tag: &str, out: &Output, needle: &str) {
-    let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{tag}: status {:?}, stderr {stderr}",
-        out.status
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "{tag}: stdout {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(!stderr.contains("panicked"), "{tag}: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{tag}: stderr is not one line:\n{stderr}");
-    assert!(lines[0].starts_with("error: "), "{tag}: {stderr}");
-    assert!(
-        lines[0].contains(needle),
-        "{tag}: wants `{needle}`: {stderr}"
-    );
-    eprintln!("{tag}: {}", lines[0]);
 }
 
 /// A path in a directory that does not exist: no file can be created there.

@@ -106,14 +106,26 @@ pub fn gaussian_vector(rng: &mut StdRng, n: usize) -> State {
     DVector::from_fn(n, |_, _| StandardNormal.sample(&mut *rng))
 }
 
-/// The CLI's user-error contract: exit code 2, nothing on stdout, exactly
+/// The CLI's user-error contract: exit code 2 and one `error:` line
+/// mentioning `needle` (see [`assert_one_error_line`]).
+pub fn assert_user_error(tag: &str, out: &Output, needle: &str) {
+    assert_one_error_line(tag, out, 2, needle);
+}
+
+/// The runtime-failure contract: exit code 1 and one `error:` line
+/// mentioning `needle` (see [`assert_one_error_line`]).
+pub fn assert_runtime_error(tag: &str, out: &Output, needle: &str) {
+    assert_one_error_line(tag, out, 1, needle);
+}
+
+/// The CLI's error contract: exit code `code`, nothing on stdout, exactly
 /// one line `error: …` on stderr, no panic and no backtrace hint; the line
 /// mentions `needle`.
-pub fn assert_user_error(tag: &str, out: &Output, needle: &str) {
+fn assert_one_error_line(tag: &str, out: &Output, code: i32, needle: &str) {
     let stderr = String::from_utf8(out.stderr.clone()).expect("UTF-8 stderr");
     assert_eq!(
         out.status.code(),
-        Some(2),
+        Some(code),
         "{tag}: status {:?}, stderr {stderr}",
         out.status
     );

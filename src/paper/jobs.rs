@@ -423,18 +423,14 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
         )
     })?;
     Ok(Group {
-        experiment: Experiment {
-            name: spec.name(),
+        experiment: Experiment::header(
+            spec.name(),
             problem,
-            protocol: settings.clone(),
-            metric: metric_name.into(),
+            settings.clone(),
+            metric_name,
             target,
             factorization_seconds,
-            runs: Vec::new(),
-            summary: Vec::new(),
-            time_to_target: Default::default(),
-            histories: Vec::new(),
-        },
+        ),
         runs,
     })
 }
@@ -485,22 +481,18 @@ fn logistic_group(
         )
     })?;
     Ok(Group {
-        experiment: Experiment {
-            name: spec.name(),
-            problem: format!(
+        experiment: Experiment::header(
+            spec.name(),
+            format!(
                 "binary logistic regression on {name}: {} train / {} test rows, p = {p}, b = {b}, m = {m}",
                 train.n(),
                 test.n()
             ),
-            protocol: settings.clone(),
-            metric: "test error".into(),
+            settings.clone(),
+            "test error",
             target,
-            factorization_seconds: 0.0,
-            runs: Vec::new(),
-            summary: Vec::new(),
-            time_to_target: Default::default(),
-            histories: Vec::new(),
-        },
+            0.0,
+        ),
         runs,
     })
 }
@@ -548,22 +540,18 @@ fn softmax_group(
         )
     })?;
     Ok(Group {
-        experiment: Experiment {
-            name: spec.name(),
-            problem: format!(
+        experiment: Experiment::header(
+            spec.name(),
+            format!(
                 "softmax regression on {data_name}: {} train / {} test rows, p = {p}, {classes} classes, b = {b}, m = {m}",
                 train.n(),
                 test.n()
             ),
-            protocol: settings.clone(),
-            metric: "test error".into(),
+            settings.clone(),
+            "test error",
             target,
-            factorization_seconds: 0.0,
-            runs: Vec::new(),
-            summary: Vec::new(),
-            time_to_target: Default::default(),
-            histories: Vec::new(),
-        },
+            0.0,
+        ),
         runs,
     })
 }

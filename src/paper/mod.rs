@@ -132,6 +132,30 @@ pub struct Experiment {
 }
 
 impl Experiment {
+    /// An experiment's header with no runs yet (the sweep fills in the
+    /// runs, then [`summarize`](Self::summarize) derives the rest).
+    pub(crate) fn header(
+        name: String,
+        problem: String,
+        protocol: Settings,
+        metric: &str,
+        target: f64,
+        factorization_seconds: f64,
+    ) -> Self {
+        Experiment {
+            name,
+            problem,
+            protocol,
+            metric: metric.into(),
+            target,
+            factorization_seconds,
+            runs: Vec::new(),
+            summary: Vec::new(),
+            time_to_target: Default::default(),
+            histories: Vec::new(),
+        }
+    }
+
     /// Recomputes the [`summary`](Self::summary) and the
     /// [`time_to_target`](Self::time_to_target) from the runs.
     pub fn summarize(&mut self) {
