@@ -5,6 +5,7 @@ mod data;
 mod errors;
 mod flows;
 mod generated;
+mod generated_fast;
 mod generated_newton;
 mod hardening;
 mod limits;

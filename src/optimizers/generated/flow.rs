@@ -65,6 +65,14 @@ pub trait OracleFlow: Send {
     fn discrete_rates(&self) -> Vec<f64> {
         Vec::new()
     }
+    /// The built-in flow this is, if it is one (default `None`). A
+    /// [`GeneratedOptimizer`](super::GeneratedOptimizer) then takes its fast
+    /// path for explicit-Euler and exact sub-steps: each sub-step is one pass
+    /// over the blocks of `[θ; aux]` that its piece changes, with the same
+    /// arithmetic as the generic path (bitwise).
+    fn builtin(&self) -> Option<&GeneratedFlow> {
+        None
+    }
 }
 
 /// A built-in flow kind as specs name it: its `[flow]` keys and its pieces.
@@ -327,7 +335,7 @@ impl GeneratedFlow {
     }
 
     /// Index of the decay piece, if any.
-    fn decay_index(&self) -> Option<usize> {
+    pub(super) fn decay_index(&self) -> Option<usize> {
         self.decay.map(|_| self.own_pieces().len())
     }
 
@@ -447,12 +455,7 @@ impl GeneratedFlow {
                     }
                     return;
                 }
-                let discrete = (src.discrete_product(0), src.discrete_product(1));
-                let (c1, c2) = match (bias, discrete) {
-                    (AdamBias::None, _) => (1.0, 1.0),
-                    (AdamBias::Discrete, (Some(p1), Some(p2))) => (1.0 - p1, 1.0 - p2),
-                    _ => (-(-a * t).exp_m1(), -(-b * t).exp_m1()),
-                };
+                let (c1, c2) = adam_bias_factors(bias, a, b, t, src);
                 if c1 == 0.0 || c2 == 0.0 {
                     // t = 0 from m = v = 0: the limits m/c₁ → ∇f, v/c₂ → ∇f².
                     let g = src.gradient(y);
@@ -699,6 +702,10 @@ impl OracleFlow for GeneratedFlow {
             && piece != self.decay_index()
     }
 
+    fn builtin(&self) -> Option<&GeneratedFlow> {
+        Some(self)
+    }
+
     fn discrete_rates(&self) -> Vec<f64> {
         match self.kind {
             FlowKind::Adam {
@@ -709,6 +716,23 @@ impl OracleFlow for GeneratedFlow {
             } => vec![a, b],
             _ => Vec::new(),
         }
+    }
+}
+
+/// Adam's bias factors (c₁, c₂) at time t (see [`AdamBias`]): the discrete
+/// products of the scheme when it supplies them, else 1 − e^{−aᵢt}.
+pub(super) fn adam_bias_factors(
+    bias: AdamBias,
+    a: f64,
+    b: f64,
+    t: f64,
+    src: &GradientSource,
+) -> (f64, f64) {
+    let discrete = (src.discrete_product(0), src.discrete_product(1));
+    match (bias, discrete) {
+        (AdamBias::None, _) => (1.0, 1.0),
+        (AdamBias::Discrete, (Some(p1), Some(p2))) => (1.0 - p1, 1.0 - p2),
+        _ => (-(-a * t).exp_m1(), -(-b * t).exp_m1()),
     }
 }
 

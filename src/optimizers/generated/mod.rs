@@ -10,6 +10,8 @@
 //! its fused fast path to 1e-12), and [`order_study`] measures any of them
 //! as an integrator of its flow.
 
+mod blocks;
+mod fast;
 mod flow;
 pub(crate) mod from_spec;
 mod order;
@@ -23,10 +25,12 @@ pub use source::GradientSource;
 
 use nalgebra::DMatrix;
 
-use super::{GradientOracle, Optimizer, Schedule, ensure_len};
+use super::{GradientOracle, Optimizer, Schedule};
 use crate::error::{Error, Result, check_positive};
 use crate::splitting::PieceSchedule;
 use crate::{Linearity, OdeSystem, Order, State};
+use blocks::BlockState;
+use fast::FastSub;
 use source::SourceBuffers;
 
 /// A piece (or the whole) of an [`OracleFlow`] as an [`OdeSystem`] whose
@@ -127,7 +131,12 @@ pub struct GeneratedOptimizer {
     h: f64,
     t0: f64,
     steps: usize,
-    y: State,
+    /// How each listed piece (the whole flow for a stepper scheme) is
+    /// advanced on the fast path, when every sub-scheme has one.
+    fast: Option<Vec<FastSub>>,
+    /// The committed state `[θ; aux]` as blocks.
+    state: BlockState,
+    /// The contiguous state of the generic path.
     work: State,
     buffers: SourceBuffers,
     evaluations: usize,
@@ -230,13 +239,15 @@ impl GeneratedOptimizer {
         };
         let rates = flow.discrete_rates();
         let n = rates.len();
+        let fast = fast_subs(flow.as_ref(), &plan);
         Ok(GeneratedOptimizer {
             flow,
             plan,
             h,
             t0: 0.0,
             steps: 0,
-            y: State::zeros(0),
+            fast,
+            state: BlockState::default(),
             work: State::zeros(0),
             buffers: SourceBuffers::default(),
             evaluations: 0,
@@ -315,9 +326,20 @@ impl GeneratedOptimizer {
         }
     }
 
-    /// The flow's full state `[θ; aux]` after the last step (empty before the first).
-    pub fn state(&self) -> &State {
-        &self.y
+    /// The auxiliary block `b ≥ 1` of the flow's state `[θ; aux]` after the
+    /// last step (heavy ball: 1 = velocity; Adam: 1 = m, 2 = v); `None`
+    /// before the first step or beyond the flow's blocks.
+    pub fn auxiliary(&self, b: usize) -> Option<&State> {
+        self.state.committed(b)
+    }
+
+    /// Whether steps take the fast path: every sub-step is explicit Euler
+    /// (one step) or exact, on a built-in flow ([`OracleFlow::builtin`]).
+    /// Each sub-step is then one pass over the blocks of `[θ; aux]` its
+    /// piece changes, with no copy of the state; results are bitwise those
+    /// of the generic path.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Oracle calls made so far (the memo merges calls at the same point within a step).
@@ -397,47 +419,89 @@ fn label_with_subs(name: &str, pieces: &[String], subs: &[SubScheme]) -> String 
     format!("{name} splitting [{}]", parts.join(", "))
 }
 
-/// Advances `y` by one step of the plan (gradients from `src`).
+/// The fast-path sub-step of each listed piece (the whole flow for a
+/// stepper scheme), when every one has one: explicit Euler with one step,
+/// or exact, on a built-in flow.
+fn fast_subs(flow: &dyn OracleFlow, plan: &Plan) -> Option<Vec<FastSub>> {
+    flow.builtin()?;
+    let euler = |i: &crate::Integrator| {
+        i.stepper_name() == "explicit_euler" && *i.steps() == crate::Steps::Fixed(1)
+    };
+    match plan {
+        Plan::Whole(i) => (euler(i) && flow.pieces().len() == 1).then(|| vec![FastSub::Euler]),
+        Plan::Split { subs, .. } => subs
+            .iter()
+            .map(|s| match s {
+                SubScheme::Exact => Some(FastSub::Exact),
+                SubScheme::Integrate(i) => euler(i).then_some(FastSub::Euler),
+            })
+            .collect(),
+    }
+}
+
+/// Where a step works: the blocks of the fast path, or a contiguous
+/// `[θ; aux]` advanced by the scheme's integrators.
+enum Storage<'a> {
+    Blocks {
+        flow: &'a GeneratedFlow,
+        subs: &'a [FastSub],
+        state: &'a mut BlockState,
+    },
+    Contiguous(&'a mut State),
+}
+
+/// Advances the state by one step of the plan (gradients from `src`).
 fn advance(
     plan: &mut Plan,
     flow: &dyn OracleFlow,
     src: &GradientSource,
     t: f64,
     h: f64,
-    y: &mut State,
+    storage: Storage,
 ) -> Result<()> {
-    let dim = y.len();
-    match plan {
-        Plan::Whole(integrator) => {
+    match (plan, storage) {
+        (Plan::Whole(_), Storage::Blocks { flow, state, .. }) => {
+            flow.fast_sub_step(0, FastSub::Euler, t, h, state, src);
+            Ok(())
+        }
+        (Plan::Whole(integrator), Storage::Contiguous(y)) => {
             let sys = PieceSystem {
                 flow,
                 piece: None,
                 src,
-                dim,
+                dim: y.len(),
             };
             integrator.advance(&sys, t, h, y)
         }
-        Plan::Split {
-            coefficients,
-            index,
-            subs,
-            schedule,
-            clocks,
-            ..
-        } => {
+        (
+            Plan::Split {
+                coefficients,
+                index,
+                subs,
+                schedule,
+                clocks,
+                ..
+            },
+            mut storage,
+        ) => {
             let perm = schedule.next_step();
             clocks.fill(t);
             for &(slot, a) in coefficients.sequence() {
                 let k = perm[slot];
                 let tau = a * h;
-                match &mut subs[k] {
-                    SubScheme::Exact => flow.exact(index[k], clocks[k], tau, y, src),
-                    SubScheme::Integrate(integrator) => {
+                match (&mut storage, &mut subs[k]) {
+                    (Storage::Blocks { flow, subs, state }, _) => {
+                        flow.fast_sub_step(index[k], subs[k], clocks[k], tau, state, src)
+                    }
+                    (Storage::Contiguous(y), SubScheme::Exact) => {
+                        flow.exact(index[k], clocks[k], tau, y, src)
+                    }
+                    (Storage::Contiguous(y), SubScheme::Integrate(integrator)) => {
                         let sys = PieceSystem {
                             flow,
                             piece: Some(index[k]),
                             src,
-                            dim,
+                            dim: y.len(),
                         };
                         integrator.advance(&sys, clocks[k], tau, y)?;
                     }
@@ -456,11 +520,7 @@ impl Optimizer for GeneratedOptimizer {
 
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
         let p = theta.len();
-        let n = (1 + self.flow.aux_blocks()) * p;
-        if self.y.len() != n {
-            self.y = State::zeros(n);
-        }
-        ensure_len(&mut self.work, n);
+        self.state.fit(1 + self.flow.aux_blocks(), p);
         let k = self.steps + 1;
         let constant = self.schedule.is_constant();
         let (t, h) = if constant {
@@ -491,8 +551,6 @@ impl Optimizer for GeneratedOptimizer {
                 prev * (1.0 - r * h)
             };
         }
-        self.work.copy_from(&self.y);
-        self.work.as_mut_slice()[..p].copy_from_slice(theta.as_slice());
         let src = GradientSource::new(
             oracle,
             &mut self.buffers,
@@ -501,16 +559,38 @@ impl Optimizer for GeneratedOptimizer {
             h,
             &self.next_products,
         );
-        let result = advance(
-            &mut self.plan,
-            self.flow.as_ref(),
-            &src,
-            t,
-            h,
-            &mut self.work,
-        );
+        let fast = match (&self.fast, self.flow.builtin()) {
+            (Some(subs), Some(flow)) if self.state.has_scratch() => Some((subs, flow)),
+            _ => None,
+        };
+        // Both paths leave θ and the state as they were unless the step
+        // succeeds with finite results.
+        let (result, error, finite) = if let Some((subs, flow)) = fast {
+            self.state.begin(theta);
+            let storage = Storage::Blocks {
+                flow,
+                subs,
+                state: &mut self.state,
+            };
+            let result = advance(&mut self.plan, self.flow.as_ref(), &src, t, h, storage);
+            let error = src.take_error();
+            let finite = self.state.written_finite();
+            let commit = result.is_ok() && error.is_none() && finite;
+            self.state.end(theta, commit);
+            (result, error, finite)
+        } else {
+            self.state.gather(theta, &mut self.work);
+            let storage = Storage::Contiguous(&mut self.work);
+            let result = advance(&mut self.plan, self.flow.as_ref(), &src, t, h, storage);
+            let error = src.take_error();
+            let finite = crate::kernels::all_finite(self.work.as_slice());
+            if result.is_ok() && error.is_none() && finite {
+                self.state.scatter(&self.work, theta);
+            }
+            (result, error, finite)
+        };
         self.evaluations += src.evaluations();
-        if let Some(e) = src.take_error() {
+        if let Some(e) = error {
             return Err(e);
         }
         result.map_err(|e| match e {
@@ -521,22 +601,20 @@ impl Optimizer for GeneratedOptimizer {
             },
             other => other,
         })?;
-        if !crate::kernels::all_finite(self.work.as_slice()) {
+        if !finite {
             return Err(Error::non_finite(
                 &format!("generated optimizer step {k} (result)"),
                 t + h,
             ));
         }
-        std::mem::swap(&mut self.y, &mut self.work);
         std::mem::swap(&mut self.products, &mut self.next_products);
-        theta.copy_from_slice(&self.y.as_slice()[..p]);
         self.steps = k;
         self.elapsed += h;
         Ok(())
     }
 
     fn reset(&mut self) {
-        self.y.fill(0.0);
+        self.state.reset();
         self.steps = 0;
         self.elapsed = 0.0;
         self.products.fill(1.0);

@@ -29,7 +29,11 @@ struct Memo<'b> {
     hessian: &'b mut DMatrix<f64>,
     lu: &'b mut DenseLu,
     direction: &'b mut State,
+    /// The memo holds ∇f at `point`.
     valid: bool,
+    /// The memo holds ∇f at version `n` of the fast path's θ block (and
+    /// `point` is stale).
+    version: Option<usize>,
     evals: usize,
     error: Option<Error>,
 }
@@ -78,6 +82,7 @@ impl<'a> GradientSource<'a> {
                 lu: &mut buffers.lu,
                 direction: &mut buffers.direction,
                 valid: false,
+                version: None,
                 evals: 0,
                 error: None,
             }),
@@ -122,22 +127,46 @@ impl<'a> GradientSource<'a> {
             let x = &y.as_slice()[..self.p];
             if !(memo.valid && memo.point.as_slice() == x) {
                 memo.point.as_mut_slice().copy_from_slice(x);
-                memo.evals += 1;
-                let step = self.step.unwrap_or(0);
-                let mut oracle = self.oracle.borrow_mut();
-                match gradient_at(&mut **oracle, memo.point, memo.g, step) {
-                    Ok(()) => memo.valid = true,
-                    Err(e) => {
-                        if memo.error.is_none() {
-                            memo.error = Some(e);
-                        }
-                        memo.g.fill(f64::NAN);
-                        memo.valid = false;
-                    }
-                }
+                memo.version = None;
+                memo.valid = self.call(memo.point, memo.g, &mut memo.evals, &mut memo.error);
             }
         }
         Ref::map(self.memo.borrow(), |m| &*m.g)
+    }
+
+    /// ∇f at θ = `x`, the `version`-th value of θ within this step (the fast
+    /// path counts θ's writes): the memo is keyed by the version, so the
+    /// oracle reads `x` itself and no copy of θ is made.
+    pub(crate) fn gradient_at_version(&self, x: &State, version: usize) -> Ref<'_, State> {
+        {
+            let mut memo = self.memo.borrow_mut();
+            let memo = &mut *memo;
+            if memo.version != Some(version) {
+                memo.valid = false;
+                memo.version = self
+                    .call(x, memo.g, &mut memo.evals, &mut memo.error)
+                    .then_some(version);
+            }
+        }
+        Ref::map(self.memo.borrow(), |m| &*m.g)
+    }
+
+    /// One oracle call at `x` into the memo's gradient; `false` (and a NaN
+    /// gradient, the first error kept) on failure.
+    fn call(&self, x: &State, g: &mut State, evals: &mut usize, error: &mut Option<Error>) -> bool {
+        *evals += 1;
+        let step = self.step.unwrap_or(0);
+        let mut oracle = self.oracle.borrow_mut();
+        match gradient_at(&mut **oracle, x, g, step) {
+            Ok(()) => true,
+            Err(e) => {
+                if error.is_none() {
+                    *error = Some(e);
+                }
+                g.fill(f64::NAN);
+                false
+            }
+        }
     }
 
     /// The regularized Newton direction `(∇²f(x) + λI)⁻¹∇f(x)` at the θ-part
