@@ -188,3 +188,70 @@ fn newton_euler_spec_explains_and_trains() {
         .unwrap_err();
     assert!(e.to_string().contains("regularization"), "{e}");
 }
+
+#[test]
+fn explain_names_newtons_method_and_only_for_explicit_euler_on_the_newton_flow() {
+    let e = example().explain().unwrap();
+    let classic = e.classic.as_deref().unwrap_or_default();
+    assert!(
+        classic.starts_with("regularized (Levenberg–Marquardt) Newton's method"),
+        "{classic}"
+    );
+    assert!(classic.contains("λ = 1"), "{classic}");
+    // Plain Newton (λ = 0, h = 1) and damped Newton (h < 1).
+    let plain = |h: &str, lambda: &str| {
+        OptimizerSpec::from_toml(&format!(
+            "[flow]\nkind = \"newton\"\nregularization = {lambda}\n[discretization]\nscheme = \"explicit_euler\"\nh = {h}\n"
+        ))
+        .unwrap()
+        .explain()
+        .unwrap()
+        .classic
+    };
+    assert!(plain("1.0", "0.0").unwrap().starts_with("Newton's method"));
+    assert!(
+        plain("0.5", "0.0")
+            .unwrap()
+            .starts_with("damped Newton's method")
+    );
+    // Negative controls: RK4 on the Newton flow, and explicit Euler on the
+    // gradient flow (SGD, which has a [textbook] form), name no classic method.
+    let rk4 = OptimizerSpec::from_toml(
+        "[flow]\nkind = \"newton\"\n[discretization]\nscheme = \"rk4\"\nh = 1.0\n",
+    )
+    .unwrap()
+    .explain()
+    .unwrap();
+    assert_eq!(rk4.classic, None);
+    let sgd = OptimizerSpec::from_toml(
+        "[flow]\nkind = \"gradient\"\n[discretization]\nscheme = \"explicit_euler\"\nh = 0.1\n",
+    )
+    .unwrap()
+    .explain()
+    .unwrap();
+    assert_eq!(sgd.classic, None);
+    assert_eq!(sgd.textbook.method, "sgd");
+}
+
+#[test]
+fn newton_euler_is_first_order_as_an_integrator_of_the_newton_flow() {
+    use splitflow::optimizers::{OrderObjective, order_study};
+    let spec = example();
+    for objective in [
+        OrderObjective::quadratic(&[1.0, 10.0]).unwrap(),
+        OrderObjective::rosenbrock(),
+    ] {
+        let report = order_study(
+            |h| spec.generated(Some(h)),
+            &objective,
+            1.0,
+            &[32, 64, 128, 256],
+        )
+        .unwrap();
+        assert!(
+            (report.fitted_order - 1.0).abs() <= 0.15,
+            "fitted order {}",
+            report.fitted_order
+        );
+    }
+}

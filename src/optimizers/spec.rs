@@ -268,6 +268,10 @@ pub struct Explanation {
     /// The schedule, as h_k and as the textbook lr_k (`None` without a
     /// `[schedule]`).
     pub schedule: Option<ScheduleExplanation>,
+    /// The classic method a generated update is when splitflow has no
+    /// `[textbook]` form for it, with its parameters (explicit Euler on the
+    /// Newton flow: Newton's method); `None` otherwise.
+    pub classic: Option<String>,
 }
 
 /// A schedule explained: the spec's table, h_k as a formula, what the
@@ -780,7 +784,15 @@ impl OptimizerSpec {
             Some(g) => Some(g.update_text()),
             None => textbook_update(&textbook.method).map(String::from),
         };
+        let classic = match (&self.flow, &self.discretization) {
+            (Some(f), Some(d)) if generated.is_some() => classic_method(f, d),
+            _ => None,
+        };
         let note = match (flow.is_none(), textbook.method.as_str()) {
+            (false, "generated") if classic.is_some() => Some(
+                "a generated optimizer (scheme on flow) that is a classic method with no [textbook] form in splitflow (see `classic`)"
+                    .into(),
+            ),
             (false, "generated") => Some(
                 "no textbook equivalent: a generated optimizer (scheme on flow); the update is the scheme's one-step map"
                     .into(),
@@ -804,6 +816,7 @@ impl OptimizerSpec {
             note,
             update,
             schedule: None,
+            classic,
         })
     }
 
@@ -1034,6 +1047,34 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
                 )
             })),
     }
+}
+
+/// The classic method a generated (flow, scheme) is when splitflow has no
+/// `[textbook]` form for it: explicit Euler on the (regularized) Newton flow
+/// θ' = −(∇²f + λI)⁻¹∇f is Newton's method θ ← θ − h(∇²f(θ) + λI)⁻¹∇f(θ)
+/// (h = 1: the full Newton step; h < 1: damped Newton; λ > 0: the
+/// Levenberg–Marquardt regularization).
+fn classic_method(f: &FlowSpec, d: &DiscretizationSpec) -> Option<String> {
+    if f.kind != "newton"
+        || d.scheme != "explicit_euler"
+        || f.weight_decay.is_some_and(|w| w != 0.0)
+    {
+        return None;
+    }
+    let lambda = f.regularization.unwrap_or(0.0);
+    let name = match (d.h == 1.0, lambda == 0.0) {
+        (true, true) => "Newton's method",
+        (true, false) => "regularized (Levenberg–Marquardt) Newton's method",
+        (false, true) => "damped Newton's method",
+        (false, false) => "damped regularized (Levenberg–Marquardt) Newton's method",
+    };
+    Some(format!(
+        "{name}: θ ← θ − {}·(∇²f(θ) + {}·I)⁻¹∇f(θ) (step h = {}, regularization λ = {})",
+        short(d.h),
+        short(lambda),
+        short(d.h),
+        short(lambda)
+    ))
 }
 
 /// The `[textbook] method` names [`OptimizerSpec`] accepts (the list its

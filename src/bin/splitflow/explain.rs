@@ -93,7 +93,9 @@ pub(crate) fn run(spec: &Path, json: bool) -> Result<()> {
             say!("{line}")?;
         }
     }
-    if e.textbook.method == "generated" {
+    if let Some(classic) = &e.classic {
+        say!("\n# textbook form\n{classic}")?;
+    } else if e.textbook.method == "generated" {
         say!("\n# textbook form\nno textbook equivalent")?;
     } else {
         say!("\n# textbook form\n{}", table("textbook", &e.textbook)?)?;
