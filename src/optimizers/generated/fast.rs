@@ -157,11 +157,18 @@ impl GeneratedFlow {
                 if piece == 0 {
                     let g = gradient(src, st);
                     let (m_out, v_out, y) = st.write2(A1, A2);
-                    let moments = m_out.iter_mut().zip(v_out.iter_mut());
-                    let old = y[A1].iter().zip(y[A2]).zip(g.iter());
-                    for ((mo, vo), ((&m, &v), &g)) in moments.zip(old) {
-                        *mo = m + h * (0.0 + a * (g - m));
-                        *vo = v + h * (0.0 + b * (g * g - v));
+                    // Equal-length slices and an index loop: vectorises
+                    // (a zip of four iterators does not).
+                    let n = m_out.len();
+                    let (v_out, m, v, g) = (
+                        &mut v_out[..n],
+                        &y[A1][..n],
+                        &y[A2][..n],
+                        &g.as_slice()[..n],
+                    );
+                    for i in 0..n {
+                        m_out[i] = m[i] + h * (0.0 + a * (g[i] - m[i]));
+                        v_out[i] = v[i] + h * (0.0 + b * (g[i] * g[i] - v[i]));
                     }
                     return;
                 }
