@@ -334,7 +334,10 @@ impl GeneratedOptimizer {
     }
 
     /// Whether steps take the fast path: every sub-step is explicit Euler
-    /// (one step) or exact, on a built-in flow ([`OracleFlow::builtin`]).
+    /// (one step), exact, or implicit Euler (one step) on a piece that is
+    /// affine along its own flow with a diagonal Jacobian (moments,
+    /// constant friction, decay, drift), on a built-in flow
+    /// ([`OracleFlow::builtin`]).
     /// Each sub-step is then one pass over the blocks of `[θ; aux]` its
     /// piece changes, with no copy of the state; results are bitwise those
     /// of the generic path.
@@ -423,17 +426,25 @@ fn label_with_subs(name: &str, pieces: &[String], subs: &[SubScheme]) -> String 
 /// stepper scheme), when every one has one: explicit Euler with one step,
 /// or exact, on a built-in flow.
 fn fast_subs(flow: &dyn OracleFlow, plan: &Plan) -> Option<Vec<FastSub>> {
-    flow.builtin()?;
-    let euler = |i: &crate::Integrator| {
-        i.stepper_name() == "explicit_euler" && *i.steps() == crate::Steps::Fixed(1)
+    let builtin = flow.builtin()?;
+    let one_step = |i: &crate::Integrator, name: &str| {
+        i.stepper_name() == name && *i.steps() == crate::Steps::Fixed(1)
     };
     match plan {
-        Plan::Whole(i) => (euler(i) && flow.pieces().len() == 1).then(|| vec![FastSub::Euler]),
-        Plan::Split { subs, .. } => subs
+        Plan::Whole(i) => (one_step(i, "explicit_euler") && flow.pieces().len() == 1)
+            .then(|| vec![FastSub::Euler]),
+        Plan::Split { subs, index, .. } => subs
             .iter()
-            .map(|s| match s {
+            .zip(index)
+            .map(|(s, &piece)| match s {
                 SubScheme::Exact => Some(FastSub::Exact),
-                SubScheme::Integrate(i) => euler(i).then_some(FastSub::Euler),
+                SubScheme::Integrate(i) if one_step(i, "explicit_euler") => Some(FastSub::Euler),
+                SubScheme::Integrate(i)
+                    if one_step(i, "implicit_euler") && builtin.has_fast_implicit(piece) =>
+                {
+                    Some(FastSub::ImplicitEuler)
+                }
+                SubScheme::Integrate(_) => None,
             })
             .collect(),
     }
