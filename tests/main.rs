@@ -16,6 +16,7 @@ mod orderlab;
 mod paper;
 mod proptests;
 mod reduction;
+mod registry;
 mod rk45_oracle;
 mod schedules;
 mod specs;

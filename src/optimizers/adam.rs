@@ -718,6 +718,125 @@ impl Optimizer for Nadam {
     }
 }
 
+use super::registry::{DefaultValue, MethodEntry};
+use super::spec::{TextbookSpec, decay, placement};
+
+/// The Adam family's keys.
+const ADAM_KEYS: &[&str] = &["method", "lr", "beta1", "beta2", "eps", "eps_placement"];
+
+/// PyTorch's Adam defaults as registry data (those of [`AdamParameters::default`]).
+const ADAM_DEFAULTS: &[(&str, DefaultValue)] = &[
+    ("lr", DefaultValue::Number(1e-3)),
+    ("beta1", DefaultValue::Number(0.9)),
+    ("beta2", DefaultValue::Number(0.999)),
+    ("eps", DefaultValue::Number(1e-8)),
+    ("eps_placement", DefaultValue::Text("outside")),
+];
+
+/// The Adam parameters of a spec, defaults from the method's entry.
+fn adam_parameters(t: &TextbookSpec, e: &MethodEntry) -> Result<AdamParameters> {
+    Ok(AdamParameters {
+        lr: e.number(t.lr, "lr")?,
+        beta1: e.number(t.beta1, "beta1")?,
+        beta2: e.number(t.beta2, "beta2")?,
+        eps: e.number(t.eps, "eps")?,
+        placement: placement("eps_placement", &t.eps_placement)?,
+    })
+}
+
+/// Registry entry of `adam`.
+pub(crate) const ADAM: MethodEntry = MethodEntry {
+    name: "adam",
+    keys: ADAM_KEYS,
+    defaults: ADAM_DEFAULTS,
+    ode: "Lie splitting [moments, position] of the Adam ODE, explicit Euler, δ = lr, a = (1 − β₁)/δ, b = (1 − β₂)/δ, discrete bias factors 1 − βⁿ",
+    build: |t, e| Ok(Box::new(Adam::textbook(adam_parameters(t, e)?)?)),
+};
+
+/// Registry entry of `adamw`.
+pub(crate) const ADAMW: MethodEntry = MethodEntry {
+    name: "adamw",
+    keys: &[
+        "method",
+        "lr",
+        "beta1",
+        "beta2",
+        "eps",
+        "eps_placement",
+        "weight_decay",
+        "decay_scheme",
+    ],
+    defaults: &[
+        ("lr", DefaultValue::Number(1e-3)),
+        ("beta1", DefaultValue::Number(0.9)),
+        ("beta2", DefaultValue::Number(0.999)),
+        ("eps", DefaultValue::Number(1e-8)),
+        ("eps_placement", DefaultValue::Text("outside")),
+        ("weight_decay", DefaultValue::Number(1e-2)),
+        ("decay_scheme", DefaultValue::Text("decoupled")),
+    ],
+    ode: "Lie splitting [moments, decay, position] of the Adam ODE + decay θ' = −λθ, explicit Euler (`lie_exact`: exact decay after the Adam step)",
+    build: |t, e| {
+        Ok(Box::new(AdamW::new(
+            adam_parameters(t, e)?,
+            e.number(t.weight_decay, "weight_decay")?,
+            decay("decay_scheme", &t.decay_scheme)?,
+        )?))
+    },
+};
+
+/// Registry entry of `adamax`.
+pub(crate) const ADAMAX: MethodEntry = MethodEntry {
+    name: "adamax",
+    keys: &["method", "lr", "beta1", "beta2", "eps"],
+    defaults: &[
+        ("lr", DefaultValue::Number(2e-3)),
+        ("beta1", DefaultValue::Number(0.9)),
+        ("beta2", DefaultValue::Number(0.999)),
+        ("eps", DefaultValue::Number(1e-8)),
+    ],
+    ode: "none: the stated recursion",
+    build: |t, e| Ok(Box::new(AdaMax::new(adam_parameters(t, e)?)?)),
+};
+
+/// Registry entry of `amsgrad`.
+pub(crate) const AMSGRAD: MethodEntry = MethodEntry {
+    name: "amsgrad",
+    keys: &[
+        "method",
+        "lr",
+        "beta1",
+        "beta2",
+        "eps",
+        "eps_placement",
+        "bias_correction",
+    ],
+    defaults: &[
+        ("lr", DefaultValue::Number(1e-3)),
+        ("beta1", DefaultValue::Number(0.9)),
+        ("beta2", DefaultValue::Number(0.999)),
+        ("eps", DefaultValue::Number(1e-8)),
+        ("eps_placement", DefaultValue::Text("outside")),
+        ("bias_correction", DefaultValue::Text("false")),
+    ],
+    ode: "none: the stated recursion",
+    build: |t, e| {
+        Ok(Box::new(AmsGrad::new(
+            adam_parameters(t, e)?,
+            t.bias_correction.unwrap_or(false),
+        )?))
+    },
+};
+
+/// Registry entry of `nadam`.
+pub(crate) const NADAM: MethodEntry = MethodEntry {
+    name: "nadam",
+    keys: ADAM_KEYS,
+    defaults: ADAM_DEFAULTS,
+    ode: "none: the stated recursion",
+    build: |t, e| Ok(Box::new(Nadam::new(adam_parameters(t, e)?)?)),
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -521,3 +521,65 @@ impl Optimizer for Adadelta {
         )
     }
 }
+
+use super::registry::{DefaultValue, MethodEntry};
+use super::spec::placement;
+
+/// Registry entry of `adagrad` (PyTorch's defaults).
+pub(crate) const ADAGRAD: MethodEntry = MethodEntry {
+    name: "adagrad",
+    keys: &["method", "lr", "eps", "eps_placement"],
+    defaults: &[
+        ("lr", DefaultValue::Number(1e-2)),
+        ("eps", DefaultValue::Number(AdaGrad::DEFAULT_EPS)),
+        ("eps_placement", DefaultValue::Text("outside")),
+    ],
+    ode: "Lie splitting [moments, position] of the AdaGrad ODE V' = ∇f², x' = −∇f/(√V + ε̃), explicit Euler",
+    build: |t, e| {
+        Ok(Box::new(AdaGrad::textbook(
+            e.number(t.lr, "lr")?,
+            e.number(t.eps, "eps")?,
+            placement("eps_placement", &t.eps_placement)?,
+        )?))
+    },
+};
+
+/// Registry entry of `rmsprop` (PyTorch's defaults).
+pub(crate) const RMSPROP: MethodEntry = MethodEntry {
+    name: "rmsprop",
+    keys: &["method", "lr", "rho", "eps", "eps_placement"],
+    defaults: &[
+        ("lr", DefaultValue::Number(1e-2)),
+        ("rho", DefaultValue::Number(0.99)),
+        ("eps", DefaultValue::Number(1e-8)),
+        ("eps_placement", DefaultValue::Text("outside")),
+    ],
+    ode: "Lie splitting [moments, position] of the RMSProp ODE v' = b(∇f² − v), x' = −∇f/(√v + ε), explicit Euler",
+    build: |t, e| {
+        Ok(Box::new(RmsProp::textbook(
+            e.number(t.lr, "lr")?,
+            e.number(t.rho, "rho")?,
+            e.number(t.eps, "eps")?,
+            placement("eps_placement", &t.eps_placement)?,
+        )?))
+    },
+};
+
+/// Registry entry of `adadelta` (PyTorch's defaults).
+pub(crate) const ADADELTA: MethodEntry = MethodEntry {
+    name: "adadelta",
+    keys: &["method", "lr", "rho", "eps"],
+    defaults: &[
+        ("lr", DefaultValue::Number(1.0)),
+        ("rho", DefaultValue::Number(0.9)),
+        ("eps", DefaultValue::Number(1e-6)),
+    ],
+    ode: "none: the stated recursion",
+    build: |t, e| {
+        Ok(Box::new(Adadelta::new(
+            e.number(t.lr, "lr")?,
+            e.number(t.rho, "rho")?,
+            e.number(t.eps, "eps")?,
+        )?))
+    },
+};

@@ -264,3 +264,27 @@ impl Optimizer for GradientDescent {
         )
     }
 }
+
+use super::registry::MethodEntry;
+
+/// Registry entry of `sgd`.
+pub(crate) const SGD: MethodEntry = MethodEntry {
+    name: "sgd",
+    keys: &["method", "lr"],
+    defaults: &[],
+    ode: "explicit Euler on the gradient flow θ' = −∇f(θ), h = lr",
+    build: |t, e| Ok(Box::new(GradientDescent::sgd(e.number(t.lr, "lr")?)?)),
+};
+
+/// Registry entry of `implicit_sgd`.
+pub(crate) const IMPLICIT_SGD: MethodEntry = MethodEntry {
+    name: "implicit_sgd",
+    keys: &["method", "lr"],
+    defaults: &[],
+    ode: "implicit Euler (proximal point) on the gradient flow, h = lr",
+    build: |t, e| {
+        Ok(Box::new(GradientDescent::implicit_sgd(
+            e.number(t.lr, "lr")?,
+        )?))
+    },
+};

@@ -31,6 +31,7 @@ mod generated;
 mod gradient;
 mod momentum;
 mod oracle;
+mod registry;
 mod schedule;
 mod spec;
 mod splitting;
@@ -46,10 +47,13 @@ pub use generated::{
 pub use gradient::{GradientDescent, GradientScheme, ImplicitOptions};
 pub use momentum::{HeavyBallScheme, Momentum, Nag, NagFriction};
 pub use oracle::{BatchOracle, FnOracle, GradientOracle, ObjectiveOracle};
+pub use registry::{
+    DefaultValue, METHODS, MethodEntry, TEXTBOOK_METHODS, method_entry, methods_markdown,
+};
 pub use schedule::{SCHEDULE_KINDS, Schedule, ScheduleFn, ScheduleSpec};
 pub use spec::{
     DiscretizationSpec, Explanation, FlowSpec, OptimizerSpec, ScheduleExplanation, ScheduledStep,
-    TEXTBOOK_METHODS, TextbookSpec,
+    TextbookSpec,
 };
 pub use splitting::SplittingOptimizer;
 pub use ssa::{BetaSchedule, CFactor, Ssa1, Ssa2};

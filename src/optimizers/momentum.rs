@@ -512,3 +512,48 @@ impl Optimizer for Nag {
         }
     }
 }
+
+use super::registry::{DefaultValue, MethodEntry};
+
+/// Registry entry of `momentum` (PyTorch's `SGD(momentum=μ)`, Sutskever's form).
+pub(crate) const MOMENTUM: MethodEntry = MethodEntry {
+    name: "momentum",
+    keys: &["method", "lr", "momentum"],
+    defaults: &[],
+    ode: "Lie splitting [friction exact, kick, drift] of the heavy ball ẍ + γẋ + ∇f = 0, h = √lr, γ = −ln(momentum)/h",
+    build: |t, e| {
+        Ok(Box::new(Momentum::textbook(
+            e.number(t.lr, "lr")?,
+            e.number(t.momentum, "momentum")?,
+        )?))
+    },
+};
+
+/// Registry entry of `nag`.
+pub(crate) const NAG: MethodEntry = MethodEntry {
+    name: "nag",
+    keys: &["method", "lr", "momentum", "vanishing_r"],
+    defaults: &[
+        (
+            "momentum",
+            DefaultValue::Text("none: give it or `vanishing_r`"),
+        ),
+        (
+            "vanishing_r",
+            DefaultValue::Text("none: give it or `momentum`"),
+        ),
+    ],
+    ode: "Lie splitting [friction exact, drift, kick] of the Hessian-damped heavy ball (β = h), h = √lr; with `vanishing_r`: r/t friction, Euler, t₀ = (r − 1)h",
+    build: |t, e| {
+        let lr = e.number(t.lr, "lr")?;
+        match (t.momentum, t.vanishing_r) {
+            (Some(mu), None) => Ok(Box::new(Nag::textbook(lr, mu)?)),
+            (None, Some(r)) => Ok(Box::new(Nag::nesterov(lr, r)?)),
+            _ => Err(Error::invalid(
+                "momentum",
+                "missing",
+                "nag needs exactly one of `momentum` (constant) or `vanishing_r` ((k−1)/(k+r−1))",
+            )),
+        }
+    },
+};

@@ -47,11 +47,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AdaGrad, AdaMax, Adadelta, Adam, AdamParameters, AdamW, AmsGrad, DecayScheme, EpsPlacement,
-    GradientDescent, GradientScheme, HeavyBallScheme, ImplicitOptions, Momentum, Nadam, Nag,
-    NagFriction, Optimizer, RmsProp,
+    AdaGrad, Adam, AdamParameters, AdamW, DecayScheme, EpsPlacement, GradientDescent,
+    GradientScheme, HeavyBallScheme, ImplicitOptions, Momentum, Nag, NagFriction, Optimizer,
+    RmsProp,
 };
-use super::{BetaSchedule, CFactor, Sag, Schedule, ScheduleSpec, Ssa1, Ssa2, Svrg};
+use super::{Schedule, ScheduleSpec};
 use crate::error::{Error, Result, toml_error};
 
 /// The `[flow]` table: which ODE.
@@ -554,7 +554,7 @@ fn line_of(text: &str, section: &str, key: &str) -> Option<usize> {
     None
 }
 
-fn placement(field: &str, v: &Option<String>) -> Result<EpsPlacement> {
+pub(crate) fn placement(field: &str, v: &Option<String>) -> Result<EpsPlacement> {
     match v {
         None => Ok(EpsPlacement::Outside),
         Some(s) => EpsPlacement::from_name(s).map_err(|_| {
@@ -567,7 +567,7 @@ fn placement(field: &str, v: &Option<String>) -> Result<EpsPlacement> {
     }
 }
 
-fn decay(field: &str, v: &Option<String>) -> Result<DecayScheme> {
+pub(crate) fn decay(field: &str, v: &Option<String>) -> Result<DecayScheme> {
     match v.as_deref() {
         None | Some("decoupled") => Ok(DecayScheme::Decoupled),
         Some("lie_exact") => Ok(DecayScheme::LieExact),
@@ -1077,184 +1077,8 @@ fn classic_method(f: &FlowSpec, d: &DiscretizationSpec) -> Option<String> {
     ))
 }
 
-/// The `[textbook] method` names [`OptimizerSpec`] accepts (the list its
-/// error messages give).
-pub const TEXTBOOK_METHODS: [&str; 16] = [
-    "sgd",
-    "implicit_sgd",
-    "momentum",
-    "nag",
-    "adagrad",
-    "rmsprop",
-    "adadelta",
-    "adam",
-    "adamw",
-    "adamax",
-    "amsgrad",
-    "nadam",
-    "ssa1",
-    "ssa2",
-    "svrg",
-    "sag",
-];
-
 fn build_textbook(t: &TextbookSpec) -> Result<Box<dyn Optimizer>> {
-    let m = t.method.as_str();
-    let adam = |keys: &[&str]| -> Result<AdamParameters> {
-        only_keys(t, keys, m)?;
-        let d = AdamParameters::default();
-        Ok(AdamParameters {
-            lr: t.lr.unwrap_or(d.lr),
-            beta1: t.beta1.unwrap_or(d.beta1),
-            beta2: t.beta2.unwrap_or(d.beta2),
-            eps: t.eps.unwrap_or(d.eps),
-            placement: placement("eps_placement", &t.eps_placement)?,
-        })
-    };
-    const ADAM: &[&str] = &["method", "lr", "beta1", "beta2", "eps", "eps_placement"];
-    match m {
-        "sgd" | "implicit_sgd" => {
-            only_keys(t, &["method", "lr"], m)?;
-            let lr = required("lr", t.lr, m)?;
-            Ok(Box::new(if m == "sgd" {
-                GradientDescent::sgd(lr)?
-            } else {
-                GradientDescent::implicit_sgd(lr)?
-            }))
-        }
-        "momentum" => {
-            only_keys(t, &["method", "lr", "momentum"], m)?;
-            Ok(Box::new(Momentum::textbook(
-                required("lr", t.lr, m)?,
-                required("momentum", t.momentum, m)?,
-            )?))
-        }
-        "nag" => {
-            only_keys(t, &["method", "lr", "momentum", "vanishing_r"], m)?;
-            let lr = required("lr", t.lr, m)?;
-            match (t.momentum, t.vanishing_r) {
-                (Some(mu), None) => Ok(Box::new(Nag::textbook(lr, mu)?)),
-                (None, Some(r)) => Ok(Box::new(Nag::nesterov(lr, r)?)),
-                _ => Err(Error::invalid(
-                    "momentum",
-                    "missing",
-                    "nag needs exactly one of `momentum` (constant) or `vanishing_r` ((k−1)/(k+r−1))",
-                )),
-            }
-        }
-        "adagrad" => {
-            only_keys(t, &["method", "lr", "eps", "eps_placement"], m)?;
-            Ok(Box::new(AdaGrad::textbook(
-                t.lr.unwrap_or(1e-2),
-                t.eps.unwrap_or(AdaGrad::DEFAULT_EPS),
-                placement("eps_placement", &t.eps_placement)?,
-            )?))
-        }
-        "rmsprop" => {
-            only_keys(t, &["method", "lr", "rho", "eps", "eps_placement"], m)?;
-            Ok(Box::new(RmsProp::textbook(
-                t.lr.unwrap_or(1e-2),
-                t.rho.unwrap_or(0.99),
-                t.eps.unwrap_or(1e-8),
-                placement("eps_placement", &t.eps_placement)?,
-            )?))
-        }
-        "adadelta" => {
-            only_keys(t, &["method", "lr", "rho", "eps"], m)?;
-            Ok(Box::new(Adadelta::new(
-                t.lr.unwrap_or(1.0),
-                t.rho.unwrap_or(0.9),
-                t.eps.unwrap_or(1e-6),
-            )?))
-        }
-        "adam" => Ok(Box::new(Adam::textbook(adam(ADAM)?)?)),
-        "nadam" => Ok(Box::new(Nadam::new(adam(ADAM)?)?)),
-        "adamax" => {
-            let mut p = adam(&["method", "lr", "beta1", "beta2", "eps"])?;
-            p.lr = t.lr.unwrap_or(2e-3);
-            Ok(Box::new(AdaMax::new(p)?))
-        }
-        "amsgrad" => {
-            let p = adam(&[
-                "method",
-                "lr",
-                "beta1",
-                "beta2",
-                "eps",
-                "eps_placement",
-                "bias_correction",
-            ])?;
-            Ok(Box::new(AmsGrad::new(
-                p,
-                t.bias_correction.unwrap_or(false),
-            )?))
-        }
-        "adamw" => {
-            let p = adam(&[
-                "method",
-                "lr",
-                "beta1",
-                "beta2",
-                "eps",
-                "eps_placement",
-                "weight_decay",
-                "decay_scheme",
-            ])?;
-            Ok(Box::new(AdamW::new(
-                p,
-                t.weight_decay.unwrap_or(1e-2),
-                decay("decay_scheme", &t.decay_scheme)?,
-            )?))
-        }
-        "ssa1" | "ssa2" => {
-            let schedule = match t.beta {
-                None => BetaSchedule::Vanishing,
-                Some(b) => BetaSchedule::Constant(b),
-            };
-            let h = required("h", t.h, m)?;
-            let k = t.k.unwrap_or(0.0);
-            if m == "ssa1" {
-                only_keys(t, &["method", "h", "k", "beta", "c_factor"], m)?;
-                let c = match t.c_factor.as_deref() {
-                    None | Some("one") => CFactor::One,
-                    Some("institute") => CFactor::Institute,
-                    Some(s) => {
-                        return Err(Error::invalid(
-                            "c_factor",
-                            format!("{s:?}"),
-                            "expected \"one\" or \"institute\"",
-                        ));
-                    }
-                };
-                Ok(Box::new(Ssa1::from_splitting(h, k, c, schedule)?))
-            } else {
-                only_keys(t, &["method", "h", "k", "q", "tau", "beta"], m)?;
-                Ok(Box::new(Ssa2::from_splitting(
-                    h,
-                    k,
-                    t.q.unwrap_or(1.0),
-                    required("tau", t.tau, m)?,
-                    schedule,
-                )?))
-            }
-        }
-        "svrg" => {
-            only_keys(t, &["method", "lr", "snapshot_every"], m)?;
-            Ok(Box::new(Svrg::from_splitting(
-                required("lr", t.lr, m)?,
-                t.snapshot_every,
-            )?))
-        }
-        "sag" => {
-            only_keys(t, &["method", "lr"], m)?;
-            Ok(Box::new(Sag::new(required("lr", t.lr, m)?)?))
-        }
-        other => Err(Error::invalid(
-            "method",
-            format!("{other:?}"),
-            &format!("methods: {}", TEXTBOOK_METHODS.join(", ")),
-        )),
-    }
+    super::registry::method_entry(&t.method)?.build(t)
 }
 
 /// The ODE form of a (complete) textbook spec, or `None` for textbook-only methods.

@@ -553,3 +553,66 @@ impl Optimizer for Ssa2 {
         )
     }
 }
+
+use super::registry::{DefaultValue, MethodEntry};
+use super::spec::TextbookSpec;
+
+/// β of a spec: constant when given, else vanishing.
+fn beta_schedule(t: &TextbookSpec) -> BetaSchedule {
+    match t.beta {
+        None => BetaSchedule::Vanishing,
+        Some(b) => BetaSchedule::Constant(b),
+    }
+}
+
+/// Registry entry of `ssa1`.
+pub(crate) const SSA1: MethodEntry = MethodEntry {
+    name: "ssa1",
+    keys: &["method", "h", "k", "beta", "c_factor"],
+    defaults: &[
+        ("k", DefaultValue::Number(0.0)),
+        ("beta", DefaultValue::Text("vanishing")),
+        ("c_factor", DefaultValue::Text("one")),
+    ],
+    ode: "a splitting scheme of the SSA flow (see `explain`); no ODE-form spec",
+    build: |t, e| {
+        let c = match t.c_factor.as_deref() {
+            None | Some("one") => CFactor::One,
+            Some("institute") => CFactor::Institute,
+            Some(s) => {
+                return Err(Error::invalid(
+                    "c_factor",
+                    format!("{s:?}"),
+                    "expected \"one\" or \"institute\"",
+                ));
+            }
+        };
+        Ok(Box::new(Ssa1::from_splitting(
+            e.number(t.h, "h")?,
+            e.number(t.k, "k")?,
+            c,
+            beta_schedule(t),
+        )?))
+    },
+};
+
+/// Registry entry of `ssa2`.
+pub(crate) const SSA2: MethodEntry = MethodEntry {
+    name: "ssa2",
+    keys: &["method", "h", "k", "q", "tau", "beta"],
+    defaults: &[
+        ("k", DefaultValue::Number(0.0)),
+        ("q", DefaultValue::Number(1.0)),
+        ("beta", DefaultValue::Text("vanishing")),
+    ],
+    ode: "a splitting scheme of the SSA flow (see `explain`); no ODE-form spec",
+    build: |t, e| {
+        Ok(Box::new(Ssa2::from_splitting(
+            e.number(t.h, "h")?,
+            e.number(t.k, "k")?,
+            e.number(t.q, "q")?,
+            e.number(t.tau, "tau")?,
+            beta_schedule(t),
+        )?))
+    },
+};

@@ -401,3 +401,31 @@ impl Optimizer for Sag {
         )
     }
 }
+
+use super::registry::{DefaultValue, MethodEntry};
+
+/// Registry entry of `svrg`.
+pub(crate) const SVRG: MethodEntry = MethodEntry {
+    name: "svrg",
+    keys: &["method", "lr", "snapshot_every"],
+    defaults: &[(
+        "snapshot_every",
+        DefaultValue::Text("the number of batches (once per epoch)"),
+    )],
+    ode: "a splitting scheme (see `explain`); no ODE-form spec",
+    build: |t, e| {
+        Ok(Box::new(Svrg::from_splitting(
+            e.number(t.lr, "lr")?,
+            t.snapshot_every,
+        )?))
+    },
+};
+
+/// Registry entry of `sag`.
+pub(crate) const SAG: MethodEntry = MethodEntry {
+    name: "sag",
+    keys: &["method", "lr"],
+    defaults: &[],
+    ode: "none: the stated recursion (a gradient table)",
+    build: |t, e| Ok(Box::new(Sag::new(e.number(t.lr, "lr")?)?)),
+};
