@@ -1,10 +1,13 @@
-//! Times what the lock of the crate's `Workspace` (src/workspace.rs) costs on a hot call: a least-squares
-//! batch gradient through `FiniteSum::batch_gradient_scaled` (which locks
-//! the problem's own scratch, a `Mutex`) against
+//! Times what the lock of the crate's `Workspace` (src/workspace.rs, a
+//! `Mutex`) costs on a hot call: a least-squares batch gradient through
+//! `FiniteSum::batch_gradient_scaled` (the problem's own scratch: a stack
+//! residual below 24 rows, the locked workspace from 24 rows on) against
 //! `LeastSquares::batch_gradient_scaled_with` on a scratch the caller owns
 //! (no lock; the same kernels). Both run in one process and one thread, so
 //! the lock is never contended: the figure is the price of taking and
-//! releasing it.
+//! releasing it. Before the stack path, every row of the table locked; the
+//! lock then cost about 8 % at p = 10, b ≤ 4 (see `STACK_ROWS` in
+//! src/problems/least_squares.rs).
 //!
 //! ```text
 //! cargo bench --bench workspace_ratios [-- --rounds N]
@@ -13,9 +16,9 @@
 //! Before timing, both sides compute every batch's gradient and must agree
 //! bitwise. Each round times about 1 ms of calls of each side (cycling over
 //! the batches, θ fixed), in alternating order; there are N rounds (default
-//! 101). The table shows the median time per call of each, the median of
-//! the per-round ratios locked/caller's scratch (above 1 means the lock
-//! costs) with their interquartile range and full range, and the load
+//! 301). The table shows the median time per call of each, the median of
+//! the per-round ratios FiniteSum/caller's scratch (above 1 means the
+//! problem's own scratch costs) with their interquartile range and full range, and the load
 //! average before and after. Times are wall-clock; alternating short rounds
 //! and the median keep the ratio honest under load.
 
@@ -23,7 +26,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{calibrate, fmt_time, load_average, median, quantile};
+use support::{calibrate, load_average, median, quantile};
 
 use splitflow::State;
 use splitflow::objective::FiniteSum;
@@ -35,34 +38,16 @@ const ROUND: Duration = Duration::from_millis(1);
 /// The lock's share above which a per-caller scratch is worth an API.
 const THRESHOLD: f64 = 1.05;
 
-/// A least-squares problem: rows, columns, batch size.
-struct Case {
-    n: usize,
-    p: usize,
-    b: usize,
-}
-
-const CASES: [Case; 4] = [
-    Case {
-        n: 400,
-        p: 10,
-        b: 1,
-    },
-    Case {
-        n: 400,
-        p: 10,
-        b: 4,
-    },
-    Case {
-        n: 400,
-        p: 40,
-        b: 4,
-    },
-    Case {
-        n: 1000,
-        p: 64,
-        b: 20,
-    },
+/// The least-squares problems timed: (rows n, columns p, batch size b).
+/// Batches below 24 rows need a residual scratch only; from 24 rows on the
+/// gradient also sums in 2p lanes.
+const CASES: [(usize, usize, usize); 6] = [
+    (400, 10, 1),
+    (400, 10, 4),
+    (400, 40, 4),
+    (1000, 64, 20),
+    (960, 10, 24),
+    (960, 10, 32),
 ];
 
 struct Row {
@@ -83,16 +68,16 @@ fn per_call(f: &mut dyn FnMut(), n: usize) -> f64 {
     start.elapsed().as_secs_f64() / n as f64
 }
 
-fn time_case(c: &Case, rounds: usize) -> Row {
-    let (x, y, _) = random_least_squares(c.n, c.p, 0.1, 17).expect("a problem");
-    let ls = LeastSquares::new(&x, &y, c.b).expect("a problem");
+fn time_case((n, p, b): (usize, usize, usize), rounds: usize) -> Row {
+    let (x, y, _) = random_least_squares(n, p, 0.1, 17).expect("a problem");
+    let ls = LeastSquares::new(&x, &y, b).expect("a problem");
     let m = ls.num_batches();
-    let theta = State::from_fn(c.p, |j, _| 0.1 * j as f64 - 0.5);
+    let theta = State::from_fn(p, |j, _| 0.1 * j as f64 - 0.5);
     let s = -0.01;
     let mut scratch = GradientScratch::default();
 
     // The same arithmetic: bitwise-equal gradients on every batch.
-    let (mut g1, mut g2) = (State::zeros(c.p), State::zeros(c.p));
+    let (mut g1, mut g2) = (State::zeros(p), State::zeros(p));
     for i in 0..m {
         ls.batch_gradient_scaled(i, &theta, s, &mut g1);
         ls.batch_gradient_scaled_with(i, &theta, s, &mut g2, &mut scratch);
@@ -116,20 +101,20 @@ fn time_case(c: &Case, rounds: usize) -> Row {
     let (n1, n2) = (calibrate(&mut locked, ROUND), calibrate(&mut own, ROUND));
     let (mut tl, mut ts, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let (a, b) = if round % 2 == 0 {
-            let a = per_call(&mut locked, n1);
-            (a, per_call(&mut own, n2))
+        let (tlock, town) = if round % 2 == 0 {
+            let first = per_call(&mut locked, n1);
+            (first, per_call(&mut own, n2))
         } else {
-            let b = per_call(&mut own, n2);
-            (per_call(&mut locked, n1), b)
+            let first = per_call(&mut own, n2);
+            (per_call(&mut locked, n1), first)
         };
-        tl.push(a);
-        ts.push(b);
-        r.push(a / b);
+        tl.push(tlock);
+        ts.push(town);
+        r.push(tlock / town);
     }
     let ratio = median(&mut r);
     Row {
-        case: format!("n = {}, p = {}, b = {} ({m} batches)", c.n, c.p, c.b),
+        case: format!("n = {n}, p = {p}, b = {b} ({m} batches)"),
         locked: median(&mut tl),
         scratch: median(&mut ts),
         ratio,
@@ -139,7 +124,7 @@ fn time_case(c: &Case, rounds: usize) -> Row {
 }
 
 fn main() {
-    let mut rounds = 101;
+    let mut rounds = 301;
     // `cargo bench` passes `--bench` to a harness-less bench: ignore it.
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
@@ -161,32 +146,32 @@ fn main() {
         }
     }
     let load_before = load_average().unwrap_or_else(|| "unknown".into());
-    let rows: Vec<Row> = CASES.iter().map(|c| time_case(c, rounds)).collect();
+    let rows: Vec<Row> = CASES.iter().map(|&c| time_case(c, rounds)).collect();
     let load_after = load_average().unwrap_or_else(|| "unknown".into());
 
     println!(
-        "least-squares batch gradient, workspace lock vs caller's scratch ({rounds} alternating rounds of ~1 ms; medians of wall time; ratio = locked / scratch)\n"
+        "least-squares batch gradient, FiniteSum path vs caller's scratch ({rounds} alternating rounds of ~1 ms; medians of wall time; ratio = FiniteSum / scratch; FiniteSum locks from b = 24 on)\n"
     );
     println!(
-        "| {:<36} | {:>9} | {:>9} | {:>6} | {:>13} | {:>13} | {:<8} |",
-        "case", "locked", "scratch", "ratio", "ratio IQR", "ratio range", "≤ 1.05"
+        "| {:<37} | {:>9} | {:>9} | {:>6} | {:>13} | {:>15} | {:<8} |",
+        "case", "FiniteSum", "scratch", "ratio", "ratio IQR", "ratio range", "≤ 1.05"
     );
     println!(
         "|{}|{}|{}|{}|{}|{}|{}|",
-        "-".repeat(38),
+        "-".repeat(39),
         "-".repeat(11),
         "-".repeat(11),
         "-".repeat(8),
         "-".repeat(15),
-        "-".repeat(15),
+        "-".repeat(17),
         "-".repeat(10)
     );
     for r in &rows {
         println!(
-            "| {:<36} | {:>9} | {:>9} | {:>6.3} | {:>5.3} – {:>5.3} | {:>5.3} – {:>5.3} | {:<8} |",
+            "| {:<37} | {:>6.1} ns | {:>6.1} ns | {:>6.3} | {:>5.3} – {:>5.3} | {:>6.3} – {:>6.3} | {:<8} |",
             r.case,
-            fmt_time(r.locked),
-            fmt_time(r.scratch),
+            r.locked * 1e9,
+            r.scratch * 1e9,
             r.ratio,
             r.iqr.0,
             r.iqr.1,
