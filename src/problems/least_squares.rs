@@ -271,7 +271,7 @@ impl FiniteSum for LeastSquares {
     fn batch_gradient(&self, i: usize, theta: &State, g: &mut State) {
         self.batch_gradient_scaled(i, theta, 1.0, g);
     }
-    /// Below [`STACK_ROWS`] rows the residual lives on the stack and no
+    /// Below 24 rows the residual lives on the stack and no
     /// lock is taken; larger batches use the problem's locked scratch.
     fn batch_gradient_scaled(&self, i: usize, theta: &State, s: f64, g: &mut State) {
         let b = self.y[i].len();
