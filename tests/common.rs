@@ -1,5 +1,6 @@
 //! Helpers shared by the test modules: step ladders and adaptive settings,
 //! refinement studies and the order acceptance criterion, log-log slopes,
+//! trajectory comparison with `approx` ([`compare_trajectories`]),
 //! distances, and seeded Gaussian matrices and vectors.
 
 use std::path::PathBuf;
