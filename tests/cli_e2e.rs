@@ -9,11 +9,14 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use approx::{abs_diff_eq, assert_abs_diff_eq, relative_eq};
 use nalgebra::{DMatrix, DVector};
 use serde_json::Value;
 use splitflow::problems::data;
 
-use crate::common::{TempPath, assert_runtime_error, assert_user_error, json_numbers};
+use crate::common::{
+    TempPath, assert_runtime_error, assert_user_error, compare_trajectories, json_numbers,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
 
@@ -108,7 +111,10 @@ fn order_strang_json_and_plot() {
     assert_eq!(steps, vec![8.0, 16.0, 32.0, 64.0, 128.0]);
     let h = json_numbers(&j["h"]);
     for (n, h) in steps.iter().zip(&h) {
-        assert!((h * n - 1.0).abs() < 1e-15, "h = t_end / steps");
+        assert!(
+            abs_diff_eq!(h * n, 1.0, epsilon = 1e-15),
+            "h = t_end / steps"
+        );
     }
     let errors = json_numbers(&j["errors"]);
     assert_eq!(errors.len(), steps.len());
@@ -117,7 +123,10 @@ fn order_strang_json_and_plot() {
     assert_eq!(json_numbers(&j["local_orders"]).len(), steps.len() - 1);
     assert!(j["excluded"].is_array());
     let p = j["fitted_order"].as_f64().expect("fitted_order");
-    assert!((p - 2.0).abs() <= 0.2, "Strang: fitted order {p}");
+    assert!(
+        abs_diff_eq!(p, 2.0, epsilon = 0.2),
+        "Strang: fitted order {p}"
+    );
     assert_eq!(j["effective_order"].as_f64(), Some(2.0));
 
     let plot = TempPath::new("order.svg");
@@ -175,8 +184,12 @@ fn explain_heavy_ball_exact_friction_json() {
     );
     let t = &j["textbook"];
     assert_eq!(t["method"].as_str(), Some("momentum"));
-    assert!((t["lr"].as_f64().unwrap() - 0.01).abs() < 1e-15);
-    assert!((t["momentum"].as_f64().unwrap() - (-0.2f64).exp()).abs() < 1e-15);
+    assert_abs_diff_eq!(t["lr"].as_f64().unwrap(), 0.01, epsilon = 1e-15);
+    assert_abs_diff_eq!(
+        t["momentum"].as_f64().unwrap(),
+        (-0.2f64).exp(),
+        epsilon = 1e-15
+    );
     assert_eq!(j["flow"]["kind"].as_str(), Some("heavy_ball"));
     assert_eq!(j["flow"]["friction"].as_f64(), Some(2.0));
     assert_eq!(
@@ -196,8 +209,16 @@ fn explain_heavy_ball_exact_friction_json() {
         back["discretization"]["scheme"],
         j["discretization"]["scheme"]
     );
-    assert!((back["flow"]["friction"].as_f64().unwrap() - 2.0).abs() < 1e-12);
-    assert!((back["discretization"]["h"].as_f64().unwrap() - 0.1).abs() < 1e-13);
+    assert_abs_diff_eq!(
+        back["flow"]["friction"].as_f64().unwrap(),
+        2.0,
+        epsilon = 1e-12
+    );
+    assert_abs_diff_eq!(
+        back["discretization"]["h"].as_f64().unwrap(),
+        0.1,
+        epsilon = 1e-13
+    );
 
     // Without --json: the summary and both forms as text.
     let text = run_ok(&["explain", spec.arg()]);
@@ -220,16 +241,18 @@ fn read_params(path: &Path) -> Vec<f64> {
         .collect()
 }
 
-/// `max |a − b| / max |b|`.
-fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len(), "parameter count");
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert!(scale > 0.0, "the reference moved");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-        / scale
+/// Asserts `max |got − expected| ≤ 1e-12 · max |expected|` (a parameter
+/// vector against its reference, with [`compare_trajectories`] on one step)
+/// and prints the observed relative difference.
+fn assert_params_match(tag: &str, got: &[f64], expected: &[f64]) {
+    assert_eq!(got.len(), expected.len(), "{tag}: parameter count");
+    assert!(
+        expected.iter().any(|v| *v != 0.0),
+        "{tag}: the reference moved"
+    );
+    let g = compare_trajectories(&[got], &[expected], 1e-12, 0.0);
+    eprintln!("{tag}: max relative difference {:.2e}", g.worst);
+    assert!(g.agree, "{tag}: {:e}", g.worst);
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -368,9 +391,7 @@ fn train_sgd_logistic_digits01_matches_reference() {
     let y = data::binary_targets(&d).unwrap();
     let expected = reference_logistic_sgd(&d.x, &y, 20, 0.5, 3);
     let got = read_params(&params.0);
-    let diff = max_rel_diff(&got, &expected);
-    eprintln!("logistic SGD: max relative difference {diff:.2e}");
-    assert!(diff <= 1e-12, "{diff:e}");
+    assert_params_match("logistic SGD", &got, &expected);
 
     assert_eq!(j["model"].as_str(), Some("logistic"));
     assert_eq!(j["parameters"].as_u64(), Some(d.p() as u64));
@@ -381,10 +402,14 @@ fn train_sgd_logistic_digits01_matches_reference() {
     let loss = logistic_loss(&d.x, &y, 20, &expected);
     let reported = j["final_loss"].as_f64().unwrap();
     assert!(
-        (reported - loss).abs() <= 1e-12 * loss,
+        relative_eq!(reported, loss, epsilon = 0.0, max_relative = 1e-12),
         "{reported} vs {loss}"
     );
-    assert!((j["initial_loss"].as_f64().unwrap() - 2f64.ln()).abs() < 1e-15);
+    assert_abs_diff_eq!(
+        j["initial_loss"].as_f64().unwrap(),
+        2f64.ln(),
+        epsilon = 1e-15
+    );
 }
 
 #[test]
@@ -431,9 +456,7 @@ fn train_momentum_softmax_digits_matches_reference() {
         ]);
         let expected = reference_softmax_momentum(&d.x, &d.labels, d.classes, 20, lr, momentum, 3);
         let got = read_params(&params.0);
-        let diff = max_rel_diff(&got, &expected);
-        eprintln!("{tag}: softmax momentum, max relative difference {diff:.2e}");
-        assert!(diff <= 1e-12, "{tag}: {diff:e}");
+        assert_params_match(&format!("{tag}: softmax momentum"), &got, &expected);
         assert_eq!(j["model"].as_str(), Some("softmax"), "{tag}");
         assert_eq!(j["optimizer"].as_str(), Some("momentum"), "{tag}");
         assert_eq!(j["parameters"].as_u64(), Some(640), "{tag}");

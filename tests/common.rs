@@ -1,5 +1,6 @@
 //! Helpers shared by the test modules: step ladders and adaptive settings,
 //! refinement studies and the order acceptance criterion, log-log slopes,
+//! trajectory comparison with `approx` ([`compare_trajectories`]),
 //! distances, and seeded Gaussian matrices and vectors.
 
 use std::path::PathBuf;
@@ -93,6 +94,52 @@ pub fn max_rel(a: &[State], b: &[State]) -> f64 {
 /// `‖a − b‖₂ / ‖b‖₂`.
 pub fn rel(a: &State, b: &State) -> f64 {
     (a - b).norm() / b.norm()
+}
+
+/// A trajectory compared with a reference by [`compare_trajectories`].
+#[derive(Debug, Clone, Copy)]
+pub struct TrajectoryGap {
+    /// Every step passed `approx::abs_diff_eq!` at the given tolerance.
+    pub agree: bool,
+    /// The observed `max_k ‖aₖ − bₖ‖∞ / scaleₖ` (for the test's report).
+    pub worst: f64,
+    /// The step where `worst` occurs.
+    pub step: usize,
+}
+
+/// Compares a trajectory `a` with a reference `b` step by step in the max
+/// norm relative to each reference state: step k agrees when
+/// `approx::abs_diff_eq!(aₖ, bₖ, epsilon = tol · scaleₖ)` with
+/// `scaleₖ = max(floor, ‖bₖ‖∞)` (`floor = 0` for a purely relative
+/// comparison, `1` to make it absolute for states below 1), that is when
+/// `‖aₖ − bₖ‖∞ ≤ tol · scaleₖ`. Panics when the lengths differ.
+pub fn compare_trajectories<S: AsRef<[f64]>>(
+    a: &[S],
+    b: &[S],
+    tol: f64,
+    floor: f64,
+) -> TrajectoryGap {
+    assert_eq!(a.len(), b.len(), "trajectories of different lengths");
+    let mut gap = TrajectoryGap {
+        agree: true,
+        worst: 0.0,
+        step: 0,
+    };
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        let (x, y) = (x.as_ref(), y.as_ref());
+        assert_eq!(x.len(), y.len(), "states of different lengths at step {k}");
+        let scale = y.iter().fold(floor, |m, v| m.max(v.abs()));
+        gap.agree &= approx::abs_diff_eq!(*x, *y, epsilon = tol * scale);
+        let d = x
+            .iter()
+            .zip(y)
+            .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()))
+            / scale;
+        if d > gap.worst || d.is_nan() {
+            (gap.worst, gap.step) = (d, k);
+        }
+    }
+    gap
 }
 
 /// A `rows × cols` matrix of independent N(0, 1) entries drawn from `rng`

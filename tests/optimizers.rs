@@ -8,6 +8,7 @@
 //! from the raw data (rows of X and y, or the entries of A and b), not through
 //! the library's objectives.
 
+use approx::{abs_diff_eq, assert_abs_diff_eq, assert_relative_eq, relative_eq};
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -19,6 +20,8 @@ use splitflow::optimizers::{
     ImplicitOptions, Momentum, Nadam, Nag, NagFriction, ObjectiveOracle, Optimizer, RmsProp,
 };
 use splitflow::{Error, State};
+
+use crate::common::{TrajectoryGap, compare_trajectories};
 
 /// Steps per trajectory comparison (at least 200 are required).
 const STEPS: usize = 300;
@@ -54,10 +57,6 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn inf_norm(v: &[f64]) -> f64 {
-    v.iter().fold(0.0, |m, x| m.max(x.abs()))
-}
-
 fn mat_vec(a: &[Vec<f64>], x: &[f64]) -> Vec<f64> {
     a.iter().map(|row| dot(row, x)).collect()
 }
@@ -73,38 +72,36 @@ fn to_vec(s: &State) -> Vec<f64> {
     s.as_slice().to_vec()
 }
 
-/// max_k ‖a_k − b_k‖∞ / max(1, ‖b_k‖∞) over two trajectories of equal length.
-fn max_rel_diff(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
-    assert_eq!(a.len(), b.len(), "trajectories of different lengths");
+/// Compares two trajectories of at least 200 steps with [`compare_trajectories`]
+/// at tolerance `tol` on ‖a_k − b_k‖∞ / max(1, ‖b_k‖∞).
+fn gap(a: &[Vec<f64>], b: &[Vec<f64>], tol: f64) -> TrajectoryGap {
     assert!(a.len() >= 200, "only {} steps compared", a.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            assert_eq!(x.len(), y.len());
-            let d = x
-                .iter()
-                .zip(y)
-                .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
-            d / inf_norm(y).max(1.0)
-        })
-        .fold(0.0, f64::max)
+    compare_trajectories(a, b, tol, 1.0)
 }
 
 /// Asserts a trajectory identity and prints the observed difference.
 fn assert_same(what: &str, lib: &[Vec<f64>], reference: &[Vec<f64>]) -> f64 {
-    let d = max_rel_diff(lib, reference);
-    eprintln!("{what}: max relative difference {d:.3e}");
-    assert!(d <= TOL, "{what}: max relative difference {d:e} > {TOL:e}");
-    d
+    let g = gap(lib, reference, TOL);
+    eprintln!("{what}: max relative difference {:.3e}", g.worst);
+    assert!(
+        g.agree,
+        "{what}: max relative difference {:e} > {TOL:e} at step {}",
+        g.worst, g.step
+    );
+    g.worst
 }
 
 /// Asserts that two trajectories that must differ (a wrong map) do.
 fn assert_differ(what: &str, a: &[Vec<f64>], b: &[Vec<f64>]) {
-    let d = max_rel_diff(a, b);
-    eprintln!("{what} (negative control): max relative difference {d:.3e}");
+    let g = gap(a, b, CONTROL);
+    eprintln!(
+        "{what} (negative control): max relative difference {:.3e}",
+        g.worst
+    );
     assert!(
-        d >= CONTROL,
-        "{what}: a wrong map is indistinguishable ({d:e} < {CONTROL:e}), so the identity test has no power"
+        !g.agree,
+        "{what}: a wrong map is indistinguishable ({:e} ≤ {CONTROL:e}), so the identity test has no power",
+        g.worst
     );
 }
 
@@ -725,8 +722,8 @@ fn momentum_textbook_equals_pytorch_sutskever_and_polyak() {
                     &ref_sgd(&prob, &theta0, lr, STEPS),
                 );
             }
-            assert!((hyper(&opt, "lr") - lr).abs() <= 1e-15 * lr);
-            assert!((hyper(&opt, "momentum") - mu).abs() <= 1e-15);
+            assert_relative_eq!(hyper(&opt, "lr"), lr, epsilon = 0.0, max_relative = 1e-15);
+            assert_abs_diff_eq!(hyper(&opt, "momentum"), mu, epsilon = 1e-15);
         }
     }
     eprintln!("momentum textbook (all pairs): worst {worst:.3e}");
@@ -786,7 +783,7 @@ fn nag_textbook_equals_sutskever_and_the_lookahead_form() {
                 );
             }
             assert_eq!(opt.name(), "nag");
-            assert!((hyper(&opt, "momentum") - mu).abs() <= 1e-15);
+            assert_abs_diff_eq!(hyper(&opt, "momentum"), mu, epsilon = 1e-15);
         }
     }
     eprintln!("nag textbook (all pairs): worst {worst:.3e}");
@@ -840,7 +837,7 @@ fn nesterov_equals_the_k_minus_1_over_k_plus_r_minus_1_recursion() {
                     &lib,
                     &ref_nesterov(&prob, &theta0, s, r, STEPS),
                 ));
-                assert!((hyper(&opt, "lr") - s).abs() <= 1e-15 * s);
+                assert_relative_eq!(hyper(&opt, "lr"), s, epsilon = 0.0, max_relative = 1e-15);
                 assert_eq!(hyper(&opt, "vanishing_r"), r);
                 libs.push(lib);
             }
@@ -914,11 +911,11 @@ fn polyak_optimal_constants_converge_at_the_accelerated_rate() {
         norms[k1] / norms[0]
     );
     assert!(
-        (measured / rho - 1.0).abs() <= 0.05,
+        abs_diff_eq!(measured / rho, 1.0, epsilon = 0.05),
         "measured rate {measured} vs (√κ − 1)/(√κ + 1) = {rho}"
     );
     assert!(
-        (measured / jordan - 1.0).abs() <= 1e-3,
+        abs_diff_eq!(measured / jordan, 1.0, epsilon = 1e-3),
         "measured rate {measured} vs Jordan-corrected {jordan}"
     );
     // The same window for gradient descent at its optimal step 2/(L + μ)
@@ -950,10 +947,16 @@ fn exact_friction_hyper_parameters_are_h_squared_and_exp_minus_gamma_h() {
     let lr = hyper(&m, "lr");
     let mom = hyper(&m, "momentum");
     // 0.1·0.1 in floating point is 0.010000000000000002: a few ulps of 0.01.
-    assert!((lr - 0.01).abs() <= 1e-15, "lr = {lr}");
-    assert!((mom - (-0.2f64).exp()).abs() <= 1e-15, "momentum = {mom}");
+    assert!(abs_diff_eq!(lr, 0.01, epsilon = 1e-15), "lr = {lr}");
+    assert!(
+        abs_diff_eq!(mom, (-0.2f64).exp(), epsilon = 1e-15),
+        "momentum = {mom}"
+    );
     // The documented value e^{−0.2} ≈ 0.8187 (printed to 4 digits).
-    assert!((mom - 0.8187).abs() < 5e-5, "momentum = {mom}");
+    assert!(
+        abs_diff_eq!(mom, 0.8187, epsilon = 5e-5),
+        "momentum = {mom}"
+    );
     assert_eq!(m.name(), "momentum");
     assert_eq!(m.hyper_parameters().len(), 2);
     eprintln!("exact friction γ = 2, h = 0.1: lr = {lr:e}, momentum = {mom}");
@@ -987,7 +990,8 @@ fn invert_then_factors_round_trips_for_all_three_schemes() {
                 worst_lr = worst_lr.max(e_lr);
                 worst_mu = worst_mu.max(e_mu);
                 assert!(
-                    e_lr <= 1e-15 && e_mu <= 1e-15,
+                    relative_eq!(got_lr, lr, epsilon = 0.0, max_relative = 1e-15)
+                        && abs_diff_eq!(got_mu, mu, epsilon = 1e-15),
                     "{} {what}: lr {lr} → {got_lr} (rel {e_lr:e}), momentum {mu} → {got_mu} ({e_mu:e})",
                     scheme.as_str()
                 );
@@ -1001,8 +1005,8 @@ fn invert_then_factors_round_trips_for_all_three_schemes() {
         }
         // Textbook constructors reproduce their arguments too.
         let t = Momentum::textbook(lr, mu).unwrap();
-        assert!((hyper(&t, "lr") - lr).abs() <= 1e-15 * lr);
-        assert!((hyper(&t, "momentum") - mu).abs() <= 1e-15);
+        assert_relative_eq!(hyper(&t, "lr"), lr, epsilon = 0.0, max_relative = 1e-15);
+        assert_abs_diff_eq!(hyper(&t, "momentum"), mu, epsilon = 1e-15);
     }
     eprintln!(
         "invert→factors round trip: worst relative lr {worst_lr:.3e}, absolute momentum {worst_mu:.3e}"
@@ -1457,17 +1461,23 @@ fn check_adaptive(
     let lib = prob.run(opt, theta0, STEPS);
     let r = reference(theta0);
     let nudged: Vec<f64> = theta0.iter().map(|x| x * (1.0 + f64::EPSILON)).collect();
-    let sensitivity = max_rel_diff(&r, &reference(&nudged));
+    let sensitivity = gap(&r, &reference(&nudged), TOL / 10.0);
     assert!(
-        sensitivity <= TOL / 10.0,
-        "{what}: the reference moves by {sensitivity:e} under a one-ulp change of θ₀: ill-conditioned test setup"
+        sensitivity.agree,
+        "{what}: the reference moves by {:e} under a one-ulp change of θ₀: ill-conditioned test setup",
+        sensitivity.worst
     );
-    let d = max_rel_diff(&lib, &r);
+    let g = gap(&lib, &r, TOL);
     eprintln!(
-        "{what}: max relative difference {d:.3e} (reference's one-ulp sensitivity {sensitivity:.1e})"
+        "{what}: max relative difference {:.3e} (reference's one-ulp sensitivity {:.1e})",
+        g.worst, sensitivity.worst
     );
-    assert!(d <= TOL, "{what}: max relative difference {d:e} > {TOL:e}");
-    (d, lib)
+    assert!(
+        g.agree,
+        "{what}: max relative difference {:e} > {TOL:e} at step {}",
+        g.worst, g.step
+    );
+    (g.worst, lib)
 }
 
 /// AdaGrad (PyTorch `Adagrad`, lr_decay = 0, initial accumulator 0; THEORY §6
@@ -1775,8 +1785,8 @@ fn adagrad_equals_textbook_with_both_eps_placements() {
                 worst = worst.max(check_adaptive(&what, &prob, &mut ode, &theta0, reference).0);
                 // 1e-15 relative: √(lr²) and (lr·ε)/lr are correctly rounded
                 // up to an ulp or two.
-                assert!((hyper(&opt, "lr") / lr - 1.0).abs() <= 1e-15);
-                assert!((hyper(&opt, "eps") / eps - 1.0).abs() <= 1e-15);
+                assert_relative_eq!(hyper(&opt, "lr"), lr, epsilon = 0.0, max_relative = 1e-15);
+                assert_relative_eq!(hyper(&opt, "eps"), eps, epsilon = 0.0, max_relative = 1e-15);
                 libs.push(lib);
             }
             // Control (where ε is comparable to √G: stochastic least squares
@@ -1825,7 +1835,7 @@ fn rmsprop_equals_textbook_with_both_eps_placements() {
                     .0,
                 );
                 // ρ round trip: 1 − ((1 − ρ)/lr)·lr, a few ulps of 1.
-                assert!((hyper(&opt, "rho") - rho).abs() <= 1e-15);
+                assert_abs_diff_eq!(hyper(&opt, "rho"), rho, epsilon = 1e-15);
                 assert_eq!(hyper(&opt, "lr"), lr);
                 assert_eq!(hyper(&opt, "eps"), eps);
                 libs.push(lib);
@@ -2091,25 +2101,26 @@ fn nadam_equals_dozat_algorithm_2() {
 fn adaptive_hyper_parameters_follow_the_ode_maps() {
     // RMSProp: ρ = 1 − bδ = 1 − 10·0.01 = 0.9 (a few ulps).
     let r = RmsProp::from_ode(10.0, 1e-8, EpsPlacement::Outside, 0.01).unwrap();
-    assert!((hyper(&r, "rho") - 0.9).abs() <= 1e-15);
+    assert_abs_diff_eq!(hyper(&r, "rho"), 0.9, epsilon = 1e-15);
     assert_eq!(hyper(&r, "lr"), 0.01);
     // Adam: β₁ = 1 − aδ, β₂ = 1 − bδ with a = 100, b = 0.1, δ = 1e-3.
     let a = Adam::from_ode(100.0, 0.1, 1e-8, EpsPlacement::Outside, 1e-3).unwrap();
-    assert!((hyper(&a, "beta1") - 0.9).abs() <= 1e-15);
-    assert!((hyper(&a, "beta2") - 0.9999).abs() <= 1e-15);
+    assert_abs_diff_eq!(hyper(&a, "beta1"), 0.9, epsilon = 1e-15);
+    assert_abs_diff_eq!(hyper(&a, "beta2"), 0.9999, epsilon = 1e-15);
     assert_eq!(hyper(&a, "lr"), 1e-3);
     // AdaGrad: lr = √δ, ε = ε̃/lr (outside) or ε̃/δ (inside). Tolerances
     // 1e-15 relative: one √ and one division, each correctly rounded.
     let g = AdaGrad::from_ode(1e-3, EpsPlacement::Outside, 0.04).unwrap();
-    assert!((hyper(&g, "lr") / 0.2 - 1.0).abs() <= 1e-15);
-    assert!((hyper(&g, "eps") / 5e-3 - 1.0).abs() <= 1e-15);
+    assert_relative_eq!(hyper(&g, "lr"), 0.2, epsilon = 0.0, max_relative = 1e-15);
+    assert_relative_eq!(hyper(&g, "eps"), 5e-3, epsilon = 0.0, max_relative = 1e-15);
     let g = AdaGrad::from_ode(1e-3, EpsPlacement::Inside, 0.04).unwrap();
-    assert!((hyper(&g, "eps") / 0.025 - 1.0).abs() <= 1e-15);
+    assert_relative_eq!(hyper(&g, "eps"), 0.025, epsilon = 0.0, max_relative = 1e-15);
     // AdamParameters::rates inverts from_rates.
     let p = AdamParameters::default();
     let (ra, rb) = p.rates();
     let q = AdamParameters::from_rates(ra, rb, p.eps, p.placement, p.lr);
-    assert!((q.beta1 - p.beta1).abs() <= 1e-15 && (q.beta2 - p.beta2).abs() <= 1e-15);
+    assert_abs_diff_eq!(q.beta1, p.beta1, epsilon = 1e-15);
+    assert_abs_diff_eq!(q.beta2, p.beta2, epsilon = 1e-15);
 }
 
 #[test]

@@ -736,7 +736,7 @@ fn train_reports_sgd_divergence_and_exact_splitting_convergence() {
             .target(target)
             .divergence(DivergenceBound::absolute(1e10))
     };
-    let mut metric = |th: &State| ls.relative_residual(th);
+    let mut metric = |th: &State| ls.relative_residual(th).unwrap();
 
     // SGD with a huge learning rate: reported as divergence, not an error.
     let mut sgd = SplittingOptimizer::new(sgd_pieces(&ls), alpha, PieceOrder::Fixed).unwrap();

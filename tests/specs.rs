@@ -3,6 +3,7 @@
 //! other, TOML and JSON agree with each other and with hand-built
 //! optimizers, and bad specs are `Error::Spec` naming the field and its line.
 
+use approx::relative_eq;
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use splitflow::optimizers::{
@@ -11,6 +12,8 @@ use splitflow::optimizers::{
     Optimizer, OptimizerSpec, RmsProp, TextbookSpec,
 };
 use splitflow::{Error, State};
+
+use crate::common::compare_trajectories;
 
 /// A seeded random SPD quadratic `f(θ) = ½θᵀAθ − bᵀθ` (A = MᵀM/n + ½I,
 /// entries of M, b and θ₀ uniform in [−1, 1)), so the minimiser is not 0.
@@ -48,17 +51,10 @@ impl Quadratic {
 
 const STEPS: usize = 200;
 
-/// `max_k ‖xₖ − yₖ‖∞ / ‖yₖ‖∞`.
-fn max_rel_diff(x: &[State], y: &[State]) -> f64 {
-    assert_eq!(x.len(), y.len());
-    x.iter()
-        .zip(y)
-        .map(|(a, b)| (a - b).amax() / b.amax())
-        .fold(0.0, f64::max)
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    if a == b { 0.0 } else { (a - b).abs() / b.abs() }
+/// `a` and `b` agree to `1e-12` relative (the spec round trips: a few
+/// correctly rounded operations each way).
+fn close(a: f64, b: f64) -> bool {
+    relative_eq!(a, b, epsilon = 0.0, max_relative = 1e-12)
 }
 
 fn textbook_only(e: &splitflow::optimizers::Explanation) -> OptimizerSpec {
@@ -84,7 +80,7 @@ fn assert_same_textbook(tag: &str, x: &TextbookSpec, y: &TextbookSpec) {
     };
     for (a, b) in numbers(x).into_iter().zip(numbers(y)) {
         match (a, b) {
-            (Some(a), Some(b)) => assert!(rel(a, b) <= 1e-12, "{tag}: {x:?} vs {y:?}"),
+            (Some(a), Some(b)) => assert!(close(a, b), "{tag}: {x:?} vs {y:?}"),
             (a, b) => assert_eq!(a, b, "{tag}: {x:?} vs {y:?}"),
         }
     }
@@ -331,9 +327,12 @@ fn explain_and_ode_form_invert_each_other() {
         let textbook = textbook_only(&e);
         let ode_path = q.trajectory(spec.build().unwrap().as_mut(), STEPS);
         let textbook_path = q.trajectory(textbook.build().unwrap().as_mut(), STEPS);
-        let d = max_rel_diff(&textbook_path, &ode_path);
-        eprintln!("{tag}: textbook vs ODE trajectory, max relative difference {d:.2e}");
-        assert!(d <= 1e-12, "{tag}: {d:e}");
+        let g = compare_trajectories(&textbook_path, &ode_path, 1e-12, 0.0);
+        eprintln!(
+            "{tag}: textbook vs ODE trajectory, max relative difference {:.2e}",
+            g.worst
+        );
+        assert!(g.agree, "{tag}: {g:?}");
         assert!(
             (ode_path[STEPS - 1].clone() - &ode_path[0]).amax() > 1e-3,
             "{tag}: the trajectory moves"
@@ -354,15 +353,12 @@ fn explain_and_ode_form_invert_each_other() {
             let lr = e.textbook.lr.unwrap();
             let mu = e.textbook.momentum.unwrap();
             let (phi, kappa) = HeavyBallScheme::ExactFriction.factors(bf.friction.unwrap(), bd.h);
-            assert!(rel(kappa * bd.h, lr) <= 1e-12, "{tag}: lr");
-            assert!(rel(phi, mu) <= 1e-12, "{tag}: momentum");
+            assert!(close(kappa * bd.h, lr), "{tag}: lr");
+            assert!(close(phi, mu), "{tag}: momentum");
             let scheme = HeavyBallScheme::from_name(&disc.scheme).unwrap();
             let (gamma, h) = scheme.invert(lr, mu).unwrap();
-            assert!(
-                rel(gamma, flow.friction.unwrap()) <= 1e-12,
-                "{tag}: γ {gamma}"
-            );
-            assert!(rel(h, disc.h) <= 1e-12, "{tag}: h {h}");
+            assert!(close(gamma, flow.friction.unwrap()), "{tag}: γ {gamma}");
+            assert!(close(h, disc.h), "{tag}: h {h}");
             continue;
         }
         assert_eq!(bd.scheme, disc.scheme, "{tag}");
@@ -379,7 +375,7 @@ fn explain_and_ode_form_invert_each_other() {
                 .find(|p| p.0 == *name)
                 .unwrap_or_else(|| panic!("{tag}: {name} missing in {:?}", names(&recovered)))
                 .1;
-            assert!(rel(y, *x) <= 1e-12, "{tag}: {name} = {y:e}, expected {x:e}");
+            assert!(close(y, *x), "{tag}: {name} = {y:e}, expected {x:e}");
         }
         assert_eq!(names(&original), names(&recovered), "{tag}");
     }
@@ -479,11 +475,13 @@ fn toml_spec_builds_the_hand_built_optimizer() {
             by_hand.hyper_parameters(),
             "{tag}"
         );
-        let d = max_rel_diff(
+        let g = compare_trajectories(
             &q.trajectory(built.as_mut(), STEPS),
             &q.trajectory(by_hand.as_mut(), STEPS),
+            1e-15,
+            0.0,
         );
-        assert!(d <= 1e-15, "{tag}: {d:e}");
+        assert!(g.agree, "{tag}: {g:?}");
     }
 }
 
@@ -855,10 +853,12 @@ fn spec_rmsprop_round_trip_is_exact() {
         );
         let spec = OptimizerSpec::from_toml(&text).unwrap();
         let textbook = textbook_only(&spec.explain().unwrap());
-        let d = max_rel_diff(
+        let g = compare_trajectories(
             &q.trajectory(textbook.build().unwrap().as_mut(), STEPS),
             &q.trajectory(spec.build().unwrap().as_mut(), STEPS),
+            1e-12,
+            0.0,
         );
-        assert!(d <= 1e-12, "b = {b}: {d:e}");
+        assert!(g.agree, "b = {b}: {g:?}");
     }
 }

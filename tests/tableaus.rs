@@ -342,6 +342,53 @@ fn order_conditions_hold_and_are_sharp() {
     }
 }
 
+/// The order conditions evaluated in `f32` (`order_defect_in`, generic over
+/// `num_traits::Float`): every tableau rounded to `f32` keeps its claimed
+/// conditions (main, embedded, dense) to `f32` round-off — a defect below
+/// `64·ε₃₂ ≈ 7.6e-6` of the scale, for sums of at most 13 products of up
+/// to 8 rounded factors — and stays sharp (the next order fails by far
+/// more). The control that the check really runs in `f32`: each defect is
+/// at or above the `f64` one, and the largest one (over all tableaus) is
+/// above `ε₃₂/4`, far above the `f64` defects (≤ 1e-13).
+#[test]
+fn order_conditions_hold_in_f32() {
+    let tol = 64.0 * f32::EPSILON;
+    let mut largest = 0.0f32;
+    for t in ALL {
+        let mut checks = vec![(Weights::Main, t.order)];
+        if t.b_embedded.is_some() {
+            checks.push((Weights::Embedded, t.embedded_order));
+        }
+        if let Some(d) = t.dense {
+            checks.push((Weights::Dense(0.5), d.order));
+        }
+        for (w, order) in checks {
+            let d32: f32 = t.order_defect_in(w, order).unwrap();
+            let d64 = t.order_defect(w, order).unwrap();
+            eprintln!(
+                "{} {w:?} order {order}: f32 defect {d32:.2e}, f64 {d64:.2e}",
+                t.name
+            );
+            assert!(d32 <= tol, "{} {w:?}: f32 defect {d32:e} > {tol:e}", t.name);
+            assert!(d64 <= 1e-13, "{} {w:?}: f64 defect {d64:e}", t.name);
+            largest = largest.max(d32);
+        }
+        if t.order < tableau::MAX_CHECKED_ORDER {
+            let d: f32 = t.order_defect_in(Weights::Main, t.order + 1).unwrap();
+            assert!(
+                d > 10.0 * tol,
+                "{}: order {} in f32 ({d:e})",
+                t.name,
+                t.order + 1
+            );
+        }
+    }
+    assert!(
+        largest > f32::EPSILON / 4.0,
+        "the f32 defects ({largest:e}) look like f64 arithmetic"
+    );
+}
+
 #[test]
 fn a_perturbed_tableau_fails_its_order_conditions() {
     // RK4 with b₂ and b₃ moved by ±1e-6: still consistent (Σb = 1), but the

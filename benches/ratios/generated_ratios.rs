@@ -21,7 +21,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::Instant;
-use support::median;
+use support::{load_average, median, quantile};
 
 #[path = "../optimizers/cases.rs"]
 mod cases;
@@ -141,23 +141,11 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// The `q`-quantile of sorted `v` (nearest rank).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let i = (q * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i]
-}
-
 /// Wall seconds per step of `run` (which takes `k` steps).
 fn measure(k: usize, run: &mut dyn FnMut()) -> f64 {
     let start = Instant::now();
     run();
     start.elapsed().as_secs_f64() / k as f64
-}
-
-/// The 1-minute load average (Linux), if readable.
-fn load_average() -> Option<String> {
-    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
-    Some(s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 struct Row {

@@ -32,7 +32,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::Instant;
-use support::median;
+use support::{median, quantile};
 
 /// Wall-clock timing only: a thread CPU clock would need `unsafe` FFI, which
 /// the project admits only where a benchmark proves it pays; alternating short
@@ -62,12 +62,6 @@ fn digest(v: &[f64]) -> u64 {
     v.iter().fold(0xcbf2_9ce4_8422_2325, |h, x| {
         (h ^ x.to_bits()).wrapping_mul(0x0000_0100_0000_01b3)
     })
-}
-
-/// The `q`-quantile of sorted `v` (nearest rank).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let i = (q * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i]
 }
 
 /// Seconds per step of `run` (which takes `k` steps): (on-CPU time where

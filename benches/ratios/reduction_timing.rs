@@ -175,7 +175,7 @@ fn main() -> splitflow::Result<()> {
     }
     println!(
         "relative residual after one SGD epoch from θ = 0: {:.3e}",
-        ls.relative_residual(&theta_sgd)
+        ls.relative_residual(&theta_sgd)?
     );
     Ok(())
 }

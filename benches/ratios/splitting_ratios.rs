@@ -210,8 +210,8 @@ fn main() {
         d_lie <= AGREEMENT && d_opt <= AGREEMENT,
         "one epoch disagrees: Lie vs slice {d_lie:.1e}, optimizer vs slice {d_opt:.1e}"
     );
-    let rel_res = prob.ls.relative_residual(&th_lie);
-    let rel_res0 = prob.ls.relative_residual(&theta0);
+    let rel_res = prob.ls.relative_residual(&th_lie).expect("θ has p entries");
+    let rel_res0 = prob.ls.relative_residual(&theta0).expect("θ has p entries");
 
     let mut theta = State::zeros(SGD_COLS);
     let mut ts = t0.clone();

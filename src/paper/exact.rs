@@ -158,7 +158,7 @@ mod tests {
         let ls = LeastSquares::new(&x, &y, 4).unwrap();
         let theta0 = State::zeros(ls.dim());
         let target = 1e-6;
-        let mut metric = |t: &State| ls.relative_residual(t);
+        let mut metric = |t: &State| ls.relative_residual(t).unwrap();
         let mut sgd = crate::optimizers::GradientDescent::sgd(0.004).unwrap();
         let mut method = OptimizerOnSum::new(&mut sgd, &ls);
         let c = run_to_target(&mut method, &theta0, &mut metric, target, 200_000, true).unwrap();

@@ -400,8 +400,10 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
                 Ok(r) => (r - &y).norm_squared() / n as f64,
                 Err(_) => f64::NAN,
             },
-            (None, Some(ls), Stop::Loss(_)) => ls.mse(t),
-            (None, Some(ls), Stop::RelRes(_)) => ls.relative_residual(t),
+            // θ has p entries by construction; a mismatch would read as NaN
+            // (divergence), like a failed sparse product above.
+            (None, Some(ls), Stop::Loss(_)) => ls.mse(t).unwrap_or(f64::NAN),
+            (None, Some(ls), Stop::RelRes(_)) => ls.relative_residual(t).unwrap_or(f64::NAN),
             (None, None, _) => f64::NAN,
         };
         let pieces = match (job.method, &own) {

@@ -6,6 +6,8 @@
 //! `f64` holds); the compiler rounds them correctly.
 #![allow(clippy::excessive_precision)]
 
+use num_traits::{Float, FromPrimitive};
+
 use crate::Order;
 use crate::error::{Error, Result};
 
@@ -181,41 +183,85 @@ impl ButcherTableau {
     /// written in `a` (not `c`), so the row-sum condition is checked
     /// separately by [`is_consistent`](Self::is_consistent).
     ///
+    /// Evaluated in `f64`: [`order_defect_in`](Self::order_defect_in)`::<f64>`.
     /// Returns `None` when the tableau has no such weights or the structure
     /// is invalid.
     pub fn order_defect(&self, weights: Weights, order: u32) -> Option<f64> {
+        self.order_defect_in::<f64>(weights, order)
+    }
+
+    /// [`order_defect`](Self::order_defect) with the coefficients converted
+    /// to the scalar type `T` (through [`FromPrimitive::from_f64`]) and every
+    /// operation done in `T` ([`num_traits::Float`]).
+    ///
+    /// This tells whether a tableau keeps its order once its coefficients
+    /// are rounded to `T`: in `f32` the defects of every named tableau are
+    /// round-off of `f32` (≈ 1e-7), so the tableaus may drive an `f32`
+    /// integrator; with a wider type implementing `Float` (double-double
+    /// crates do) it separates a coefficient's own `f64` rounding from the
+    /// rounding of the check. Returns `None` as `order_defect` does, or when
+    /// a coefficient does not convert.
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::steppers::tableau::{DOP853, Weights};
+    /// // DOP853 rounded to f32 is still an 8th-order method to f32 precision …
+    /// let d32: f32 = DOP853.order_defect_in(Weights::Main, 8).unwrap();
+    /// assert!(d32 < 1e-5);
+    /// // … and the check really runs in f32: far above the f64 defect.
+    /// let d64 = DOP853.order_defect(Weights::Main, 8).unwrap();
+    /// assert!(d64 < 1e-14 && f64::from(d32) > 100.0 * d64);
+    /// ```
+    pub fn order_defect_in<T: Float + FromPrimitive>(
+        &self,
+        weights: Weights,
+        order: u32,
+    ) -> Option<T> {
         self.validate().ok()?;
         let s = self.stages();
-        let (w, theta): (Vec<f64>, f64) = match weights {
-            Weights::Main => (self.b.to_vec(), 1.0),
-            Weights::Embedded => (self.b_embedded?.to_vec(), 1.0),
+        let cast = |v: &[f64]| {
+            v.iter()
+                .map(|&x| T::from_f64(x))
+                .collect::<Option<Vec<T>>>()
+        };
+        let sum = |it: &mut dyn Iterator<Item = T>| it.fold(T::zero(), |acc, x| acc + x);
+        let a: Vec<Vec<T>> = self.a.iter().map(|r| cast(r)).collect::<Option<_>>()?;
+        let (w, theta): (Vec<T>, T) = match weights {
+            Weights::Main => (cast(self.b)?, T::one()),
+            Weights::Embedded => (cast(self.b_embedded?)?, T::one()),
             Weights::Dense(th) => {
                 let d = self.dense?;
-                let w =
-                    d.p.iter()
-                        .map(|r| r.iter().rev().fold(0.0, |acc, p| (acc + p) * th))
-                        .collect();
+                let th = T::from_f64(th)?;
+                let mut w = Vec::with_capacity(s);
+                for r in d.p {
+                    w.push(
+                        cast(r)?
+                            .iter()
+                            .rev()
+                            .fold(T::zero(), |acc, &p| (acc + p) * th),
+                    );
+                }
                 (w, th)
             }
         };
-        let mut worst: f64 = 0.0;
+        let mut worst = T::zero();
         let trees = rooted_trees(order.min(MAX_CHECKED_ORDER));
         // Φ(τ) for every tree, in generation order (children come first).
-        let mut phi: Vec<Vec<f64>> = Vec::with_capacity(trees.len());
+        let mut phi: Vec<Vec<T>> = Vec::with_capacity(trees.len());
         for tree in &trees {
-            let mut g = vec![1.0; s];
+            let mut g = vec![T::one(); s];
             for &child in &tree.children {
-                let a_phi: Vec<f64> = (0..s)
-                    .map(|i| self.a[i].iter().zip(&phi[child]).map(|(a, p)| a * p).sum())
+                let a_phi: Vec<T> = (0..s)
+                    .map(|i| sum(&mut a[i].iter().zip(&phi[child]).map(|(&a, &p)| a * p)))
                     .collect();
                 for (gi, v) in g.iter_mut().zip(a_phi) {
-                    *gi *= v;
+                    *gi = *gi * v;
                 }
             }
-            let sum: f64 = w.iter().zip(&g).map(|(wi, gi)| wi * gi).sum();
-            let scale: f64 = w.iter().zip(&g).map(|(wi, gi)| (wi * gi).abs()).sum();
-            let rhs = theta.powi(tree.order as i32) / tree.gamma;
-            worst = worst.max((sum - rhs).abs() / scale.max(1.0));
+            let total = sum(&mut w.iter().zip(&g).map(|(&wi, &gi)| wi * gi));
+            let scale = sum(&mut w.iter().zip(&g).map(|(&wi, &gi)| (wi * gi).abs()));
+            let rhs = theta.powi(tree.order as i32) / T::from_f64(tree.gamma)?;
+            worst = worst.max((total - rhs).abs() / scale.max(T::one()));
             phi.push(g);
         }
         Some(worst)

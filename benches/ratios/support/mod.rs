@@ -1,5 +1,6 @@
 //! Helpers shared by the ratio harnesses (`foundation_ratios`,
-//! `splitting_ratios`, `optimizer_ratios`), included with
+//! `splitting_ratios`, `optimizer_ratios`, `generated_ratios`,
+//! `workspace_ratios`), included with
 //! `#[path = "support/mod.rs"] mod support;`.
 
 #![allow(dead_code)] // each harness uses part of it
@@ -56,4 +57,16 @@ pub fn target_cells(target: Option<f64>, ratio: f64) -> (String, &'static str) {
         ),
         None => ("—".to_string(), "n/a"),
     }
+}
+
+/// The `q`-quantile of sorted `v` (nearest rank).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = (q * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i]
+}
+
+/// The load averages over 1, 5 and 15 minutes (Linux), if readable.
+pub fn load_average() -> Option<String> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
