@@ -1,12 +1,11 @@
 //! The classical fourth-order Runge–Kutta method.
 
-use super::tableau::RK4;
-use super::{Stats, Stepper, check_step, eval_rhs, fit};
-use crate::error::{Error, Result};
-use crate::kernels::{lincomb, lincomb_checked};
+use super::{ExplicitRk, Stats, Stepper};
+use crate::error::Result;
 use crate::{OdeSystem, Order, State};
 
-/// Classical Runge–Kutta, order 4 (tableau [`RK4`](super::ButcherTableau)):
+/// Classical Runge–Kutta, order 4: [`ExplicitRk`] on the tableau
+/// [`RK4`](super::tableau::RK4) under the name `rk4`,
 ///
 /// $$ y_{n+1} = y_n + \tfrac{h}{6}(k_1 + 2k_2 + 2k_3 + k_4). $$
 ///
@@ -22,10 +21,18 @@ use crate::{OdeSystem, Order, State};
 /// assert!((y[0] - (-1.0f64).exp()).abs() < 1e-6);
 /// # Ok::<(), splitflow::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Rk4 {
-    k: [State; 4],
-    stage: State,
+    /// The generic stepper on the RK4 tableau.
+    rk: ExplicitRk,
+}
+
+impl Default for Rk4 {
+    fn default() -> Self {
+        Rk4 {
+            rk: ExplicitRk::rk4().labelled("RK4", "RK4 step"),
+        }
+    }
 }
 
 impl Rk4 {
@@ -41,7 +48,7 @@ impl Stepper for Rk4 {
     }
 
     fn order(&self) -> Order {
-        RK4.order()
+        self.rk.order()
     }
 
     fn step(
@@ -52,39 +59,6 @@ impl Stepper for Rk4 {
         y: &mut State,
         stats: &mut Stats,
     ) -> Result<()> {
-        check_step(system, h, y)?;
-        let n = y.len();
-        for k in &mut self.k {
-            fit(k, n);
-        }
-        fit(&mut self.stage, n);
-        eval_rhs(system, t, y, &mut self.k[0], "RK4")?;
-        for i in 1..4 {
-            // Only the sub-diagonal entry of RK4's tableau is non-zero.
-            let (done, rest) = self.k.split_at_mut(i);
-            lincomb(
-                self.stage.as_mut_slice(),
-                Some(y.as_slice()),
-                &[(h * RK4.a[i][i - 1], done[i - 1].as_slice())],
-            );
-            eval_rhs(system, t + RK4.c[i] * h, &self.stage, &mut rest[0], "RK4")?;
-        }
-        stats.f_evals += 4;
-        stats.accepted += 1;
-        let b = RK4.b;
-        let probe = lincomb_checked(
-            y.as_mut_slice(),
-            None,
-            &[
-                (h * b[0], self.k[0].as_slice()),
-                (h * b[1], self.k[1].as_slice()),
-                (h * b[2], self.k[2].as_slice()),
-                (h * b[3], self.k[3].as_slice()),
-            ],
-        );
-        if probe.is_nan() {
-            return Err(Error::non_finite("RK4 step", t + h));
-        }
-        Ok(())
+        self.rk.step(system, t, h, y, stats)
     }
 }
