@@ -66,41 +66,31 @@ pub trait OdeSystem {
     }
 }
 
-impl<S: OdeSystem + ?Sized> OdeSystem for &S {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn rhs(&self, t: f64, y: &State, dy: &mut State) {
-        (**self).rhs(t, y, dy)
-    }
-    fn jacobian(&self, t: f64, y: &State, jac: &mut DMatrix<f64>) -> bool {
-        (**self).jacobian(t, y, jac)
-    }
-    fn linearity(&self) -> Linearity {
-        (**self).linearity()
-    }
-    fn is_dissipative(&self) -> bool {
-        (**self).is_dissipative()
-    }
+/// Implements [`OdeSystem`] for pointers to systems (`&S`, `Box<S>`) by
+/// forwarding every method to the pointee.
+macro_rules! forward_ode_system {
+    ($($pointer:ty),+) => {$(
+        impl<S: OdeSystem + ?Sized> OdeSystem for $pointer {
+            fn dim(&self) -> usize {
+                (**self).dim()
+            }
+            fn rhs(&self, t: f64, y: &State, dy: &mut State) {
+                (**self).rhs(t, y, dy)
+            }
+            fn jacobian(&self, t: f64, y: &State, jac: &mut DMatrix<f64>) -> bool {
+                (**self).jacobian(t, y, jac)
+            }
+            fn linearity(&self) -> Linearity {
+                (**self).linearity()
+            }
+            fn is_dissipative(&self) -> bool {
+                (**self).is_dissipative()
+            }
+        }
+    )+};
 }
 
-impl<S: OdeSystem + ?Sized> OdeSystem for Box<S> {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn rhs(&self, t: f64, y: &State, dy: &mut State) {
-        (**self).rhs(t, y, dy)
-    }
-    fn jacobian(&self, t: f64, y: &State, jac: &mut DMatrix<f64>) -> bool {
-        (**self).jacobian(t, y, jac)
-    }
-    fn linearity(&self) -> Linearity {
-        (**self).linearity()
-    }
-    fn is_dissipative(&self) -> bool {
-        (**self).is_dissipative()
-    }
-}
+forward_ode_system!(&S, Box<S>);
 
 /// Type of the Jacobian closure of an [`FnSystem`] (`Send + Sync`, so that
 /// the system can be shared between threads).

@@ -5,18 +5,46 @@
 //! schemes and parameter maps of THEORY §6 (Euler on the moment equations
 //! first, then on x with the new moments).
 
+use std::sync::MutexGuard;
+
 use crate::workspace::Workspace;
 
 use crate::error::{Result, check_nonnegative, check_positive};
 use crate::objective::Objective;
 use crate::{OdeSystem, State};
 
-/// Evaluates ∇f at the x-part of `y` into the workspace.
-fn gradient_at<O: Objective>(objective: &O, y: &State, x: &Workspace<State>, g: &Workspace<State>) {
-    let p = objective.dim();
-    let mut xb = x.lock();
-    xb.copy_from(&y.rows(0, p));
-    objective.gradient(&xb, &mut g.lock());
+/// An objective with the workspaces to evaluate its gradient at the x-part
+/// (the first p entries) of a flow's state `[x; …]` behind `&self`.
+#[derive(Debug)]
+struct PartGradient<O> {
+    objective: O,
+    x: Workspace<State>,
+    g: Workspace<State>,
+}
+
+impl<O: Objective> PartGradient<O> {
+    fn new(objective: O) -> Self {
+        let p = objective.dim();
+        PartGradient {
+            objective,
+            x: Workspace::new(State::zeros(p)),
+            g: Workspace::new(State::zeros(p)),
+        }
+    }
+
+    /// The dimension p of x.
+    fn dim(&self) -> usize {
+        self.objective.dim()
+    }
+
+    /// ∇f at the x-part of `y`, in the locked gradient workspace.
+    fn at(&self, y: &State) -> MutexGuard<'_, State> {
+        let mut x = self.x.lock();
+        x.copy_from(&y.rows(0, self.dim()));
+        let mut g = self.g.lock();
+        self.objective.gradient(&x, &mut g);
+        g
+    }
 }
 
 /// The RMSProp ODE on `[x; v]` (Da Silva & Gazeau):
@@ -31,11 +59,9 @@ fn gradient_at<O: Objective>(objective: &O, y: &State, x: &Workspace<State>, g: 
 /// model first order adaptive algorithms*, arXiv:1810.13108.
 #[derive(Debug)]
 pub struct RmsPropFlow<O> {
-    objective: O,
+    gradient: PartGradient<O>,
     b: f64,
     eps: f64,
-    x: Workspace<State>,
-    g: Workspace<State>,
 }
 
 impl<O: Objective> RmsPropFlow<O> {
@@ -46,25 +72,21 @@ impl<O: Objective> RmsPropFlow<O> {
     pub fn new(objective: O, b: f64, eps: f64) -> Result<Self> {
         check_positive("b", b)?;
         check_nonnegative("eps", eps)?;
-        let p = objective.dim();
         Ok(RmsPropFlow {
-            objective,
+            gradient: PartGradient::new(objective),
             b,
             eps,
-            x: Workspace::new(State::zeros(p)),
-            g: Workspace::new(State::zeros(p)),
         })
     }
 }
 
 impl<O: Objective> OdeSystem for RmsPropFlow<O> {
     fn dim(&self) -> usize {
-        2 * self.objective.dim()
+        2 * self.gradient.dim()
     }
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
-        let p = self.objective.dim();
-        gradient_at(&self.objective, y, &self.x, &self.g);
-        let g = self.g.lock();
+        let p = self.gradient.dim();
+        let g = self.gradient.at(y);
         for i in 0..p {
             let v = y[p + i];
             dy[i] = -g[i] / (v.max(0.0).sqrt() + self.eps);
@@ -95,13 +117,11 @@ pub enum BiasCorrection {
 /// algorithm for non-convex stochastic optimization*, arXiv:1810.02263.
 #[derive(Debug)]
 pub struct AdamFlow<O> {
-    objective: O,
+    gradient: PartGradient<O>,
     a: f64,
     b: f64,
     eps: f64,
     bias: BiasCorrection,
-    x: Workspace<State>,
-    g: Workspace<State>,
 }
 
 impl<O: Objective> AdamFlow<O> {
@@ -113,27 +133,23 @@ impl<O: Objective> AdamFlow<O> {
         check_positive("a", a)?;
         check_positive("b", b)?;
         check_nonnegative("eps", eps)?;
-        let p = objective.dim();
         Ok(AdamFlow {
-            objective,
+            gradient: PartGradient::new(objective),
             a,
             b,
             eps,
             bias,
-            x: Workspace::new(State::zeros(p)),
-            g: Workspace::new(State::zeros(p)),
         })
     }
 }
 
 impl<O: Objective> OdeSystem for AdamFlow<O> {
     fn dim(&self) -> usize {
-        3 * self.objective.dim()
+        3 * self.gradient.dim()
     }
     fn rhs(&self, t: f64, y: &State, dy: &mut State) {
-        let p = self.objective.dim();
-        gradient_at(&self.objective, y, &self.x, &self.g);
-        let g = self.g.lock();
+        let p = self.gradient.dim();
+        let g = self.gradient.at(y);
         let (c1, c2) = match self.bias {
             BiasCorrection::None => (1.0, 1.0),
             BiasCorrection::Continuous => (-(-self.a * t).exp_m1(), -(-self.b * t).exp_m1()),
@@ -160,10 +176,8 @@ impl<O: Objective> OdeSystem for AdamFlow<O> {
 /// ε̃ = α²ε, reproduces AdaGrad `θ ← θ − α g/√(G + ε)`.
 #[derive(Debug)]
 pub struct AdaGradFlow<O> {
-    objective: O,
+    gradient: PartGradient<O>,
     eps: f64,
-    x: Workspace<State>,
-    g: Workspace<State>,
 }
 
 impl<O: Objective> AdaGradFlow<O> {
@@ -173,24 +187,20 @@ impl<O: Objective> AdaGradFlow<O> {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for negative or non-finite ε̃.
     pub fn new(objective: O, eps: f64) -> Result<Self> {
         check_nonnegative("eps", eps)?;
-        let p = objective.dim();
         Ok(AdaGradFlow {
-            objective,
+            gradient: PartGradient::new(objective),
             eps,
-            x: Workspace::new(State::zeros(p)),
-            g: Workspace::new(State::zeros(p)),
         })
     }
 }
 
 impl<O: Objective> OdeSystem for AdaGradFlow<O> {
     fn dim(&self) -> usize {
-        2 * self.objective.dim()
+        2 * self.gradient.dim()
     }
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
-        let p = self.objective.dim();
-        gradient_at(&self.objective, y, &self.x, &self.g);
-        let g = self.g.lock();
+        let p = self.gradient.dim();
+        let g = self.gradient.at(y);
         for i in 0..p {
             let v = y[p + i];
             dy[i] = -g[i] / (v + self.eps).max(0.0).sqrt();

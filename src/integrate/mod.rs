@@ -170,7 +170,12 @@ pub fn integrate_with(
         steps,
         &mut DriverWorkspace::default(),
         &mut stats,
-        &mut |stepper: Option<&dyn EmbeddedStepper>, t, h, t_new, y: &State, y_new: &State| {
+        Some(&mut |stepper: Option<&dyn EmbeddedStepper>,
+                   t,
+                   h,
+                   t_new,
+                   y: &State,
+                   y_new: &State| {
             if let (Some(d), Some(stepper)) = (dense.as_mut(), stepper) {
                 let mut seg = DenseSegment::default();
                 stepper.dense_segment(t, h, y, y_new, &mut seg);
@@ -179,7 +184,7 @@ pub fn integrate_with(
             if let Some(tr) = trajectory.as_mut() {
                 tr.push((t_new, y_new.clone()));
             }
-        },
+        }),
     )?;
     if let Some(d) = dense.as_mut() {
         d.end = t;
@@ -240,7 +245,7 @@ pub fn integrate_in_place(
         steps,
         work,
         stats,
-        &mut |_, _, _, _, _, _| {},
+        None,
     )?;
     Ok(())
 }
@@ -258,18 +263,25 @@ pub(crate) fn advance_in_place(
     work: &mut DriverWorkspace,
     stats: &mut Stats,
 ) -> Result<()> {
-    drive(
-        system,
-        stepper,
-        t,
-        t + h,
-        h,
-        y,
-        steps,
-        work,
-        stats,
-        &mut |_, _, _, _, _, _| {},
-    )?;
+    drive(system, stepper, t, t + h, h, y, steps, work, stats, None)?;
+    Ok(())
+}
+
+/// Checks the span of an integration: finite `t0` and `t1`, `t1 ≠ t0`.
+///
+/// # Errors
+/// [`Error::NonFinite`] naming the start or end time; [`Error::InvalidParameter`]
+/// naming `t1` when it equals `t0`.
+pub(crate) fn check_span(t0: f64, t1: f64) -> Result<()> {
+    if !t0.is_finite() {
+        return Err(Error::non_finite_input("start time t0", None));
+    }
+    if !t1.is_finite() {
+        return Err(Error::non_finite_input("end time t1", None));
+    }
+    if t1 == t0 {
+        return Err(Error::invalid("t1", t1, "end time equals start time t0"));
+    }
     Ok(())
 }
 
@@ -277,8 +289,9 @@ pub(crate) fn advance_in_place(
 /// t_new, y, y_new)`.
 type OnAccept<'a> = dyn FnMut(Option<&dyn EmbeddedStepper>, f64, f64, f64, &State, &State) + 'a;
 
-/// Validates the arguments and runs the fixed or adaptive loop; returns the
-/// final time (exactly `t1`). Equal steps have size `span/n`: `span` is
+/// Validates the arguments and runs the fixed or adaptive loop, calling
+/// `on_accept` (if any) after every accepted step; returns the final time
+/// (exactly `t1`). Equal steps have size `span/n`: `span` is
 /// `t1 − t0` for [`integrate`], and the caller's `h` for
 /// [`Integrator::advance`] (where `(t + h) − t` may differ from `h` by an ulp).
 #[allow(clippy::too_many_arguments)]
@@ -292,17 +305,9 @@ fn drive(
     steps: &Steps,
     work: &mut DriverWorkspace,
     stats: &mut Stats,
-    on_accept: &mut OnAccept<'_>,
+    mut on_accept: Option<&mut OnAccept<'_>>,
 ) -> Result<f64> {
-    if !t0.is_finite() {
-        return Err(Error::non_finite_input("start time t0", None));
-    }
-    if !t1.is_finite() {
-        return Err(Error::non_finite_input("end time t1", None));
-    }
-    if t1 == t0 {
-        return Err(Error::invalid("t1", t1, "end time equals start time t0"));
-    }
+    check_span(t0, t1)?;
     check_dim("initial state y0", system.dim(), y.len())?;
     check_finite("initial state y0", y, Some(t0))?;
     steps.validate_for(stepper)?;
@@ -317,7 +322,9 @@ fn drive(
                 } else {
                     t0 + (i + 1) as f64 * h
                 };
-                on_accept(None, t, h, tn, y, y);
+                if let Some(f) = on_accept.as_mut() {
+                    f(None, t, h, tn, y, y);
+                }
             }
             Ok(t1)
         }
@@ -337,7 +344,11 @@ fn drive(
                 opts,
                 work,
                 stats,
-                |stepper, t, h, t_new, y, y_new| on_accept(Some(stepper), t, h, t_new, y, y_new),
+                |stepper, t, h, t_new, y, y_new| {
+                    if let Some(f) = on_accept.as_mut() {
+                        f(Some(stepper), t, h, t_new, y, y_new);
+                    }
+                },
             )
         }
     }

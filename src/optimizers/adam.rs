@@ -223,6 +223,26 @@ impl Moments {
         self.v.fill(0.0);
         self.steps = 0;
     }
+
+    /// Writes the candidates of a step coordinate by coordinate:
+    /// `(next, m_next, v_next)ᵢ = update(θᵢ, mᵢ, vᵢ, gᵢ)`. Plain slices
+    /// (here and in AMSGrad's loop): nalgebra's strided iterators do not
+    /// vectorise.
+    #[inline(always)]
+    fn sweep(&mut self, theta: &State, update: impl Fn(f64, f64, f64, f64) -> (f64, f64, f64)) {
+        for (((((xn, mn), vn), x), (m, v)), g) in self
+            .next
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.m_next.as_mut_slice())
+            .zip(self.v_next.as_mut_slice())
+            .zip(theta.as_slice())
+            .zip(self.m.as_slice().iter().zip(self.v.as_slice()))
+            .zip(self.g.as_slice())
+        {
+            (*xn, *mn, *vn) = update(*x, *m, *v, *g);
+        }
+    }
 }
 
 /// Adam, derived from its ODE (Barakat & Bianchi; da Silva & Gazeau):
@@ -306,21 +326,11 @@ fn adam_update(core: &mut Moments, theta: &State, n: usize, decay: f64) {
     let p = core.p;
     let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
     let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
-    // Plain slices (here and in the other step loops of this file):
-    // nalgebra's strided iterators do not vectorise.
-    for (((((xn, mn), vn), x), (m, v)), g) in core
-        .next
-        .as_mut_slice()
-        .iter_mut()
-        .zip(core.m_next.as_mut_slice())
-        .zip(core.v_next.as_mut_slice())
-        .zip(theta.as_slice())
-        .zip(core.m.as_slice().iter().zip(core.v.as_slice()))
-        .zip(core.g.as_slice())
-    {
-        (*mn, *vn) = euler_moments(*m, *v, *g, k1, k2);
-        *xn = decay * *x - p.lr * (*mn * inv1) / p.placement.denominator(*vn * inv2, p.eps);
-    }
+    core.sweep(theta, |x, m, v, g| {
+        let (m, v) = euler_moments(m, v, g, k1, k2);
+        let x = decay * x - p.lr * (m * inv1) / p.placement.denominator(v * inv2, p.eps);
+        (x, m, v)
+    });
 }
 
 impl Optimizer for Adam {
@@ -502,20 +512,11 @@ impl Optimizer for AdaMax {
         let p = self.core.p;
         let (k1, step) = (1.0 - p.beta1, p.lr / c1);
         let core = &mut self.core;
-        for (((((xn, mn), un), x), (m, u)), g) in core
-            .next
-            .as_mut_slice()
-            .iter_mut()
-            .zip(core.m_next.as_mut_slice())
-            .zip(core.v_next.as_mut_slice())
-            .zip(theta.as_slice())
-            .zip(core.m.as_slice().iter().zip(core.v.as_slice()))
-            .zip(core.g.as_slice())
-        {
-            *mn = m + k1 * (g - m);
-            *un = (p.beta2 * u).max(g.abs() + p.eps);
-            *xn = x - step * *mn / *un;
-        }
+        core.sweep(theta, |x, m, u, g| {
+            let m = m + k1 * (g - m);
+            let u = (p.beta2 * u).max(g.abs() + p.eps);
+            (x - step * m / u, m, u)
+        });
         core.commit(n, theta, None)
     }
     fn reset(&mut self) {
@@ -685,20 +686,15 @@ impl Optimizer for Nadam {
         let (k1, k2) = (1.0 - p.beta1, 1.0 - p.beta2);
         let (a, b, inv2) = (p.beta1 / c1_next, k1 / c1, 1.0 / c2);
         let core = &mut self.core;
-        for (((((xn, mn), vn), x), (m, v)), g) in core
-            .next
-            .as_mut_slice()
-            .iter_mut()
-            .zip(core.m_next.as_mut_slice())
-            .zip(core.v_next.as_mut_slice())
-            .zip(theta.as_slice())
-            .zip(core.m.as_slice().iter().zip(core.v.as_slice()))
-            .zip(core.g.as_slice())
-        {
-            (*mn, *vn) = euler_moments(*m, *v, *g, k1, k2);
-            let m_hat = a * *mn + b * g;
-            *xn = x - p.lr * m_hat / p.placement.denominator(*vn * inv2, p.eps);
-        }
+        core.sweep(theta, |x, m, v, g| {
+            let (m, v) = euler_moments(m, v, g, k1, k2);
+            let m_hat = a * m + b * g;
+            (
+                x - p.lr * m_hat / p.placement.denominator(v * inv2, p.eps),
+                m,
+                v,
+            )
+        });
         core.commit(n, theta, None)
     }
     fn reset(&mut self) {

@@ -124,15 +124,18 @@ impl SsaCore {
         }
     }
 
-    /// Resizes the workspaces (first step only), forms yₙ = uₙ + hβₙvₙ and
-    /// writes ∇f(yₙ) into `g`. `u` is not touched.
-    fn gradient_at_extrapolation(
+    /// Starts step n: resizes the workspaces (first step only), forms
+    /// yₙ = uₙ + hβₙvₙ and writes ∇f(yₙ) into `g` (`u` is not touched).
+    /// Returns βₙ, the damping factor 1 − hβₙ and the velocity control βₙᵏ.
+    fn begin(
         &mut self,
         u: &State,
         oracle: &mut dyn GradientOracle,
         h: f64,
-        beta: f64,
-    ) -> Result<()> {
+        schedule: BetaSchedule,
+        k: f64,
+    ) -> Result<(f64, f64, f64)> {
+        let beta = schedule.beta(self.steps);
         let n = u.len();
         if self.v.len() != n {
             // A new dimension: the state restarts from rest.
@@ -147,7 +150,34 @@ impl SsaCore {
         for ((yi, ui), vi) in self.y.iter_mut().zip(u.iter()).zip(self.v.iter()) {
             *yi = ui + hb * vi;
         }
-        gradient_at(oracle, &self.y, &mut self.g, self.steps + 1)
+        gradient_at(oracle, &self.y, &mut self.g, self.steps + 1)?;
+        Ok((beta, 1.0 - h * beta, beta.powf(k)))
+    }
+
+    /// Finishes the step: the velocity `vₙ₊₁ = control·(fv·vₙ − h∇f(yₙ))` and
+    /// the position `uₙ₊₁ = position(uₙ, yₙ, ∇f(yₙ))`, coordinate by
+    /// coordinate, then commits them (or refuses them).
+    #[inline(always)]
+    fn finish(
+        &mut self,
+        u: &mut State,
+        h: f64,
+        control: f64,
+        fv: f64,
+        position: impl Fn(f64, f64, f64) -> f64,
+    ) -> Result<()> {
+        for ((((un, vn), (ui, vi)), yi), gi) in self
+            .next
+            .iter_mut()
+            .zip(self.v_next.iter_mut())
+            .zip(u.iter().zip(self.v.iter()))
+            .zip(self.y.iter())
+            .zip(self.g.iter())
+        {
+            *vn = control * (fv * *vi - h * gi);
+            *un = position(*ui, *yi, *gi);
+        }
+        self.commit(u)
     }
 
     /// Commits the candidates `next`, `v_next` of the step, or refuses them.
@@ -291,28 +321,12 @@ impl Optimizer for Ssa1 {
 
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
         let h = self.h;
-        let beta = self.schedule.beta(self.core.steps);
-        self.core
-            .gradient_at_extrapolation(theta, oracle, h, beta)?;
-        let damp = 1.0 - h * beta;
-        let control = beta.powf(self.k);
+        let (beta, damp, control) = self.core.begin(theta, oracle, h, self.schedule, self.k)?;
         let fv = self.c.value(beta) * damp;
         let fy = beta * damp;
         let h2 = h * h;
-        let core = &mut self.core;
-        for ((((un, vn), (u, vi)), yi), gi) in core
-            .next
-            .iter_mut()
-            .zip(core.v_next.iter_mut())
-            .zip(theta.iter().zip(core.v.iter()))
-            .zip(core.y.iter())
-            .zip(core.g.iter())
-        {
-            let u = *u;
-            *vn = control * (fv * *vi - h * gi);
-            *un = u + fy * (yi - u) - h2 * gi;
-        }
-        core.commit(theta)
+        self.core
+            .finish(theta, h, control, fv, |u, y, g| u + fy * (y - u) - h2 * g)
     }
 
     fn reset(&mut self) {
@@ -496,27 +510,11 @@ impl Optimizer for Ssa2 {
 
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
         let h = self.h;
-        let beta = self.schedule.beta(self.core.steps);
-        self.core
-            .gradient_at_extrapolation(theta, oracle, h, beta)?;
-        let damp = 1.0 - h * beta;
-        let control = beta.powf(self.k);
+        let (beta, damp, control) = self.core.begin(theta, oracle, h, self.schedule, self.k)?;
         let fv = damp.powf(self.q);
         let fy = damp / (beta + self.tau);
-        let core = &mut self.core;
-        for ((((un, vn), (u, vi)), yi), gi) in core
-            .next
-            .iter_mut()
-            .zip(core.v_next.iter_mut())
-            .zip(theta.iter().zip(core.v.iter()))
-            .zip(core.y.iter())
-            .zip(core.g.iter())
-        {
-            let u = *u;
-            *vn = control * (fv * *vi - h * gi);
-            *un = u + fy * (yi - u);
-        }
-        core.commit(theta)
+        self.core
+            .finish(theta, h, control, fv, |u, y, _| u + fy * (y - u))
     }
 
     fn reset(&mut self) {

@@ -62,44 +62,31 @@ pub trait FlowMap: Send {
     fn name(&self) -> String;
 }
 
-impl<F: FlowMap + ?Sized> FlowMap for Box<F> {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
-        (**self).advance(t, h, y)
-    }
-    fn order(&self) -> Order {
-        (**self).order()
-    }
-    fn is_dissipative(&self) -> bool {
-        (**self).is_dissipative()
-    }
-    fn stats(&self) -> FlowStats {
-        (**self).stats()
-    }
-    fn name(&self) -> String {
-        (**self).name()
-    }
+/// Implements [`FlowMap`] for pointers to flow maps (`Box<F>`, `&mut F`)
+/// by forwarding every method to the pointee.
+macro_rules! forward_flow_map {
+    ($($pointer:ty),+) => {$(
+        impl<F: FlowMap + ?Sized> FlowMap for $pointer {
+            fn dim(&self) -> usize {
+                (**self).dim()
+            }
+            fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
+                (**self).advance(t, h, y)
+            }
+            fn order(&self) -> Order {
+                (**self).order()
+            }
+            fn is_dissipative(&self) -> bool {
+                (**self).is_dissipative()
+            }
+            fn stats(&self) -> FlowStats {
+                (**self).stats()
+            }
+            fn name(&self) -> String {
+                (**self).name()
+            }
+        }
+    )+};
 }
 
-impl<F: FlowMap + ?Sized> FlowMap for &mut F {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn advance(&mut self, t: f64, h: f64, y: &mut State) -> Result<()> {
-        (**self).advance(t, h, y)
-    }
-    fn order(&self) -> Order {
-        (**self).order()
-    }
-    fn is_dissipative(&self) -> bool {
-        (**self).is_dissipative()
-    }
-    fn stats(&self) -> FlowStats {
-        (**self).stats()
-    }
-    fn name(&self) -> String {
-        (**self).name()
-    }
-}
+forward_flow_map!(Box<F>, &mut F);

@@ -1,11 +1,11 @@
-//! What every embedded Runge–Kutta pair's adaptive attempt shares: the
-//! first-stage (FSAL) bookkeeping, the keeping of a right-hand side's error
-//! for the driver, and the weighted RMS norm of the error estimate. Used by
-//! the hand-written [`Rk45`](super::Rk45) and the tableau-driven
-//! [`ExplicitRk`](super::ExplicitRk), so the two stay bitwise equal on the
-//! Dormand–Prince tableau.
+//! What an embedded Runge–Kutta pair's adaptive attempts need besides its
+//! stages: the first-stage (FSAL) bookkeeping, the keeping of a right-hand
+//! side's error for the driver, the weighted RMS norm of the error estimate,
+//! and the dense-output segment. Used by [`ExplicitRk`](super::ExplicitRk)
+//! (and through it [`Rk45`](super::Rk45)).
 
-use super::{Stats, Tolerance, eval_rhs};
+use super::tableau::MAX_STAGES;
+use super::{Stats, Tolerance, eval_rhs, fit};
 use crate::error::Error;
 use crate::{OdeSystem, State};
 
@@ -72,19 +72,40 @@ impl AttemptFrame {
     }
 }
 
-/// The weighted RMS norm of the error estimate `h Σⱼ (bⱼ − b̂ⱼ) kⱼ`:
+/// The weighted RMS norm of the error estimate `h Σⱼ (bⱼ − b̂ⱼ) kⱼ` of the
+/// pair `(b, b̂)` with stages `k`:
 ///
 /// $$ \lVert e \rVert = \sqrt{\frac{1}{n} \sum_i \left(\frac{\sum_j e_j k_{j,i}}{atol + rtol \cdot \max(|y_i|, |y^{new}_i|)}\right)^2} $$
 ///
-/// `e` holds the non-zero coefficients `eⱼ = h(bⱼ − b̂ⱼ)` and `k` their stages,
-/// summed in the order given (left to right, from 0.0).
+/// over the non-zero coefficients `eⱼ = h(bⱼ − b̂ⱼ)`, summed in stage order
+/// (left to right, from 0.0).
 #[inline]
-pub(crate) fn error_norm(e: &[f64], k: &[&[f64]], y: &State, y_new: &State, tol: Tolerance) -> f64 {
+pub(crate) fn embedded_error(
+    h: f64,
+    b: &[f64],
+    b_hat: &[f64],
+    k: &[State],
+    y: &State,
+    y_new: &State,
+    tol: Tolerance,
+) -> f64 {
+    let mut e = [0.0; MAX_STAGES];
+    let mut ks: [&[f64]; MAX_STAGES] = [&[]; MAX_STAGES];
+    let mut m = 0;
+    for ((b, bh), kj) in b.iter().zip(b_hat).zip(k) {
+        let ej = h * (b - bh);
+        if ej != 0.0 {
+            e[m] = ej;
+            ks[m] = kj.as_slice();
+            m += 1;
+        }
+    }
+    let (e, ks) = (&e[..m], &ks[..m]);
     let n = y.len();
     let mut sum = 0.0;
     for i in 0..n {
         let mut err = 0.0;
-        for (ej, kj) in e.iter().zip(k) {
+        for (ej, kj) in e.iter().zip(ks) {
             err += ej * kj[i];
         }
         let sc = tol.atol + tol.rtol * y[i].abs().max(y_new[i].abs());
@@ -92,6 +113,72 @@ pub(crate) fn error_norm(e: &[f64], k: &[&[f64]], y: &State, y_new: &State, tol:
         sum += r * r;
     }
     (sum / n.max(1) as f64).sqrt()
+}
+
+/// Dense output of one step from `t` of size `h`, with θ = (s − t)/h, in
+/// the form of Hairer, Nørsett & Wanner's `CONTD5`:
+///
+/// $$ y(s) = r_1 + θ\,(r_2 + (1-θ)\,(r_3 + θ\,(r_4 + (1-θ)\,r_5))), $$
+///
+/// the Dormand–Prince fourth-order continuous extension for
+/// [`Rk45`](super::Rk45); other tableaus write their own extension, or the
+/// cubic Hermite interpolant, into the same form.
+#[derive(Debug, Clone, Default)]
+pub struct DenseSegment {
+    /// Start of the step.
+    pub t: f64,
+    /// Step size.
+    pub h: f64,
+    /// The five coefficient vectors.
+    pub r: [State; 5],
+}
+
+impl DenseSegment {
+    /// Writes the interpolant at time `s` (inside the step) into `out`.
+    pub fn eval_into(&self, s: f64, out: &mut State) {
+        let th = (s - self.t) / self.h;
+        let th1 = 1.0 - th;
+        fit(out, self.r[0].len());
+        for i in 0..out.len() {
+            let r = |k: usize| self.r[k][i];
+            out[i] = r(0) + th * (r(1) + th1 * (r(2) + th * (r(3) + th1 * r(4))));
+        }
+    }
+
+    /// Starts the segment of a step from `t` of size `h` in dimension `n`
+    /// (sizes the coefficient vectors; allocates only when `n` changes).
+    pub(crate) fn start(&mut self, t: f64, h: f64, n: usize) {
+        for r in &mut self.r {
+            fit(r, n);
+        }
+        self.t = t;
+        self.h = h;
+    }
+
+    /// Writes the cubic Hermite part through `y`, `y_new` and the end slopes
+    /// `f0 = f(t, y)`, `f1 = f(t + h, y_new)` into `r₁ … r₄`, and `r5(i)`
+    /// into `r₅` (0 for the plain Hermite interpolant). Call
+    /// [`start`](Self::start) first.
+    #[inline]
+    pub(crate) fn hermite(
+        &mut self,
+        h: f64,
+        y: &State,
+        y_new: &State,
+        f0: &State,
+        f1: &State,
+        r5: impl Fn(usize) -> f64,
+    ) {
+        for i in 0..y.len() {
+            let ydiff = y_new[i] - y[i];
+            let bspl = h * f0[i] - ydiff;
+            self.r[0][i] = y[i];
+            self.r[1][i] = ydiff;
+            self.r[2][i] = bspl;
+            self.r[3][i] = ydiff - h * f1[i] - bspl;
+            self.r[4][i] = r5(i);
+        }
+    }
 }
 
 /// The error of a right-hand side that resized `dy` during an adaptive

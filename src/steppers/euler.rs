@@ -1,6 +1,6 @@
 //! Explicit (forward) Euler.
 
-use super::{Stats, Stepper, check_step, eval_rhs, fit};
+use super::{Stats, Stepper, begin_step, eval_rhs};
 use crate::error::{Error, Result};
 use crate::kernels::lincomb_checked;
 use crate::{OdeSystem, Order, State};
@@ -50,8 +50,7 @@ impl Stepper for ExplicitEuler {
         y: &mut State,
         stats: &mut Stats,
     ) -> Result<()> {
-        check_step(system, h, y)?;
-        fit(&mut self.k, y.len());
+        begin_step(system, h, y, [&mut self.k])?;
         eval_rhs(system, t, y, &mut self.k, "explicit Euler")?;
         stats.f_evals += 1;
         stats.accepted += 1;

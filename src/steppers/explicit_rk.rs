@@ -1,9 +1,11 @@
 //! One explicit Runge–Kutta stepper for any [`ButcherTableau`]: fixed steps,
 //! and embedded-pair adaptive steps with FSAL reuse and dense output.
 
-use super::embedded::{AttemptFrame, error_norm};
-use super::tableau::{self, ButcherTableau, MAX_STAGES};
-use super::{DenseSegment, EmbeddedStepper, Stats, Stepper, Tolerance, check_step, eval_rhs, fit};
+use super::embedded::{AttemptFrame, embedded_error};
+use super::tableau::{self, ButcherTableau, DenseCoefficients, MAX_STAGES};
+use super::{
+    DenseSegment, EmbeddedStepper, Stats, Stepper, Tolerance, begin_step, eval_rhs, fit, fit_all,
+};
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
 use crate::{OdeSystem, Order, State};
@@ -39,11 +41,11 @@ pub enum Propagate {
 ///   form), otherwise the cubic Hermite interpolant through `y`, `y_new`,
 ///   `f(t, y)` and `f(t + h, y_new)` (third order; BS3's own interpolant).
 ///
-/// Linear combinations go through the same fused kernels as [`Rk4`](super::Rk4)
-/// and [`Rk45`](super::Rk45), term by term in stage order and skipping zero
-/// coefficients, so on the RK4 and DOPRI5 tableaus the results are bitwise
-/// those of the hand-written steppers. Workspaces are sized on the first step
-/// at a dimension; no allocation afterwards.
+/// Linear combinations go through the fused kernels, term by term in stage
+/// order and skipping zero coefficients. [`Rk4`](super::Rk4) and
+/// [`Rk45`](super::Rk45) are this stepper on the RK4 and DOPRI5 tableaus
+/// under their own names (Rk45 with its own dense output). Workspaces are
+/// sized on the first step at a dimension; no allocation afterwards.
 ///
 /// # Example
 /// ```
@@ -63,7 +65,7 @@ pub enum Propagate {
 #[derive(Debug, Clone)]
 pub struct ExplicitRk {
     tableau: ButcherTableau,
-    propagate: Propagate,
+    pub(super) propagate: Propagate,
     /// Stage derivatives `kᵢ`.
     k: Vec<State>,
     /// Stage argument `y + h Σ aᵢⱼ kⱼ`.
@@ -72,6 +74,8 @@ pub struct ExplicitRk {
     f_end: State,
     /// First-stage reuse and the kept error between adaptive attempts.
     frame: AttemptFrame,
+    /// Who a resized `dy` names ([`eval_rhs`]), and what a non-finite step names.
+    labels: (&'static str, &'static str),
 }
 
 impl ExplicitRk {
@@ -92,7 +96,15 @@ impl ExplicitRk {
             stage: State::zeros(0),
             f_end: State::zeros(0),
             frame: AttemptFrame::default(),
+            labels: (tableau.name, "explicit Runge–Kutta step"),
         }
+    }
+
+    /// The same stepper naming `rhs` when the right-hand side resizes `dy`
+    /// and `step` when a step is not finite (the named steppers' labels).
+    pub(super) fn labelled(mut self, rhs: &'static str, step: &'static str) -> Self {
+        self.labels = (rhs, step);
+        self
     }
 
     /// Chooses which weights fixed steps propagate.
@@ -159,11 +171,19 @@ impl ExplicitRk {
         }
     }
 
-    fn fit(&mut self, n: usize) {
-        for k in &mut self.k {
-            fit(k, n);
+    /// The stage derivatives of the last step or trial (`k[0] = f(t, y)`
+    /// until [`accept`](EmbeddedStepper::accept)).
+    pub(super) fn stage_derivatives(&self) -> &[State] {
+        &self.k
+    }
+
+    /// `f(t + h, y_new)` of the last trial: the last stage (FSAL) or `f_end`.
+    fn end_derivative(&self) -> &State {
+        if self.tableau.fsal {
+            &self.k[self.k.len() - 1]
+        } else {
+            &self.f_end
         }
-        fit(&mut self.stage, n);
     }
 
     /// Stages `1..last` (`k[0]` must hold `f(t, y)`).
@@ -178,28 +198,56 @@ impl ExplicitRk {
         let tab = self.tableau;
         for i in 1..last {
             let (done, rest) = self.k.split_at_mut(i);
-            let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
-            let m = collect_terms(&mut terms, h, tab.a[i], done);
+            let (terms, m) = weighted_terms(h, tab.a[i], done);
             lincomb(self.stage.as_mut_slice(), Some(y), &terms[..m]);
             eval_rhs(
                 system,
                 t + tab.c[i] * h,
                 &self.stage,
                 &mut rest[0],
-                tab.name,
+                self.labels.0,
             )?;
         }
         Ok(())
     }
+
+    /// One adaptive trial after the first stage: the other stages,
+    /// `y_new = y + h Σ bᵢ kᵢ` and `f(t + h, y_new)` (the last stage with
+    /// FSAL, `f_end` otherwise). Returns the non-finite probe of `y_new`.
+    fn trial(
+        &mut self,
+        system: &dyn OdeSystem,
+        t: f64,
+        h: f64,
+        y: &State,
+        y_new: &mut State,
+    ) -> Result<f64> {
+        let tab = self.tableau;
+        let s = tab.stages();
+        // With FSAL the last stage's argument is y_new itself.
+        self.stages(system, t, h, y.as_slice(), s - usize::from(tab.fsal))?;
+        let (terms, m) = weighted_terms(h, tab.b, &self.k);
+        let probe = lincomb_checked(y_new.as_mut_slice(), Some(y.as_slice()), &terms[..m]);
+        let end = if tab.fsal {
+            &mut self.k[s - 1]
+        } else {
+            fit(&mut self.f_end, y.len());
+            &mut self.f_end
+        };
+        eval_rhs(system, t + h, y_new, end, self.labels.0)?;
+        Ok(probe)
+    }
 }
 
-/// Writes `(h·wⱼ, kⱼ)` for the non-zero `wⱼ` into `terms`; returns how many.
-fn collect_terms<'a>(
-    terms: &mut [(f64, &'a [f64]); MAX_STAGES],
+/// The terms `(h·wⱼ, kⱼ)` of the non-zero weights `wⱼ`, in stage order, for
+/// the fused kernels ([`lincomb`], [`lincomb_checked`]), and their count.
+#[inline]
+fn weighted_terms<'a>(
     h: f64,
     w: &[f64],
     k: &'a [State],
-) -> usize {
+) -> ([(f64, &'a [f64]); MAX_STAGES], usize) {
+    let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
     let mut m = 0;
     for (&wj, kj) in w.iter().zip(k) {
         if wj != 0.0 {
@@ -207,7 +255,36 @@ fn collect_terms<'a>(
             m += 1;
         }
     }
-    m
+    (terms, m)
+}
+
+/// The dense segment of a tableau's continuous extension `y₀ + Σₘ qₘθᵐ`
+/// with `qₘ = h Σᵢ pᵢₘ kᵢ`, in the segment's basis 1, θ, θ(1−θ), θ²(1−θ),
+/// θ²(1−θ)²; `r₁ = y_new − y₀` (= q₁+…+q₄, as bᵢ(1) = bᵢ) so that the
+/// segment ends exactly at `y_new`. `seg` must be sized
+/// ([`DenseSegment::start`]).
+fn continuous_extension(
+    d: DenseCoefficients,
+    h: f64,
+    k: &[State],
+    y: &State,
+    y_new: &State,
+    seg: &mut DenseSegment,
+) {
+    for i in 0..y.len() {
+        let mut q = [0.0; 4];
+        for (p, kj) in d.p.iter().zip(k) {
+            for m in 0..4 {
+                q[m] += p[m] * kj[i];
+            }
+        }
+        let q = q.map(|v| h * v);
+        seg.r[0][i] = y[i];
+        seg.r[1][i] = y_new[i] - y[i];
+        seg.r[2][i] = -(q[1] + q[2] + q[3]);
+        seg.r[3][i] = -q[2] - 2.0 * q[3];
+        seg.r[4][i] = q[3];
+    }
 }
 
 impl Stepper for ExplicitRk {
@@ -230,21 +307,18 @@ impl Stepper for ExplicitRk {
         y: &mut State,
         stats: &mut Stats,
     ) -> Result<()> {
-        check_step(system, h, y)?;
-        self.fit(y.len());
+        begin_step(system, h, y, self.k.iter_mut().chain([&mut self.stage]))?;
         self.frame.invalidate();
         let w = self.weights();
         // Stages beyond the last non-zero weight are not needed.
         let used = w.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1);
-        eval_rhs(system, t, y, &mut self.k[0], self.tableau.name)?;
+        eval_rhs(system, t, y, &mut self.k[0], self.labels.0)?;
         self.stages(system, t, h, y.as_slice(), used)?;
         stats.f_evals += used;
         stats.accepted += 1;
-        let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
-        let m = collect_terms(&mut terms, h, w, &self.k);
-        let probe = lincomb_checked(y.as_mut_slice(), None, &terms[..m]);
-        if probe.is_nan() {
-            return Err(Error::non_finite("explicit Runge–Kutta step", t + h));
+        let (terms, m) = weighted_terms(h, w, &self.k);
+        if lincomb_checked(y.as_mut_slice(), None, &terms[..m]).is_nan() {
+            return Err(Error::non_finite(self.labels.1, t + h));
         }
         Ok(())
     }
@@ -285,51 +359,22 @@ impl EmbeddedStepper for ExplicitRk {
         let Some(bh) = tab.b_embedded else {
             return f64::NAN;
         };
-        let n = y.len();
-        let s = tab.stages();
-        self.fit(n);
-        fit(y_new, n);
+        fit_all(y.len(), self.k.iter_mut().chain([&mut self.stage, y_new]));
         if !self
             .frame
-            .first_stage(system, t, y, &mut self.k[0], tab.name, stats)
+            .first_stage(system, t, y, &mut self.k[0], self.labels.0, stats)
         {
             return f64::NAN;
         }
-        // With FSAL the last stage's argument is y_new itself.
-        let inner = if tab.fsal { s - 1 } else { s };
-        if let Err(e) = self.stages(system, t, h, y.as_slice(), inner) {
-            return self.frame.fail(e);
-        }
-        let probe = {
-            let mut terms: [(f64, &[f64]); MAX_STAGES] = [(0.0, &[]); MAX_STAGES];
-            let m = collect_terms(&mut terms, h, tab.b, &self.k);
-            lincomb_checked(y_new.as_mut_slice(), Some(y.as_slice()), &terms[..m])
+        let probe = match self.trial(system, t, h, y, y_new) {
+            Ok(p) => p,
+            Err(e) => return self.frame.fail(e),
         };
-        let end = if tab.fsal {
-            eval_rhs(system, t + h, y_new, &mut self.k[s - 1], tab.name)
-        } else {
-            fit(&mut self.f_end, n);
-            eval_rhs(system, t + h, y_new, &mut self.f_end, tab.name)
-        };
-        if let Err(e) = end {
-            return self.frame.fail(e);
-        }
-        stats.f_evals += s - 1 + usize::from(!tab.fsal);
+        stats.f_evals += tab.stages() - usize::from(tab.fsal);
         if probe.is_nan() {
             return f64::NAN;
         }
-        let mut e = [0.0; MAX_STAGES];
-        let mut ks: [&[f64]; MAX_STAGES] = [&[]; MAX_STAGES];
-        let mut m = 0;
-        for ((b, bh), kj) in tab.b.iter().zip(bh).zip(&self.k) {
-            let ej = h * (b - bh);
-            if ej != 0.0 {
-                e[m] = ej;
-                ks[m] = kj.as_slice();
-                m += 1;
-            }
-        }
-        error_norm(&e[..m], &ks[..m], y, y_new, tol)
+        embedded_error(h, tab.b, bh, &self.k, y, y_new, tol)
     }
 
     fn accept(&mut self) {
@@ -345,49 +390,10 @@ impl EmbeddedStepper for ExplicitRk {
     fn dense_segment(&self, t: f64, h: f64, y: &State, y_new: &State, seg: &mut DenseSegment) {
         // Called before `accept`: k[0] = f(t, y), and f(t + h, y_new) is the
         // last stage (FSAL) or `f_end`.
-        let n = y.len();
-        for r in &mut seg.r {
-            fit(r, n);
-        }
-        seg.t = t;
-        seg.h = h;
-        let k = &self.k;
+        seg.start(t, h, y.len());
         match self.tableau.dense {
-            Some(d) => {
-                // y₀ + Σₘ qₘθᵐ with qₘ = h Σᵢ pᵢₘ kᵢ, in the segment's basis
-                // 1, θ, θ(1−θ), θ²(1−θ), θ²(1−θ)²; r₁ = y_new − y₀ (= q₁+…+q₄,
-                // as bᵢ(1) = bᵢ) so that the segment ends exactly at y_new.
-                for i in 0..n {
-                    let mut q = [0.0; 4];
-                    for (p, kj) in d.p.iter().zip(k) {
-                        for m in 0..4 {
-                            q[m] += p[m] * kj[i];
-                        }
-                    }
-                    let q = q.map(|v| h * v);
-                    seg.r[0][i] = y[i];
-                    seg.r[1][i] = y_new[i] - y[i];
-                    seg.r[2][i] = -(q[1] + q[2] + q[3]);
-                    seg.r[3][i] = -q[2] - 2.0 * q[3];
-                    seg.r[4][i] = q[3];
-                }
-            }
-            None => {
-                let f1 = if self.tableau.fsal {
-                    &k[k.len() - 1]
-                } else {
-                    &self.f_end
-                };
-                for i in 0..n {
-                    let ydiff = y_new[i] - y[i];
-                    let bspl = h * k[0][i] - ydiff;
-                    seg.r[0][i] = y[i];
-                    seg.r[1][i] = ydiff;
-                    seg.r[2][i] = bspl;
-                    seg.r[3][i] = ydiff - h * f1[i] - bspl;
-                    seg.r[4][i] = 0.0;
-                }
-            }
+            Some(d) => continuous_extension(d, h, &self.k, y, y_new, seg),
+            None => seg.hermite(h, y, y_new, &self.k[0], self.end_derivative(), |_| 0.0),
         }
     }
 }

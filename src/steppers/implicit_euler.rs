@@ -3,7 +3,7 @@
 use nalgebra::DMatrix;
 
 use super::lu::DenseLu;
-use super::{Stats, Stepper, check_step, eval_rhs, fit};
+use super::{Stats, Stepper, begin_step, eval_rhs};
 use crate::error::{Error, Result};
 use crate::system::Linearity;
 use crate::{OdeSystem, Order, State};
@@ -115,6 +115,65 @@ impl ImplicitEuler {
         stats.f_evals += n;
         Ok(())
     }
+
+    /// Factorises the Newton matrix `I − hJ` (`J` in `self.jac`) in place,
+    /// unless `constant` (the system declares a constant Jacobian) and the
+    /// held factorisation is of this `h` and this Jacobian, bitwise.
+    ///
+    /// # Errors
+    /// [`Error::SingularMatrix`] at `t1`.
+    fn factor_newton_matrix(
+        &mut self,
+        h: f64,
+        t1: f64,
+        constant: bool,
+        stats: &mut Stats,
+    ) -> Result<()> {
+        let reuse = constant
+            && self.lu.is_factored()
+            && self.lu_h.to_bits() == h.to_bits()
+            && self
+                .jac
+                .iter()
+                .zip(self.lu_jac.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        if reuse {
+            return Ok(());
+        }
+        let n = self.jac.nrows();
+        let mut m = self.lu.matrix_mut(n);
+        for j in 0..n {
+            for i in 0..n {
+                m[(i, j)] = self.jac[(i, j)] * -h;
+            }
+            m[(j, j)] += 1.0;
+        }
+        stats.factorizations += 1;
+        if !self.lu.factor() {
+            return Err(Error::SingularMatrix {
+                what: "implicit Euler Newton matrix I − hJ".into(),
+                t: Some(t1),
+            });
+        }
+        if constant {
+            self.lu_jac.copy_from(&self.jac);
+            self.lu_h = h;
+        }
+        Ok(())
+    }
+
+    /// Applies the Newton correction `z ← z + δ` and returns its size, the
+    /// RMS of `δᵢ / (atol + rtol·|zᵢ|)` (with the new `z`).
+    fn apply_correction(&mut self) -> f64 {
+        let n = self.z.len();
+        let mut sum = 0.0;
+        for i in 0..n {
+            self.z[i] += self.delta[i];
+            let sc = self.options.atol + self.options.rtol * self.z[i].abs();
+            sum += (self.delta[i] / sc).powi(2);
+        }
+        (sum / n.max(1) as f64).sqrt()
+    }
 }
 
 impl Stepper for ImplicitEuler {
@@ -134,11 +193,9 @@ impl Stepper for ImplicitEuler {
         y: &mut State,
         stats: &mut Stats,
     ) -> Result<()> {
-        check_step(system, h, y)?;
+        let workspaces = [&mut self.z, &mut self.f, &mut self.fd, &mut self.delta];
+        begin_step(system, h, y, workspaces)?;
         let n = y.len();
-        for v in [&mut self.z, &mut self.f, &mut self.fd, &mut self.delta] {
-            fit(v, n);
-        }
         if self.jac.nrows() != n {
             self.jac = DMatrix::zeros(n, n);
             self.lu_jac = DMatrix::zeros(n, n);
@@ -157,45 +214,11 @@ impl Stepper for ImplicitEuler {
                 self.delta[i] = y[i] - self.z[i] + h * self.f[i];
             }
             self.jacobian(system, t1, stats)?;
-            let reuse = constant
-                && self.lu.is_factored()
-                && self.lu_h.to_bits() == h.to_bits()
-                && self
-                    .jac
-                    .iter()
-                    .zip(self.lu_jac.iter())
-                    .all(|(a, b)| a.to_bits() == b.to_bits());
-            if !reuse {
-                // Newton matrix I − hJ, factorised in place.
-                let mut m = self.lu.matrix_mut(n);
-                for j in 0..n {
-                    for i in 0..n {
-                        m[(i, j)] = self.jac[(i, j)] * -h;
-                    }
-                    m[(j, j)] += 1.0;
-                }
-                stats.factorizations += 1;
-                if !self.lu.factor() {
-                    return Err(Error::SingularMatrix {
-                        what: "implicit Euler Newton matrix I − hJ".into(),
-                        t: Some(t1),
-                    });
-                }
-                if constant {
-                    self.lu_jac.copy_from(&self.jac);
-                    self.lu_h = h;
-                }
-            }
+            self.factor_newton_matrix(h, t1, constant, stats)?;
             self.lu.solve(&mut self.delta);
             stats.linear_solves += 1;
             stats.newton_iterations += 1;
-            let mut sum = 0.0;
-            for i in 0..n {
-                self.z[i] += self.delta[i];
-                let sc = self.options.atol + self.options.rtol * self.z[i].abs();
-                sum += (self.delta[i] / sc).powi(2);
-            }
-            correction = (sum / n.max(1) as f64).sqrt();
+            correction = self.apply_correction();
             if !correction.is_finite() {
                 return Err(Error::non_finite("implicit Euler Newton iterate", t1));
             }

@@ -5,8 +5,8 @@
 //! |---|---|---|---|
 //! | [`ExplicitEuler`] | `explicit_euler` | 1 | one f-evaluation per step |
 //! | [`ImplicitEuler`] | `implicit_euler` | 1 | Newton with analytic or finite-difference Jacobian; one solve for affine systems |
-//! | [`Rk4`] | `rk4` | 4 | classical Runge–Kutta, hand-written (bitwise equal to `ExplicitRk::rk4()`) |
-//! | [`Rk45`] | `rk45` | 5 (fixed step), 5(4) adaptive | Dormand–Prince with FSAL, PI control, dense output; hand-written (bitwise equal to `ExplicitRk::dopri5()`) |
+//! | [`Rk4`] | `rk4` | 4 | classical Runge–Kutta: `ExplicitRk::rk4()` under its own name |
+//! | [`Rk45`] | `rk45` | 5 (fixed step), 5(4) adaptive | Dormand–Prince with FSAL, PI control, dense output: `ExplicitRk::dopri5()` under its own name, with Hairer's `CONTD5` dense output |
 //! | [`ExplicitRk`] on a [`ButcherTableau`]: | | | generic explicit Runge–Kutta, adaptive when the tableau has an embedded pair |
 //! | [`tableau::HEUN2`] | `heun2` | 2 | 2 stages |
 //! | [`tableau::RALSTON3`] | `ralston3` | 3 | 3 stages |
@@ -17,7 +17,7 @@
 //! | [`tableau::DOP853`] | `dop853` | 8(5) | Hairer's DOP853 stages, 12 + FSAL; 5th-order estimate only; Hermite dense output |
 //!
 //! Names are resolved by [`stepper_by_name`] (the list is [`STEPPER_NAMES`]);
-//! `rk4` and `rk45` map to the hand-written steppers.
+//! `rk4` and `rk45` map to [`Rk4`] and [`Rk45`].
 //!
 //! Steppers own their workspaces: after the first step at a given dimension
 //! they do not allocate.
@@ -32,12 +32,13 @@ mod rk4;
 mod rk45;
 pub mod tableau;
 
+pub use embedded::DenseSegment;
 pub use euler::ExplicitEuler;
 pub use explicit_rk::{ExplicitRk, Propagate};
 pub use implicit_euler::{ImplicitEuler, NewtonOptions};
 pub use registry::{STEPPER_NAMES, stepper_by_name};
 pub use rk4::Rk4;
-pub use rk45::{DenseSegment, Rk45, Rk45Solution};
+pub use rk45::{Rk45, Rk45Solution};
 pub use tableau::{ButcherTableau, DenseCoefficients, Weights};
 
 use crate::error::{Error, Result};
@@ -179,8 +180,18 @@ pub trait EmbeddedStepper {
     fn dense_segment(&self, t: f64, h: f64, y: &State, y_new: &State, seg: &mut DenseSegment);
 }
 
-/// Validates the step arguments shared by every stepper.
-pub(crate) fn check_step(system: &dyn OdeSystem, h: f64, y: &State) -> Result<()> {
+/// The prologue of every [`Stepper::step`]: validates the step arguments
+/// (a finite non-zero `h`, `y` of the system's dimension) and sizes the
+/// stepper's `workspaces` to `y` ([`fit_all`]).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `h`; [`Error::DimensionMismatch`] naming `y`.
+pub(crate) fn begin_step<'a>(
+    system: &dyn OdeSystem,
+    h: f64,
+    y: &State,
+    workspaces: impl IntoIterator<Item = &'a mut State>,
+) -> Result<()> {
     if !h.is_finite() || h == 0.0 {
         return Err(Error::invalid(
             "h",
@@ -188,7 +199,9 @@ pub(crate) fn check_step(system: &dyn OdeSystem, h: f64, y: &State) -> Result<()
             "step size must be finite and non-zero",
         ));
     }
-    crate::error::check_dim("state y", system.dim(), y.len())
+    crate::error::check_dim("state y", system.dim(), y.len())?;
+    fit_all(y.len(), workspaces);
+    Ok(())
 }
 
 /// Evaluates `f(t, y)` into `dy` and checks that the right-hand side left
@@ -223,5 +236,12 @@ pub(crate) fn eval_rhs(
 pub(crate) fn fit(v: &mut State, n: usize) {
     if v.len() != n {
         *v = State::zeros(n);
+    }
+}
+
+/// [`fit`] for several workspaces.
+pub(crate) fn fit_all<'a>(n: usize, workspaces: impl IntoIterator<Item = &'a mut State>) {
+    for v in workspaces {
+        fit(v, n);
     }
 }
