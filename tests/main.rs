@@ -11,6 +11,7 @@ mod limits;
 mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;
+mod order_lab_constants;
 mod orderlab;
 mod paper;
 mod proptests;

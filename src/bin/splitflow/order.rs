@@ -179,7 +179,30 @@ fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&Path, PathBuf)>
         say!("{}", o.report)?;
         say_checks(o)?;
     }
+    say_summary(&outcomes)?;
     say_written(a.csv.as_deref(), plot_csv)?;
+    Ok(())
+}
+
+/// The methods side by side: fitted order and error constant `C` of
+/// `error ≈ C·h^p` (the constants compare methods of the same order).
+fn say_summary(outcomes: &[OrderOutcome]) -> Result<()> {
+    let width = outcomes
+        .iter()
+        .map(|o| o.method.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("method".len());
+    say!("\nsummary (error ≈ C·h^p over the fitted levels):")?;
+    say!("{:<width$}  {:>8}  {:>12}", "method", "order p", "constant C")?;
+    for o in outcomes {
+        say!(
+            "{:<width$}  {:>8.3}  {:>12.4e}",
+            o.method,
+            o.report.fitted_order,
+            o.report.error_constant
+        )?;
+    }
     Ok(())
 }
 
