@@ -12,6 +12,7 @@ mod machinery;
 mod optimizers;
 mod optimizers_ssa_vr;
 mod order_lab_constants;
+mod order_lab_seeds;
 mod orderlab;
 mod paper;
 mod proptests;

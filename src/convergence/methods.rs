@@ -14,7 +14,7 @@
 //! weights sum to 1): such a piece does not limit the order (`rᵢ = ∞`).
 
 use super::measure::ErrorMeasure;
-use super::spec::{BatchOrder, BuiltProblem, MethodSpec};
+use super::spec::{BatchOrder, BuiltProblem, MAX_SEEDS, MethodSpec};
 use crate::error::{Error, Result};
 use crate::splitting::{ExactLinear, FlowMap, Integrated};
 use crate::splitting::{PieceOrder, Splitting, SplittingCoefficients, SplittingOptions};
@@ -39,13 +39,17 @@ pub struct LevelRun {
     pub f_evals: usize,
 }
 
-/// `level ↦ run`.
-pub(crate) type MethodRunner<'a> = Box<dyn FnMut(Level) -> Result<LevelRun> + 'a>;
+/// `(level, replica) ↦ run`: replica `r < Method::replicas` of a shuffled
+/// batch order runs from the seed `seed + r`; other methods ignore it.
+pub(crate) type MethodRunner<'a> = Box<dyn FnMut(Level, u64) -> Result<LevelRun> + 'a>;
 
 /// A method ready to run.
 pub(crate) struct Method<'a> {
     pub description: String,
     pub order: Order,
+    /// Runs per level whose errors are averaged (RMS): `method.seeds` for a
+    /// shuffled batch order, else 1.
+    pub replicas: usize,
     pub runner: MethodRunner<'a>,
 }
 
@@ -92,6 +96,17 @@ fn stepper_method<'a>(
             "method.coefficients and method.order need splitting = \"custom\"",
         ));
     }
+    for (key, set) in [
+        ("batch_order", spec.batch_order.is_some()),
+        ("seed", spec.seed.is_some()),
+        ("seeds", spec.seeds.is_some()),
+    ] {
+        if set {
+            return Err(spec_err(format!(
+                "method.{key} needs splitting = \"lie\" (a batch order visits the pieces), not a stepper"
+            )));
+        }
+    }
     let mut stepper = stepper_by_name(name)?;
     if spec.tols.is_some() && stepper.as_embedded().is_none() {
         return Err(spec_err(format!(
@@ -100,7 +115,7 @@ fn stepper_method<'a>(
     }
     let order = stepper.order();
     let t_end = problem.t_end;
-    let runner = move |level: Level| -> Result<LevelRun> {
+    let runner = move |level: Level, _replica: u64| -> Result<LevelRun> {
         let system = problem.system.as_ref();
         let mut f_evals = 0;
         let segments: Vec<Steps> = match level {
@@ -134,6 +149,7 @@ fn stepper_method<'a>(
     Ok(Method {
         description: name.to_string(),
         order,
+        replicas: 1,
         runner: Box::new(runner),
     })
 }
@@ -169,6 +185,9 @@ fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
         if spec.seed.is_some() {
             return Err(spec_err("method.seed needs batch_order = \"shuffled\""));
         }
+        if spec.seeds.is_some() {
+            return Err(spec_err("method.seeds needs batch_order = \"shuffled\""));
+        }
         return Ok((PieceOrder::Fixed, false));
     };
     if scheme != "lie" {
@@ -176,11 +195,13 @@ fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
             "method.batch_order needs splitting = \"lie\" (one visit of each batch per step), not `{scheme}`"
         )));
     }
-    if spec.seed.is_some() && b != BatchOrder::Shuffled {
-        return Err(spec_err(format!(
-            "method.seed needs batch_order = \"shuffled\", not `{}`",
-            b.name()
-        )));
+    for (key, set) in [("seed", spec.seed.is_some()), ("seeds", spec.seeds.is_some())] {
+        if set && b != BatchOrder::Shuffled {
+            return Err(spec_err(format!(
+                "method.{key} needs batch_order = \"shuffled\", not `{}`",
+                b.name()
+            )));
+        }
     }
     Ok(match b {
         BatchOrder::Fixed => (PieceOrder::Fixed, false),
@@ -308,19 +329,36 @@ fn splitting_method<'a>(
     } else {
         format!("{scheme} splitting, {sub} sub-flows x{sub_steps}")
     };
+    let replicas = seeds(spec)?;
     if let Some(b) = spec.batch_order {
         description.push_str(&format!(", {} batch order", b.name()));
         if let PieceOrder::Shuffled { seed } = piece_order {
-            description.push_str(&format!(" (seed {seed})"));
+            if replicas > 1 {
+                let last = seed.wrapping_add(replicas as u64 - 1);
+                description.push_str(&format!(
+                    " (seeds {seed}..={last}, RMS error over {replicas} seeds)"
+                ));
+            } else {
+                description.push_str(&format!(" (seed {seed})"));
+            }
         }
     }
-    let runner = move |level: Level| -> Result<LevelRun> {
+    let runner = move |level: Level, replica: u64| -> Result<LevelRun> {
         let Level::Steps(n) = level else {
             return Err(spec_err(
                 "a splitting runs with fixed steps (no tolerance ladder)",
             ));
         };
         let marks = measure.marks(n, t_end)?;
+        let options = match options.piece_order {
+            PieceOrder::Shuffled { seed } => SplittingOptions {
+                piece_order: PieceOrder::Shuffled {
+                    seed: seed.wrapping_add(replica),
+                },
+                ..options
+            },
+            _ => options,
+        };
         let mut splitting = Splitting::new(build_pieces()?.0, coefficients.clone(), options)?;
         let h = t_end / n as f64;
         let mut y = y0.clone();
@@ -346,6 +384,21 @@ fn splitting_method<'a>(
     Ok(Method {
         description,
         order,
+        replicas,
         runner: Box::new(runner),
     })
+}
+
+/// `method.seeds` (default 1), checked: at least 1, at most [`MAX_SEEDS`]
+/// (its pairing with `batch_order = "shuffled"` is checked by
+/// [`batch_order`]).
+fn seeds(spec: &MethodSpec) -> Result<usize> {
+    match spec.seeds {
+        None => Ok(1),
+        Some(0) => Err(spec_err("method.seeds must be at least 1")),
+        Some(n) if n > MAX_SEEDS => Err(spec_err(format!(
+            "method.seeds = {n} exceeds the cap of {MAX_SEEDS}"
+        ))),
+        Some(n) => Ok(n),
+    }
 }

@@ -87,6 +87,7 @@ fn optimizer_outcome(spec: &OptimizerSpec, s: &OptimizerStudy) -> Result<OrderOu
         richardson_orders: Vec::new(),
         report,
         unstable: Vec::new(),
+        seeds: None,
     })
 }
 
@@ -206,9 +207,12 @@ fn say_summary(outcomes: &[OrderOutcome]) -> Result<()> {
     Ok(())
 }
 
-/// The lines after a report: unstable levels, and the reference-free
+/// The lines after a report: the seed averaging, unstable levels, and the reference-free
 /// (Richardson) orders as a check on the reference.
 fn say_checks(o: &OrderOutcome) -> Result<()> {
+    if let Some(n) = o.seeds {
+        say!("seeds:     every level's error is the RMS over {n} seeds")?;
+    }
     for u in &o.unstable {
         say_unstable(u)?;
     }
