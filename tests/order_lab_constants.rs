@@ -81,11 +81,7 @@ fn palindromic_euler_epoch_has_order_one_and_a_smaller_constant_than_fixed() {
     let j: serde_json::Value = serde_json::from_str(&text).unwrap();
     let methods = j["methods"].as_array().unwrap();
     let order = |label: &str| by_label(methods, label)["fitted_order"].as_f64().unwrap();
-    let constant = |label: &str| {
-        by_label(methods, label)["error_constant"]
-            .as_f64()
-            .unwrap()
-    };
+    let constant = |label: &str| by_label(methods, label)["error_constant"].as_f64().unwrap();
     for (label, theory) in [
         ("fixed, exact", 1.0),
         ("palindromic, exact", 2.0),
@@ -99,7 +95,10 @@ fn palindromic_euler_epoch_has_order_one_and_a_smaller_constant_than_fixed() {
     // palindrome keeps half the Euler part and none of the commutator part
     // (theory: C_pal ≤ max(C_fixed, C_reversed)/2, tested below).
     let (pal, fixed) = (constant("palindromic, SGD"), constant("fixed, SGD"));
-    assert!(pal < fixed, "palindromic SGD C = {pal}, fixed SGD C = {fixed}");
+    assert!(
+        pal < fixed,
+        "palindromic SGD C = {pal}, fixed SGD C = {fixed}"
+    );
     // The text report prints them side by side in its summary.
     let table = run_cli(&["order", &example("order_sgd_epoch.toml")]);
     let summary = table
@@ -179,6 +178,10 @@ steps = [256, 512, 1024]
     assert!(pal <= 0.5 * fixed.max(reversed));
     for (o, want) in outcomes.iter().zip(&c) {
         let got = o.report.error_constant;
-        assert!((got / want - 1.0).abs() < 0.05, "{}: {got} vs {want}", o.method);
+        assert!(
+            (got / want - 1.0).abs() < 0.05,
+            "{}: {got} vs {want}",
+            o.method
+        );
     }
 }

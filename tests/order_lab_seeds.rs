@@ -60,7 +60,12 @@ fn seeds_average_the_single_seed_errors_in_rms() {
     .run()
     .unwrap();
     let singles: Vec<Vec<f64>> = (0..n as u64)
-        .map(|r| errors(&least_squares(&shuffled("explicit_euler", first + r, None), steps)))
+        .map(|r| {
+            errors(&least_squares(
+                &shuffled("explicit_euler", first + r, None),
+                steps,
+            ))
+        })
         .collect();
     for (k, &e) in averaged.report.errors.iter().enumerate() {
         let mut sum_sq = 0.0;
@@ -76,7 +81,9 @@ fn seeds_average_the_single_seed_errors_in_rms() {
     // orders (two random runs' difference is not an order measurement).
     assert_eq!(averaged.seeds, Some(n));
     assert!(
-        averaged.method.contains("seeds 5..=8, RMS error over 4 seeds"),
+        averaged
+            .method
+            .contains("seeds 5..=8, RMS error over 4 seeds"),
         "{}",
         averaged.method
     );
@@ -148,9 +155,8 @@ fn seed_averaged_exact_epochs_show_strong_order_three_halves() {
 fn work_precision_counts_one_run_per_level() {
     // f_evals of a seed-averaged level are one run's (every seed does the
     // same work), so the diagram's cost axis does not grow with N.
-    let spec = |seeds: Option<usize>| {
-        least_squares(&shuffled("explicit_euler", 2, seeds), "[8, 16, 32]")
-    };
+    let spec =
+        |seeds: Option<usize>| least_squares(&shuffled("explicit_euler", 2, seeds), "[8, 16, 32]");
     let wp = |s: &str| OrderSpec::from_toml(s).unwrap().work_precision().unwrap();
     let (one, avg) = (wp(&spec(None)), wp(&spec(Some(6))));
     let evals = |r: &splitflow::convergence::work_precision::WorkPrecisionReport| {
@@ -180,7 +186,11 @@ fn bad_seed_counts_are_spec_errors_naming_seeds() {
             "shuffled",
         ),
         (format!("{lie}seeds = 4\n"), "[8, 16]", "shuffled"),
-        ("stepper = \"rk4\"\nseeds = 4\n".to_string(), "[8, 16]", "splitting"),
+        (
+            "stepper = \"rk4\"\nseeds = 4\n".to_string(),
+            "[8, 16]",
+            "splitting",
+        ),
     ] {
         let spec = least_squares(&method, steps);
         match OrderSpec::from_toml(&spec).and_then(|s| s.run().map(|_| ())) {

@@ -141,6 +141,10 @@ fn stepper_method<'a>(
         for (&tk, steps) in measure.times.iter().zip(&segments) {
             let sol = integrate(system, stepper.as_mut(), t, tk, &y, steps)?;
             f_evals += sol.stats.f_evals;
+            if let (false, Steps::Fixed(k)) = (all_finite(&sol.y), steps) {
+                let at = blow_up_time(system, stepper.as_mut(), t, tk, &y, *k)?;
+                return Err(Error::non_finite("the method's state", at));
+            }
             (t, y) = (tk, sol.y);
             states.push(y.clone());
         }
@@ -152,6 +156,40 @@ fn stepper_method<'a>(
         replicas: 1,
         runner: Box::new(runner),
     })
+}
+
+fn all_finite(y: &State) -> bool {
+    y.iter().all(|x| x.is_finite())
+}
+
+/// The end of the first of `k` equal steps over `[t0, t1]` from `y0` whose
+/// result is not finite (rerun one step at a time, only after a segment
+/// ended non-finite): the time an unstable level blew up.
+fn blow_up_time(
+    system: &dyn crate::OdeSystem,
+    stepper: &mut dyn crate::Stepper,
+    t0: f64,
+    t1: f64,
+    y0: &State,
+    k: usize,
+) -> Result<f64> {
+    let h = (t1 - t0) / k as f64;
+    let mut y = y0.clone();
+    for j in 0..k {
+        let (a, b) = (
+            t0 + j as f64 * h,
+            if j + 1 == k {
+                t1
+            } else {
+                t0 + (j + 1) as f64 * h
+            },
+        );
+        y = integrate(system, &mut *stepper, a, b, &y, &Steps::Fixed(1))?.y;
+        if !all_finite(&y) {
+            return Ok(b);
+        }
+    }
+    Ok(t1)
 }
 
 fn sub_is_exact(spec: &MethodSpec) -> bool {
@@ -195,7 +233,10 @@ fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
             "method.batch_order needs splitting = \"lie\" (one visit of each batch per step), not `{scheme}`"
         )));
     }
-    for (key, set) in [("seed", spec.seed.is_some()), ("seeds", spec.seeds.is_some())] {
+    for (key, set) in [
+        ("seed", spec.seed.is_some()),
+        ("seeds", spec.seeds.is_some()),
+    ] {
         if set && b != BatchOrder::Shuffled {
             return Err(spec_err(format!(
                 "method.{key} needs batch_order = \"shuffled\", not `{}`",
@@ -371,6 +412,9 @@ fn splitting_method<'a>(
                 splitting.advance(t + 0.5 * h, 0.5 * h, &mut y)?;
             } else {
                 splitting.advance(t, h, &mut y)?;
+            }
+            if !all_finite(&y) {
+                return Err(Error::non_finite("the splitting's state", t + h));
             }
             if next.next_if(|&&m| m == k + 1).is_some() {
                 states.push(y.clone());

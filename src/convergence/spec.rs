@@ -37,6 +37,8 @@
 //! # tols = [1e-4, 1e-6, 1e-8]    # work-precision only: an adaptive tolerance ladder
 //!
 //! [study]
+//! kind = "order"                 # or "work_precision" (splitflow order then runs
+//!                                 #   the work-precision study, as splitflow work-precision)
 //! steps = [8, 16, 32, 64, 128]
 //! error = "final"                 # final | max | rms over the output times
 //! norm = "2"                      # "2" | "inf"
@@ -230,10 +232,24 @@ impl Methods {
     }
 }
 
+/// `study.kind`: which study a spec asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StudyKind {
+    /// A convergence-order study ([`OrderSpec::run_all`]), the default.
+    #[default]
+    Order,
+    /// A work–precision study ([`OrderSpec::work_precision`]): `splitflow
+    /// order` runs it as `splitflow work-precision` does.
+    WorkPrecision,
+}
+
 /// The `[study]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StudySpec {
+    /// `"order"` (the default) or `"work_precision"`.
+    pub kind: Option<StudyKind>,
     /// Numbers of outer steps over `[0, t_end]`, strictly increasing.
     pub steps: Vec<usize>,
     /// How the errors at the output times are combined (default `final`).
@@ -857,6 +873,30 @@ impl OrderSpec {
         Ok(spec)
     }
 
+    /// The study the spec asks for (`study.kind`, default [`StudyKind::Order`]).
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::convergence::spec::{OrderSpec, StudyKind};
+    /// let spec = OrderSpec::from_toml(r#"
+    /// [problem]
+    /// kind = "builtin"
+    /// name = "harmonic"
+    /// [method]
+    /// stepper = "rk4"
+    /// [study]
+    /// kind = "work_precision"
+    /// steps = [8, 16, 32]
+    /// "#)?;
+    /// assert_eq!(spec.kind(), StudyKind::WorkPrecision);
+    /// assert!(spec.run_all().is_err());
+    /// assert_eq!(spec.work_precision()?.methods[0].levels.len(), 3);
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    pub fn kind(&self) -> StudyKind {
+        self.study.kind.unwrap_or_default()
+    }
+
     /// Runs the study of a spec with one method.
     ///
     /// # Errors
@@ -879,8 +919,14 @@ impl OrderSpec {
     ///
     /// # Errors
     /// As [`run`](Self::run); an empty `[[method]]` array is an error, and
-    /// so is a method with a tolerance ladder (`tols`, for work-precision).
+    /// so are a method with a tolerance ladder (`tols`, for work-precision)
+    /// and `study.kind = "work_precision"`.
     pub fn run_all(&self) -> Result<Vec<OrderOutcome>> {
+        if self.kind() == StudyKind::WorkPrecision {
+            return Err(spec_err(
+                "study.kind = \"work_precision\": this spec asks for a work-precision study (OrderSpec::work_precision, splitflow work-precision or splitflow order)",
+            ));
+        }
         let study = self.prepare()?;
         if self.method.as_slice().iter().any(|m| m.tols.is_some()) {
             return Err(spec_err(
@@ -935,6 +981,14 @@ impl OrderSpec {
         if steps.len() < 2 || steps.windows(2).any(|w| w[1] <= w[0]) {
             return Err(spec_err(format!(
                 "study.steps = {steps:?}: need at least 2 levels, strictly increasing"
+            )));
+        }
+        let mut dy = State::zeros(problem.y0.len());
+        problem.system.rhs(0.0, &problem.y0, &mut dy);
+        if let Some(i) = dy.iter().position(|x| !x.is_finite()) {
+            return Err(spec_err(format!(
+                "problem: the right-hand side is not finite at t = 0, y = y0 (component {i} is {}): no method or reference can start",
+                dy[i]
             )));
         }
         let measure = self.study.measure(problem.t_end)?;
@@ -1072,10 +1126,7 @@ pub(crate) fn run_level(study: &Prepared, m: &mut Method, level: Level) -> Resul
     }
     let n = m.replicas as f64;
     Ok(LevelResult {
-        outcome: Ok((
-            (sum_sq / n).sqrt(),
-            first.expect("at least one replica"),
-        )),
+        outcome: Ok(((sum_sq / n).sqrt(), first.expect("at least one replica"))),
         f_evals: Some(evals / m.replicas),
     })
 }
