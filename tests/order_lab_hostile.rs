@@ -104,6 +104,29 @@ fn wrong_function_arity_is_a_spec_error_on_its_line() {
 }
 
 #[test]
+fn sub_steps_count_toward_the_per_level_cap() {
+    // 10⁴ outer steps × 10⁵ sub-steps per piece is 10⁹ steps in one level:
+    // refused before any run (the cap is 10⁸), naming sub_steps; the same
+    // ladder with 10 sub-steps runs.
+    let spec = |sub: usize| {
+        scalar(
+            "pieces = [[\"-y\"], [\"-y\"]]",
+            &format!("splitting = \"strang\"\nsub_stepper = \"explicit_euler\"\nsub_steps = {sub}"),
+            "[16, 10000]",
+        )
+    };
+    let e = OrderSpec::from_toml(&spec(100_000))
+        .unwrap()
+        .run()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("sub_steps") && e.to_string().contains("cap"),
+        "{e}"
+    );
+    assert!(OrderSpec::from_toml(&spec(10)).unwrap().run().is_ok());
+}
+
+#[test]
 fn tolerances_below_double_precision_are_refused_not_run() {
     let spec = scalar(
         "rhs = [\"-y\"]",

@@ -359,8 +359,8 @@ pub struct UnstableLevel {
     pub t: f64,
 }
 
-/// The most steps one level may take (over all its seeds, see
-/// [`MethodSpec::seeds`]).
+/// The most steps one level may take (outer steps × sub-steps per piece,
+/// over all its seeds, see [`MethodSpec::seeds`]).
 pub const MAX_STEPS_PER_LEVEL: usize = 100_000_000;
 
 /// The most seeds one shuffled method may average over ([`MethodSpec::seeds`]).
@@ -1021,6 +1021,17 @@ impl OrderSpec {
                 return Err(spec_err(format!(
                     "method.seeds = {}: {} seeds × {finest} steps exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
                     m.replicas, m.replicas
+                )));
+            }
+            let sub = spec.sub_steps.unwrap_or(1);
+            if finest.saturating_mul(m.replicas).saturating_mul(sub) > MAX_STEPS_PER_LEVEL {
+                return Err(spec_err(format!(
+                    "method.sub_steps = {sub}: {sub} sub-steps × {finest} steps{} exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
+                    if m.replicas > 1 {
+                        format!(" × {} seeds", m.replicas)
+                    } else {
+                        String::new()
+                    }
                 )));
             }
         }
