@@ -14,7 +14,7 @@
 //! weights sum to 1): such a piece does not limit the order (`rᵢ = ∞`).
 
 use super::measure::ErrorMeasure;
-use super::spec::{BatchOrder, BuiltProblem, MethodSpec};
+use super::spec::{BatchOrder, BuiltProblem, MAX_SEEDS, MethodSpec};
 use crate::error::{Error, Result};
 use crate::splitting::{ExactLinear, FlowMap, Integrated};
 use crate::splitting::{PieceOrder, Splitting, SplittingCoefficients, SplittingOptions};
@@ -39,13 +39,17 @@ pub struct LevelRun {
     pub f_evals: usize,
 }
 
-/// `level ↦ run`.
-pub(crate) type MethodRunner<'a> = Box<dyn FnMut(Level) -> Result<LevelRun> + 'a>;
+/// `(level, replica) ↦ run`: replica `r < Method::replicas` of a shuffled
+/// batch order runs from the seed `seed + r`; other methods ignore it.
+pub(crate) type MethodRunner<'a> = Box<dyn FnMut(Level, u64) -> Result<LevelRun> + 'a>;
 
 /// A method ready to run.
 pub(crate) struct Method<'a> {
     pub description: String,
     pub order: Order,
+    /// Runs per level whose errors are averaged (RMS): `method.seeds` for a
+    /// shuffled batch order, else 1.
+    pub replicas: usize,
     pub runner: MethodRunner<'a>,
 }
 
@@ -92,6 +96,17 @@ fn stepper_method<'a>(
             "method.coefficients and method.order need splitting = \"custom\"",
         ));
     }
+    for (key, set) in [
+        ("batch_order", spec.batch_order.is_some()),
+        ("seed", spec.seed.is_some()),
+        ("seeds", spec.seeds.is_some()),
+    ] {
+        if set {
+            return Err(spec_err(format!(
+                "method.{key} needs splitting = \"lie\" (a batch order visits the pieces), not a stepper"
+            )));
+        }
+    }
     let mut stepper = stepper_by_name(name)?;
     if spec.tols.is_some() && stepper.as_embedded().is_none() {
         return Err(spec_err(format!(
@@ -100,7 +115,7 @@ fn stepper_method<'a>(
     }
     let order = stepper.order();
     let t_end = problem.t_end;
-    let runner = move |level: Level| -> Result<LevelRun> {
+    let runner = move |level: Level, _replica: u64| -> Result<LevelRun> {
         let system = problem.system.as_ref();
         let mut f_evals = 0;
         let segments: Vec<Steps> = match level {
@@ -126,6 +141,10 @@ fn stepper_method<'a>(
         for (&tk, steps) in measure.times.iter().zip(&segments) {
             let sol = integrate(system, stepper.as_mut(), t, tk, &y, steps)?;
             f_evals += sol.stats.f_evals;
+            if let (false, Steps::Fixed(k)) = (all_finite(&sol.y), steps) {
+                let at = blow_up_time(system, stepper.as_mut(), t, tk, &y, *k)?;
+                return Err(Error::non_finite("the method's state", at));
+            }
             (t, y) = (tk, sol.y);
             states.push(y.clone());
         }
@@ -134,8 +153,43 @@ fn stepper_method<'a>(
     Ok(Method {
         description: name.to_string(),
         order,
+        replicas: 1,
         runner: Box::new(runner),
     })
+}
+
+fn all_finite(y: &State) -> bool {
+    y.iter().all(|x| x.is_finite())
+}
+
+/// The end of the first of `k` equal steps over `[t0, t1]` from `y0` whose
+/// result is not finite (rerun one step at a time, only after a segment
+/// ended non-finite): the time an unstable level blew up.
+fn blow_up_time(
+    system: &dyn crate::OdeSystem,
+    stepper: &mut dyn crate::Stepper,
+    t0: f64,
+    t1: f64,
+    y0: &State,
+    k: usize,
+) -> Result<f64> {
+    let h = (t1 - t0) / k as f64;
+    let mut y = y0.clone();
+    for j in 0..k {
+        let (a, b) = (
+            t0 + j as f64 * h,
+            if j + 1 == k {
+                t1
+            } else {
+                t0 + (j + 1) as f64 * h
+            },
+        );
+        y = integrate(system, &mut *stepper, a, b, &y, &Steps::Fixed(1))?.y;
+        if !all_finite(&y) {
+            return Ok(b);
+        }
+    }
+    Ok(t1)
 }
 
 fn sub_is_exact(spec: &MethodSpec) -> bool {
@@ -169,6 +223,9 @@ fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
         if spec.seed.is_some() {
             return Err(spec_err("method.seed needs batch_order = \"shuffled\""));
         }
+        if spec.seeds.is_some() {
+            return Err(spec_err("method.seeds needs batch_order = \"shuffled\""));
+        }
         return Ok((PieceOrder::Fixed, false));
     };
     if scheme != "lie" {
@@ -176,11 +233,16 @@ fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
             "method.batch_order needs splitting = \"lie\" (one visit of each batch per step), not `{scheme}`"
         )));
     }
-    if spec.seed.is_some() && b != BatchOrder::Shuffled {
-        return Err(spec_err(format!(
-            "method.seed needs batch_order = \"shuffled\", not `{}`",
-            b.name()
-        )));
+    for (key, set) in [
+        ("seed", spec.seed.is_some()),
+        ("seeds", spec.seeds.is_some()),
+    ] {
+        if set && b != BatchOrder::Shuffled {
+            return Err(spec_err(format!(
+                "method.{key} needs batch_order = \"shuffled\", not `{}`",
+                b.name()
+            )));
+        }
     }
     Ok(match b {
         BatchOrder::Fixed => (PieceOrder::Fixed, false),
@@ -308,19 +370,36 @@ fn splitting_method<'a>(
     } else {
         format!("{scheme} splitting, {sub} sub-flows x{sub_steps}")
     };
+    let replicas = seeds(spec)?;
     if let Some(b) = spec.batch_order {
         description.push_str(&format!(", {} batch order", b.name()));
         if let PieceOrder::Shuffled { seed } = piece_order {
-            description.push_str(&format!(" (seed {seed})"));
+            if replicas > 1 {
+                let last = seed.wrapping_add(replicas as u64 - 1);
+                description.push_str(&format!(
+                    " (seeds {seed}..={last}, RMS error over {replicas} seeds)"
+                ));
+            } else {
+                description.push_str(&format!(" (seed {seed})"));
+            }
         }
     }
-    let runner = move |level: Level| -> Result<LevelRun> {
+    let runner = move |level: Level, replica: u64| -> Result<LevelRun> {
         let Level::Steps(n) = level else {
             return Err(spec_err(
                 "a splitting runs with fixed steps (no tolerance ladder)",
             ));
         };
         let marks = measure.marks(n, t_end)?;
+        let options = match options.piece_order {
+            PieceOrder::Shuffled { seed } => SplittingOptions {
+                piece_order: PieceOrder::Shuffled {
+                    seed: seed.wrapping_add(replica),
+                },
+                ..options
+            },
+            _ => options,
+        };
         let mut splitting = Splitting::new(build_pieces()?.0, coefficients.clone(), options)?;
         let h = t_end / n as f64;
         let mut y = y0.clone();
@@ -334,6 +413,9 @@ fn splitting_method<'a>(
             } else {
                 splitting.advance(t, h, &mut y)?;
             }
+            if !all_finite(&y) {
+                return Err(Error::non_finite("the splitting's state", t + h));
+            }
             if next.next_if(|&&m| m == k + 1).is_some() {
                 states.push(y.clone());
             }
@@ -346,6 +428,21 @@ fn splitting_method<'a>(
     Ok(Method {
         description,
         order,
+        replicas,
         runner: Box::new(runner),
     })
+}
+
+/// `method.seeds` (default 1), checked: at least 1, at most [`MAX_SEEDS`]
+/// (its pairing with `batch_order = "shuffled"` is checked by
+/// [`batch_order`]).
+fn seeds(spec: &MethodSpec) -> Result<usize> {
+    match spec.seeds {
+        None => Ok(1),
+        Some(0) => Err(spec_err("method.seeds must be at least 1")),
+        Some(n) if n > MAX_SEEDS => Err(spec_err(format!(
+            "method.seeds = {n} exceeds the cap of {MAX_SEEDS}"
+        ))),
+        Some(n) => Ok(n),
+    }
 }

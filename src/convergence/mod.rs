@@ -2,10 +2,12 @@
 //!
 //! A study runs a method family at a ladder of step counts `n₀ < n₁ < …`
 //! over a span `T` (so `hₖ = T/nₖ`), measures the final-time 2-norm error
-//! against a reference, and fits the slope of `log e` against `log h` by least
-//! squares. Levels whose error sits on the round-off floor, and coarse (or
-//! stagnating fine) levels whose pairwise order disagrees with the rest, are
-//! excluded from the fit and reported with the reason.
+//! against a reference, and fits the line `log e ≈ p·log h + log C` by least
+//! squares: the slope `p` is the fitted order, `C` the error constant of
+//! `e ≈ C·hᵖ` (comparable between methods of the same order). Levels whose
+//! error sits on the round-off floor, and coarse (or stagnating fine) levels
+//! whose pairwise order disagrees with the rest, are excluded from the fit
+//! and reported with the reason.
 
 pub mod expr;
 pub mod least_squares;
@@ -75,6 +77,10 @@ pub struct ConvergenceReport {
     pub local_orders: Vec<f64>,
     /// Least-squares slope of `log e` on `log h` over the included levels.
     pub fitted_order: f64,
+    /// The error constant `C` of `e ≈ C·hᵖ` (`p` the fitted order): `exp` of
+    /// the intercept of the same least-squares line, `C = exp(mean(log e) −
+    /// p·mean(log h))` over the fitted levels, with `h = |T|/n`.
+    pub error_constant: f64,
     /// Indices of the levels used in the fit.
     pub fit_levels: Vec<usize>,
     /// Levels left out of the fit, with reasons.
@@ -156,6 +162,11 @@ impl fmt::Display for ConvergenceReport {
         if let Some(o) = self.effective_order {
             write!(f, " (effective order {o})")?;
         }
+        write!(
+            f,
+            "\nerror constant C = {:.4e} (error ≈ C·h^{:.3} over the fitted levels)",
+            self.error_constant, self.fitted_order
+        )?;
         for w in &self.warnings {
             write!(f, "\nwarning: {w}")?;
         }
@@ -363,6 +374,26 @@ impl ConvergenceStudy {
     /// round-off floor `roundoff_floor · scale`, typically the reference's
     /// norm; a zero scale gives the floor `roundoff_floor`).
     ///
+    /// The fit is the least-squares line through `(log hₖ, log eₖ)` over
+    /// the kept levels,
+    ///
+    /// $$ p = \frac{\sum_k (x_k - \bar x)(y_k - \bar y)}{\sum_k (x_k - \bar x)^2},\qquad C = \exp(\bar y - p\bar x), $$
+    ///
+    /// with `xₖ = log hₖ`, `yₖ = log eₖ`: the fitted order `p` and the error
+    /// constant `C` of `e ≈ C·hᵖ`.
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::ConvergenceStudy;
+    /// // e = 0.5·h² on a span of 2 (h = 2/n).
+    /// let steps = vec![4, 8, 16, 32];
+    /// let errors = steps.iter().map(|&n| 0.5 * (2.0 / n as f64).powi(2)).collect();
+    /// let report = ConvergenceStudy::new(steps, 2.0).analyze(errors, 1.0)?;
+    /// assert!((report.fitted_order - 2.0).abs() < 1e-12);
+    /// assert!((report.error_constant - 0.5).abs() < 1e-12);
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`run`](Self::run); [`Error::InvalidParameter`] naming `scale` when
     /// it is negative or not finite, and naming `errors` — with the cause —
@@ -396,7 +427,7 @@ impl ConvergenceStudy {
                 &too_few_levels(&self.steps, &errors, floor),
             ));
         }
-        let fitted_order = slope(
+        let (fitted_order, intercept) = line_fit(
             &keep
                 .iter()
                 .map(|&k| (h[k].ln(), errors[k].ln()))
@@ -416,6 +447,7 @@ impl ConvergenceStudy {
             errors,
             local_orders,
             fitted_order,
+            error_constant: intercept.exp(),
             fit_levels: keep,
             excluded,
             effective_order: self.effective_order,
@@ -571,14 +603,16 @@ fn norm2(v: &State) -> f64 {
     m * v.map(|x| x / m).norm()
 }
 
-/// Least-squares slope of `y` on `x`.
-fn slope(points: &[(f64, f64)]) -> f64 {
+/// The least-squares line `y ≈ slope·x + intercept` through `points`:
+/// `slope = Σ(x − x̄)(y − ȳ)/Σ(x − x̄)²`, `intercept = ȳ − slope·x̄`.
+fn line_fit(points: &[(f64, f64)]) -> (f64, f64) {
     let n = points.len() as f64;
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
     let my = points.iter().map(|p| p.1).sum::<f64>() / n;
     let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    sxy / sxx
+    let slope = sxy / sxx;
+    (slope, my - slope * mx)
 }
 
 /// A reference solution from a fine adaptive Dormand–Prince run
@@ -617,6 +651,9 @@ mod tests {
             .analyze(errors, 1.0)
             .unwrap();
         assert!((r.fitted_order - 2.0).abs() < 1e-12);
+        // e = 3·h² exactly on the fitted levels (h = 1/n): C = 3 up to the
+        // rounding of the logarithms.
+        assert!((r.error_constant - 3.0).abs() < 1e-12 * 3.0);
         assert_eq!(r.excluded.len(), 2);
         assert_eq!(r.excluded[0].reason, ExclusionReason::PreAsymptotic);
         assert_eq!(r.excluded[1].reason, ExclusionReason::RoundOff);

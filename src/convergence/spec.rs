@@ -31,10 +31,14 @@
 //! #                              #   palindromic (forward then backward, half
 //! #                              #   steps) | shuffled (seeded, every step)
 //! # seed = 0                     # batch_order = "shuffled" only
+//! # seeds = 1                    # batch_order = "shuffled": each level's error
+//! #                              #   is the RMS over seeds seed, …, seed+seeds−1
 //! # label = "shown in reports"
 //! # tols = [1e-4, 1e-6, 1e-8]    # work-precision only: an adaptive tolerance ladder
 //!
 //! [study]
+//! kind = "order"                 # or "work_precision" (splitflow order then runs
+//!                                 #   the work-precision study, as splitflow work-precision)
 //! steps = [8, 16, 32, 64, 128]
 //! error = "final"                 # final | max | rms over the output times
 //! norm = "2"                      # "2" | "inf"
@@ -50,7 +54,7 @@ use serde::{Deserialize, Serialize};
 
 use super::expr::{ExprSystem, TimeExprs};
 use super::measure::{Aggregate, ErrorMeasure, Norm};
-use super::methods::{Level, method};
+use super::methods::{Level, Method, method};
 use super::reference::{REFERENCE_TOL, Reference, independent_reference, richardson_orders};
 use super::{ConvergenceReport, ConvergenceStudy, Exclusion, ExclusionReason};
 use crate::error::{Error, Result, toml_error};
@@ -138,6 +142,12 @@ pub struct MethodSpec {
     /// `batch_order = "shuffled"`: the seed of the permutations (default 0);
     /// every level restarts from it.
     pub seed: Option<u64>,
+    /// `batch_order = "shuffled"`: the number `N` of seeds `seed, seed + 1,
+    /// …, seed + N − 1` run at every level (default 1, at most
+    /// [`MAX_SEEDS`]); the level's error is their RMS,
+    /// `(Σ_s e_s²/N)^{1/2}`, an estimate of the strong (mean-square) error
+    /// of the random epoch order.
+    pub seeds: Option<usize>,
     /// A name for the method in reports (defaults to its description).
     pub label: Option<String>,
     /// Work-precision studies: a ladder of adaptive tolerances
@@ -222,10 +232,24 @@ impl Methods {
     }
 }
 
+/// `study.kind`: which study a spec asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StudyKind {
+    /// A convergence-order study ([`OrderSpec::run_all`]), the default.
+    #[default]
+    Order,
+    /// A work–precision study ([`OrderSpec::work_precision`]): `splitflow
+    /// order` runs it as `splitflow work-precision` does.
+    WorkPrecision,
+}
+
 /// The `[study]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StudySpec {
+    /// `"order"` (the default) or `"work_precision"`.
+    pub kind: Option<StudyKind>,
     /// Numbers of outer steps over `[0, t_end]`, strictly increasing.
     pub steps: Vec<usize>,
     /// How the errors at the output times are combined (default `final`).
@@ -317,6 +341,11 @@ pub struct OrderOutcome {
     /// Levels whose run blew up (left out of the fit; their error is NaN).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unstable: Vec<UnstableLevel>,
+    /// `method.seeds` when above 1: every level's error is the RMS over
+    /// this many seeds (and `richardson_orders` is left out: a difference
+    /// of two random runs does not measure the order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<usize>,
 }
 
 /// A level whose run produced non-finite values.
@@ -330,8 +359,12 @@ pub struct UnstableLevel {
     pub t: f64,
 }
 
-/// The most steps one level may take.
+/// The most steps one level may take (outer steps × sub-steps per piece,
+/// over all its seeds, see [`MethodSpec::seeds`]).
 pub const MAX_STEPS_PER_LEVEL: usize = 100_000_000;
+
+/// The most seeds one shuffled method may average over ([`MethodSpec::seeds`]).
+pub const MAX_SEEDS: usize = 10_000;
 
 fn spec_err(message: impl Into<String>) -> Error {
     Error::Spec {
@@ -840,6 +873,30 @@ impl OrderSpec {
         Ok(spec)
     }
 
+    /// The study the spec asks for (`study.kind`, default [`StudyKind::Order`]).
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::convergence::spec::{OrderSpec, StudyKind};
+    /// let spec = OrderSpec::from_toml(r#"
+    /// [problem]
+    /// kind = "builtin"
+    /// name = "harmonic"
+    /// [method]
+    /// stepper = "rk4"
+    /// [study]
+    /// kind = "work_precision"
+    /// steps = [8, 16, 32]
+    /// "#)?;
+    /// assert_eq!(spec.kind(), StudyKind::WorkPrecision);
+    /// assert!(spec.run_all().is_err());
+    /// assert_eq!(spec.work_precision()?.methods[0].levels.len(), 3);
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    pub fn kind(&self) -> StudyKind {
+        self.study.kind.unwrap_or_default()
+    }
+
     /// Runs the study of a spec with one method.
     ///
     /// # Errors
@@ -862,8 +919,14 @@ impl OrderSpec {
     ///
     /// # Errors
     /// As [`run`](Self::run); an empty `[[method]]` array is an error, and
-    /// so is a method with a tolerance ladder (`tols`, for work-precision).
+    /// so are a method with a tolerance ladder (`tols`, for work-precision)
+    /// and `study.kind = "work_precision"`.
     pub fn run_all(&self) -> Result<Vec<OrderOutcome>> {
+        if self.kind() == StudyKind::WorkPrecision {
+            return Err(spec_err(
+                "study.kind = \"work_precision\": this spec asks for a work-precision study (OrderSpec::work_precision, splitflow work-precision or splitflow order)",
+            ));
+        }
         let study = self.prepare()?;
         if self.method.as_slice().iter().any(|m| m.tols.is_some()) {
             return Err(spec_err(
@@ -876,10 +939,16 @@ impl OrderSpec {
             .iter()
             .map(|spec| {
                 let mut m = method(spec, &study.problem, &study.measure)?;
-                let (report, unstable, finals) = run_levels(steps, &study, m.order, |n| {
-                    (m.runner)(Level::Steps(n)).map(|r| r.states)
+                let order = m.order;
+                let replicas = m.replicas;
+                let (report, unstable, finals) = run_levels(steps, &study, order, |n| {
+                    run_level(&study, &mut m, Level::Steps(n)).map(|r| r.outcome)
                 })?;
-                let richardson_orders = richardson_orders(&report.h, &finals, study.measure.norm);
+                let richardson_orders = if replicas > 1 {
+                    Vec::new()
+                } else {
+                    richardson_orders(&report.h, &finals, study.measure.norm)
+                };
                 Ok(OrderOutcome {
                     problem: study.problem.description.clone(),
                     method: spec.label.clone().unwrap_or(m.description),
@@ -889,6 +958,7 @@ impl OrderSpec {
                     richardson_orders,
                     report,
                     unstable,
+                    seeds: (replicas > 1).then_some(replicas),
                 })
             })
             .collect()
@@ -911,6 +981,14 @@ impl OrderSpec {
         if steps.len() < 2 || steps.windows(2).any(|w| w[1] <= w[0]) {
             return Err(spec_err(format!(
                 "study.steps = {steps:?}: need at least 2 levels, strictly increasing"
+            )));
+        }
+        let mut dy = State::zeros(problem.y0.len());
+        problem.system.rhs(0.0, &problem.y0, &mut dy);
+        if let Some(i) = dy.iter().position(|x| !x.is_finite()) {
+            return Err(spec_err(format!(
+                "problem: the right-hand side is not finite at t = 0, y = y0 (component {i} is {}): no method or reference can start",
+                dy[i]
             )));
         }
         let measure = self.study.measure(problem.t_end)?;
@@ -937,7 +1015,25 @@ impl OrderSpec {
                     )));
                 }
             }
-            let _ = method(spec, &problem, &measure)?;
+            let m = method(spec, &problem, &measure)?;
+            let finest = steps.last().copied().unwrap_or(0);
+            if finest.saturating_mul(m.replicas) > MAX_STEPS_PER_LEVEL {
+                return Err(spec_err(format!(
+                    "method.seeds = {}: {} seeds × {finest} steps exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
+                    m.replicas, m.replicas
+                )));
+            }
+            let sub = spec.sub_steps.unwrap_or(1);
+            if finest.saturating_mul(m.replicas).saturating_mul(sub) > MAX_STEPS_PER_LEVEL {
+                return Err(spec_err(format!(
+                    "method.sub_steps = {sub}: {sub} sub-steps × {finest} steps{} exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
+                    if m.replicas > 1 {
+                        format!(" × {} seeds", m.replicas)
+                    } else {
+                        String::new()
+                    }
+                )));
+            }
         }
         let tol = self.study.reference_tol.unwrap_or(REFERENCE_TOL);
         if !(tol.is_finite() && (1e-13..=1e-6).contains(&tol)) {
@@ -998,6 +1094,54 @@ pub(crate) fn level_error(
     }
 }
 
+/// One level of a method, run once per replica (seed).
+pub(crate) struct LevelResult {
+    /// The error (the RMS over the replicas, or the one run's error as it
+    /// is) with the first replica's final state, or the time the first
+    /// unstable replica blew up.
+    pub outcome: std::result::Result<(f64, State), f64>,
+    /// Right-hand-side evaluations of one run (the mean over the replicas;
+    /// `None` when a run failed midway).
+    pub f_evals: Option<usize>,
+}
+
+/// Runs `m` at `level` once per replica (`m.replicas`; the seeds of a
+/// shuffled batch order) and measures each run against the reference. With
+/// `N > 1` replicas the error is the RMS `(Σ_r e_r²/N)^{1/2}`; with one, the
+/// run's error itself (bitwise). Any unstable replica makes the level
+/// unstable.
+pub(crate) fn run_level(study: &Prepared, m: &mut Method, level: Level) -> Result<LevelResult> {
+    if m.replicas == 1 {
+        let run = (m.runner)(level, 0);
+        let f_evals = run.as_ref().ok().map(|r| r.f_evals);
+        let outcome = level_error(study, run.map(|r| r.states))?;
+        return Ok(LevelResult { outcome, f_evals });
+    }
+    let (mut sum_sq, mut evals, mut first) = (0.0, 0usize, None);
+    for r in 0..m.replicas {
+        let run = (m.runner)(level, r as u64);
+        let f = run.as_ref().ok().map(|r| r.f_evals);
+        match level_error(study, run.map(|r| r.states))? {
+            Ok((e, last)) => {
+                sum_sq += e * e;
+                evals += f.unwrap_or(0);
+                first.get_or_insert(last);
+            }
+            Err(t) => {
+                return Ok(LevelResult {
+                    outcome: Err(t),
+                    f_evals: f,
+                });
+            }
+        }
+    }
+    let n = m.replicas as f64;
+    Ok(LevelResult {
+        outcome: Ok(((sum_sq / n).sqrt(), first.expect("at least one replica"))),
+        f_evals: Some(evals / m.replicas),
+    })
+}
+
 /// Runs `runner` at every level; a level that fails with a non-finite value
 /// (or ends non-finite) is recorded as unstable with error NaN, left out of
 /// the fit with the reason [`ExclusionReason::Unstable`], and the study
@@ -1006,7 +1150,7 @@ fn run_levels(
     steps: &[usize],
     study: &Prepared,
     order: Order,
-    mut runner: impl FnMut(usize) -> Result<Vec<State>>,
+    mut runner: impl FnMut(usize) -> Result<std::result::Result<(f64, State), f64>>,
 ) -> Result<(ConvergenceReport, Vec<UnstableLevel>, Vec<Option<State>>)> {
     let analysis =
         ConvergenceStudy::new(steps.to_vec(), study.problem.t_end).with_effective_order(order);
@@ -1014,7 +1158,7 @@ fn run_levels(
     let mut finals = Vec::with_capacity(steps.len());
     let mut unstable = Vec::new();
     for (level, &n) in steps.iter().enumerate() {
-        match level_error(study, runner(n))? {
+        match runner(n)? {
             Ok((e, last)) => {
                 errors.push(e);
                 finals.push(Some(last));

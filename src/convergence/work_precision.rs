@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::measure::ErrorMeasure;
 use super::methods::{Level, method};
-use super::spec::{OrderSpec, level_error};
+use super::spec::{LevelResult, OrderSpec, run_level};
 use crate::error::Result;
 
 /// One level of a work–precision ladder.
@@ -39,6 +39,10 @@ pub struct WorkLevel {
 pub struct MethodWork {
     /// The method's label (or description).
     pub method: String,
+    /// `method.seeds` when above 1: each level's error is the RMS over this
+    /// many seeds, its `f_evals` and `seconds` those of one run (the mean).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<usize>,
     /// Its levels, coarse to fine.
     pub levels: Vec<WorkLevel>,
 }
@@ -97,10 +101,10 @@ impl OrderSpec {
             let mut levels = Vec::with_capacity(ladder.len());
             for level in ladder {
                 let start = Instant::now();
-                let run = (m.runner)(level);
-                let seconds = start.elapsed().as_secs_f64();
-                let f_evals = run.as_ref().ok().map(|r| r.f_evals);
-                let (error, unstable_at) = match level_error(&study, run.map(|r| r.states))? {
+                let LevelResult { outcome, f_evals } = run_level(&study, &mut m, level)?;
+                // Per run: a level of N seeds runs N times.
+                let seconds = start.elapsed().as_secs_f64() / m.replicas as f64;
+                let (error, unstable_at) = match outcome {
                     Ok((e, _)) => (e, None),
                     Err(t) => (f64::NAN, Some(t)),
                 };
@@ -119,6 +123,7 @@ impl OrderSpec {
             }
             methods.push(MethodWork {
                 method: spec.label.clone().unwrap_or(m.description),
+                seeds: (m.replicas > 1).then_some(m.replicas),
                 levels,
             });
         }
@@ -182,6 +187,12 @@ impl fmt::Display for WorkPrecisionReport {
         write!(f, "error:     {}", self.error_measure.describe())?;
         for m in &self.methods {
             writeln!(f, "\n\nmethod:    {}", m.method)?;
+            if let Some(n) = m.seeds {
+                writeln!(
+                    f,
+                    "seeds:     error = RMS over {n} seeds; f_evals and seconds per run"
+                )?;
+            }
             write!(
                 f,
                 "{:>10} {:>12} {:>12} {:>12}",

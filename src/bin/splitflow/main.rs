@@ -35,7 +35,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a convergence-order study described by a TOML file.
+    /// Run a convergence-order study described by a TOML file (a work-precision
+    /// study when its [study] has kind = "work_precision").
     Order(order::OrderArgs),
     /// Error against cost (f-evaluations, wall time) for several methods of a study spec.
     WorkPrecision(work_precision::WorkPrecisionArgs),

@@ -1,10 +1,11 @@
-//! `splitflow order`: a convergence-order study from a TOML spec.
+//! `splitflow order`: a convergence-order study from a TOML spec (or the
+//! work-precision study of a spec with `[study] kind = "work_precision"`).
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use splitflow::convergence::measure::ErrorMeasure;
-use splitflow::convergence::spec::{OrderOutcome, OrderSpec};
+use splitflow::convergence::spec::{OrderOutcome, OrderSpec, StudyKind};
 use splitflow::optimizers::{Optimizer, OptimizerSpec, OrderObjective, order_study};
 use splitflow::{Error, Result};
 
@@ -20,7 +21,8 @@ pub(crate) struct OrderArgs {
     /// the same name with extension .csv.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
-    /// Write the study table as CSV (steps, h, error, local_order, excluded).
+    /// Write the study table as CSV (steps, h, error, local_order, excluded;
+    /// a work-precision spec: method, steps, tol, error, f_evals, seconds).
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
     /// Print one JSON object instead of a table.
@@ -87,6 +89,7 @@ fn optimizer_outcome(spec: &OptimizerSpec, s: &OptimizerStudy) -> Result<OrderOu
         richardson_orders: Vec::new(),
         report,
         unstable: Vec::new(),
+        seeds: None,
     })
 }
 
@@ -101,6 +104,14 @@ pub(crate) fn run(a: &OrderArgs) -> Result<()> {
         Ok(opt) => optimizer_outcome(&opt, &a.optimizer_study())?,
         Err(_) => {
             let spec = OrderSpec::from_toml(&text)?;
+            if spec.kind() == StudyKind::WorkPrecision {
+                return crate::work_precision::report(
+                    &spec,
+                    a.csv.as_deref(),
+                    plot_csv.as_ref(),
+                    a.json,
+                );
+            }
             if let splitflow::convergence::spec::Methods::Many(_) = &spec.method {
                 return run_many(a, &spec, plot_csv.as_ref());
             }
@@ -179,13 +190,44 @@ fn run_many(a: &OrderArgs, spec: &OrderSpec, plot_csv: Option<&(&Path, PathBuf)>
         say!("{}", o.report)?;
         say_checks(o)?;
     }
+    say_summary(&outcomes)?;
     say_written(a.csv.as_deref(), plot_csv)?;
     Ok(())
 }
 
-/// The lines after a report: unstable levels, and the reference-free
+/// The methods side by side: fitted order and error constant `C` of
+/// `error ≈ C·h^p` (the constants compare methods of the same order).
+fn say_summary(outcomes: &[OrderOutcome]) -> Result<()> {
+    let width = outcomes
+        .iter()
+        .map(|o| o.method.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("method".len());
+    say!("\nsummary (error ≈ C·h^p over the fitted levels):")?;
+    say!(
+        "{:<width$}  {:>8}  {:>12}",
+        "method",
+        "order p",
+        "constant C"
+    )?;
+    for o in outcomes {
+        say!(
+            "{:<width$}  {:>8.3}  {:>12.4e}",
+            o.method,
+            o.report.fitted_order,
+            o.report.error_constant
+        )?;
+    }
+    Ok(())
+}
+
+/// The lines after a report: the seed averaging, unstable levels, and the reference-free
 /// (Richardson) orders as a check on the reference.
 fn say_checks(o: &OrderOutcome) -> Result<()> {
+    if let Some(n) = o.seeds {
+        say!("seeds:     every level's error is the RMS over {n} seeds")?;
+    }
     for u in &o.unstable {
         say_unstable(u)?;
     }

@@ -1,7 +1,8 @@
 //! `splitflow work-precision`: error against cost for several methods, from
-//! a study spec.
+//! a study spec (also run by `splitflow order` for a spec with `[study]
+//! kind = "work_precision"`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use splitflow::Result;
@@ -34,12 +35,26 @@ pub(crate) fn run(a: &WorkPrecisionArgs) -> Result<()> {
     if let Some(path) = &a.csv {
         check_output_file("--csv", path)?;
     }
-    let report = OrderSpec::from_toml(&text)?.work_precision()?;
+    let spec = OrderSpec::from_toml(&text)?;
+    report(&spec, a.csv.as_deref(), plot_csv.as_ref(), a.json)
+}
+
+/// Runs the work-precision study of `spec` and reports it: the table or
+/// JSON on stdout, the CSV to `csv`, the diagram and its data to
+/// `plot_csv` (output paths already checked). Also the route of `splitflow
+/// order` for a spec with `[study] kind = "work_precision"`.
+pub(crate) fn report(
+    spec: &OrderSpec,
+    csv_path: Option<&Path>,
+    plot_csv: Option<&(&Path, PathBuf)>,
+    json: bool,
+) -> Result<()> {
+    let report = spec.work_precision()?;
     let csv = report.to_csv();
-    if let Some(path) = &a.csv {
+    if let Some(path) = csv_path {
         write(path, &csv)?;
     }
-    if let Some((path, data)) = &plot_csv {
+    if let Some((path, data)) = plot_csv {
         write(data, &csv)?;
         #[cfg(feature = "plot")]
         splitflow::plot::work_precision_plot(
@@ -51,10 +66,10 @@ pub(crate) fn run(a: &WorkPrecisionArgs) -> Result<()> {
         #[cfg(not(feature = "plot"))]
         let _ = path;
     }
-    if a.json {
+    if json {
         return say!("{}", to_json(&report)?);
     }
     say!("{report}")?;
-    say_written(a.csv.as_deref(), plot_csv.as_ref())?;
+    say_written(csv_path, plot_csv)?;
     Ok(())
 }
