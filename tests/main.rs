@@ -14,6 +14,7 @@ mod optimizers_ssa_vr;
 mod orderlab;
 mod paper;
 mod proptests;
+mod reduced_fast;
 mod reduction;
 mod rk45_oracle;
 mod schedules;
