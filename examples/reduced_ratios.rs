@@ -13,8 +13,9 @@
 //! one iteration), and (b) one epoch of batch steps from θ₀ (every batch
 //! factorized on first use, as in a paper run), per iteration. Printed: the
 //! solver counters per advance (right-hand-side evaluations, accepted and
-//! rejected steps) and the median [range] of the per-round ratios old/new,
-//! with the load average before and after (the machine may be shared).
+//! rejected steps), the median [range] of the per-round ratios old/new and
+//! the ratio of the fastest rounds (the least disturbed by other load), with
+//! the load average before and after (the machine may be shared).
 //! The data are those of `paper --quick --seed 0`: digits01 (b = 50) and
 //! digits (b = 64) split 80/20 by the seed-0 permutation, θ₀ from seed 1.
 
@@ -109,8 +110,8 @@ fn compare<'a>(
         };
         let (a, a0, a1) = median_range(&mut r_one);
         let (b, b0, b1) = median_range(&mut r_per);
-        let (to, _, _) = median_range(&mut t_old);
-        let (tn, _, _) = median_range(&mut t_new);
+        let (to, to_min, _) = median_range(&mut t_old);
+        let (tn, tn_min, _) = median_range(&mut t_new);
         println!("{what} α = {alpha:.3e}:");
         println!(
             "  per advance: qr {}; gram {}",
@@ -121,6 +122,12 @@ fn compare<'a>(
             "  epoch, per iteration: qr {:.0} µs, gram {:.0} µs; ratio qr/gram median {b:.2} [{b0:.2}, {b1:.2}]",
             to * 1e6,
             tn * 1e6
+        );
+        println!(
+            "  epoch, per iteration, fastest round: qr {:.0} µs, gram {:.0} µs, ratio {:.2}",
+            to_min * 1e6,
+            tn_min * 1e6,
+            to_min / tn_min
         );
         println!(
             "  first iteration (with factorization): ratio qr/gram median {a:.2} [{a0:.2}, {a1:.2}]"

@@ -180,6 +180,18 @@ fn gram_and_qr_rk4_sub_steps_agree_to_round_off() {
         let theta0 = gaussian_vector(&mut rng, p) / (p as f64).sqrt();
         let phi0 = gaussian_vector(&mut rng, 3 * p) / (p as f64).sqrt();
         let opts = ReducedLogisticFlow::default_options();
+        // The default: Gram when b ≤ p, QR when b > p.
+        let (x0, y0) = lr.batch(0);
+        let want = if b <= p {
+            FactorizationMethod::Gram
+        } else {
+            FactorizationMethod::Qr
+        };
+        let default = ReducedLogisticFlow::new(x0, y0, 0.1, opts).unwrap();
+        assert_eq!(default.factorization(), want);
+        let (xs0, ys0) = sm.batch(0);
+        let default = ReducedSoftmaxFlow::new(xs0, ys0, 0.1, opts).unwrap();
+        assert_eq!(default.factorization(), want);
         let rk4 = || Integrator::fixed(Rk4::new(), 8).unwrap();
         for i in 0..lr.num_batches() {
             let (xb, yb) = lr.batch(i);

@@ -74,7 +74,7 @@ impl OdeSystem for DualLogistic<'_> {
 ///
 /// $$ η' = −c\,R\,(σ(R^\top η) − y), \qquad θ(h) = θ_0 + Q(η(h) − η(0)), $$
 ///
-/// or, by default, in the Gram (dual) coordinates `θ = θ₀ + Xᵀv`
+/// or, by default when `b ≤ p`, in the Gram (dual) coordinates `θ = θ₀ + Xᵀv`
 /// ([`FactorizationMethod::Gram`], see [`with_factorization`](Self::with_factorization)):
 ///
 /// $$ v' = −c\,\big(σ(Xθ_0 + XX^\top v) − y\big),\quad v(0) = 0, \qquad θ(h) = θ_0 + X^\top v(h), $$
@@ -124,7 +124,7 @@ impl<'a> ReducedLogisticFlow<'a> {
             x,
             y,
             c,
-            factors: LocalFactors::new(FactorizationMethod::Gram),
+            factors: LocalFactors::new(FactorizationMethod::default_for(x)),
             s: Workspace::new(DVector::zeros(y.len())),
             core,
         })
@@ -143,9 +143,9 @@ impl<'a> ReducedLogisticFlow<'a> {
     }
 
     /// The same flow in other coordinates: [`FactorizationMethod::Gram`]
-    /// (the default, `θ = θ₀ + Xᵀv`) or [`FactorizationMethod::Qr`]
-    /// (`η = Qᵀθ`, the paper's reduction and the default before the Gram
-    /// coordinates).
+    /// (the default when `b ≤ p`, `θ = θ₀ + Xᵀv`) or [`FactorizationMethod::Qr`]
+    /// (`η = Qᵀθ`, the paper's reduction; the default when `b > p`, where
+    /// its ODE is the smaller, and before the Gram coordinates).
     ///
     /// # Example
     /// ```
@@ -176,13 +176,21 @@ impl<'a> ReducedLogisticFlow<'a> {
         self.factors.method()
     }
 
-    /// The reduced flows of every batch (`c = 1/(m·bᵢ)`), default tolerance 1e-8.
+    /// The reduced flows of every batch (`c = 1/(m·bᵢ)`), default tolerance
+    /// 1e-8, all in the default coordinates of the first (full) batch.
     pub fn for_batches(problem: &'a Logistic, options: AdaptiveOptions) -> Result<Vec<Self>> {
         let m = problem.num_batches();
+        // One choice for all batches, by the full batch size (the first
+        // batch's), so that a short last batch does not switch coordinates.
+        let method = (m > 0).then(|| FactorizationMethod::default_for(problem.batch(0).0));
         (0..m)
             .map(|i| {
                 let (x, y) = problem.batch(i);
-                Self::new(x, y, 1.0 / (m * x.nrows()) as f64, options)
+                let flow = Self::new(x, y, 1.0 / (m * x.nrows()) as f64, options)?;
+                Ok(match method {
+                    Some(method) => flow.with_factorization(method),
+                    None => flow,
+                })
             })
             .collect()
     }

@@ -11,6 +11,20 @@ use crate::kernels::gemm_acc;
 use crate::splitting::FlowStats;
 use crate::{AdaptiveOptions, Integrator, OdeSystem, Rk45, State, Stats};
 
+impl FactorizationMethod {
+    /// The default coordinates of a reduced nonlinear flow of batch `x`
+    /// (b×p): Gram when `b ≤ p` (its b-dimensional ODE is then no larger
+    /// than the k = min(b, p)-dimensional QR one, and each evaluation is one
+    /// b×b product instead of two k×b ones), QR otherwise.
+    pub(crate) fn default_for(x: &DMatrix<f64>) -> Self {
+        if x.nrows() <= x.ncols() {
+            FactorizationMethod::Gram
+        } else {
+            FactorizationMethod::Qr
+        }
+    }
+}
+
 /// The factors of a batch in its local coordinates, computed on first use:
 /// the basis `B` with `Θ(h) = Θ₀ + B(Y(h) − Y(0))`, the small matrix of the
 /// reduced field (`R`, k×b, or `G = XXᵀ`, b×b) and the projection `BᵀΘ₀`

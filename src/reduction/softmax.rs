@@ -126,7 +126,7 @@ impl OdeSystem for DualSoftmax<'_> {
 ///
 /// $$ H' = −c\,R\,(s(R^\top H) − Y), \qquad Θ(h) = Θ_0 + Q(H(h) − H(0)), $$
 ///
-/// or, by default, in the Gram (dual) coordinates `Θ = Θ₀ + XᵀV`
+/// or, by default when `b ≤ p`, in the Gram (dual) coordinates `Θ = Θ₀ + XᵀV`
 /// ([`FactorizationMethod::Gram`], see [`with_factorization`](Self::with_factorization)):
 ///
 /// $$ V' = −c\,\big(s(XΘ_0 + XX^\top V) − Y\big),\quad V(0) = 0, \qquad Θ(h) = Θ_0 + X^\top V(h), $$
@@ -173,7 +173,7 @@ impl<'a> ReducedSoftmaxFlow<'a> {
             x,
             y,
             c,
-            factors: LocalFactors::new(FactorizationMethod::Gram),
+            factors: LocalFactors::new(FactorizationMethod::default_for(x)),
             rt: DMatrix::zeros(0, 0),
             work: Workspace::new(SoftmaxWork::new(y.nrows(), y.ncols())),
             core,
@@ -193,9 +193,9 @@ impl<'a> ReducedSoftmaxFlow<'a> {
     }
 
     /// The same flow in other coordinates: [`FactorizationMethod::Gram`]
-    /// (the default, `Θ = Θ₀ + XᵀV`) or [`FactorizationMethod::Qr`]
-    /// (`H = QᵀΘ`, the paper's reduction and the default before the Gram
-    /// coordinates).
+    /// (the default when `b ≤ p`, `Θ = Θ₀ + XᵀV`) or [`FactorizationMethod::Qr`]
+    /// (`H = QᵀΘ`, the paper's reduction; the default when `b > p`, where
+    /// its ODE is the smaller, and before the Gram coordinates).
     ///
     /// # Example
     /// ```
@@ -226,13 +226,21 @@ impl<'a> ReducedSoftmaxFlow<'a> {
         self.factors.method()
     }
 
-    /// The reduced flows of every batch (`c = 1/(m·bᵢ)`).
+    /// The reduced flows of every batch (`c = 1/(m·bᵢ)`), all in the default
+    /// coordinates of the first (full) batch.
     pub fn for_batches(problem: &'a Softmax, options: AdaptiveOptions) -> Result<Vec<Self>> {
         let m = problem.num_batches();
+        // One choice for all batches, by the full batch size (the first
+        // batch's), so that a short last batch does not switch coordinates.
+        let method = (m > 0).then(|| FactorizationMethod::default_for(problem.batch(0).0));
         (0..m)
             .map(|i| {
                 let (x, y) = problem.batch(i);
-                Self::new(x, y, 1.0 / (m * x.nrows()) as f64, options)
+                let flow = Self::new(x, y, 1.0 / (m * x.nrows()) as f64, options)?;
+                Ok(match method {
+                    Some(method) => flow.with_factorization(method),
+                    None => flow,
+                })
             })
             .collect()
     }
