@@ -20,6 +20,7 @@ mod order_lab_work_precision;
 mod orderlab;
 mod paper;
 mod proptests;
+mod reduced_fast;
 mod reduction;
 mod registry;
 mod rk45_oracle;

@@ -6,13 +6,19 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::error::{Error, Result};
 
-/// How the exact least-squares flow factorizes a batch.
+/// How a batch is factorized: for the exact least-squares flow, and the
+/// coordinates of the reduced logistic and softmax flows
+/// ([`ReducedLogisticFlow::with_factorization`](super::ReducedLogisticFlow::with_factorization)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FactorizationMethod {
-    /// Thin QR `Xᵢᵀ = QᵢRᵢ`, then eigenpairs of `RᵢRᵢᵀ` (k×k). The default.
+    /// Thin QR `Xᵢᵀ = QᵢRᵢ`, then eigenpairs of `RᵢRᵢᵀ` (k×k); the reduced
+    /// nonlinear flows integrate `η = Qᵢᵀθ`. The default of the
+    /// least-squares flow.
     #[default]
     Qr,
-    /// Eigenpairs of the Gram matrix `XᵢXᵢᵀ` (b×b); no `Q` is stored.
+    /// Eigenpairs of the Gram matrix `XᵢXᵢᵀ` (b×b); no `Q` is stored. The
+    /// reduced nonlinear flows integrate `v` with `θ = θ₀ + Xᵢᵀv` (their
+    /// default when `b ≤ p`).
     Gram,
 }
 

@@ -14,13 +14,21 @@
 //! Factorizations are computed once per batch, lazily on first use (or all at
 //! once with [`factorize_all`]), and reused every epoch.
 //!
+//! When `b ≤ p` the nonlinear flows integrate, by default, the same local ODE in the Gram
+//! (dual) coordinates `θ = θ₀ + Xᵢᵀv`, `v' = −c(σ(Xᵢθ₀ + XᵢXᵢᵀv) − y)`,
+//! `v(0) = 0` ([`FactorizationMethod::Gram`]): one b×b product per
+//! evaluation instead of two k×b ones and no QR. `with_factorization(FactorizationMethod::Qr)`
+//! selects the `η = Qᵢᵀθ` coordinates above; adaptive advances of the two
+//! agree to the tolerance, fixed explicit sub-steps to round-off
+//! (docs/theory.md §4.5.1).
+//!
 //! ## Local integration
 //!
 //! How a reduced flow ([`ReducedLogisticFlow`],
 //! [`ReducedSoftmaxFlow`]) integrates its reduced
 //! ODE `η' = g(η)` over one advance `[t, t + h]`, from `η₀ = Qᵀθ₀` to
 //! `η(h)`, with its [`Integrator`](crate::Integrator); the flow then lifts
-//! `θ = θ₀ + Q(η(h) − η₀)`.
+//! `θ = θ₀ + Q(η(h) − η₀)` (in Gram coordinates: `v` from 0, `θ = θ₀ + Xᵀv(h)`).
 //!
 //! * Adaptive steps (the default: Dormand–Prince 5(4), `rtol = atol = 1e-8`):
 //!   the same controller and step sequence as [`integrate`](crate::integrate())
@@ -34,7 +42,8 @@
 //!    θ = θ_0 + Q(η_n − η_0). $$
 //!
 //! Every explicit Runge–Kutta method is affine-covariant and the full local
-//! field is `f(θ) = Q g(Qᵀθ)` with `QᵀQ = I`, so these iterates are the
+//! field is `f(θ) = Q g(Qᵀθ)` with `QᵀQ = I` (in Gram coordinates the
+//! linear map `v ↦ θ₀ + Xᵀv` carries the v-field to it), so these iterates are the
 //! stepper's iterates on the full p-dimensional local ODE up to round-off
 //! (implicit Euler's up to its Newton tolerance): with `ExplicitEuler`, one
 //! sub-step and `h = α·m` the advance is one SGD step on the batch.
