@@ -198,8 +198,7 @@ impl ExplicitRk {
         let tab = self.tableau;
         for i in 1..last {
             let (done, rest) = self.k.split_at_mut(i);
-            let (terms, m) = weighted_terms(h, tab.a[i], done);
-            lincomb(self.stage.as_mut_slice(), Some(y), &terms[..m]);
+            stage_sum(self.stage.as_mut_slice(), Some(y), h, tab.a[i], done, false);
             eval_rhs(
                 system,
                 t + tab.c[i] * h,
@@ -226,8 +225,14 @@ impl ExplicitRk {
         let s = tab.stages();
         // With FSAL the last stage's argument is y_new itself.
         self.stages(system, t, h, y.as_slice(), s - usize::from(tab.fsal))?;
-        let (terms, m) = weighted_terms(h, tab.b, &self.k);
-        let probe = lincomb_checked(y_new.as_mut_slice(), Some(y.as_slice()), &terms[..m]);
+        let probe = stage_sum(
+            y_new.as_mut_slice(),
+            Some(y.as_slice()),
+            h,
+            tab.b,
+            &self.k,
+            true,
+        );
         let end = if tab.fsal {
             &mut self.k[s - 1]
         } else {
@@ -236,6 +241,49 @@ impl ExplicitRk {
         };
         eval_rhs(system, t + h, y_new, end, self.labels.0)?;
         Ok(probe)
+    }
+}
+
+/// `out = base + Σⱼ (h·wⱼ)·kⱼ` over the non-zero weights, in stage order
+/// (`out += …` when `base` is `None`), and with `probe` the non-finite
+/// probe of the result (NaN when an entry is not finite, else 0). Small
+/// systems sum entry by entry, larger ones go through the fused kernels
+/// ([`lincomb`], [`lincomb_checked`]); the arithmetic per entry is the same
+/// left-to-right sum, so the two are bitwise equal.
+#[inline]
+fn stage_sum(
+    out: &mut [f64],
+    base: Option<&[f64]>,
+    h: f64,
+    w: &[f64],
+    k: &[State],
+    probe: bool,
+) -> f64 {
+    if out.len() <= super::SMALL_SYSTEM {
+        // Stage by stage: each entry still accumulates left to right.
+        if let Some(b) = base {
+            out.copy_from_slice(b);
+        }
+        for (&wj, kj) in w.iter().zip(k) {
+            if wj != 0.0 {
+                let c = h * wj;
+                for (o, &x) in out.iter_mut().zip(kj.as_slice()) {
+                    *o += c * x;
+                }
+            }
+        }
+        return if probe {
+            out.iter().fold(0.0, |p, &x| p + x * 0.0)
+        } else {
+            0.0
+        };
+    }
+    let (terms, m) = weighted_terms(h, w, k);
+    if probe {
+        lincomb_checked(out, base, &terms[..m])
+    } else {
+        lincomb(out, base, &terms[..m]);
+        0.0
     }
 }
 
@@ -316,8 +364,7 @@ impl Stepper for ExplicitRk {
         self.stages(system, t, h, y.as_slice(), used)?;
         stats.f_evals += used;
         stats.accepted += 1;
-        let (terms, m) = weighted_terms(h, w, &self.k);
-        if lincomb_checked(y.as_mut_slice(), None, &terms[..m]).is_nan() {
+        if stage_sum(y.as_mut_slice(), None, h, w, &self.k, true).is_nan() {
             return Err(Error::non_finite(self.labels.1, t + h));
         }
         Ok(())
@@ -395,5 +442,47 @@ impl EmbeddedStepper for ExplicitRk {
             Some(d) => continuous_extension(d, h, &self.k, y, y_new, seg),
             None => seg.hermite(h, y, y_new, &self.k[0], self.end_derivative(), |_| 0.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The small-system loop of [`stage_sum`] and the fused kernels give
+    /// bitwise the same sums and probes (DOPRI5's weights, zeros included).
+    #[test]
+    fn small_system_stage_sums_are_bitwise_the_fused_ones() {
+        let tab = tableau::DOPRI5;
+        let n = super::super::SMALL_SYSTEM;
+        let k: Vec<State> = (0..tab.stages())
+            .map(|j| {
+                State::from_fn(n, |i, _| {
+                    ((i * 7 + j * 3) as f64).sin() * 10f64.powi(j as i32 - 3)
+                })
+            })
+            .collect();
+        let y: Vec<f64> = (0..n).map(|i| (i as f64).cos()).collect();
+        let h = 0.037;
+        for w in [tab.b, tab.a[5], tab.b_embedded.unwrap()] {
+            let mut small = vec![0.0; n];
+            let p_small = stage_sum(&mut small, Some(&y), h, w, &k, true);
+            let (terms, m) = weighted_terms(h, w, &k);
+            let mut fused = vec![0.0; n];
+            let p_fused = lincomb_checked(&mut fused, Some(&y), &terms[..m]);
+            assert_eq!(small, fused);
+            assert_eq!(p_small.to_bits(), p_fused.to_bits());
+            // `out +=` form.
+            let mut a = y.clone();
+            stage_sum(&mut a, None, h, w, &k, false);
+            let mut b = y.clone();
+            lincomb(&mut b, None, &terms[..m]);
+            assert_eq!(a, b);
+        }
+        // A non-finite stage entry (weight b₀ ≠ 0) is probed as NaN.
+        let mut bad = k.clone();
+        bad[0][2] = f64::NAN;
+        let mut out = vec![0.0; n];
+        assert!(stage_sum(&mut out, Some(&y), h, tab.b, &bad, true).is_nan());
     }
 }

@@ -240,6 +240,13 @@ pub(crate) fn fit(v: &mut State, n: usize) {
 }
 
 /// [`fit`] for several workspaces.
+/// Systems at most this long take the steppers' stage-by-stage loops for
+/// stage sums and error norms: for them, setting up the fused kernels' term
+/// arrays (`MAX_STAGES` slices, filled and copied per stage) costs more than
+/// the sums (on Lorenz, n = 3, it doubled the time of an Rk45 run). The
+/// arithmetic per entry is the same left-to-right sum either way (bitwise).
+pub(crate) const SMALL_SYSTEM: usize = 16;
+
 pub(crate) fn fit_all<'a>(n: usize, workspaces: impl IntoIterator<Item = &'a mut State>) {
     for v in workspaces {
         fit(v, n);
