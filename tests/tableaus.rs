@@ -1,5 +1,5 @@
-//! The generic explicit Runge–Kutta stepper on its tableaus: equality with
-//! the hand-written RK4 and Dormand–Prince, observed orders of every named
+//! The generic explicit Runge–Kutta stepper on its tableaus: the named
+//! steppers `Rk4` and `Rk45` as faithful wrappers of it, observed orders of every named
 //! tableau (main and embedded), adaptive accuracy, order conditions (with
 //! negative controls) and the name registry.
 
@@ -18,10 +18,13 @@ fn bits(y: &State) -> Vec<u64> {
 }
 
 // ---------------------------------------------------------------------------
-// (a) Equal to the hand-written steppers on their tableaus. The generic
-// stepper forms the same linear combinations with the same fused kernels, in
-// the same order of operations (zero coefficients skipped, which adds exact
-// zeros only), so the results are bitwise equal, not merely close.
+// (a) The named steppers are the generic one on their tableaus. `Rk4` and
+// `Rk45` run `ExplicitRk`'s code (one stepper engine), so these tests check
+// the wrappers — names, labels, solution choice, counters, Rk45's own
+// CONTD5 dense output — forward faithfully (bitwise), not two independent
+// implementations; the independent pins are `Rk4` against the textbook
+// formula (unit test in src/steppers/rk4.rs) and `Rk45` against ode_solvers'
+// Dopri5 step statistics (tests/rk45_oracle.rs).
 // ---------------------------------------------------------------------------
 
 #[test]

@@ -11,7 +11,7 @@
 //!
 //! θ₀ ~ U(−1/√p, 1/√p) (seeded), batches visited cyclically, SGD =
 //! explicit-Euler local steps, splitting = exact (least squares) or
-//! QR-reduced RK45 (logistic, softmax, rtol = atol = 1e-8) local flows.
+//! reduced RK45 (logistic, softmax, rtol = atol = 1e-8; Gram coordinates when b ≤ p, else QR) local flows.
 //!
 //! | file | holds |
 //! |---|---|

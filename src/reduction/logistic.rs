@@ -1,4 +1,4 @@
-//! The QR-reduced local flow of a logistic-regression batch.
+//! The reduced local flow (Gram or QR coordinates) of a logistic-regression batch.
 
 use crate::workspace::Workspace;
 

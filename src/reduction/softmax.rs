@@ -1,4 +1,4 @@
-//! The QR-reduced local flow of a softmax-regression batch.
+//! The reduced local flow (Gram or QR coordinates) of a softmax-regression batch.
 
 use crate::workspace::Workspace;
 

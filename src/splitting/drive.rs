@@ -50,15 +50,7 @@ pub fn integrate_flow(
     steps: &Steps,
     record: Record,
 ) -> Result<Solution> {
-    if !t0.is_finite() {
-        return Err(Error::non_finite_input("start time t0", None));
-    }
-    if !t1.is_finite() {
-        return Err(Error::non_finite_input("end time t1", None));
-    }
-    if t1 == t0 {
-        return Err(Error::invalid("t1", t1, "end time equals start time t0"));
-    }
+    crate::integrate::check_span(t0, t1)?;
     if record == Record::Dense {
         return Err(Error::invalid(
             "record",
