@@ -148,6 +148,10 @@ fn implicit_sgd_is_implicit_euler_on_the_gradient_flow() {
     );
 }
 
+/// `GradientDescent` with `GradientScheme::Rk4` now runs the RK4 stepper
+/// through a generated optimizer (the steppers are the one place a scheme
+/// lives), so this checks the wrapper forwards faithfully; the independent
+/// pin is tests/optimizers.rs `rk4_on_the_gradient_flow_equals_the_rk4_polynomial`.
 #[test]
 fn rk4_gradient_descent_is_rk4_on_the_gradient_flow() {
     let h = 0.05;

@@ -1,5 +1,8 @@
 //! Gradient descent, SGD and implicit SGD: one-step schemes on the gradient flow.
 
+use std::sync::Mutex;
+
+use super::generated::{FlowKind, GeneratedFlow, GeneratedOptimizer, Scheme};
 use super::{GradientOracle, Optimizer, check_positive, commit, gradient_at, prepare};
 use crate::State;
 use crate::error::{Error, Result};
@@ -14,7 +17,9 @@ pub enum GradientScheme {
     /// fixed-point iteration.
     ImplicitEuler(ImplicitOptions),
     /// Classical RK4 (four gradients per step, all from the same oracle
-    /// state, i.e. the same batch).
+    /// state, i.e. the same batch): the library's `Rk4` stepper on the
+    /// gradient flow, run through a
+    /// [`GeneratedOptimizer`](super::GeneratedOptimizer).
     Rk4,
 }
 
@@ -72,11 +77,16 @@ impl Default for ImplicitOptions {
 /// estimators based on stochastic gradients*, 2017 (implicit SGD);
 /// D. Merkulov, I. Oseledets, *Stochastic gradient algorithms from ODE
 /// splitting perspective*, 2020.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct GradientDescent {
     h: f64,
     scheme: GradientScheme,
     steps: usize,
+    /// RK4 on the gradient flow: the RK4 stepper through the generated
+    /// optimizer (the steppers are the one place a scheme lives). In a
+    /// `Mutex` only so that `GradientDescent` stays `Sync` (steppers are
+    /// `Send`); it is reached through `get_mut`, never locked.
+    rk4: Option<Mutex<GeneratedOptimizer>>,
     g: State,
     stage: State,
     acc: State,
@@ -105,6 +115,10 @@ impl GradientDescent {
             h,
             scheme,
             steps: 0,
+            rk4: match scheme {
+                GradientScheme::Rk4 => Some(Mutex::new(rk4_on_gradient_flow(h)?)),
+                _ => None,
+            },
             g: State::zeros(0),
             stage: State::zeros(0),
             acc: State::zeros(0),
@@ -184,25 +198,34 @@ impl GradientDescent {
             change: last,
         })
     }
+}
 
-    fn rk4_step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
-        let k = self.steps + 1;
-        let h = self.h;
-        // acc accumulates k₁ + 2k₂ + 2k₃ + k₄ with kᵢ = −∇f(stage).
-        gradient_at(oracle, theta, &mut self.g, k)?;
-        self.acc.copy_from(&self.g);
-        for (c, w) in [(0.5, 2.0), (0.5, 2.0), (1.0, 1.0)] {
-            self.stage.copy_from(theta);
-            self.stage.axpy(-c * h, &self.g, 1.0);
-            gradient_at(oracle, &self.stage, &mut self.g, k)?;
-            self.acc.axpy(w, &self.g, 1.0);
+/// RK4 on the gradient flow with step `h`, as a generated optimizer.
+fn rk4_on_gradient_flow(h: f64) -> Result<GeneratedOptimizer> {
+    GeneratedOptimizer::new(
+        Box::new(GeneratedFlow::new(FlowKind::Gradient)?),
+        Scheme::stepper("rk4")?,
+        h,
+    )
+}
+
+impl Clone for GradientDescent {
+    /// A copy with the same scheme, step, counter and workspaces (RK4's
+    /// generated optimizer is rebuilt: it keeps no state between steps).
+    fn clone(&self) -> Self {
+        GradientDescent {
+            h: self.h,
+            scheme: self.scheme,
+            steps: self.steps,
+            rk4: self
+                .rk4
+                .as_ref()
+                .and_then(|_| rk4_on_gradient_flow(self.h).ok().map(Mutex::new)),
+            g: self.g.clone(),
+            stage: self.stage.clone(),
+            acc: self.acc.clone(),
+            next: self.next.clone(),
         }
-        lincomb(
-            self.next.as_mut_slice(),
-            Some(theta.as_slice()),
-            &[(-h / 6.0, self.acc.as_slice())],
-        );
-        commit(k, theta, &mut self.next, &mut [])
     }
 }
 
@@ -234,7 +257,13 @@ impl Optimizer for GradientDescent {
                 commit(k, theta, &mut self.next, &mut [])?;
             }
             GradientScheme::ImplicitEuler(opts) => self.implicit_step(theta, oracle, opts)?,
-            GradientScheme::Rk4 => self.rk4_step(theta, oracle)?,
+            GradientScheme::Rk4 => match &mut self.rk4 {
+                Some(rk4) => rk4
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .step(theta, oracle)?,
+                None => unreachable!("built with the scheme"),
+            },
         }
         self.steps += 1;
         Ok(())
@@ -242,6 +271,9 @@ impl Optimizer for GradientDescent {
 
     fn reset(&mut self) {
         self.steps = 0;
+        if let Some(rk4) = &mut self.rk4 {
+            rk4.get_mut().unwrap_or_else(|e| e.into_inner()).reset();
+        }
     }
 
     fn steps_taken(&self) -> usize {

@@ -141,11 +141,12 @@ impl BlockState {
         (out1, out2, views)
     }
 
-    /// Whether every written block (and θ) is finite.
-    pub fn written_finite(&self) -> bool {
+    /// The first block that is not finite among θ and the written blocks
+    /// (`None`: all finite).
+    pub fn first_non_finite(&self) -> Option<usize> {
         (0..self.blocks)
             .filter(|&b| b == 0 || self.written(b))
-            .all(|b| crate::kernels::all_finite(self.get(b).as_slice()))
+            .find(|&b| !crate::kernels::all_finite(self.get(b).as_slice()))
     }
 
     /// Ends a step: commits the written blocks when `commit` (O(1) swaps),

@@ -576,7 +576,7 @@ impl Optimizer for GeneratedOptimizer {
         };
         // Both paths leave θ and the state as they were unless the step
         // succeeds with finite results.
-        let (result, error, finite) = if let Some((subs, flow)) = fast {
+        let (result, error, non_finite) = if let Some((subs, flow)) = fast {
             self.state.begin(theta);
             let storage = Storage::Blocks {
                 flow,
@@ -585,20 +585,24 @@ impl Optimizer for GeneratedOptimizer {
             };
             let result = advance(&mut self.plan, self.flow.as_ref(), &src, t, h, storage);
             let error = src.take_error();
-            let finite = self.state.written_finite();
-            let commit = result.is_ok() && error.is_none() && finite;
-            self.state.end(theta, commit);
-            (result, error, finite)
+            let bad = self.state.first_non_finite();
+            self.state
+                .end(theta, result.is_ok() && error.is_none() && bad.is_none());
+            (result, error, bad)
         } else {
             self.state.gather(theta, &mut self.work);
             let storage = Storage::Contiguous(&mut self.work);
             let result = advance(&mut self.plan, self.flow.as_ref(), &src, t, h, storage);
             let error = src.take_error();
-            let finite = crate::kernels::all_finite(self.work.as_slice());
-            if result.is_ok() && error.is_none() && finite {
+            let bad = self
+                .work
+                .as_slice()
+                .chunks(p.max(1))
+                .position(|block| !crate::kernels::all_finite(block));
+            if result.is_ok() && error.is_none() && bad.is_none() {
                 self.state.scatter(&self.work, theta);
             }
-            (result, error, finite)
+            (result, error, bad)
         };
         self.evaluations += src.evaluations();
         if let Some(e) = error {
@@ -612,10 +616,21 @@ impl Optimizer for GeneratedOptimizer {
             },
             other => other,
         })?;
-        if !finite {
-            return Err(Error::non_finite(
-                &format!("generated optimizer step {k} (result)"),
-                t + h,
+        if let Some(block) = non_finite {
+            let (kind, what) = if block == 0 {
+                (crate::error::NonFiniteKind::Parameters, "parameters θ")
+            } else {
+                (
+                    crate::error::NonFiniteKind::OptimizerState,
+                    "optimizer state",
+                )
+            };
+            return Err(Error::non_finite_of(
+                kind,
+                &format!(
+                    "{what} produced by generated optimizer step {k} (the step was refused; θ and the optimizer's state are unchanged)"
+                ),
+                Some(t + h),
             ));
         }
         std::mem::swap(&mut self.products, &mut self.next_products);
