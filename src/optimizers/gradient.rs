@@ -82,14 +82,13 @@ pub struct GradientDescent {
     h: f64,
     scheme: GradientScheme,
     steps: usize,
-    /// RK4 on the gradient flow: the RK4 stepper through the generated
-    /// optimizer (the steppers are the one place a scheme lives). In a
-    /// `Mutex` only so that `GradientDescent` stays `Sync` (steppers are
-    /// `Send`); it is reached through `get_mut`, never locked.
-    rk4: Option<Mutex<GeneratedOptimizer>>,
+    /// RK4 and implicit Euler on the gradient flow: the library's steppers
+    /// through a generated optimizer (the steppers are the one place a
+    /// scheme lives). In a `Mutex` only so that `GradientDescent` stays
+    /// `Sync` (steppers are `Send`); it is reached through `get_mut`, never
+    /// locked.
+    stepped: Option<Mutex<GeneratedOptimizer>>,
     g: State,
-    stage: State,
-    acc: State,
     next: State,
 }
 
@@ -115,13 +114,8 @@ impl GradientDescent {
             h,
             scheme,
             steps: 0,
-            rk4: match scheme {
-                GradientScheme::Rk4 => Some(Mutex::new(rk4_on_gradient_flow(h)?)),
-                _ => None,
-            },
+            stepped: stepped_on_gradient_flow(scheme, h)?.map(Mutex::new),
             g: State::zeros(0),
-            stage: State::zeros(0),
-            acc: State::zeros(0),
             next: State::zeros(0),
         })
     }
@@ -156,74 +150,43 @@ impl GradientDescent {
     pub fn scheme(&self) -> GradientScheme {
         self.scheme
     }
-
-    fn implicit_step(
-        &mut self,
-        theta: &mut State,
-        oracle: &mut dyn GradientOracle,
-        opts: ImplicitOptions,
-    ) -> Result<()> {
-        let k = self.steps + 1;
-        // z₀ = explicit Euler predictor; then z ← θ − h∇f(z).
-        gradient_at(oracle, theta, &mut self.g, k)?;
-        self.stage.copy_from(theta);
-        self.stage.axpy(-self.h, &self.g, 1.0);
-        let mut last = f64::INFINITY;
-        let mut iterations = 0;
-        for _ in 0..opts.max_iterations {
-            iterations += 1;
-            gradient_at(oracle, &self.stage, &mut self.g, k)?;
-            self.acc.copy_from(theta);
-            self.acc.axpy(-self.h, &self.g, 1.0);
-            let mut diff: f64 = 0.0;
-            let mut size: f64 = 0.0;
-            for (a, s) in self.acc.iter().zip(self.stage.iter()) {
-                diff = diff.max((a - s).abs());
-                size = size.max(a.abs());
-            }
-            std::mem::swap(&mut self.acc, &mut self.stage);
-            last = diff / (1.0 + size);
-            // An overflowing iterate (inf − inf, or inf ≤ inf in the test
-            // below) means the fixed-point map diverged: give up, θ untouched.
-            if !diff.is_finite() || !size.is_finite() {
-                break;
-            }
-            if diff <= opts.tol * (1.0 + size) {
-                return commit(k, theta, &mut self.stage, &mut []);
-            }
-        }
-        Err(Error::FixedPointFailed {
-            step: k,
-            iterations,
-            change: last,
-        })
-    }
 }
 
-/// RK4 on the gradient flow with step `h`, as a generated optimizer.
-fn rk4_on_gradient_flow(h: f64) -> Result<GeneratedOptimizer> {
+/// The generated optimizer of a stepper scheme on the gradient flow with
+/// step `h` (RK4, or implicit Euler solved by fixed-point iteration);
+/// `None` for explicit Euler, whose fused loop is the fast path.
+fn stepped_on_gradient_flow(scheme: GradientScheme, h: f64) -> Result<Option<GeneratedOptimizer>> {
+    let stepper: Box<dyn crate::steppers::Stepper> = match scheme {
+        GradientScheme::ExplicitEuler => return Ok(None),
+        GradientScheme::Rk4 => Box::new(crate::steppers::Rk4::new()),
+        GradientScheme::ImplicitEuler(o) => Box::new(crate::steppers::ImplicitEuler::fixed_point(
+            o.tol,
+            o.max_iterations,
+        )?),
+    };
+    let integrator = crate::Integrator::new(stepper, crate::Steps::Fixed(1))?;
     GeneratedOptimizer::new(
         Box::new(GeneratedFlow::new(FlowKind::Gradient)?),
-        Scheme::stepper("rk4")?,
+        Scheme::Whole(integrator),
         h,
     )
+    .map(Some)
 }
 
 impl Clone for GradientDescent {
-    /// A copy with the same scheme, step, counter and workspaces (RK4's
-    /// generated optimizer is rebuilt: it keeps no state between steps).
+    /// A copy with the same scheme, step, counter and workspaces (the
+    /// stepped schemes' generated optimizer is rebuilt: on the gradient flow
+    /// it keeps no state between steps).
     fn clone(&self) -> Self {
         GradientDescent {
             h: self.h,
             scheme: self.scheme,
             steps: self.steps,
-            rk4: self
-                .rk4
-                .as_ref()
-                .and_then(|_| rk4_on_gradient_flow(self.h).ok().map(Mutex::new)),
+            stepped: stepped_on_gradient_flow(self.scheme, self.h)
+                .ok()
+                .flatten()
+                .map(Mutex::new),
             g: self.g.clone(),
-            stage: self.stage.clone(),
-            acc: self.acc.clone(),
             next: self.next.clone(),
         }
     }
@@ -240,11 +203,7 @@ impl Optimizer for GradientDescent {
 
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
         let k = self.steps + 1;
-        prepare(
-            theta,
-            k,
-            &mut [&mut self.g, &mut self.stage, &mut self.acc, &mut self.next],
-        )?;
+        prepare(theta, k, &mut [&mut self.g, &mut self.next])?;
         match self.scheme {
             GradientScheme::ExplicitEuler => {
                 gradient_at(oracle, theta, &mut self.g, k)?;
@@ -256,9 +215,8 @@ impl Optimizer for GradientDescent {
                 );
                 commit(k, theta, &mut self.next, &mut [])?;
             }
-            GradientScheme::ImplicitEuler(opts) => self.implicit_step(theta, oracle, opts)?,
-            GradientScheme::Rk4 => match &mut self.rk4 {
-                Some(rk4) => rk4
+            GradientScheme::ImplicitEuler(_) | GradientScheme::Rk4 => match &mut self.stepped {
+                Some(stepped) => stepped
                     .get_mut()
                     .unwrap_or_else(|e| e.into_inner())
                     .step(theta, oracle)?,
@@ -271,8 +229,8 @@ impl Optimizer for GradientDescent {
 
     fn reset(&mut self) {
         self.steps = 0;
-        if let Some(rk4) = &mut self.rk4 {
-            rk4.get_mut().unwrap_or_else(|e| e.into_inner()).reset();
+        if let Some(stepped) = &mut self.stepped {
+            stepped.get_mut().unwrap_or_else(|e| e.into_inner()).reset();
         }
     }
 

@@ -62,6 +62,8 @@ impl Default for NewtonOptions {
 #[derive(Debug, Clone, Default)]
 pub struct ImplicitEuler {
     options: NewtonOptions,
+    /// Solve by fixed-point iteration instead of Newton: `(tol, max_iterations)`.
+    fixed_point: Option<(f64, usize)>,
     jac: DMatrix<f64>,
     z: State,
     f: State,
@@ -92,6 +94,93 @@ impl ImplicitEuler {
         Ok(ImplicitEuler {
             options,
             ..Self::default()
+        })
+    }
+
+    /// Implicit Euler solved by fixed-point iteration instead of Newton:
+    /// from the explicit-Euler predictor `z₀ = yₙ + h f(tₙ, yₙ)`, iterate
+    /// `z ← yₙ + h f(tₙ₊₁, z)` until `‖z₊ − z‖∞ ≤ tol·(1 + ‖z₊‖∞)`. No
+    /// Jacobian; it converges when `h·Lip(f) < 1` — on the gradient flow
+    /// this is implicit SGD's proximal step θ₊ = θ − h∇f(θ₊) (what
+    /// [`GradientDescent::implicit_sgd`](crate::optimizers::GradientDescent::implicit_sgd) runs).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive `tol` or a zero cap.
+    /// A step that does not converge within `max_iterations` (or whose
+    /// iterate overflows) is [`Error::FixedPointFailed`] (its `step` is 0:
+    /// the caller that counts steps fills it in).
+    ///
+    /// # Example
+    /// ```
+    /// use splitflow::{FnSystem, ImplicitEuler, State, Stats, Stepper};
+    /// // y' = −y: the implicit-Euler step is y/(1 + h).
+    /// let decay = FnSystem::new(1, |_t, y: &State, dy: &mut State| dy[0] = -y[0]);
+    /// let mut y = State::from_element(1, 1.0);
+    /// ImplicitEuler::fixed_point(1e-15, 200)?.step(&decay, 0.0, 0.25, &mut y, &mut Stats::default())?;
+    /// assert!((y[0] - 1.0 / 1.25).abs() < 1e-14);
+    /// # Ok::<(), splitflow::Error>(())
+    /// ```
+    pub fn fixed_point(tol: f64, max_iterations: usize) -> Result<Self> {
+        crate::error::check_positive("implicit tol", tol)?;
+        if max_iterations == 0 {
+            return Err(Error::invalid(
+                "implicit max_iterations",
+                0,
+                "must be at least 1",
+            ));
+        }
+        Ok(ImplicitEuler {
+            fixed_point: Some((tol, max_iterations)),
+            ..Self::default()
+        })
+    }
+
+    /// One step by fixed-point iteration (see [`fixed_point`](Self::fixed_point)).
+    fn fixed_point_step(
+        &mut self,
+        system: &dyn OdeSystem,
+        t: f64,
+        h: f64,
+        y: &mut State,
+        stats: &mut Stats,
+        (tol, max_iterations): (f64, usize),
+    ) -> Result<()> {
+        let n = y.len();
+        eval_rhs(system, t, y, &mut self.f, "implicit Euler")?;
+        stats.f_evals += 1;
+        for i in 0..n {
+            self.z[i] = y[i] + h * self.f[i];
+        }
+        let t1 = t + h;
+        let mut change = f64::INFINITY;
+        let mut iterations = 0;
+        for _ in 0..max_iterations {
+            iterations += 1;
+            eval_rhs(system, t1, &self.z, &mut self.f, "implicit Euler")?;
+            stats.f_evals += 1;
+            let (mut diff, mut size): (f64, f64) = (0.0, 0.0);
+            for i in 0..n {
+                let next = y[i] + h * self.f[i];
+                diff = diff.max((next - self.z[i]).abs());
+                size = size.max(next.abs());
+                self.delta[i] = next;
+            }
+            std::mem::swap(&mut self.delta, &mut self.z);
+            change = diff / (1.0 + size);
+            // An overflowing iterate means the map diverged: give up.
+            if !diff.is_finite() || !size.is_finite() {
+                break;
+            }
+            if diff <= tol * (1.0 + size) {
+                y.copy_from(&self.z);
+                stats.accepted += 1;
+                return Ok(());
+            }
+        }
+        Err(Error::FixedPointFailed {
+            step: 0,
+            iterations,
+            change,
         })
     }
 
@@ -195,6 +284,9 @@ impl Stepper for ImplicitEuler {
     ) -> Result<()> {
         let workspaces = [&mut self.z, &mut self.f, &mut self.fd, &mut self.delta];
         begin_step(system, h, y, workspaces)?;
+        if let Some(fixed_point) = self.fixed_point {
+            return self.fixed_point_step(system, t, h, y, stats, fixed_point);
+        }
         let n = y.len();
         if self.jac.nrows() != n {
             self.jac = DMatrix::zeros(n, n);

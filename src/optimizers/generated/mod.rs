@@ -614,6 +614,13 @@ impl Optimizer for GeneratedOptimizer {
                 kind,
                 t,
             },
+            Error::FixedPointFailed {
+                iterations, change, ..
+            } => Error::FixedPointFailed {
+                step: k,
+                iterations,
+                change,
+            },
             other => other,
         })?;
         if let Some(block) = non_finite {
