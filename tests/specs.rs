@@ -862,3 +862,42 @@ fn spec_rmsprop_round_trip_is_exact() {
         assert!(g.agree, "b = {b}: {g:?}");
     }
 }
+
+#[test]
+fn every_example_spec_explains_or_is_sent_to_the_order_lab() {
+    // Every optimizer spec in examples/specs/ explains; every order-lab spec
+    // ([problem] / [study] / [[method]]) is a spec error naming `splitflow
+    // order` at the line of that table, not an "unknown field" message.
+    let dir = format!("{}/examples/specs", env!("CARGO_MANIFEST_DIR"));
+    let (mut optimizers, mut order_lab) = (0, 0);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let is_order_lab = text
+            .lines()
+            .any(|l| matches!(l.trim(), "[problem]" | "[study]" | "[[method]]"));
+        match splitflow::optimizers::OptimizerSpec::from_toml(&text) {
+            Ok(spec) => {
+                assert!(!is_order_lab, "{path:?}");
+                spec.explain().unwrap_or_else(|e| panic!("{path:?}: {e}"));
+                optimizers += 1;
+            }
+            Err(e) => {
+                assert!(is_order_lab, "{path:?}: {e}");
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("splitflow order") && msg.contains("line"),
+                    "{msg}"
+                );
+                order_lab += 1;
+            }
+        }
+    }
+    assert!(
+        optimizers >= 8 && order_lab >= 7,
+        "{optimizers} / {order_lab}"
+    );
+}

@@ -609,7 +609,8 @@ impl OptimizerSpec {
     /// names and out-of-range or non-finite values (the message names the field).
     pub fn from_toml(text: &str) -> Result<Self> {
         crate::limits::check_spec_size(text)?;
-        let spec: OptimizerSpec = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let spec: OptimizerSpec = toml::from_str(text)
+            .map_err(|e| order_spec_hint(text).unwrap_or_else(|| toml_error(text, &e)))?;
         spec.validated(text)
     }
 
@@ -1047,6 +1048,24 @@ fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>>
                 )
             })),
     }
+}
+
+/// When `text` is an order-lab spec (a `[problem]`, `[study]` or
+/// `[[method]]` table) rather than an optimizer spec: the error saying so,
+/// at the line of that table.
+fn order_spec_hint(text: &str) -> Option<Error> {
+    let (index, line) = text.lines().enumerate().find(|(_, l)| {
+        let l = l.trim();
+        l == "[problem]" || l == "[study]" || l == "[[method]]"
+    })?;
+    Some(Error::Spec {
+        message: format!(
+            "`{}` makes this an order-lab spec, not an optimizer spec: run it with `splitflow order` \
+             (or `work-precision`); optimizer specs have [flow] + [discretization] or [textbook]",
+            line.trim()
+        ),
+        line: Some(index + 1),
+    })
 }
 
 /// The classic method a generated (flow, scheme) is when splitflow has no
