@@ -185,19 +185,7 @@ impl GeneratedFlow {
                 hessian_damping,
             } => match piece {
                 0 => heavy_ball_friction(friction, how, t, h, st),
-                1 => {
-                    let g = gradient(src, st);
-                    if hessian_damping == 0.0 {
-                        let (out, y) = st.write(A1);
-                        map1(out, y[A1], g.as_slice(), |v, g| v + h * (0.0 - g));
-                    } else {
-                        let (v_out, x_out, y) = st.write2(A1, X);
-                        map1(v_out, y[A1], g.as_slice(), |v, g| v + h * (0.0 - g));
-                        map1(x_out, y[X], g.as_slice(), |x, g| {
-                            x + h * (0.0 - hessian_damping * g)
-                        });
-                    }
-                }
+                1 => heavy_ball_kick(hessian_damping, h, st, src),
                 _ => {
                     let (out, y) = st.write(X);
                     map1(out, y[X], y[A1], |x, v| x + h * (0.0 + v));
@@ -211,10 +199,7 @@ impl GeneratedFlow {
                         v + h * (0.0 + b * (g * g - v))
                     });
                 } else {
-                    let (out, y) = st.write(X);
-                    map2(out, y[X], g.as_slice(), y[A1], |x, g, v| {
-                        x + h * (0.0 - g / placement.denominator(v.max(0.0), eps))
-                    });
+                    scaled_descent(h, g.as_slice(), st, eps, placement);
                 }
             }
             FlowKind::AdaGrad { eps, placement } => {
@@ -223,10 +208,7 @@ impl GeneratedFlow {
                     let (out, y) = st.write(A1);
                     map1(out, y[A1], g.as_slice(), |v, g| v + h * (0.0 + g * g));
                 } else {
-                    let (out, y) = st.write(X);
-                    map2(out, y[X], g.as_slice(), y[A1], |x, g, v| {
-                        x + h * (0.0 - g / placement.denominator(v.max(0.0), eps))
-                    });
+                    scaled_descent(h, g.as_slice(), st, eps, placement);
                 }
             }
             FlowKind::Adam {
@@ -237,39 +219,90 @@ impl GeneratedFlow {
                 bias,
             } => {
                 if piece == 0 {
-                    let g = gradient(src, st);
-                    let (m_out, v_out, y) = st.write2(A1, A2);
-                    // Equal-length slices and an index loop: vectorises
-                    // (a zip of four iterators does not).
-                    let n = m_out.len();
-                    let (v_out, m, v, g) = (
-                        &mut v_out[..n],
-                        &y[A1][..n],
-                        &y[A2][..n],
-                        &g.as_slice()[..n],
-                    );
-                    for i in 0..n {
-                        m_out[i] = m[i] + h * (0.0 + a * (g[i] - m[i]));
-                        v_out[i] = v[i] + h * (0.0 + b * (g[i] * g[i] - v[i]));
-                    }
-                    return;
-                }
-                let (c1, c2) = adam_bias_factors(bias, a, b, t, src);
-                if c1 == 0.0 || c2 == 0.0 {
-                    let g = gradient(src, st);
-                    let (out, y) = st.write(X);
-                    map1(out, y[X], g.as_slice(), |x, g| {
-                        x + h * (0.0 - g / placement.denominator(g * g, eps))
-                    });
+                    adam_moments(a, b, h, st, src);
                 } else {
-                    let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
-                    let (out, y) = st.write(X);
-                    map2(out, y[X], y[A1], y[A2], |x, m, v| {
-                        x + h * (0.0 - (m * inv1) / placement.denominator((v * inv2).max(0.0), eps))
-                    });
+                    adam_position(a, b, eps, placement, bias, t, h, st, src);
                 }
             }
         }
+    }
+}
+
+/// The heavy ball's kick v' = −∇f(x) (and x' = −β∇f(x) with Hessian damping β).
+fn heavy_ball_kick(hessian_damping: f64, h: f64, st: &mut BlockState, src: &GradientSource) {
+    let g = gradient(src, st);
+    if hessian_damping == 0.0 {
+        let (out, y) = st.write(A1);
+        map1(out, y[A1], g.as_slice(), |v, g| v + h * (0.0 - g));
+    } else {
+        let (v_out, x_out, y) = st.write2(A1, X);
+        map1(v_out, y[A1], g.as_slice(), |v, g| v + h * (0.0 - g));
+        map1(x_out, y[X], g.as_slice(), |x, g| {
+            x + h * (0.0 - hessian_damping * g)
+        });
+    }
+}
+
+/// RMSProp's and AdaGrad's position x' = −∇f/(√v ⊕ ε).
+fn scaled_descent(
+    h: f64,
+    g: &[f64],
+    st: &mut BlockState,
+    eps: f64,
+    placement: crate::optimizers::EpsPlacement,
+) {
+    let (out, y) = st.write(X);
+    map2(out, y[X], g, y[A1], |x, g, v| {
+        x + h * (0.0 - g / placement.denominator(v.max(0.0), eps))
+    });
+}
+
+/// Adam's moments m' = a(∇f − m), v' = b(∇f² − v), in one pass.
+fn adam_moments(a: f64, b: f64, h: f64, st: &mut BlockState, src: &GradientSource) {
+    let g = gradient(src, st);
+    let (m_out, v_out, y) = st.write2(A1, A2);
+    // Equal-length slices and an index loop: vectorises (a zip of four
+    // iterators does not).
+    let n = m_out.len();
+    let (v_out, m, v, g) = (
+        &mut v_out[..n],
+        &y[A1][..n],
+        &y[A2][..n],
+        &g.as_slice()[..n],
+    );
+    for i in 0..n {
+        m_out[i] = m[i] + h * (0.0 + a * (g[i] - m[i]));
+        v_out[i] = v[i] + h * (0.0 + b * (g[i] * g[i] - v[i]));
+    }
+}
+
+/// Adam's position x' = −(m/c₁)/(√(v/c₂) ⊕ ε), with the t = 0 limit
+/// m/c₁ → ∇f, v/c₂ → ∇f² when a bias factor vanishes.
+#[allow(clippy::too_many_arguments)]
+fn adam_position(
+    a: f64,
+    b: f64,
+    eps: f64,
+    placement: crate::optimizers::EpsPlacement,
+    bias: super::flow::AdamBias,
+    t: f64,
+    h: f64,
+    st: &mut BlockState,
+    src: &GradientSource,
+) {
+    let (c1, c2) = adam_bias_factors(bias, a, b, t, src);
+    if c1 == 0.0 || c2 == 0.0 {
+        let g = gradient(src, st);
+        let (out, y) = st.write(X);
+        map1(out, y[X], g.as_slice(), |x, g| {
+            x + h * (0.0 - g / placement.denominator(g * g, eps))
+        });
+    } else {
+        let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
+        let (out, y) = st.write(X);
+        map2(out, y[X], y[A1], y[A2], |x, m, v| {
+            x + h * (0.0 - (m * inv1) / placement.denominator((v * inv2).max(0.0), eps))
+        });
     }
 }
 

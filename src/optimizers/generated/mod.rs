@@ -413,6 +413,86 @@ impl GeneratedOptimizer {
     }
 }
 
+impl GeneratedOptimizer {
+    /// The flow time and step of the next step: `t₀ + n·h` and h, or under
+    /// a schedule the elapsed time and h_n (which must be finite and > 0).
+    fn time_and_step(&self) -> Result<(f64, f64)> {
+        if self.schedule.is_constant() {
+            return Ok((self.t0 + self.steps as f64 * self.h, self.h));
+        }
+        let h = self.schedule.h_at(self.h, self.steps);
+        if !(h.is_finite() && h > 0.0) {
+            return Err(Error::invalid(
+                "schedule",
+                h,
+                &format!(
+                    "h_k of step {} must be finite and > 0 ({}); θ is unchanged",
+                    self.steps + 1,
+                    self.schedule.formula()
+                ),
+            ));
+        }
+        Ok((self.t0 + self.elapsed, h))
+    }
+
+    /// The flow's discrete products ∏(1 − rᵢh_j) including the next step
+    /// (committed with it): (1 − rᵢh)ⁿ at a constant step.
+    fn update_discrete_products(&mut self, h: f64) {
+        let k = self.steps + 1;
+        let constant = self.schedule.is_constant();
+        for ((next, &r), &prev) in self
+            .next_products
+            .iter_mut()
+            .zip(&self.rates)
+            .zip(&self.products)
+        {
+            *next = if constant {
+                (1.0 - r * h).powi(k as i32)
+            } else {
+                prev * (1.0 - r * h)
+            };
+        }
+    }
+}
+
+/// An error of step `k`'s scheme, with the step named.
+fn with_step(e: Error, k: usize) -> Error {
+    match e {
+        Error::NonFinite { what, kind, t } => Error::NonFinite {
+            what: format!("generated optimizer step {k}: {what}"),
+            kind,
+            t,
+        },
+        Error::FixedPointFailed {
+            iterations, change, ..
+        } => Error::FixedPointFailed {
+            step: k,
+            iterations,
+            change,
+        },
+        other => other,
+    }
+}
+
+/// The refusal of step `k` whose result has a non-finite block (0: θ).
+fn refused(block: usize, k: usize, t: f64) -> Error {
+    let (kind, what) = if block == 0 {
+        (crate::error::NonFiniteKind::Parameters, "parameters θ")
+    } else {
+        (
+            crate::error::NonFiniteKind::OptimizerState,
+            "optimizer state",
+        )
+    };
+    Error::non_finite_of(
+        kind,
+        &format!(
+            "{what} produced by generated optimizer step {k} (the step was refused; θ and the optimizer's state are unchanged)"
+        ),
+        Some(t),
+    )
+}
+
 fn label_with_subs(name: &str, pieces: &[String], subs: &[SubScheme]) -> String {
     let parts: Vec<String> = pieces
         .iter()
@@ -533,35 +613,8 @@ impl Optimizer for GeneratedOptimizer {
         let p = theta.len();
         self.state.fit(1 + self.flow.aux_blocks(), p);
         let k = self.steps + 1;
-        let constant = self.schedule.is_constant();
-        let (t, h) = if constant {
-            (self.t0 + self.steps as f64 * self.h, self.h)
-        } else {
-            let h = self.schedule.h_at(self.h, self.steps);
-            if !(h.is_finite() && h > 0.0) {
-                return Err(Error::invalid(
-                    "schedule",
-                    h,
-                    &format!(
-                        "h_k of step {k} must be finite and > 0 ({}); θ is unchanged",
-                        self.schedule.formula()
-                    ),
-                ));
-            }
-            (self.t0 + self.elapsed, h)
-        };
-        for ((next, &r), &prev) in self
-            .next_products
-            .iter_mut()
-            .zip(&self.rates)
-            .zip(&self.products)
-        {
-            *next = if constant {
-                (1.0 - r * h).powi(k as i32)
-            } else {
-                prev * (1.0 - r * h)
-            };
-        }
+        let (t, h) = self.time_and_step()?;
+        self.update_discrete_products(h);
         let src = GradientSource::new(
             oracle,
             &mut self.buffers,
@@ -608,37 +661,9 @@ impl Optimizer for GeneratedOptimizer {
         if let Some(e) = error {
             return Err(e);
         }
-        result.map_err(|e| match e {
-            Error::NonFinite { what, kind, t } => Error::NonFinite {
-                what: format!("generated optimizer step {k}: {what}"),
-                kind,
-                t,
-            },
-            Error::FixedPointFailed {
-                iterations, change, ..
-            } => Error::FixedPointFailed {
-                step: k,
-                iterations,
-                change,
-            },
-            other => other,
-        })?;
+        result.map_err(|e| with_step(e, k))?;
         if let Some(block) = non_finite {
-            let (kind, what) = if block == 0 {
-                (crate::error::NonFiniteKind::Parameters, "parameters θ")
-            } else {
-                (
-                    crate::error::NonFiniteKind::OptimizerState,
-                    "optimizer state",
-                )
-            };
-            return Err(Error::non_finite_of(
-                kind,
-                &format!(
-                    "{what} produced by generated optimizer step {k} (the step was refused; θ and the optimizer's state are unchanged)"
-                ),
-                Some(t + h),
-            ));
+            return Err(refused(block, k, t + h));
         }
         std::mem::swap(&mut self.products, &mut self.next_products);
         self.steps = k;
