@@ -42,13 +42,28 @@ fn ours(tol: f64) -> (State, usize) {
         ..Default::default()
     };
     let y0 = State::from_element(3, 1.0);
-    let sol = integrate(&Lorenz::default(), &mut Rk45::new(), 0.0, T1, &y0, &Steps::Adaptive(opts))
-        .expect("splitflow Rk45");
+    let sol = integrate(
+        &Lorenz::default(),
+        &mut Rk45::new(),
+        0.0,
+        T1,
+        &y0,
+        &Steps::Adaptive(opts),
+    )
+    .expect("splitflow Rk45");
     (sol.y, sol.stats.f_evals)
 }
 
 fn peer_static(tol: f64) -> (Vector3<f64>, u32) {
-    let mut s = Dopri5::new(LorenzStatic, 0.0, T1, T1, Vector3::new(1.0, 1.0, 1.0), tol, tol);
+    let mut s = Dopri5::new(
+        LorenzStatic,
+        0.0,
+        T1,
+        T1,
+        Vector3::new(1.0, 1.0, 1.0),
+        tol,
+        tol,
+    );
     s.set_output(OutputType::Sparse);
     let stats = s.integrate().expect("Dopri5 Vector3");
     (*s.y_out().last().expect("output"), stats.num_eval)
@@ -95,13 +110,19 @@ fn main() {
     let mut rounds = 21;
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--rounds") {
-        rounds = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(rounds);
+        rounds = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(rounds);
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let (reference, _) = ours(1e-13);
     println!(
         "Lorenz t ∈ [0, {T1}], y0 = (1, 1, 1); {rounds} rounds; error = ‖y(20) − reference‖∞ (reference: splitflow Rk45 at 1e-13); load {}",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "\n| tol | error (ours / Vector3 / DVector) | f-evals (ours / peers) | ours | Vector3 | DVector | ours ÷ Vector3 (range) | ours ÷ DVector (range) |"
