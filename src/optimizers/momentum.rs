@@ -520,7 +520,7 @@ pub(crate) const MOMENTUM: MethodEntry = MethodEntry {
     name: "momentum",
     keys: &["method", "lr", "momentum"],
     defaults: &[],
-    ode: "Lie splitting [friction exact, kick, drift] of the heavy ball ẍ + γẋ + ∇f = 0, h = √lr, γ = −ln(momentum)/h",
+    ode: "Lie splitting [friction exact, kick, drift] of the heavy ball ẍ + γẋ + ∇f = 0, h = √lr, γ = −ln(momentum)/h (momentum = 0: semi-implicit Euler, γ = 1/h)",
     build: |t, e| {
         Ok(Box::new(Momentum::textbook(
             e.number(t.lr, "lr")?,

@@ -4,7 +4,7 @@
 //! of its grid, in one process, interleaved.
 //!
 //! ```text
-//! cargo run --release --example reduced_ratios [-- --reps N]
+//! cargo bench --bench reduced_ratios [-- --reps N]
 //! ```
 //!
 //! For each α, `N` rounds (default 7); each round times, alternating which
@@ -19,6 +19,8 @@
 //! The data are those of `paper --quick --seed 0`: digits01 (b = 50) and
 //! digits (b = 64) split 80/20 by the seed-0 permutation, θ₀ from seed 1.
 
+#[path = "support/mod.rs"]
+mod support;
 use std::time::Instant;
 
 use splitflow::objective::FiniteSum;
@@ -31,9 +33,7 @@ use splitflow::splitting::FlowMap;
 use splitflow::{State, Stats};
 
 fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
+    support::load_average().unwrap_or_else(|| "n/a".into())
 }
 
 fn split(name: &str) -> splitflow::Result<Dataset> {
@@ -44,8 +44,32 @@ fn split(name: &str) -> splitflow::Result<Dataset> {
 }
 
 fn median_range(v: &mut [f64]) -> (f64, f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
+    let m = support::median(v);
+    (m, v[0], v[v.len() - 1])
+}
+
+/// The solver counters of one epoch of `flows` (each in `method`'s
+/// coordinates) from `theta0` with step `h`.
+fn epoch_stats<F: FlowMap>(
+    flows: Vec<F>,
+    coordinates: impl Fn(F) -> F,
+    solver_stats: impl Fn(&F) -> Stats,
+    theta0: &State,
+    h: f64,
+) -> Stats {
+    let mut theta = theta0.clone();
+    let mut s = Stats::default();
+    for f in flows {
+        let mut f = coordinates(f);
+        f.advance(0.0, h, &mut theta).unwrap();
+        let t = solver_stats(&f);
+        (s.f_evals, s.accepted, s.rejected) = (
+            s.f_evals + t.f_evals,
+            s.accepted + t.accepted,
+            s.rejected + t.rejected,
+        );
+    }
+    s
 }
 
 /// Seconds of (a) the first iteration and (b) one epoch per iteration, and
@@ -167,19 +191,13 @@ fn main() -> splitflow::Result<()> {
                 .collect()
         },
         &|method, h| {
-            let mut theta = theta0.clone();
-            let mut s = Stats::default();
-            for f in ReducedLogisticFlow::for_batches(&problem, opts).unwrap() {
-                let mut f = f.with_factorization(method);
-                f.advance(0.0, h, &mut theta).unwrap();
-                let t = f.solver_stats();
-                (s.f_evals, s.accepted, s.rejected) = (
-                    s.f_evals + t.f_evals,
-                    s.accepted + t.accepted,
-                    s.rejected + t.rejected,
-                );
-            }
-            s
+            epoch_stats(
+                ReducedLogisticFlow::for_batches(&problem, opts).unwrap(),
+                |f| f.with_factorization(method),
+                ReducedLogisticFlow::solver_stats,
+                &theta0,
+                h,
+            )
         },
     )?;
 
@@ -202,19 +220,13 @@ fn main() -> splitflow::Result<()> {
                 .collect()
         },
         &|method, h| {
-            let mut theta = theta0.clone();
-            let mut s = Stats::default();
-            for f in ReducedSoftmaxFlow::for_batches(&problem, opts).unwrap() {
-                let mut f = f.with_factorization(method);
-                f.advance(0.0, h, &mut theta).unwrap();
-                let t = f.solver_stats();
-                (s.f_evals, s.accepted, s.rejected) = (
-                    s.f_evals + t.f_evals,
-                    s.accepted + t.accepted,
-                    s.rejected + t.rejected,
-                );
-            }
-            s
+            epoch_stats(
+                ReducedSoftmaxFlow::for_batches(&problem, opts).unwrap(),
+                |f| f.with_factorization(method),
+                ReducedSoftmaxFlow::solver_stats,
+                &theta0,
+                h,
+            )
         },
     )?;
     println!("load average after: {}", load());
