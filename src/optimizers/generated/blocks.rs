@@ -35,15 +35,22 @@ pub(crate) struct BlockState {
 }
 
 impl BlockState {
-    /// Sizes the state for `blocks` blocks of length `p`; a new shape starts
+    /// Sizes the state for `blocks` blocks of length `p`, with the scratch
+    /// buffers of [`write`](Self::write) when `scratch` (the fast path; at
+    /// most [`MAX_BLOCKS`] blocks) and without them otherwise (the generic
+    /// path reads and writes the committed blocks only); a new shape starts
     /// from zero (the auxiliary variables of a fresh optimizer).
-    pub fn fit(&mut self, blocks: usize, p: usize) {
+    pub fn fit(&mut self, blocks: usize, p: usize, scratch: bool) {
         if blocks == self.blocks && p == self.p {
             return;
         }
         self.blocks = blocks;
         self.p = p;
-        let scratch = if blocks <= MAX_BLOCKS { blocks } else { 0 };
+        let scratch = if scratch && blocks <= MAX_BLOCKS {
+            blocks
+        } else {
+            0
+        };
         for (slot, row) in self.bufs.iter_mut().enumerate() {
             let n = if slot == 0 { blocks } else { scratch };
             *row = (0..n).map(|_| State::zeros(p)).collect();
@@ -57,10 +64,10 @@ impl BlockState {
         }
     }
 
-    /// Whether the state has scratch buffers (at most [`MAX_BLOCKS`] blocks):
-    /// the condition of [`write`](Self::write).
+    /// Whether the state has scratch buffers (sized for the fast path, at
+    /// most [`MAX_BLOCKS`] blocks): the condition of [`write`](Self::write).
     pub fn has_scratch(&self) -> bool {
-        self.blocks <= MAX_BLOCKS
+        self.bufs[1].len() == self.blocks
     }
 
     /// Starts a step: θ's storage moves into block 0 (O(1)). Every `begin`

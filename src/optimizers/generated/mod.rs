@@ -611,7 +611,8 @@ impl Optimizer for GeneratedOptimizer {
 
     fn step(&mut self, theta: &mut State, oracle: &mut dyn GradientOracle) -> Result<()> {
         let p = theta.len();
-        self.state.fit(1 + self.flow.aux_blocks(), p);
+        self.state
+            .fit(1 + self.flow.aux_blocks(), p, self.fast.is_some());
         let k = self.steps + 1;
         let (t, h) = self.time_and_step()?;
         self.update_discrete_products(h);
