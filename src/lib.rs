@@ -140,15 +140,15 @@ pub type State = nalgebra::DVector<f64>;
 pub use convergence::{ConvergenceReport, ConvergenceStudy};
 pub use error::{Error, Result};
 pub use integrate::{
-    AdaptiveOptions, DenseOutput, DriverWorkspace, Integrator, Record, Solution, Steps, integrate,
-    integrate_in_place, integrate_with,
+    AdaptiveOptions, DenseOutput, DriverWorkspace, Integrator, Record, SmallSolution, Solution,
+    Steps, integrate, integrate_in_place, integrate_small, integrate_with,
 };
 pub use order::Order;
 pub use steppers::{
     ButcherTableau, EmbeddedStepper, ExplicitEuler, ExplicitRk, ImplicitEuler, NewtonOptions, Rk4,
-    Rk45, STEPPER_NAMES, Stats, Stepper, Tolerance, stepper_by_name,
+    Rk45, STEPPER_NAMES, SmallRk, Stats, Stepper, Tolerance, stepper_by_name,
 };
-pub use system::{FnSystem, LinearSystem, Linearity, OdeSolversAdapter, OdeSystem};
+pub use system::{FnSystem, LinearSystem, Linearity, OdeSolversAdapter, OdeSystem, SmallSystem};
 
 /// The Rust examples of `README.md`, compiled and run as doc-tests.
 #[cfg(doctest)]

@@ -66,6 +66,33 @@ pub trait OdeSystem {
     }
 }
 
+/// A first-order system `y' = f(t, y)` whose dimension `N` is known at
+/// compile time: the right-hand side of [`SmallRk`](crate::SmallRk) and
+/// [`integrate_small`](crate::integrate_small), called directly (no
+/// `&dyn`, no heap state), so that small systems (Lorenz, a pendulum) run
+/// without per-step overhead. Closures `Fn(f64, &[f64; N], &mut [f64; N])`
+/// are small systems.
+///
+/// # Example
+/// ```
+/// use splitflow::SmallSystem;
+/// let osc = |_t: f64, y: &[f64; 2], dy: &mut [f64; 2]| *dy = [y[1], -y[0]];
+/// let mut dy = [0.0; 2];
+/// osc.rhs(0.0, &[1.0, 0.0], &mut dy);
+/// assert_eq!(dy, [0.0, -1.0]);
+/// ```
+pub trait SmallSystem<const N: usize> {
+    /// Writes `f(t, y)` into `dy`.
+    fn rhs(&self, t: f64, y: &[f64; N], dy: &mut [f64; N]);
+}
+
+impl<const N: usize, F: Fn(f64, &[f64; N], &mut [f64; N])> SmallSystem<N> for F {
+    #[inline(always)]
+    fn rhs(&self, t: f64, y: &[f64; N], dy: &mut [f64; N]) {
+        self(t, y, dy)
+    }
+}
+
 /// Implements [`OdeSystem`] for pointers to systems (`&S`, `Box<S>`) by
 /// forwarding every method to the pointee.
 macro_rules! forward_ode_system {

@@ -287,14 +287,34 @@ impl Default for Lorenz {
     }
 }
 
+impl Lorenz {
+    /// The field `(σ(y − x), x(ρ − z) − y, xy − βz)` at `(x, y, z)`.
+    #[inline(always)]
+    pub fn field(&self, [x, y, z]: [f64; 3]) -> [f64; 3] {
+        [
+            self.sigma * (y - x),
+            x * (self.rho - z) - y,
+            x * y - self.beta * z,
+        ]
+    }
+}
+
+/// Lorenz as a [`SmallSystem`](crate::SmallSystem): the same field on a
+/// stack state, for [`SmallRk`](crate::SmallRk).
+impl crate::SmallSystem<3> for Lorenz {
+    #[inline(always)]
+    fn rhs(&self, _t: f64, y: &[f64; 3], dy: &mut [f64; 3]) {
+        *dy = self.field(*y);
+    }
+}
+
 impl OdeSystem for Lorenz {
     fn dim(&self) -> usize {
         3
     }
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
-        dy[0] = self.sigma * (y[1] - y[0]);
-        dy[1] = y[0] * (self.rho - y[2]) - y[1];
-        dy[2] = y[0] * y[1] - self.beta * y[2];
+        let f = self.field([y[0], y[1], y[2]]);
+        dy.copy_from_slice(&f);
     }
     fn jacobian(&self, _t: f64, y: &State, jac: &mut DMatrix<f64>) -> bool {
         // Entry by entry: no temporary matrix (the stepper's Newton loop

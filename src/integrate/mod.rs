@@ -10,10 +10,12 @@
 
 mod controller;
 mod integrator;
+mod small;
 mod steps;
 
 pub use controller::DriverWorkspace;
 pub use integrator::Integrator;
+pub use small::{SmallSolution, integrate_small};
 pub use steps::{AdaptiveOptions, MAX_STEPS_FROM_SIZE, Steps};
 
 use crate::error::{Error, Result, check_dim, check_finite};
@@ -335,21 +337,18 @@ fn drive(
             let embedded = stepper
                 .as_embedded()
                 .expect("validate_for checked the error estimate");
-            controller::adaptive_core(
+            let mut trials = controller::DynTrials::new(
                 system,
                 embedded,
-                t0,
-                t1,
                 y,
-                opts,
                 work,
-                stats,
-                |stepper, t, h, t_new, y, y_new| {
+                |stepper: &dyn EmbeddedStepper, t, h, t_new, y: &State, y_new: &State| {
                     if let Some(f) = on_accept.as_mut() {
                         f(Some(stepper), t, h, t_new, y, y_new);
                     }
                 },
-            )
+            );
+            controller::adaptive_core(&mut trials, t0, t1, opts, stats)
         }
     }
 }

@@ -5,7 +5,7 @@
 //! (and through it [`Rk45`](super::Rk45)).
 
 use super::tableau::MAX_STAGES;
-use super::{Stats, Tolerance, eval_rhs, fit};
+use super::{Entries, Stats, Tolerance, eval_rhs, fit};
 use crate::error::Error;
 use crate::{OdeSystem, State};
 
@@ -91,23 +91,7 @@ pub(crate) fn embedded_error(
 ) -> f64 {
     let n = y.len();
     if n <= super::SMALL_SYSTEM {
-        // Stage by stage into a stack array: each entry still sums left to
-        // right from 0.0.
-        let mut err = [0.0; super::SMALL_SYSTEM];
-        for ((b, bh), kj) in b.iter().zip(b_hat).zip(k) {
-            let ej = h * (b - bh);
-            if ej != 0.0 {
-                for (e, &x) in err.iter_mut().zip(kj.as_slice()) {
-                    *e += ej * x;
-                }
-            }
-        }
-        let mut sum = 0.0;
-        for ((&e, &a), &b) in err.iter().zip(y.as_slice()).zip(y_new.as_slice()) {
-            let r = e / (tol.atol + tol.rtol * a.abs().max(b.abs()));
-            sum += r * r;
-        }
-        return (sum / n.max(1) as f64).sqrt();
+        return small_embedded_error(h, b, b_hat, k, y.as_slice(), y_new.as_slice(), tol);
     }
     let mut e = [0.0; MAX_STAGES];
     let mut ks: [&[f64]; MAX_STAGES] = [&[]; MAX_STAGES];
@@ -132,6 +116,36 @@ pub(crate) fn embedded_error(
         sum += r * r;
     }
     (sum / n.max(1) as f64).sqrt()
+}
+
+/// The small-system form of [`embedded_error`] (also
+/// [`SmallRk`](super::SmallRk)'s): the estimate stage by stage into a stack
+/// array, each entry summed left to right from 0.0.
+#[inline(always)]
+pub(crate) fn small_embedded_error<K: Entries>(
+    h: f64,
+    b: &[f64],
+    b_hat: &[f64],
+    k: &[K],
+    y: &[f64],
+    y_new: &[f64],
+    tol: Tolerance,
+) -> f64 {
+    let mut err = [0.0; super::SMALL_SYSTEM];
+    for ((b, bh), kj) in b.iter().zip(b_hat).zip(k) {
+        let ej = h * (b - bh);
+        if ej != 0.0 {
+            for (e, &x) in err.iter_mut().zip(kj.entries()) {
+                *e += ej * x;
+            }
+        }
+    }
+    let mut sum = 0.0;
+    for ((&e, &a), &b) in err.iter().zip(y).zip(y_new) {
+        let r = e / (tol.atol + tol.rtol * a.abs().max(b.abs()));
+        sum += r * r;
+    }
+    (sum / y.len().max(1) as f64).sqrt()
 }
 
 /// Dense output of one step from `t` of size `h`, with θ = (s − t)/h, in

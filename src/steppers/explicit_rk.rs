@@ -4,7 +4,8 @@
 use super::embedded::{AttemptFrame, embedded_error};
 use super::tableau::{self, ButcherTableau, DenseCoefficients, MAX_STAGES};
 use super::{
-    DenseSegment, EmbeddedStepper, Stats, Stepper, Tolerance, begin_step, eval_rhs, fit, fit_all,
+    DenseSegment, EmbeddedStepper, Entries, Stats, Stepper, Tolerance, begin_step, eval_rhs, fit,
+    fit_all,
 };
 use crate::error::{Error, Result};
 use crate::kernels::{lincomb, lincomb_checked};
@@ -260,29 +261,43 @@ fn stage_sum(
     probe: bool,
 ) -> f64 {
     if out.len() <= super::SMALL_SYSTEM {
-        // Stage by stage: each entry still accumulates left to right.
-        if let Some(b) = base {
-            out.copy_from_slice(b);
-        }
-        for (&wj, kj) in w.iter().zip(k) {
-            if wj != 0.0 {
-                let c = h * wj;
-                for (o, &x) in out.iter_mut().zip(kj.as_slice()) {
-                    *o += c * x;
-                }
-            }
-        }
-        return if probe {
-            out.iter().fold(0.0, |p, &x| p + x * 0.0)
-        } else {
-            0.0
-        };
+        return small_stage_sum(out, base, h, w, k, probe);
     }
     let (terms, m) = weighted_terms(h, w, k);
     if probe {
         lincomb_checked(out, base, &terms[..m])
     } else {
         lincomb(out, base, &terms[..m]);
+        0.0
+    }
+}
+
+/// The small-system form of [`stage_sum`] (also [`SmallRk`](super::SmallRk)'s
+/// arithmetic): `out = base`, then stage by stage `out += (h·wⱼ)·kⱼ` over
+/// the non-zero weights, so each entry accumulates left to right.
+#[inline(always)]
+pub(super) fn small_stage_sum<K: Entries>(
+    out: &mut [f64],
+    base: Option<&[f64]>,
+    h: f64,
+    w: &[f64],
+    k: &[K],
+    probe: bool,
+) -> f64 {
+    if let Some(b) = base {
+        out.copy_from_slice(b);
+    }
+    for (&wj, kj) in w.iter().zip(k) {
+        if wj != 0.0 {
+            let c = h * wj;
+            for (o, &x) in out.iter_mut().zip(kj.entries()) {
+                *o += c * x;
+            }
+        }
+    }
+    if probe {
+        out.iter().fold(0.0, |p, &x| p + x * 0.0)
+    } else {
         0.0
     }
 }

@@ -30,6 +30,7 @@ pub(crate) mod lu;
 mod registry;
 mod rk4;
 mod rk45;
+mod small_rk;
 pub mod tableau;
 
 pub use embedded::DenseSegment;
@@ -39,6 +40,7 @@ pub use implicit_euler::{ImplicitEuler, NewtonOptions};
 pub use registry::{STEPPER_NAMES, stepper_by_name};
 pub use rk4::Rk4;
 pub use rk45::{Rk45, Rk45Solution};
+pub use small_rk::SmallRk;
 pub use tableau::{ButcherTableau, DenseCoefficients, Weights};
 
 use crate::error::{Error, Result};
@@ -236,6 +238,38 @@ pub(crate) fn eval_rhs(
 pub(crate) fn fit(v: &mut State, n: usize) {
     if v.len() != n {
         *v = State::zeros(n);
+    }
+}
+
+/// A state vector the steppers' small-system arithmetic and the adaptive
+/// driver work on: the dynamic [`State`] or a fixed-size array
+/// ([`SmallRk`], [`integrate_small`](crate::integrate_small)).
+pub(crate) trait Entries {
+    /// The entries.
+    fn entries(&self) -> &[f64];
+    /// The entries, mutably.
+    fn entries_mut(&mut self) -> &mut [f64];
+}
+
+impl Entries for State {
+    #[inline(always)]
+    fn entries(&self) -> &[f64] {
+        self.as_slice()
+    }
+    #[inline(always)]
+    fn entries_mut(&mut self) -> &mut [f64] {
+        self.as_mut_slice()
+    }
+}
+
+impl<const N: usize> Entries for [f64; N] {
+    #[inline(always)]
+    fn entries(&self) -> &[f64] {
+        self
+    }
+    #[inline(always)]
+    fn entries_mut(&mut self) -> &mut [f64] {
+        self
     }
 }
 

@@ -369,6 +369,21 @@ fn rooted_trees(max: u32) -> Vec<Tree> {
 // Named tableaus.
 // ---------------------------------------------------------------------------
 
+/// Explicit Euler as a one-stage tableau, order 1 (the
+/// [`ExplicitEuler`](super::ExplicitEuler) stepper's method; used by
+/// [`SmallRk::explicit_euler`](super::SmallRk::explicit_euler)).
+pub const EULER: ButcherTableau = ButcherTableau {
+    name: "explicit_euler",
+    a: &[&[]],
+    b: &[1.0],
+    c: &[0.0],
+    b_embedded: None,
+    embedded_order: 0,
+    order: 1,
+    fsal: false,
+    dense: None,
+};
+
 /// Heun's method (explicit trapezoidal rule), order 2.
 pub const HEUN2: ButcherTableau = ButcherTableau {
     name: "heun2",
