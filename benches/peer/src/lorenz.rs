@@ -33,7 +33,8 @@ pub const TOLS: [f64; 4] = [1e-3, 1e-6, 1e-8, 1e-10];
 pub const TARGETS: [f64; 8] = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
 /// Work–precision scan: tolerances 10^(−1 − k/STEPS_PER_DECADE).
 const STEPS_PER_DECADE: usize = 10;
-/// Tightest tolerance of the scan, 10^(−1 − SCAN_LEN/STEPS_PER_DECADE) = 1e-13 (splitflow refuses rtol < 100ε).
+/// Tightest tolerance of the scan, 10^(−1 − SCAN_LEN/STEPS_PER_DECADE) = 1e-13
+/// (splitflow refuses rtol < 100ε).
 const SCAN_LEN: usize = 120;
 /// Tolerance of the reference run (splitflow's DOP853).
 const REF_TOL: f64 = 1e-13;
