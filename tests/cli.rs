@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{TempPath, assert_user_error, json_numbers};
+use crate::common::{ORDER_STUDY_KEYS, TempPath, assert_user_error, json_numbers};
 
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
 
@@ -32,15 +32,7 @@ fn order_json(tag: &str, text: &str) -> serde_json::Value {
 /// Checks the keys promised by the CLI contract and their consistency, and
 /// that the fitted order is within ±0.15 of `expected`.
 fn check_report(tag: &str, j: &serde_json::Value, expected: f64) {
-    for key in [
-        "steps",
-        "h",
-        "errors",
-        "local_orders",
-        "fitted_order",
-        "effective_order",
-        "excluded",
-    ] {
+    for key in ORDER_STUDY_KEYS.iter().chain(&["excluded"]) {
         assert!(j.get(key).is_some(), "{tag}: key `{key}` missing in {j}");
     }
     let steps = json_numbers(&j["steps"]);

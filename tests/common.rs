@@ -16,6 +16,30 @@ use splitflow::{
     AdaptiveOptions, ConvergenceReport, ConvergenceStudy, State, Stepper, Steps, integrate,
 };
 
+/// The keys of an order study's JSON report (`splitflow order --json`, the
+/// generated optimizers' order reports), in the contract's order.
+pub const ORDER_STUDY_KEYS: [&str; 6] = [
+    "steps",
+    "h",
+    "errors",
+    "local_orders",
+    "fitted_order",
+    "effective_order",
+];
+
+/// The keys of a tomography system's summary (`splitflow tomography --json`).
+pub const TOMOGRAPHY_SUMMARY_KEYS: [&str; 9] = [
+    "rows",
+    "cols",
+    "nnz",
+    "zero_rows",
+    "sum",
+    "frobenius",
+    "phantom_sum",
+    "phantom_nnz",
+    "rhs_norm",
+];
+
 /// Adaptive stepping with `rtol = atol = tol` and default controller settings.
 pub fn adaptive(tol: f64) -> Steps {
     Steps::Adaptive(AdaptiveOptions {

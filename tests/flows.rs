@@ -97,6 +97,28 @@ fn gradient_flow_jacobian_is_minus_hessian() {
     }
 }
 
+/// The recorded trajectory (t, θ) of `n` explicit-Euler steps of size `h`
+/// on the gradient flow from `theta0`.
+fn euler_trajectory(
+    flow: &GradientFlow<Quadratic>,
+    theta0: &State,
+    h: f64,
+    n: usize,
+) -> Vec<(f64, State)> {
+    integrate_with(
+        flow,
+        &mut ExplicitEuler::new(),
+        0.0,
+        n as f64 * h,
+        theta0,
+        &Steps::Fixed(n),
+        Record::Steps,
+    )
+    .unwrap()
+    .trajectory
+    .unwrap()
+}
+
 // Explicit Euler on θ' = b − Aθ: θₖ − θ* = (I − hA)ᵏ(θ₀ − θ*), so in A's
 // eigenbasis every component shrinks monotonically iff |1 − hλ| < 1 for all λ,
 // i.e. h < 2/L: then the loss never increases.
@@ -109,17 +131,7 @@ fn first_loss_increase_is_none_below_two_over_l() {
     let theta0 = gaussian_vector(&mut rng, 6);
     let h = 1.9 / l;
     let n = 300;
-    let sol = integrate_with(
-        &flow,
-        &mut ExplicitEuler::new(),
-        0.0,
-        n as f64 * h,
-        &theta0,
-        &Steps::Fixed(n),
-        Record::Steps,
-    )
-    .unwrap();
-    let traj = sol.trajectory.unwrap();
+    let traj = euler_trajectory(&flow, &theta0, h, n);
     assert_eq!(traj.len(), n + 1);
     assert_eq!(first_loss_increase(&q, &traj, 1e-12), None);
     assert!(q.value(&traj[n].1) < q.value(&theta0));
@@ -148,17 +160,7 @@ fn first_loss_increase_finds_the_first_violating_step_above_two_over_l() {
     assert!(jump > 1e-9, "{jump:e}");
 
     let n = 200;
-    let sol = integrate_with(
-        &flow,
-        &mut ExplicitEuler::new(),
-        0.0,
-        n as f64 * h,
-        &theta0,
-        &Steps::Fixed(n),
-        Record::Steps,
-    )
-    .unwrap();
-    let bad = first_loss_increase(&q, sol.trajectory.as_deref().unwrap(), 1e-12).unwrap();
+    let bad = first_loss_increase(&q, &euler_trajectory(&flow, &theta0, h, n), 1e-12).unwrap();
     eprintln!("first loss increase: {bad:?} (predicted step {predicted})");
     assert_eq!(bad.step, predicted);
     assert!((bad.t - predicted as f64 * h).abs() < 1e-12);
