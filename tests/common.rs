@@ -40,6 +40,27 @@ pub const TOMOGRAPHY_SUMMARY_KEYS: [&str; 9] = [
     "rhs_norm",
 ];
 
+/// The random least-squares order study of the SGD-epoch sample (40×4,
+/// noise 0.5, seed 1, four batches of 10, `t_end = 1`) with the given
+/// `[method]` / `[[method]]` tables and step ladder, as spec TOML.
+pub fn least_squares_study(methods: &str, steps: &str) -> String {
+    format!(
+        r#"
+[problem]
+kind = "least_squares"
+rows = 40
+cols = 4
+noise = 0.5
+seed = 1
+batch_size = 10
+t_end = 1.0
+{methods}
+[study]
+steps = {steps}
+"#
+    )
+}
+
 /// Adaptive stepping with `rtol = atol = tol` and default controller settings.
 pub fn adaptive(tol: f64) -> Steps {
     Steps::Adaptive(AdaptiveOptions {

@@ -127,15 +127,18 @@ fn integrator_advance_is_integrate_bitwise() {
                 .advance(system.as_ref(), 0.5, 1.0, &mut y)
                 .unwrap();
             let steps = *integrator.steps();
-            let sol = integrate(
-                system.as_ref(),
-                fresh_stepper(label).as_mut(),
-                0.5,
-                1.5,
-                y0,
-                &steps,
-            )
-            .unwrap();
+            let run = |steps: &Steps| {
+                integrate(
+                    system.as_ref(),
+                    fresh_stepper(label).as_mut(),
+                    0.5,
+                    1.5,
+                    y0,
+                    steps,
+                )
+                .unwrap()
+            };
+            let sol = run(&steps);
             assert_eq!(bits(&y), bits(&sol.y), "{name}, {label}");
             assert_eq!(integrator.stats(), sol.stats, "{name}, {label}");
             // Negative control: a different step count changes the state.
@@ -147,15 +150,7 @@ fn integrator_advance_is_integrate_bitwise() {
                 }),
                 _ => Steps::Fixed(3),
             };
-            let sol = integrate(
-                system.as_ref(),
-                fresh_stepper(label).as_mut(),
-                0.5,
-                1.5,
-                y0,
-                &other,
-            )
-            .unwrap();
+            let sol = run(&other);
             assert_ne!(bits(&y), bits(&sol.y), "{name}, {label}: control");
         }
     }

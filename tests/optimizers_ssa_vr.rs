@@ -148,36 +148,67 @@ fn random_schedule(rng: &mut StdRng, vanishing: bool) -> BetaSchedule {
 // SSA1 / SSA2 against THEORY §5.
 // ---------------------------------------------------------------------------
 
+/// The state (u, v, n) shared by the SSA references.
+struct SsaState {
+    u: Vec<f64>,
+    v: Vec<f64>,
+    n: usize,
+}
+
+impl SsaState {
+    /// At rest at `start`: u = start, v = 0, n = 0.
+    fn at_rest(start: &[f64]) -> SsaState {
+        SsaState {
+            u: start.to_vec(),
+            v: vec![0.0; start.len()],
+            n: 0,
+        }
+    }
+
+    /// One step of THEORY §5's common skeleton: β = β(n), y = u + hβv,
+    /// g = ∇f(y), then per coordinate `(u, v) ← update(β, u, v, y, g)`;
+    /// returns the new u.
+    fn step(
+        &mut self,
+        h: f64,
+        schedule: BetaSchedule,
+        grad: impl Fn(&[f64]) -> Vec<f64>,
+        update: impl Fn(f64, f64, f64, f64, f64) -> (f64, f64),
+    ) -> Vec<f64> {
+        let beta = beta_of(schedule, self.n);
+        let y: Vec<f64> = (0..self.u.len())
+            .map(|j| self.u[j] + h * beta * self.v[j])
+            .collect();
+        let g = grad(&y);
+        for j in 0..self.u.len() {
+            (self.u[j], self.v[j]) = update(beta, self.u[j], self.v[j], y[j], g[j]);
+        }
+        self.n += 1;
+        self.u.clone()
+    }
+}
+
 /// SSA1 as written in THEORY §5.
 struct Ssa1Reference {
     h: f64,
     k: f64,
     institute: bool,
     schedule: BetaSchedule,
-    u: Vec<f64>,
-    v: Vec<f64>,
-    n: usize,
+    state: SsaState,
 }
 
 impl Ssa1Reference {
     fn step(&mut self, grad: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
-        let (h, beta) = (self.h, beta_of(self.schedule, self.n));
-        let c = if self.institute {
-            2.0 * beta * beta - 2.0 * beta + 1.0
-        } else {
-            1.0
-        };
-        let y: Vec<f64> = (0..self.u.len())
-            .map(|j| self.u[j] + h * beta * self.v[j])
-            .collect();
-        let g = grad(&y);
-        for j in 0..self.u.len() {
-            let v_new = beta.powf(self.k) * (c * (1.0 - h * beta) * self.v[j] - h * g[j]);
-            self.u[j] = self.u[j] + beta * (1.0 - h * beta) * (y[j] - self.u[j]) - h * h * g[j];
-            self.v[j] = v_new;
-        }
-        self.n += 1;
-        self.u.clone()
+        let (h, k, institute) = (self.h, self.k, self.institute);
+        self.state.step(h, self.schedule, grad, |beta, u, v, y, g| {
+            let c = if institute {
+                2.0 * beta * beta - 2.0 * beta + 1.0
+            } else {
+                1.0
+            };
+            let v_new = beta.powf(k) * (c * (1.0 - h * beta) * v - h * g);
+            (u + beta * (1.0 - h * beta) * (y - u) - h * h * g, v_new)
+        })
     }
 }
 
@@ -188,25 +219,16 @@ struct Ssa2Reference {
     q: f64,
     tau: f64,
     schedule: BetaSchedule,
-    u: Vec<f64>,
-    v: Vec<f64>,
-    n: usize,
+    state: SsaState,
 }
 
 impl Ssa2Reference {
     fn step(&mut self, grad: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
-        let (h, beta) = (self.h, beta_of(self.schedule, self.n));
-        let y: Vec<f64> = (0..self.u.len())
-            .map(|j| self.u[j] + h * beta * self.v[j])
-            .collect();
-        let g = grad(&y);
-        for j in 0..self.u.len() {
-            let v_new = beta.powf(self.k) * ((1.0 - h * beta).powf(self.q) * self.v[j] - h * g[j]);
-            self.u[j] += (1.0 - h * beta) / (beta + self.tau) * (y[j] - self.u[j]);
-            self.v[j] = v_new;
-        }
-        self.n += 1;
-        self.u.clone()
+        let (h, k, q, tau) = (self.h, self.k, self.q, self.tau);
+        self.state.step(h, self.schedule, grad, |beta, u, v, y, g| {
+            let v_new = beta.powf(k) * ((1.0 - h * beta).powf(q) * v - h * g);
+            (u + (1.0 - h * beta) / (beta + tau) * (y - u), v_new)
+        })
     }
 }
 
@@ -236,9 +258,7 @@ fn ssa1_equals_the_theory_formulas_for_both_c_and_both_schedules() {
                 k,
                 institute,
                 schedule,
-                u: start.clone(),
-                v: vec![0.0; start.len()],
-                n: 0,
+                state: SsaState::at_rest(&start),
             };
             let worst = compare(&problem, &mut opt, &start, STEPS, |_, i| {
                 r.step(|y| problem.batch_gradient(i, y))
@@ -271,9 +291,7 @@ fn ssa2_equals_the_theory_formulas_for_both_schedules() {
                 q,
                 tau,
                 schedule,
-                u: start.clone(),
-                v: vec![0.0; start.len()],
-                n: 0,
+                state: SsaState::at_rest(&start),
             };
             let worst = compare(&problem, &mut opt, &start, STEPS, |_, i| {
                 r.step(|y| problem.batch_gradient(i, y))

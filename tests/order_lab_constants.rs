@@ -7,6 +7,8 @@ use std::process::Command;
 
 use splitflow::convergence::spec::OrderSpec;
 
+use crate::common::least_squares_study;
+
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
 
 fn example(name: &str) -> String {
@@ -126,15 +128,8 @@ fn palindromic_euler_constant_obeys_the_parallelogram_identity() {
     // Each C is e/h extrapolated to h → 0 (Richardson on h and h/2:
     // e/h = C + a·h + O(h²)), leaving O(h²) ≈ 4e-6 relative at h = 1/512:
     // 1e-4 is a safe band for an identity that is exact in the limit.
-    let spec = r#"
-[problem]
-kind = "least_squares"
-rows = 40
-cols = 4
-noise = 0.5
-seed = 1
-batch_size = 10
-t_end = 1.0
+    let spec = least_squares_study(
+        r#"
 [[method]]
 splitting = "lie"
 sub_stepper = "exact"
@@ -150,11 +145,10 @@ batch_order = "reversed"
 [[method]]
 splitting = "lie"
 sub_stepper = "explicit_euler"
-batch_order = "palindromic"
-[study]
-steps = [256, 512, 1024]
-"#;
-    let outcomes = OrderSpec::from_toml(spec).unwrap().run_all().unwrap();
+batch_order = "palindromic""#,
+        "[256, 512, 1024]",
+    );
+    let outcomes = OrderSpec::from_toml(&spec).unwrap().run_all().unwrap();
     let c: Vec<f64> = outcomes
         .iter()
         .map(|o| {

@@ -10,6 +10,8 @@ use splitflow::convergence::spec::OrderSpec;
 use splitflow::splitting::SplittingCoefficients;
 use splitflow::{Error, FnSystem, ImplicitEuler, OdeSystem, Order, State, Steps, integrate};
 
+use crate::common::least_squares_study;
+
 const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
 
 fn example(name: &str) -> String {
@@ -562,26 +564,6 @@ fn work_precision_sample_from_the_cli() {
     assert!(out.stdout.is_empty());
 }
 
-/// A random least-squares study (40×4, 4 batches of 10) with the given
-/// `[[method]]` tables and step ladder.
-fn least_squares(methods: &str, steps: &str) -> String {
-    format!(
-        r#"
-[problem]
-kind = "least_squares"
-rows = 40
-cols = 4
-noise = 0.5
-seed = 1
-batch_size = 10
-t_end = 1.0
-{methods}
-[study]
-steps = {steps}
-"#
-    )
-}
-
 fn epoch(order: &str, sub: &str) -> String {
     let seed = if order == "shuffled" {
         "seed = 3\n"
@@ -608,7 +590,7 @@ fn sgd_epoch_orders_follow_the_batch_order() {
         epoch("shuffled", "explicit_euler"),
     ]
     .concat();
-    let outcomes = OrderSpec::from_toml(&least_squares(&methods, "[8, 16, 32, 64, 128]"))
+    let outcomes = OrderSpec::from_toml(&least_squares_study(&methods, "[8, 16, 32, 64, 128]"))
         .unwrap()
         .run_all()
         .unwrap();
@@ -688,7 +670,7 @@ fn shuffled_exact_epochs_have_strong_order_three_halves() {
         let method = format!(
             "[method]\nsplitting = \"lie\"\nsub_stepper = \"exact\"\nbatch_order = \"shuffled\"\nseed = {seed}\n"
         );
-        let spec = least_squares(&method, &format!("{steps:?}"));
+        let spec = least_squares_study(&method, &format!("{steps:?}"));
         let o = OrderSpec::from_toml(&spec).unwrap().run().unwrap();
         for (s, e) in sq.iter_mut().zip(&o.report.errors) {
             *s += e * e / seeds as f64;
@@ -723,7 +705,7 @@ fn sgd_epoch_sample_from_the_cli() {
 
 #[test]
 fn least_squares_specs_name_the_bad_key_and_line() {
-    let base = least_squares(&epoch("fixed", "exact"), "[8, 16]");
+    let base = least_squares_study(&epoch("fixed", "exact"), "[8, 16]");
     for (from, to, key) in [
         ("batch_size = 10", "batch_size = 0", "batch_size"),
         ("batch_size = 10", "batch_size = 41", "batch_size"),
@@ -759,7 +741,7 @@ fn least_squares_specs_name_the_bad_key_and_line() {
             "batch_order",
         ),
     ] {
-        let spec = least_squares(methods, "[8, 16]");
+        let spec = least_squares_study(methods, "[8, 16]");
         let err = OrderSpec::from_toml(&spec).and_then(|s| s.run().map(|_| ()));
         match err {
             Err(Error::Spec { message, .. }) => assert!(message.contains(key), "{message}"),

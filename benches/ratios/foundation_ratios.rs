@@ -16,7 +16,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{calibrate, fmt_time, median, target_cells};
+use support::{alternate, arg_error, fmt_time, median, positive, table_rule, target_cells};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -57,16 +57,8 @@ fn compare(
     ours: &mut dyn FnMut(),
     baseline: &mut dyn FnMut(),
 ) -> Row {
-    let (n_ours, n_base) = (calibrate(ours, BATCH), calibrate(baseline, BATCH));
     let (mut to, mut tb, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    for rep in 0..reps {
-        let (o, b) = if rep % 2 == 0 {
-            let o = per_call(ours, n_ours);
-            (o, per_call(baseline, n_base))
-        } else {
-            let b = per_call(baseline, n_base);
-            (per_call(ours, n_ours), b)
-        };
+    for (o, b) in alternate(reps, BATCH, ours, baseline, per_call) {
         to.push(o);
         tb.push(b);
         r.push(o / b);
@@ -87,16 +79,7 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--reps" => {
-                reps = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&v: &usize| v > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("error: --reps needs a positive integer");
-                        std::process::exit(2)
-                    })
-            }
+            "--reps" => reps = positive(args.next(), "--reps", arg_error),
             "--case" => match args.next().as_deref() {
                 Some(c @ ("lorenz" | "flow" | "rk4")) => only = Some(c.to_string()),
                 _ => {
@@ -236,15 +219,7 @@ fn main() {
         "| {:<60} | {:>10} | {:>10} | {:>6} | {:>8} | {:<7} |",
         "case", "ours", "baseline", "ratio", "target", "met"
     );
-    println!(
-        "|{}|{}|{}|{}|{}|{}|",
-        "-".repeat(62),
-        "-".repeat(12),
-        "-".repeat(12),
-        "-".repeat(8),
-        "-".repeat(10),
-        "-".repeat(9)
-    );
+    println!("{}", table_rule(&[62, 12, 12, 8, 10, 9]));
     for r in &rows {
         let (target, met) = target_cells(r.target, r.ratio);
         println!(

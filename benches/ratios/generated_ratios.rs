@@ -21,7 +21,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::Instant;
-use support::{load_average, median, quantile};
+use support::{load_average, median, positive, quantile};
 
 #[path = "../optimizers/cases.rs"]
 mod cases;
@@ -234,12 +234,6 @@ fn usage(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-fn positive(v: Option<String>, flag: &str) -> usize {
-    v.and_then(|v| v.parse().ok())
-        .filter(|&v: &usize| v > 0)
-        .unwrap_or_else(|| usage(&format!("{flag} needs a positive integer")))
-}
-
 fn main() {
     let all = cases();
     let (mut rounds, mut k, mut only) = (101, 5, None::<String>);
@@ -247,8 +241,8 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--rounds" => rounds = positive(args.next(), "--rounds"),
-            "--steps" => k = positive(args.next(), "--steps"),
+            "--rounds" => rounds = positive(args.next(), "--rounds", usage),
+            "--steps" => k = positive(args.next(), "--steps", usage),
             "--case" => {
                 let v = args.next().filter(|v| all.iter().any(|c| c.name == v));
                 only = Some(v.unwrap_or_else(|| usage("--case needs sgd, momentum or adam")));
