@@ -25,7 +25,7 @@ use common::{
     DECAY_DIM, DecayField, FLOW_T1, HandRk4, LORENZ_T1, gradient_flow, lorenz, ode_solvers_dopri5,
     ours_rk4, ours_rk4_integrate, ours_rk45,
 };
-use splitflow::Rk4;
+use splitflow::{OdeSystem, Rk4, State};
 
 /// Wall time of one repetition of a contender.
 const BATCH: Duration = Duration::from_millis(10);
@@ -72,6 +72,42 @@ fn compare(
     }
 }
 
+/// Our Rk45 against ode_solvers' Dopri5 on `(sys, t1, y0)`: the note
+/// comparing their step statistics and end states (`(label, t1 as
+/// printed)`) and the timing row.
+fn rk45_vs_dopri5<S: OdeSystem>(
+    (label, end): (&str, &str),
+    case: &'static str,
+    target: Option<f64>,
+    reps: usize,
+    (sys, t1, y0): (&S, f64, &State),
+) -> (String, Row) {
+    let (yo, so) = ours_rk45(sys, t1, y0);
+    let (yb, sb) = ode_solvers_dopri5(sys, t1, y0);
+    let note = format!(
+        "{label}: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy({end})|∞ = {:.1e}",
+        so.accepted,
+        so.rejected,
+        so.f_evals,
+        sb.accepted_steps,
+        sb.rejected_steps,
+        sb.num_eval,
+        (&yo - &yb).amax()
+    );
+    let row = compare(
+        case,
+        target,
+        reps,
+        &mut || {
+            black_box(ours_rk45(black_box(sys), t1, black_box(y0)));
+        },
+        &mut || {
+            black_box(ode_solvers_dopri5(black_box(sys), t1, black_box(y0)));
+        },
+    );
+    (note, row)
+}
+
 fn main() {
     let mut reps = 21;
     let mut only: Option<String> = None;
@@ -101,65 +137,29 @@ fn main() {
     // (a) Lorenz, adaptive at 1e-6.
     if run("lorenz") {
         let (sys, y0) = lorenz();
-        let (yo, so) = ours_rk45(&sys, LORENZ_T1, &y0);
-        let (yb, sb) = ode_solvers_dopri5(&sys, LORENZ_T1, &y0);
-        notes.push(format!(
-        "lorenz: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy(20)|∞ = {:.1e}",
-        so.accepted,
-        so.rejected,
-        so.f_evals,
-        sb.accepted_steps,
-        sb.rejected_steps,
-        sb.num_eval,
-        (&yo - &yb).amax()
-    ));
-        rows.push(compare(
+        let (note, row) = rk45_vs_dopri5(
+            ("lorenz", "20"),
             "rk45 vs Dopri5, Lorenz, tol 1e-6, t∈[0,20]",
             Some(0.5),
             reps,
-            &mut || {
-                black_box(ours_rk45(black_box(&sys), LORENZ_T1, black_box(&y0)));
-            },
-            &mut || {
-                black_box(ode_solvers_dopri5(
-                    black_box(&sys),
-                    LORENZ_T1,
-                    black_box(&y0),
-                ));
-            },
-        ));
+            (&sys, LORENZ_T1, &y0),
+        );
+        notes.push(note);
+        rows.push(row);
     }
 
     // (b) 500-dimensional gradient flow, adaptive at 1e-6.
     if run("flow") {
         let (flow, f0) = gradient_flow();
-        let (yo, so) = ours_rk45(&flow, FLOW_T1, &f0);
-        let (yb, sb) = ode_solvers_dopri5(&flow, FLOW_T1, &f0);
-        notes.push(format!(
-        "gradient flow 500: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy(1)|∞ = {:.1e}",
-        so.accepted,
-        so.rejected,
-        so.f_evals,
-        sb.accepted_steps,
-        sb.rejected_steps,
-        sb.num_eval,
-        (&yo - &yb).amax()
-    ));
-        rows.push(compare(
+        let (note, row) = rk45_vs_dopri5(
+            ("gradient flow 500", "1"),
             "rk45 vs Dopri5, 500-dim gradient flow, tol 1e-6, t∈[0,1]",
             None,
             reps,
-            &mut || {
-                black_box(ours_rk45(black_box(&flow), FLOW_T1, black_box(&f0)));
-            },
-            &mut || {
-                black_box(ode_solvers_dopri5(
-                    black_box(&flow),
-                    FLOW_T1,
-                    black_box(&f0),
-                ));
-            },
-        ));
+            (&flow, FLOW_T1, &f0),
+        );
+        notes.push(note);
+        rows.push(row);
     }
 
     // (c) RK4, 10 fixed steps, 100 000-dimensional cheap field.
