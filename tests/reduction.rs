@@ -114,6 +114,15 @@ fn assert_exact_flow_solves_the_ode(
     }
 }
 
+/// A Gaussian batch `X` (b×p), targets `y` ∈ ℝᵇ and start `θ₀` ∈ ℝᵖ, drawn in
+/// that order.
+fn random_batch(rng: &mut StdRng, b: usize, p: usize) -> (DMatrix<f64>, State, State) {
+    let x = gaussian_matrix(rng, b, p);
+    let y = gaussian_vector(rng, b);
+    let theta0 = gaussian_vector(rng, p);
+    (x, y, theta0)
+}
+
 /// Orthonormal basis `Q` of `range(Xᵀ)` from nalgebra's thin QR of `Xᵀ`
 /// (independent of the library's faer factorization). `X` must have full row rank.
 fn range_basis(x: &DMatrix<f64>) -> DMatrix<f64> {
@@ -169,9 +178,7 @@ fn exact_flow_solves_the_local_ode() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
     // b < p (the paper's regime) and b > p (k = min(b, p) = p in the QR path).
     for (b, p) in [(8, 30), (12, 5)] {
-        let x = gaussian_matrix(&mut rng, b, p);
-        let y = gaussian_vector(&mut rng, b);
-        let theta0 = gaussian_vector(&mut rng, p);
+        let (x, y, theta0) = random_batch(&mut rng, b, p);
         let c = 1.0 / (5.0 * b as f64);
         assert_exact_flow_solves_the_ode(
             &format!("exact vs rk45, b={b} p={p}"),
@@ -225,9 +232,7 @@ fn exact_flows_for_batches_solve_the_local_problems() {
 fn exact_flow_equals_the_paper_r_inverse_transpose_form() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0003);
     let (b, p) = (8, 30);
-    let x = gaussian_matrix(&mut rng, b, p);
-    let y = gaussian_vector(&mut rng, b);
-    let theta0 = gaussian_vector(&mut rng, p);
+    let (x, y, theta0) = random_batch(&mut rng, b, p);
     let c = 1.0 / (7.0 * b as f64);
     // nalgebra's thin QR of Xᵀ (independent of the library's faer QR).
     let qr = x.transpose().qr();
@@ -296,9 +301,7 @@ fn exact_flow_equals_the_single_row_formula() {
 fn exact_flow_tends_to_block_kaczmarz_as_h_grows() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0005);
     for (b, p) in [(8, 30), (12, 5)] {
-        let x = gaussian_matrix(&mut rng, b, p);
-        let y = gaussian_vector(&mut rng, b);
-        let theta0 = gaussian_vector(&mut rng, p);
+        let (x, y, theta0) = random_batch(&mut rng, b, p);
         let c = 1.0 / (5.0 * b as f64);
         let target = kaczmarz(&x, &y, &theta0);
         let sv = x.clone().svd(false, false).singular_values;
@@ -325,9 +328,7 @@ fn exact_flow_tends_to_block_kaczmarz_as_h_grows() {
 fn exact_flow_is_the_sgd_step_to_second_order() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0006);
     let (b, p) = (8, 30);
-    let x = gaussian_matrix(&mut rng, b, p);
-    let y = gaussian_vector(&mut rng, b);
-    let theta0 = gaussian_vector(&mut rng, p);
+    let (x, y, theta0) = random_batch(&mut rng, b, p);
     let c = 1.0 / (5.0 * b as f64);
     let l = lambda_max(&x);
     // c·h·λmax from 1e-1 down to 1e-4, half a decade apart.
@@ -360,9 +361,7 @@ fn exact_flow_is_the_sgd_step_to_second_order() {
 fn exact_flow_leaves_the_orthogonal_component_alone() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0007);
     let (b, p) = (8, 30);
-    let x = gaussian_matrix(&mut rng, b, p);
-    let y = gaussian_vector(&mut rng, b);
-    let theta0 = gaussian_vector(&mut rng, p);
+    let (x, y, theta0) = random_batch(&mut rng, b, p);
     let c = 1.0 / (5.0 * b as f64);
     let q = range_basis(&x);
     let before = orthogonal_part(&q, &theta0);
