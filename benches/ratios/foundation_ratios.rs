@@ -16,7 +16,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{alternate, arg_error, fmt_time, median, positive, table_rule, target_cells};
+use support::{alternate, arg_error, fmt_time, median, one_of, positive, table_rule, target_cells};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -116,17 +116,10 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => reps = positive(args.next(), "--reps", arg_error),
-            "--case" => match args.next().as_deref() {
-                Some(c @ ("lorenz" | "flow" | "rk4")) => only = Some(c.to_string()),
-                _ => {
-                    eprintln!("error: --case needs one of lorenz, flow, rk4");
-                    std::process::exit(2)
-                }
-            },
-            other => {
-                eprintln!("error: unknown argument {other:?} (expected --reps N or --case NAME)");
-                std::process::exit(2)
-            }
+            "--case" => only = Some(one_of(args.next(), "--case", &["lorenz", "flow", "rk4"])),
+            other => arg_error(&format!(
+                "unknown argument {other:?} (expected --reps N or --case NAME)"
+            )),
         }
     }
 

@@ -196,14 +196,7 @@ fn compare_flows<'a, F: FlowMap + 'a>(
 }
 
 fn main() -> splitflow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let reps = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(7)
-        .max(1);
+    let reps = support::reps_arg(7);
     println!("load average before: {}; {reps} rounds", load());
     let opts = ReducedLogisticFlow::default_options();
 

@@ -38,7 +38,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{alternate, arg_error, fmt_time, median, positive, table_rule, target_cells};
+use support::{alternate, arg_error, fmt_time, median, one_of, positive, table_rule, target_cells};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -157,19 +157,16 @@ fn main() {
         match a.as_str() {
             "--reps" => reps = positive(args.next(), "--reps", arg_error),
             "--epochs" => epochs = positive(args.next(), "--epochs", arg_error),
-            "--only" => match args.next().as_deref() {
-                Some(c @ ("lie" | "optimizer" | "slice")) => only = Some(c.to_string()),
-                _ => {
-                    eprintln!("error: --only needs one of lie, optimizer, slice");
-                    std::process::exit(2)
-                }
-            },
-            other => {
-                eprintln!(
-                    "error: unknown argument {other:?} (expected --reps N, --only CASE, --epochs N)"
-                );
-                std::process::exit(2)
+            "--only" => {
+                only = Some(one_of(
+                    args.next(),
+                    "--only",
+                    &["lie", "optimizer", "slice"],
+                ))
             }
+            other => arg_error(&format!(
+                "unknown argument {other:?} (expected --reps N, --only CASE, --epochs N)"
+            )),
         }
     }
 

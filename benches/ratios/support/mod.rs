@@ -104,6 +104,26 @@ pub fn arg_error(msg: &str) -> ! {
     std::process::exit(2)
 }
 
+/// The value after `flag` if it is one of `names`, else an [`arg_error`].
+pub fn one_of(v: Option<String>, flag: &str, names: &[&str]) -> String {
+    match v {
+        Some(v) if names.contains(&v.as_str()) => v,
+        _ => arg_error(&format!("{flag} needs one of {}", names.join(", "))),
+    }
+}
+
+/// The count after `--reps` anywhere on the command line (at least 1), or
+/// `default`.
+pub fn reps_arg(default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--reps")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(default)
+        .max(1)
+}
+
 /// The positive integer after `flag`, or `usage(…)` (which exits).
 pub fn positive(v: Option<String>, flag: &str, usage: fn(&str) -> !) -> usize {
     v.and_then(|v| v.parse().ok())
