@@ -31,6 +31,7 @@ use splitflow::splitting::SplittingCoefficients;
 use splitflow::{Error, State};
 
 use crate::common::{ORDER_STUDY_KEYS, max_rel};
+use crate::schemes::{euler, lie};
 
 const P: usize = 6;
 const BATCH: usize = 4;
@@ -65,19 +66,6 @@ fn trajectory(opt: &mut dyn Optimizer, seed: u64) -> Vec<State> {
 
 fn gen_opt(flow: GeneratedFlow, scheme: Scheme, h: f64) -> GeneratedOptimizer {
     GeneratedOptimizer::new(Box::new(flow), scheme, h).expect("generated optimizer")
-}
-
-fn euler() -> SubScheme {
-    SubScheme::named("explicit_euler").unwrap()
-}
-
-fn lie(pieces: &[&str], subs: Vec<SubScheme>) -> Scheme {
-    Scheme::splitting(
-        SplittingCoefficients::lie(pieces.len()).unwrap(),
-        pieces,
-        subs,
-    )
-    .unwrap()
 }
 
 /// Fused vs generated ≤ 1e-12; fused vs control ≥ 1e-8.

@@ -25,15 +25,17 @@ use support::{load_average, median, positive, quantile};
 
 #[path = "../optimizers/cases.rs"]
 mod cases;
+#[path = "../../tests/schemes.rs"]
+mod schemes;
 
 use cases::{P, Quadratic, library_steps, max_rel_diff};
+use schemes::{euler, lie};
 use splitflow::State;
 use splitflow::flows::Friction;
 use splitflow::optimizers::{
     Adam, AdamBias, EpsPlacement, FlowKind, GeneratedFlow, GeneratedOptimizer, GradientDescent,
     HeavyBallScheme, Momentum, Optimizer, Scheme, SubScheme,
 };
-use splitflow::splitting::SplittingCoefficients;
 
 /// Steps both sides take before their θ are compared.
 const CHECK_STEPS: usize = 100;
@@ -48,19 +50,6 @@ struct Case {
     params: &'static str,
     fused: fn() -> Box<dyn Optimizer>,
     generated: fn() -> Box<dyn Optimizer>,
-}
-
-fn euler() -> SubScheme {
-    SubScheme::named("explicit_euler").unwrap()
-}
-
-fn lie(pieces: &[&str], subs: Vec<SubScheme>) -> Scheme {
-    Scheme::splitting(
-        SplittingCoefficients::lie(pieces.len()).unwrap(),
-        pieces,
-        subs,
-    )
-    .unwrap()
 }
 
 // lr 0.1; momentum lr 0.01, μ 0.9 (h = √lr = 0.1, γ = −ln μ / h); Adam
