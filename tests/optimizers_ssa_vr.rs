@@ -129,6 +129,14 @@ fn compare(
 const STEPS: usize = 240;
 const TOL: f64 = 1e-12;
 
+/// Prints and asserts a reference comparison's max relative difference
+/// (≤ `TOL`); returns it.
+fn assert_within_tol(what: &str, worst: f64) -> f64 {
+    eprintln!("{what}: max rel diff {worst:.2e}");
+    assert!(worst <= TOL, "{what}: {worst:e}");
+    worst
+}
+
 fn beta_of(schedule: BetaSchedule, n: usize) -> f64 {
     match schedule {
         BetaSchedule::Vanishing => n as f64 / (n as f64 + 3.0),
@@ -263,9 +271,10 @@ fn ssa1_equals_the_theory_formulas_for_both_c_and_both_schedules() {
             let worst = compare(&problem, &mut opt, &start, STEPS, |_, i| {
                 r.step(|y| problem.batch_gradient(i, y))
             });
-            eprintln!("ssa1 c={c:?} {schedule:?} h={h:.3} k={k:.3}: max rel diff {worst:.2e}");
-            assert!(worst <= TOL, "ssa1 {c:?} {schedule:?}: {worst:e}");
-            overall = overall.max(worst);
+            overall = overall.max(assert_within_tol(
+                &format!("ssa1 c={c:?} {schedule:?} h={h:.3} k={k:.3}"),
+                worst,
+            ));
         }
     }
     eprintln!("ssa1: max relative difference over all runs {overall:.2e}");
@@ -296,11 +305,10 @@ fn ssa2_equals_the_theory_formulas_for_both_schedules() {
             let worst = compare(&problem, &mut opt, &start, STEPS, |_, i| {
                 r.step(|y| problem.batch_gradient(i, y))
             });
-            eprintln!(
-                "ssa2 {schedule:?} h={h:.3} k={k:.3} q={q:.3} tau={tau:.3}: max rel diff {worst:.2e}"
-            );
-            assert!(worst <= TOL, "ssa2 {schedule:?}: {worst:e}");
-            overall = overall.max(worst);
+            overall = overall.max(assert_within_tol(
+                &format!("ssa2 {schedule:?} h={h:.3} k={k:.3} q={q:.3} tau={tau:.3}"),
+                worst,
+            ));
         }
     }
     eprintln!("ssa2: max relative difference over all runs {overall:.2e}");
@@ -395,9 +403,10 @@ fn svrg_equals_johnson_zhang_option_one() {
             }
             theta.clone()
         });
-        eprintln!("svrg lr={lr:.3} snapshot every {period}: max rel diff {worst:.2e}");
-        assert!(worst <= TOL, "svrg: {worst:e}");
-        overall = overall.max(worst);
+        overall = overall.max(assert_within_tol(
+            &format!("svrg lr={lr:.3} snapshot every {period}"),
+            worst,
+        ));
     }
     eprintln!("svrg: max relative difference over all runs {overall:.2e}");
 }
@@ -428,9 +437,7 @@ fn sag_equals_the_gradient_table_form() {
             }
             theta.clone()
         });
-        eprintln!("sag lr={lr:.3}: max rel diff {worst:.2e}");
-        assert!(worst <= TOL, "sag: {worst:e}");
-        overall = overall.max(worst);
+        overall = overall.max(assert_within_tol(&format!("sag lr={lr:.3}"), worst));
     }
     eprintln!("sag: max relative difference over all runs {overall:.2e}");
 }
