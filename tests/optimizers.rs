@@ -261,6 +261,14 @@ impl Problem {
         traj
     }
 
+    /// The library objective of a [`Problem::Quad`].
+    fn quadratic(&self) -> &Quadratic {
+        let Problem::Quad { lib, .. } = self else {
+            panic!("not a quadratic problem")
+        };
+        lib
+    }
+
     fn label(&self) -> &'static str {
         match self {
             Problem::Quad { .. } => "quadratic",
@@ -1178,6 +1186,20 @@ struct PoisonOracle<'a> {
     poison_call: usize,
 }
 
+impl<'a> PoisonOracle<'a> {
+    /// The gradient of `q`, with a NaN from gradient call `poison_call` of
+    /// step 5 on.
+    fn at_step_5(q: &'a Quadratic, poison_call: usize) -> PoisonOracle<'a> {
+        PoisonOracle {
+            q,
+            step: 0,
+            calls: 0,
+            poison_step: 5,
+            poison_call,
+        }
+    }
+}
+
 impl GradientOracle for PoisonOracle<'_> {
     fn dim(&self) -> usize {
         self.q.dim()
@@ -1220,9 +1242,7 @@ fn one_of_each(l: f64) -> Vec<(Box<dyn Optimizer>, Vec<usize>)> {
 fn a_nan_gradient_at_step_5_is_reported_and_leaves_theta_unchanged() {
     let mut rng = StdRng::seed_from_u64(0x0b7_000b);
     let prob = Problem::random_quadratic(&mut rng, 6);
-    let Problem::Quad { lib: q, .. } = &prob else {
-        unreachable!()
-    };
+    let q = prob.quadratic();
     let theta0 = DVector::from_vec(randn_vec(&mut rng, 6));
     for poison_call_index in 0..2 {
         for (mut opt, calls) in one_of_each(prob.lipschitz()) {
@@ -1233,13 +1253,7 @@ fn a_nan_gradient_at_step_5_is_reported_and_leaves_theta_unchanged() {
                 "{} (NaN from gradient call {poison_call} of step 5)",
                 opt.name()
             );
-            let mut oracle = PoisonOracle {
-                q,
-                step: 0,
-                calls: 0,
-                poison_step: 5,
-                poison_call,
-            };
+            let mut oracle = PoisonOracle::at_step_5(q, poison_call);
             let mut theta = theta0.clone();
             for k in 1..=4 {
                 oracle.step = k;
@@ -1291,17 +1305,9 @@ fn a_nan_gradient_at_step_5_is_reported_and_leaves_theta_unchanged() {
 fn a_failed_momentum_step_keeps_the_velocity() {
     let mut rng = StdRng::seed_from_u64(0x0b7_000c);
     let prob = Problem::random_quadratic(&mut rng, 5);
-    let Problem::Quad { lib: q, .. } = &prob else {
-        unreachable!()
-    };
+    let q = prob.quadratic();
     let mut opt = Momentum::textbook(0.1 / prob.lipschitz(), 0.8).unwrap();
-    let mut oracle = PoisonOracle {
-        q,
-        step: 0,
-        calls: 0,
-        poison_step: 5,
-        poison_call: 1,
-    };
+    let mut oracle = PoisonOracle::at_step_5(q, 1);
     let theta0 = DVector::from_vec(randn_vec(&mut rng, 5));
     let mut theta = theta0.clone();
     for k in 1..=4 {
@@ -1360,9 +1366,7 @@ fn an_oracle_of_the_wrong_dimension_is_a_dimension_mismatch() {
 fn assert_implicit_sgd_fails_cleanly(c: f64) -> Error {
     let mut rng = StdRng::seed_from_u64(0x0b7_000d);
     let prob = Problem::random_quadratic(&mut rng, 6);
-    let Problem::Quad { lib: q, .. } = &prob else {
-        unreachable!()
-    };
+    let q = prob.quadratic();
     let l = prob.lipschitz();
     let theta0 = DVector::from_vec(randn_vec(&mut rng, 6));
     let mut opt = GradientDescent::implicit_sgd(c / l).unwrap();
@@ -2264,9 +2268,7 @@ fn every_optimizer_survives_a_nan_at_step_5_with_its_state_intact() {
     // not touch the method's state (velocities, moments, maxima).
     let mut rng = StdRng::seed_from_u64(0x0b7_0109);
     let prob = Problem::random_quadratic(&mut rng, 6);
-    let Problem::Quad { lib: q, .. } = &prob else {
-        unreachable!()
-    };
+    let q = prob.quadratic();
     let theta0 = DVector::from_vec(randn_vec(&mut rng, 6));
     let l = prob.lipschitz();
     let clean: Vec<State> = every_optimizer(l)
@@ -2281,13 +2283,7 @@ fn every_optimizer_survives_a_nan_at_step_5_with_its_state_intact() {
         .collect();
     for ((mut opt, calls), clean5) in every_optimizer(l).into_iter().zip(&clean) {
         let what = opt.name();
-        let mut oracle = PoisonOracle {
-            q,
-            step: 0,
-            calls: 0,
-            poison_step: 5,
-            poison_call: calls[calls.len() - 1],
-        };
+        let mut oracle = PoisonOracle::at_step_5(q, calls[calls.len() - 1]);
         let mut theta = theta0.clone();
         for k in 1..=4 {
             oracle.step = k;
