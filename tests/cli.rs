@@ -1,18 +1,9 @@
 //! The `splitflow order` command: JSON output and the one-line user-error
 //! contract (exit code 2, one `error: …` line on stderr, nothing on stdout).
 
-use std::process::{Command, Output};
-
-use crate::common::{ORDER_STUDY_KEYS, TempPath, assert_user_error, json_numbers};
-
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run splitflow")
-}
+use crate::common::{
+    ORDER_STUDY_KEYS, TempPath, assert_user_error, json_numbers, run_splitflow as run,
+};
 
 /// Runs `splitflow order SPEC --json` on `text` and parses stdout.
 fn order_json(tag: &str, text: &str) -> serde_json::Value {

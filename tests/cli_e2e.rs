@@ -15,11 +15,9 @@ use serde_json::Value;
 use splitflow::problems::data;
 
 use crate::common::{
-    ORDER_STUDY_KEYS, TOMOGRAPHY_SUMMARY_KEYS, TempPath, assert_runtime_error, assert_user_error,
-    compare_trajectories, json_numbers,
+    BIN, ORDER_STUDY_KEYS, TOMOGRAPHY_SUMMARY_KEYS, TempPath, assert_runtime_error,
+    assert_user_error, compare_trajectories, example_spec, json_numbers,
 };
-
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
 
 /// Runs the binary and reports its wall time.
 fn run(args: &[&str]) -> Output {
@@ -82,10 +80,6 @@ fn assert_svg(path: &Path) {
     );
 }
 
-fn example(name: &str) -> String {
-    format!("{}/examples/specs/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 const HEAVY_BALL: &str = "[flow]\nkind = \"heavy_ball\"\nfriction = 2.0\n[discretization]\nscheme = \"exact_friction\"\nh = 0.1\n";
 const SGD: &str = "[textbook]\nmethod = \"sgd\"\nlr = 0.5\n";
 
@@ -93,7 +87,7 @@ const SGD: &str = "[textbook]\nmethod = \"sgd\"\nlr = 0.5\n";
 
 #[test]
 fn order_strang_json_and_plot() {
-    let spec = example("order_strang.toml");
+    let spec = example_spec("order_strang.toml");
     let j = run_json(&["order", &spec, "--json"]);
     has_keys("order", &j, &ORDER_STUDY_KEYS);
     has_keys("order", &j, &["excluded"]);
@@ -854,7 +848,12 @@ fn order_outputs_checked_before_the_study() {
         let path = unwritable("table.svg");
         let out = run_within(
             20,
-            &["order", &example("order_strang.toml"), flag, path.arg()],
+            &[
+                "order",
+                &example_spec("order_strang.toml"),
+                flag,
+                path.arg(),
+            ],
         );
         assert_runtime_error(flag, &out, flag);
     }
@@ -944,7 +943,12 @@ fn exit_code_two_for_usage_one_for_runtime() {
     let path = unwritable("table.csv");
     assert_runtime_error(
         "unwritable --csv",
-        &run(&["order", &example("order_rk4.toml"), "--csv", path.arg()]),
+        &run(&[
+            "order",
+            &example_spec("order_rk4.toml"),
+            "--csv",
+            path.arg(),
+        ]),
         "No such file",
     );
 }
@@ -960,8 +964,8 @@ fn write_errors_on_stdout_are_failures() {
     }
     let sgd = TempPath::file("full-sgd.toml", SGD);
     let dir = TempPath::new("full-paper");
-    let order = example("order_rk4.toml");
-    let explain = example("heavy_ball_wdbc.toml");
+    let order = example_spec("order_rk4.toml");
+    let explain = example_spec("heavy_ball_wdbc.toml");
     let cases: Vec<Vec<&str>> = vec![
         vec!["tomography", "--json"],
         vec!["tomography"],
@@ -1007,7 +1011,7 @@ fn closed_stdout_pipe_is_not_an_error() {
     use std::process::Stdio;
     for args in [
         vec!["tomography", "-n", "60"],
-        vec!["explain", &example("heavy_ball_wdbc.toml")[..]],
+        vec!["explain", &example_spec("heavy_ball_wdbc.toml")[..]],
     ] {
         let mut child = Command::new(BIN)
             .args(&args)
@@ -1160,7 +1164,7 @@ fn order_csv_and_plot_data() {
     let plot_csv = TempPath(plot.0.with_extension("csv"));
     let j = run_json(&[
         "order",
-        &example("order_strang.toml"),
+        &example_spec("order_strang.toml"),
         "--csv",
         csv.arg(),
         "--plot",

@@ -16,6 +16,27 @@ use splitflow::{
     AdaptiveOptions, ConvergenceReport, ConvergenceStudy, State, Stepper, Steps, integrate,
 };
 
+/// The `splitflow` binary built for the tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
+
+/// Runs the `splitflow` binary with `args`.
+pub fn run_splitflow(args: &[&str]) -> Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run splitflow")
+}
+
+/// The path of the shipped example spec `examples/specs/{name}`.
+pub fn example_spec(name: &str) -> String {
+    format!("{}/examples/specs/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bit patterns of `y`'s entries (for bitwise comparisons).
+pub fn bits(y: &State) -> Vec<u64> {
+    y.iter().map(|v| v.to_bits()).collect()
+}
+
 /// The keys of an order study's JSON report (`splitflow order --json`, the
 /// generated optimizers' order reports), in the contract's order.
 pub const ORDER_STUDY_KEYS: [&str; 6] = [
@@ -98,6 +119,11 @@ pub fn exact_study<P: ExactProblem>(
 /// Asserts the acceptance criterion for an observed order: at least four
 /// levels inside the fit and a least-squares slope within ±0.15 of theory.
 pub fn assert_order(report: &ConvergenceReport, expected: f64, what: &str) {
+    assert_order_within(report, expected, 0.15, what);
+}
+
+/// [`assert_order`] with the band `expected ± tol` instead of ±0.15.
+pub fn assert_order_within(report: &ConvergenceReport, expected: f64, tol: f64, what: &str) {
     eprintln!("{what}:\n{report}\n");
     assert!(
         report.fit_levels.len() >= 4,
@@ -105,8 +131,8 @@ pub fn assert_order(report: &ConvergenceReport, expected: f64, what: &str) {
         report.fit_levels.len()
     );
     assert!(
-        approx::abs_diff_eq!(report.fitted_order, expected, epsilon = 0.15),
-        "{what}: fitted order {:.3}, expected {expected} ± 0.15\n{report}",
+        approx::abs_diff_eq!(report.fitted_order, expected, epsilon = tol),
+        "{what}: fitted order {:.3}, expected {expected} ± {tol}\n{report}",
         report.fitted_order
     );
 }

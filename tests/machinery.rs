@@ -16,6 +16,8 @@ use splitflow::{
     LinearSystem, OdeSystem, Order, Record, Rk4, Rk45, State, Stepper, Steps, integrate,
 };
 
+use crate::common::bits;
+
 /// Counts this thread's allocations (tests run in parallel threads, so a
 /// global counter would see the others').
 struct CountingAllocator;
@@ -47,10 +49,6 @@ fn allocations_during(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.with(Cell::get);
     f();
     ALLOCATIONS.with(Cell::get) - before
-}
-
-fn bits(y: &State) -> Vec<u64> {
-    y.iter().map(|v| v.to_bits()).collect()
 }
 
 /// A stable, non-normal 5×5 linear system with forcing.

@@ -11,7 +11,6 @@
 use approx::{abs_diff_eq, assert_abs_diff_eq, assert_relative_eq, relative_eq};
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
-use rand_distr::{Distribution, StandardNormal};
 use splitflow::error::NonFiniteKind;
 use splitflow::objective::{Objective, Quadratic, QuadraticSum};
 use splitflow::optimizers::{
@@ -21,7 +20,7 @@ use splitflow::optimizers::{
 };
 use splitflow::{Error, State};
 
-use crate::common::{TrajectoryGap, compare_trajectories};
+use crate::common::{TrajectoryGap, compare_trajectories, gaussian_matrix, gaussian_vector};
 
 /// Steps per trajectory comparison (at least 200 are required).
 const STEPS: usize = 300;
@@ -45,12 +44,9 @@ const CONTROL: f64 = 1e-9;
 // ---------------------------------------------------------------------------
 // Plain-vector helpers.
 
-fn normal(rng: &mut StdRng) -> f64 {
-    StandardNormal.sample(rng)
-}
-
+/// `n` independent N(0, 1) entries as a plain vector ([`gaussian_vector`]).
 fn randn_vec(rng: &mut StdRng, n: usize) -> Vec<f64> {
-    (0..n).map(|_| normal(rng)).collect()
+    gaussian_vector(rng, n).as_slice().to_vec()
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -137,7 +133,7 @@ enum Problem {
 impl Problem {
     /// A random SPD quadratic: A = MᵀM/p + 0.1·I, b ~ N(0, I).
     fn random_quadratic(rng: &mut StdRng, p: usize) -> Problem {
-        let m = DMatrix::from_fn(p, p, |_, _| normal(rng));
+        let m = gaussian_matrix(rng, p, p);
         let a = m.transpose() * &m / p as f64 + DMatrix::identity(p, p) * 0.1;
         let a = (&a + a.transpose()) * 0.5;
         let b = randn_vec(rng, p);
@@ -922,7 +918,7 @@ fn polyak_optimal_constants_converge_at_the_accelerated_rate() {
     let mut eig: Vec<f64> = (0..p).map(|_| rng.random_range(mu..l)).collect();
     eig[0] = mu;
     eig[1] = l;
-    let g = DMatrix::from_fn(p, p, |_, _| normal(&mut rng));
+    let g = gaussian_matrix(&mut rng, p, p);
     let q = g.qr().q();
     let a = &q * DMatrix::from_diagonal(&DVector::from_vec(eig)) * q.transpose();
     let a = (&a + a.transpose()) * 0.5;
@@ -937,7 +933,7 @@ fn polyak_optimal_constants_converge_at_the_accelerated_rate() {
     let kappa = l / mu;
     let rho = (kappa.sqrt() - 1.0) / (kappa.sqrt() + 1.0); // 9/11
     let mut opt = Momentum::textbook(alpha, beta).unwrap();
-    let mut theta = DVector::from_fn(p, |_, _| normal(&mut rng));
+    let mut theta = gaussian_vector(&mut rng, p);
     let (k0, k1) = (500usize, 2000usize);
     let mut norms = vec![scaled_norm(&theta)];
     for _ in 0..k1 {
@@ -979,7 +975,7 @@ fn polyak_optimal_constants_converge_at_the_accelerated_rate() {
     // The same window for gradient descent at its optimal step 2/(L + μ)
     // contracts at (κ − 1)/(κ + 1): the test distinguishes acceleration.
     let mut gd = GradientDescent::sgd(2.0 / (l + mu)).unwrap();
-    let mut theta = DVector::from_fn(p, |_, _| normal(&mut rng));
+    let mut theta = gaussian_vector(&mut rng, p);
     let mut gd_norms = vec![scaled_norm(&theta)];
     for _ in 0..k1 {
         gd.step(&mut theta, &mut oracle).unwrap();

@@ -7,13 +7,7 @@ use std::process::Command;
 
 use splitflow::convergence::spec::OrderSpec;
 
-use crate::common::least_squares_study;
-
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-fn example(name: &str) -> String {
-    format!("{}/examples/specs/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{BIN, example_spec, least_squares_study};
 
 fn run_cli(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -48,7 +42,7 @@ fn error_constant_is_the_intercept_of_the_order_fit() {
     // arithmetic up to the rounding of a few logarithms (1e-12 relative).
     let j: serde_json::Value = serde_json::from_str(&run_cli(&[
         "order",
-        &example("order_sgd_epoch.toml"),
+        &example_spec("order_sgd_epoch.toml"),
         "--json",
     ]))
     .unwrap();
@@ -79,7 +73,7 @@ fn palindromic_euler_epoch_has_order_one_and_a_smaller_constant_than_fixed() {
     // Issue 12: the palindromic epoch with exact sub-flows at order 2, with
     // Euler sub-steps at order 1, its error constant beside the fixed
     // order's. Orders within ±0.15 of theory (docs/theory.md §8.4).
-    let text = run_cli(&["order", &example("order_sgd_epoch.toml"), "--json"]);
+    let text = run_cli(&["order", &example_spec("order_sgd_epoch.toml"), "--json"]);
     let j: serde_json::Value = serde_json::from_str(&text).unwrap();
     let methods = j["methods"].as_array().unwrap();
     let order = |label: &str| by_label(methods, label)["fitted_order"].as_f64().unwrap();
@@ -102,7 +96,7 @@ fn palindromic_euler_epoch_has_order_one_and_a_smaller_constant_than_fixed() {
         "palindromic SGD C = {pal}, fixed SGD C = {fixed}"
     );
     // The text report prints them side by side in its summary.
-    let table = run_cli(&["order", &example("order_sgd_epoch.toml")]);
+    let table = run_cli(&["order", &example_spec("order_sgd_epoch.toml")]);
     let summary = table
         .split("summary (error ≈ C·h^p")
         .nth(1)

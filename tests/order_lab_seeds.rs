@@ -7,9 +7,7 @@ use std::process::Command;
 use splitflow::Error;
 use splitflow::convergence::spec::OrderSpec;
 
-use crate::common::least_squares_study;
-
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
+use crate::common::{BIN, least_squares_study};
 
 /// The random least-squares study of the SGD-epoch sample with one
 /// `[method]` table and a step ladder.
