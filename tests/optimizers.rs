@@ -1523,6 +1523,15 @@ fn check_adaptive(
     (g.worst, lib)
 }
 
+/// Negative control of the ε placement where ε is comparable to √v (on
+/// stochastic least squares near its solution, not the far-started quadratic
+/// with |g| ~ 1e3): `libs[0]` (ε outside) and `libs[1]` (ε inside) differ.
+fn assert_placements_differ(name: &str, eps: f64, prob: &Problem, libs: &[Vec<Vec<f64>>]) {
+    if eps > 1e-4 && matches!(prob, Problem::LeastSquares { .. }) {
+        assert_differ(&format!("{name} ε outside vs inside"), &libs[0], &libs[1]);
+    }
+}
+
 /// AdaGrad (PyTorch `Adagrad`, lr_decay = 0, initial accumulator 0; THEORY §6
 /// with ε inside): G ← G + g², θ ← θ − lr·g/(√G + ε) or lr·g/√(G + ε).
 fn ref_adagrad(
@@ -1799,11 +1808,7 @@ fn adagrad_equals_textbook_with_both_eps_placements() {
             assert_relative_eq!(hyper(&opt, "eps"), eps, epsilon = 0.0, max_relative = 1e-15);
             libs.push(lib);
         }
-        // Control (where ε is comparable to √G: stochastic least squares
-        // near its solution, not the far-started quadratic with |g| ~ 1e3).
-        if eps > 1e-4 && matches!(prob, Problem::LeastSquares { .. }) {
-            assert_differ("adagrad ε outside vs inside", &libs[0], &libs[1]);
-        }
+        assert_placements_differ("adagrad", eps, prob, &libs);
         worst
     });
 }
@@ -1847,10 +1852,7 @@ fn rmsprop_equals_textbook_with_both_eps_placements() {
             assert_eq!(hyper(&opt, "eps"), eps);
             libs.push(lib);
         }
-        // Control where ε is comparable to √v (see AdaGrad).
-        if eps > 1e-4 && matches!(prob, Problem::LeastSquares { .. }) {
-            assert_differ("rmsprop ε outside vs inside", &libs[0], &libs[1]);
-        }
+        assert_placements_differ("rmsprop", eps, prob, &libs);
         worst
     });
 }
@@ -1941,10 +1943,7 @@ fn adam_equals_pytorch_with_both_eps_placements_and_the_ode_map() {
             );
             libs.push(lib);
         }
-        // Control where ε is comparable to √v̂ (see AdaGrad).
-        if base.eps > 1e-4 && matches!(prob, Problem::LeastSquares { .. }) {
-            assert_differ("adam ε outside vs inside", &libs[0], &libs[1]);
-        }
+        assert_placements_differ("adam", base.eps, prob, &libs);
         worst
     });
 }
