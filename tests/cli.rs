@@ -1,18 +1,9 @@
 //! The `splitflow order` command: JSON output and the one-line user-error
 //! contract (exit code 2, one `error: …` line on stderr, nothing on stdout).
 
-use std::process::{Command, Output};
-
-use crate::common::{TempPath, assert_user_error, json_numbers};
-
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run splitflow")
-}
+use crate::common::{
+    ORDER_STUDY_KEYS, TempPath, assert_user_error, json_numbers, run_splitflow as run,
+};
 
 /// Runs `splitflow order SPEC --json` on `text` and parses stdout.
 fn order_json(tag: &str, text: &str) -> serde_json::Value {
@@ -32,15 +23,7 @@ fn order_json(tag: &str, text: &str) -> serde_json::Value {
 /// Checks the keys promised by the CLI contract and their consistency, and
 /// that the fitted order is within ±0.15 of `expected`.
 fn check_report(tag: &str, j: &serde_json::Value, expected: f64) {
-    for key in [
-        "steps",
-        "h",
-        "errors",
-        "local_orders",
-        "fitted_order",
-        "effective_order",
-        "excluded",
-    ] {
+    for key in ORDER_STUDY_KEYS.iter().chain(&["excluded"]) {
         assert!(j.get(key).is_some(), "{tag}: key `{key}` missing in {j}");
     }
     let steps = json_numbers(&j["steps"]);

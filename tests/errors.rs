@@ -7,7 +7,7 @@ use splitflow::objective::Quadratic;
 use splitflow::test_models::{ExactProblem, HarmonicOscillator, LinearDecay, LogisticGrowth};
 use splitflow::{
     AdaptiveOptions, ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, LinearSystem,
-    NewtonOptions, Rk4, Rk45, State, Stats, Stepper, Steps, integrate,
+    NewtonOptions, Rk4, Rk45, Solution, State, Stats, Stepper, Steps, integrate,
 };
 
 use crate::common::adaptive;
@@ -617,23 +617,28 @@ fn finite_time_blow_up_is_an_error() {
     }
 }
 
+/// Rk45 with `opts` on the unit harmonic oscillator over `[0, t_end]`.
+fn rk45_on_the_oscillator(opts: AdaptiveOptions, t_end: f64) -> splitflow::Result<Solution> {
+    let osc = HarmonicOscillator { omega: 1.0 };
+    integrate(
+        &osc,
+        &mut Rk45::new(),
+        0.0,
+        t_end,
+        &osc.initial(),
+        &Steps::Adaptive(opts),
+    )
+}
+
 #[test]
 fn minimum_step_size_is_enforced() {
-    let osc = HarmonicOscillator { omega: 1.0 };
     let opts = AdaptiveOptions {
         rtol: 1e-10,
         atol: 1e-10,
         h_min: 0.1,
         ..Default::default()
     };
-    match integrate(
-        &osc,
-        &mut Rk45::new(),
-        0.0,
-        10.0,
-        &osc.initial(),
-        &Steps::Adaptive(opts),
-    ) {
+    match rk45_on_the_oscillator(opts, 10.0) {
         Err(ref e @ Error::StepSizeUnderflow { t, h }) => {
             assert!(h.abs() < 0.1, "h = {h}");
             assert!((0.0..10.0).contains(&t));
@@ -646,21 +651,13 @@ fn minimum_step_size_is_enforced() {
 
 #[test]
 fn step_budget_is_enforced() {
-    let osc = HarmonicOscillator { omega: 1.0 };
     let opts = AdaptiveOptions {
         rtol: 1e-8,
         atol: 1e-8,
         max_steps: 10,
         ..Default::default()
     };
-    match integrate(
-        &osc,
-        &mut Rk45::new(),
-        0.0,
-        20.0,
-        &osc.initial(),
-        &Steps::Adaptive(opts),
-    ) {
+    match rk45_on_the_oscillator(opts, 20.0) {
         Err(ref e @ Error::MaxStepsExceeded { t, steps }) => {
             assert_eq!(steps, 10);
             assert!(t > 0.0 && t < 20.0, "t = {t}");
@@ -674,17 +671,7 @@ fn step_budget_is_enforced() {
         max_steps: 1000,
         ..opts
     };
-    assert!(
-        integrate(
-            &osc,
-            &mut Rk45::new(),
-            0.0,
-            20.0,
-            &osc.initial(),
-            &Steps::Adaptive(ample)
-        )
-        .is_ok()
-    );
+    assert!(rk45_on_the_oscillator(ample, 20.0).is_ok());
 }
 
 /// One Newton iteration cannot meet the 1e-12 Newton tolerance on a

@@ -19,7 +19,7 @@ use splitflow::splitting::{
 };
 use splitflow::{
     ConvergenceStudy, Error, ExplicitEuler, FnSystem, ImplicitEuler, Integrator, LinearSystem,
-    OdeSystem, Record, Result, Rk4, State, Steps, integrate, integrate_with,
+    OdeSystem, Record, Result, Rk4, State, Stepper, Steps, integrate, integrate_with,
 };
 
 use crate::common::{assert_order, gaussian_matrix, gaussian_vector, loglog_slope, rel};
@@ -109,17 +109,7 @@ fn first_loss_increase_is_none_below_two_over_l() {
     let theta0 = gaussian_vector(&mut rng, 6);
     let h = 1.9 / l;
     let n = 300;
-    let sol = integrate_with(
-        &flow,
-        &mut ExplicitEuler::new(),
-        0.0,
-        n as f64 * h,
-        &theta0,
-        &Steps::Fixed(n),
-        Record::Steps,
-    )
-    .unwrap();
-    let traj = sol.trajectory.unwrap();
+    let traj = fixed_trajectory(&flow, &mut ExplicitEuler::new(), &theta0, n as f64 * h, n);
     assert_eq!(traj.len(), n + 1);
     assert_eq!(first_loss_increase(&q, &traj, 1e-12), None);
     assert!(q.value(&traj[n].1) < q.value(&theta0));
@@ -148,17 +138,12 @@ fn first_loss_increase_finds_the_first_violating_step_above_two_over_l() {
     assert!(jump > 1e-9, "{jump:e}");
 
     let n = 200;
-    let sol = integrate_with(
-        &flow,
-        &mut ExplicitEuler::new(),
-        0.0,
-        n as f64 * h,
-        &theta0,
-        &Steps::Fixed(n),
-        Record::Steps,
+    let bad = first_loss_increase(
+        &q,
+        &fixed_trajectory(&flow, &mut ExplicitEuler::new(), &theta0, n as f64 * h, n),
+        1e-12,
     )
     .unwrap();
-    let bad = first_loss_increase(&q, sol.trajectory.as_deref().unwrap(), 1e-12).unwrap();
     eprintln!("first loss increase: {bad:?} (predicted step {predicted})");
     assert_eq!(bad.step, predicted);
     assert!((bad.t - predicted as f64 * h).abs() < 1e-12);
@@ -271,9 +256,21 @@ fn on_x_part(
 }
 
 fn rk4_trajectory(system: &dyn OdeSystem, y0: &State, t_end: f64, n: usize) -> Vec<(f64, State)> {
+    fixed_trajectory(system, &mut Rk4::new(), y0, t_end, n)
+}
+
+/// The recorded trajectory (t, y) of `n` fixed steps of `stepper` on
+/// `system` from `y0` over `[0, t_end]`.
+fn fixed_trajectory(
+    system: &dyn OdeSystem,
+    stepper: &mut dyn Stepper,
+    y0: &State,
+    t_end: f64,
+    n: usize,
+) -> Vec<(f64, State)> {
     integrate_with(
         system,
-        &mut Rk4::new(),
+        stepper,
         0.0,
         t_end,
         y0,

@@ -19,6 +19,8 @@ use splitflow::optimizers::{
 use splitflow::problems::logistic::Logistic;
 use splitflow::{Error, State};
 
+use crate::common::rel;
+
 fn newton(lambda: f64, h: f64) -> GeneratedOptimizer {
     let flow = GeneratedFlow::new(FlowKind::Newton {
         regularization: lambda,
@@ -30,10 +32,6 @@ fn newton(lambda: f64, h: f64) -> GeneratedOptimizer {
         h,
     )
     .unwrap()
-}
-
-fn rel(a: &State, b: &State) -> f64 {
-    (a - b).norm() / b.norm()
 }
 
 /// θ − (H + λI)⁻¹g, solved by nalgebra's LU.

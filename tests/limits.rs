@@ -16,9 +16,7 @@ use splitflow::problems::data::{CsvOptions, one_hot, parse_csv};
 use splitflow::problems::softmax::Softmax;
 use splitflow::problems::tomography::{Geometry, TomographyProblem};
 
-use crate::common::{TempPath, assert_user_error};
-
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
+use crate::common::{BIN, TempPath, assert_user_error};
 
 /// Runs the binary under `ulimit -v` 512 MiB and a 60 s timeout.
 fn run_limited(args: &[&str]) -> Output {

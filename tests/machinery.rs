@@ -16,6 +16,8 @@ use splitflow::{
     LinearSystem, OdeSystem, Order, Record, Rk4, Rk45, State, Stepper, Steps, integrate,
 };
 
+use crate::common::bits;
+
 /// Counts this thread's allocations (tests run in parallel threads, so a
 /// global counter would see the others').
 struct CountingAllocator;
@@ -47,10 +49,6 @@ fn allocations_during(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.with(Cell::get);
     f();
     ALLOCATIONS.with(Cell::get) - before
-}
-
-fn bits(y: &State) -> Vec<u64> {
-    y.iter().map(|v| v.to_bits()).collect()
 }
 
 /// A stable, non-normal 5×5 linear system with forcing.
@@ -127,15 +125,18 @@ fn integrator_advance_is_integrate_bitwise() {
                 .advance(system.as_ref(), 0.5, 1.0, &mut y)
                 .unwrap();
             let steps = *integrator.steps();
-            let sol = integrate(
-                system.as_ref(),
-                fresh_stepper(label).as_mut(),
-                0.5,
-                1.5,
-                y0,
-                &steps,
-            )
-            .unwrap();
+            let run = |steps: &Steps| {
+                integrate(
+                    system.as_ref(),
+                    fresh_stepper(label).as_mut(),
+                    0.5,
+                    1.5,
+                    y0,
+                    steps,
+                )
+                .unwrap()
+            };
+            let sol = run(&steps);
             assert_eq!(bits(&y), bits(&sol.y), "{name}, {label}");
             assert_eq!(integrator.stats(), sol.stats, "{name}, {label}");
             // Negative control: a different step count changes the state.
@@ -147,15 +148,7 @@ fn integrator_advance_is_integrate_bitwise() {
                 }),
                 _ => Steps::Fixed(3),
             };
-            let sol = integrate(
-                system.as_ref(),
-                fresh_stepper(label).as_mut(),
-                0.5,
-                1.5,
-                y0,
-                &other,
-            )
-            .unwrap();
+            let sol = run(&other);
             assert_ne!(bits(&y), bits(&sol.y), "{name}, {label}: control");
         }
     }

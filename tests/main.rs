@@ -25,6 +25,7 @@ mod reduction;
 mod registry;
 mod rk45_oracle;
 mod schedules;
+mod schemes;
 mod small_systems;
 mod specs;
 mod splitting;

@@ -129,6 +129,14 @@ fn compare(
 const STEPS: usize = 240;
 const TOL: f64 = 1e-12;
 
+/// Prints and asserts a reference comparison's max relative difference
+/// (≤ `TOL`); returns it.
+fn assert_within_tol(what: &str, worst: f64) -> f64 {
+    eprintln!("{what}: max rel diff {worst:.2e}");
+    assert!(worst <= TOL, "{what}: {worst:e}");
+    worst
+}
+
 fn beta_of(schedule: BetaSchedule, n: usize) -> f64 {
     match schedule {
         BetaSchedule::Vanishing => n as f64 / (n as f64 + 3.0),
@@ -148,36 +156,67 @@ fn random_schedule(rng: &mut StdRng, vanishing: bool) -> BetaSchedule {
 // SSA1 / SSA2 against THEORY §5.
 // ---------------------------------------------------------------------------
 
+/// The state (u, v, n) shared by the SSA references.
+struct SsaState {
+    u: Vec<f64>,
+    v: Vec<f64>,
+    n: usize,
+}
+
+impl SsaState {
+    /// At rest at `start`: u = start, v = 0, n = 0.
+    fn at_rest(start: &[f64]) -> SsaState {
+        SsaState {
+            u: start.to_vec(),
+            v: vec![0.0; start.len()],
+            n: 0,
+        }
+    }
+
+    /// One step of THEORY §5's common skeleton: β = β(n), y = u + hβv,
+    /// g = ∇f(y), then per coordinate `(u, v) ← update(β, u, v, y, g)`;
+    /// returns the new u.
+    fn step(
+        &mut self,
+        h: f64,
+        schedule: BetaSchedule,
+        grad: impl Fn(&[f64]) -> Vec<f64>,
+        update: impl Fn(f64, f64, f64, f64, f64) -> (f64, f64),
+    ) -> Vec<f64> {
+        let beta = beta_of(schedule, self.n);
+        let y: Vec<f64> = (0..self.u.len())
+            .map(|j| self.u[j] + h * beta * self.v[j])
+            .collect();
+        let g = grad(&y);
+        for j in 0..self.u.len() {
+            (self.u[j], self.v[j]) = update(beta, self.u[j], self.v[j], y[j], g[j]);
+        }
+        self.n += 1;
+        self.u.clone()
+    }
+}
+
 /// SSA1 as written in THEORY §5.
 struct Ssa1Reference {
     h: f64,
     k: f64,
     institute: bool,
     schedule: BetaSchedule,
-    u: Vec<f64>,
-    v: Vec<f64>,
-    n: usize,
+    state: SsaState,
 }
 
 impl Ssa1Reference {
     fn step(&mut self, grad: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
-        let (h, beta) = (self.h, beta_of(self.schedule, self.n));
-        let c = if self.institute {
-            2.0 * beta * beta - 2.0 * beta + 1.0
-        } else {
-            1.0
-        };
-        let y: Vec<f64> = (0..self.u.len())
-            .map(|j| self.u[j] + h * beta * self.v[j])
-            .collect();
-        let g = grad(&y);
-        for j in 0..self.u.len() {
-            let v_new = beta.powf(self.k) * (c * (1.0 - h * beta) * self.v[j] - h * g[j]);
-            self.u[j] = self.u[j] + beta * (1.0 - h * beta) * (y[j] - self.u[j]) - h * h * g[j];
-            self.v[j] = v_new;
-        }
-        self.n += 1;
-        self.u.clone()
+        let (h, k, institute) = (self.h, self.k, self.institute);
+        self.state.step(h, self.schedule, grad, |beta, u, v, y, g| {
+            let c = if institute {
+                2.0 * beta * beta - 2.0 * beta + 1.0
+            } else {
+                1.0
+            };
+            let v_new = beta.powf(k) * (c * (1.0 - h * beta) * v - h * g);
+            (u + beta * (1.0 - h * beta) * (y - u) - h * h * g, v_new)
+        })
     }
 }
 
@@ -188,25 +227,16 @@ struct Ssa2Reference {
     q: f64,
     tau: f64,
     schedule: BetaSchedule,
-    u: Vec<f64>,
-    v: Vec<f64>,
-    n: usize,
+    state: SsaState,
 }
 
 impl Ssa2Reference {
     fn step(&mut self, grad: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
-        let (h, beta) = (self.h, beta_of(self.schedule, self.n));
-        let y: Vec<f64> = (0..self.u.len())
-            .map(|j| self.u[j] + h * beta * self.v[j])
-            .collect();
-        let g = grad(&y);
-        for j in 0..self.u.len() {
-            let v_new = beta.powf(self.k) * ((1.0 - h * beta).powf(self.q) * self.v[j] - h * g[j]);
-            self.u[j] += (1.0 - h * beta) / (beta + self.tau) * (y[j] - self.u[j]);
-            self.v[j] = v_new;
-        }
-        self.n += 1;
-        self.u.clone()
+        let (h, k, q, tau) = (self.h, self.k, self.q, self.tau);
+        self.state.step(h, self.schedule, grad, |beta, u, v, y, g| {
+            let v_new = beta.powf(k) * ((1.0 - h * beta).powf(q) * v - h * g);
+            (u + (1.0 - h * beta) / (beta + tau) * (y - u), v_new)
+        })
     }
 }
 
@@ -236,16 +266,15 @@ fn ssa1_equals_the_theory_formulas_for_both_c_and_both_schedules() {
                 k,
                 institute,
                 schedule,
-                u: start.clone(),
-                v: vec![0.0; start.len()],
-                n: 0,
+                state: SsaState::at_rest(&start),
             };
             let worst = compare(&problem, &mut opt, &start, STEPS, |_, i| {
                 r.step(|y| problem.batch_gradient(i, y))
             });
-            eprintln!("ssa1 c={c:?} {schedule:?} h={h:.3} k={k:.3}: max rel diff {worst:.2e}");
-            assert!(worst <= TOL, "ssa1 {c:?} {schedule:?}: {worst:e}");
-            overall = overall.max(worst);
+            overall = overall.max(assert_within_tol(
+                &format!("ssa1 c={c:?} {schedule:?} h={h:.3} k={k:.3}"),
+                worst,
+            ));
         }
     }
     eprintln!("ssa1: max relative difference over all runs {overall:.2e}");
@@ -271,18 +300,15 @@ fn ssa2_equals_the_theory_formulas_for_both_schedules() {
                 q,
                 tau,
                 schedule,
-                u: start.clone(),
-                v: vec![0.0; start.len()],
-                n: 0,
+                state: SsaState::at_rest(&start),
             };
             let worst = compare(&problem, &mut opt, &start, STEPS, |_, i| {
                 r.step(|y| problem.batch_gradient(i, y))
             });
-            eprintln!(
-                "ssa2 {schedule:?} h={h:.3} k={k:.3} q={q:.3} tau={tau:.3}: max rel diff {worst:.2e}"
-            );
-            assert!(worst <= TOL, "ssa2 {schedule:?}: {worst:e}");
-            overall = overall.max(worst);
+            overall = overall.max(assert_within_tol(
+                &format!("ssa2 {schedule:?} h={h:.3} k={k:.3} q={q:.3} tau={tau:.3}"),
+                worst,
+            ));
         }
     }
     eprintln!("ssa2: max relative difference over all runs {overall:.2e}");
@@ -377,9 +403,10 @@ fn svrg_equals_johnson_zhang_option_one() {
             }
             theta.clone()
         });
-        eprintln!("svrg lr={lr:.3} snapshot every {period}: max rel diff {worst:.2e}");
-        assert!(worst <= TOL, "svrg: {worst:e}");
-        overall = overall.max(worst);
+        overall = overall.max(assert_within_tol(
+            &format!("svrg lr={lr:.3} snapshot every {period}"),
+            worst,
+        ));
     }
     eprintln!("svrg: max relative difference over all runs {overall:.2e}");
 }
@@ -410,9 +437,7 @@ fn sag_equals_the_gradient_table_form() {
             }
             theta.clone()
         });
-        eprintln!("sag lr={lr:.3}: max rel diff {worst:.2e}");
-        assert!(worst <= TOL, "sag: {worst:e}");
-        overall = overall.max(worst);
+        overall = overall.max(assert_within_tol(&format!("sag lr={lr:.3}"), worst));
     }
     eprintln!("sag: max relative difference over all runs {overall:.2e}");
 }

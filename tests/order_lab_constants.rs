@@ -7,11 +7,7 @@ use std::process::Command;
 
 use splitflow::convergence::spec::OrderSpec;
 
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-fn example(name: &str) -> String {
-    format!("{}/examples/specs/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{BIN, example_spec, least_squares_study};
 
 fn run_cli(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -46,7 +42,7 @@ fn error_constant_is_the_intercept_of_the_order_fit() {
     // arithmetic up to the rounding of a few logarithms (1e-12 relative).
     let j: serde_json::Value = serde_json::from_str(&run_cli(&[
         "order",
-        &example("order_sgd_epoch.toml"),
+        &example_spec("order_sgd_epoch.toml"),
         "--json",
     ]))
     .unwrap();
@@ -77,7 +73,7 @@ fn palindromic_euler_epoch_has_order_one_and_a_smaller_constant_than_fixed() {
     // Issue 12: the palindromic epoch with exact sub-flows at order 2, with
     // Euler sub-steps at order 1, its error constant beside the fixed
     // order's. Orders within ±0.15 of theory (docs/theory.md §8.4).
-    let text = run_cli(&["order", &example("order_sgd_epoch.toml"), "--json"]);
+    let text = run_cli(&["order", &example_spec("order_sgd_epoch.toml"), "--json"]);
     let j: serde_json::Value = serde_json::from_str(&text).unwrap();
     let methods = j["methods"].as_array().unwrap();
     let order = |label: &str| by_label(methods, label)["fitted_order"].as_f64().unwrap();
@@ -100,7 +96,7 @@ fn palindromic_euler_epoch_has_order_one_and_a_smaller_constant_than_fixed() {
         "palindromic SGD C = {pal}, fixed SGD C = {fixed}"
     );
     // The text report prints them side by side in its summary.
-    let table = run_cli(&["order", &example("order_sgd_epoch.toml")]);
+    let table = run_cli(&["order", &example_spec("order_sgd_epoch.toml")]);
     let summary = table
         .split("summary (error ≈ C·h^p")
         .nth(1)
@@ -126,15 +122,8 @@ fn palindromic_euler_constant_obeys_the_parallelogram_identity() {
     // Each C is e/h extrapolated to h → 0 (Richardson on h and h/2:
     // e/h = C + a·h + O(h²)), leaving O(h²) ≈ 4e-6 relative at h = 1/512:
     // 1e-4 is a safe band for an identity that is exact in the limit.
-    let spec = r#"
-[problem]
-kind = "least_squares"
-rows = 40
-cols = 4
-noise = 0.5
-seed = 1
-batch_size = 10
-t_end = 1.0
+    let spec = least_squares_study(
+        r#"
 [[method]]
 splitting = "lie"
 sub_stepper = "exact"
@@ -150,11 +139,10 @@ batch_order = "reversed"
 [[method]]
 splitting = "lie"
 sub_stepper = "explicit_euler"
-batch_order = "palindromic"
-[study]
-steps = [256, 512, 1024]
-"#;
-    let outcomes = OrderSpec::from_toml(spec).unwrap().run_all().unwrap();
+batch_order = "palindromic""#,
+        "[256, 512, 1024]",
+    );
+    let outcomes = OrderSpec::from_toml(&spec).unwrap().run_all().unwrap();
     let c: Vec<f64> = outcomes
         .iter()
         .map(|o| {

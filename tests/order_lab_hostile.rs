@@ -9,7 +9,7 @@ use splitflow::Error;
 use splitflow::convergence::ExclusionReason;
 use splitflow::convergence::spec::OrderSpec;
 
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
+use crate::common::BIN;
 
 /// `y' = rhs` (or the given pieces) from y(0) = 1 over [0, 1].
 fn scalar(field: &str, method: &str, steps: &str) -> String {

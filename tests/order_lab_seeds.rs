@@ -7,27 +7,12 @@ use std::process::Command;
 use splitflow::Error;
 use splitflow::convergence::spec::OrderSpec;
 
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
+use crate::common::{BIN, least_squares_study};
 
-/// The random least-squares study of the SGD-epoch sample (40×4, four
-/// batches of 10) with one `[method]` table and a step ladder.
+/// The random least-squares study of the SGD-epoch sample with one
+/// `[method]` table and a step ladder.
 fn least_squares(method: &str, steps: &str) -> String {
-    format!(
-        r#"
-[problem]
-kind = "least_squares"
-rows = 40
-cols = 4
-noise = 0.5
-seed = 1
-batch_size = 10
-t_end = 1.0
-[method]
-{method}
-[study]
-steps = {steps}
-"#
-    )
+    least_squares_study(&format!("[method]\n{method}"), steps)
 }
 
 fn shuffled(sub: &str, seed: u64, seeds: Option<usize>) -> String {

@@ -2,20 +2,10 @@
 //! work-precision study of such a spec, with the output of `splitflow
 //! work-precision` (table, `--json`, `--csv`, `--plot`).
 
-use std::process::{Command, Output};
-
 use splitflow::Error;
 use splitflow::convergence::spec::{OrderSpec, StudyKind};
 
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-fn example(name: &str) -> String {
-    format!("{}/examples/specs/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
+use crate::common::{example_spec, run_splitflow as run};
 
 fn json(args: &[&str]) -> serde_json::Value {
     let out = run(args);
@@ -40,7 +30,7 @@ fn without_seconds(mut v: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn order_runs_a_work_precision_spec_like_work_precision() {
-    let spec = example("work_precision_pendulum.toml");
+    let spec = example_spec("work_precision_pendulum.toml");
     let text = std::fs::read_to_string(&spec).unwrap();
     assert_eq!(
         OrderSpec::from_toml(&text).unwrap().kind(),

@@ -10,11 +10,7 @@ use splitflow::convergence::spec::OrderSpec;
 use splitflow::splitting::SplittingCoefficients;
 use splitflow::{Error, FnSystem, ImplicitEuler, OdeSystem, Order, State, Steps, integrate};
 
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
-
-fn example(name: &str) -> String {
-    format!("{}/examples/specs/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{BIN, example_spec, least_squares_study};
 
 fn pendulum(methods: &str, steps: &str) -> String {
     format!(
@@ -167,7 +163,7 @@ fn implicit_euler_uses_the_symbolic_jacobian() {
     // Negative control: finite differences cost extra evaluations.
     assert!(d.stats.f_evals > j.stats.f_evals);
     assert!((&e.y - &j.y).norm() < 1e-10 * j.y.norm());
-    let spec = std::fs::read_to_string(example("order_van_der_pol_stiff.toml")).unwrap();
+    let spec = std::fs::read_to_string(example_spec("order_van_der_pol_stiff.toml")).unwrap();
     let p = fitted(&spec)[0];
     assert!((p - 1.0).abs() < 0.15, "implicit euler {p}");
 }
@@ -242,7 +238,7 @@ fn cli_json(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn sample_pendulum_from_the_cli() {
-    let j = cli_json(&["order", &example("order_pendulum.toml"), "--json"]);
+    let j = cli_json(&["order", &example_spec("order_pendulum.toml"), "--json"]);
     let methods = j["methods"].as_array().unwrap();
     assert_eq!(methods.len(), 2);
     for (m, order) in methods.iter().zip([2.0, 6.0]) {
@@ -263,7 +259,11 @@ fn sample_pendulum_from_the_cli() {
 
 #[test]
 fn sample_stiff_van_der_pol_from_the_cli() {
-    let j = cli_json(&["order", &example("order_van_der_pol_stiff.toml"), "--json"]);
+    let j = cli_json(&[
+        "order",
+        &example_spec("order_van_der_pol_stiff.toml"),
+        "--json",
+    ]);
     assert!(
         j.get("methods").is_none(),
         "single [method] keeps its shape"
@@ -274,7 +274,7 @@ fn sample_stiff_van_der_pol_from_the_cli() {
 
 #[test]
 fn sample_kepler_custom_table_from_the_cli() {
-    let j = cli_json(&["order", &example("order_kepler_custom.toml"), "--json"]);
+    let j = cli_json(&["order", &example_spec("order_kepler_custom.toml"), "--json"]);
     assert_eq!(j["method"], "custom triple jump (order 4)");
     let p = j["fitted_order"].as_f64().unwrap();
     assert!((p - 4.0).abs() < 0.15, "{p}");
@@ -494,7 +494,7 @@ fn work_precision_sample_from_the_cli() {
     let dir = std::env::temp_dir().join(format!("splitflow-wp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (csv, svg) = (dir.join("wp.csv"), dir.join("wp.svg"));
-    let spec = example("work_precision_pendulum.toml");
+    let spec = example_spec("work_precision_pendulum.toml");
     let j = cli_json(&[
         "work-precision",
         &spec,
@@ -562,26 +562,6 @@ fn work_precision_sample_from_the_cli() {
     assert!(out.stdout.is_empty());
 }
 
-/// A random least-squares study (40×4, 4 batches of 10) with the given
-/// `[[method]]` tables and step ladder.
-fn least_squares(methods: &str, steps: &str) -> String {
-    format!(
-        r#"
-[problem]
-kind = "least_squares"
-rows = 40
-cols = 4
-noise = 0.5
-seed = 1
-batch_size = 10
-t_end = 1.0
-{methods}
-[study]
-steps = {steps}
-"#
-    )
-}
-
 fn epoch(order: &str, sub: &str) -> String {
     let seed = if order == "shuffled" {
         "seed = 3\n"
@@ -608,7 +588,7 @@ fn sgd_epoch_orders_follow_the_batch_order() {
         epoch("shuffled", "explicit_euler"),
     ]
     .concat();
-    let outcomes = OrderSpec::from_toml(&least_squares(&methods, "[8, 16, 32, 64, 128]"))
+    let outcomes = OrderSpec::from_toml(&least_squares_study(&methods, "[8, 16, 32, 64, 128]"))
         .unwrap()
         .run_all()
         .unwrap();
@@ -688,7 +668,7 @@ fn shuffled_exact_epochs_have_strong_order_three_halves() {
         let method = format!(
             "[method]\nsplitting = \"lie\"\nsub_stepper = \"exact\"\nbatch_order = \"shuffled\"\nseed = {seed}\n"
         );
-        let spec = least_squares(&method, &format!("{steps:?}"));
+        let spec = least_squares_study(&method, &format!("{steps:?}"));
         let o = OrderSpec::from_toml(&spec).unwrap().run().unwrap();
         for (s, e) in sq.iter_mut().zip(&o.report.errors) {
             *s += e * e / seeds as f64;
@@ -711,7 +691,7 @@ fn shuffled_exact_epochs_have_strong_order_three_halves() {
 
 #[test]
 fn sgd_epoch_sample_from_the_cli() {
-    let j = cli_json(&["order", &example("order_sgd_epoch.toml"), "--json"]);
+    let j = cli_json(&["order", &example_spec("order_sgd_epoch.toml"), "--json"]);
     let methods = j["methods"].as_array().unwrap();
     let theory = [1.0, 1.0, 2.0, 1.0, 1.0, 1.0];
     assert_eq!(methods.len(), theory.len());
@@ -723,7 +703,7 @@ fn sgd_epoch_sample_from_the_cli() {
 
 #[test]
 fn least_squares_specs_name_the_bad_key_and_line() {
-    let base = least_squares(&epoch("fixed", "exact"), "[8, 16]");
+    let base = least_squares_study(&epoch("fixed", "exact"), "[8, 16]");
     for (from, to, key) in [
         ("batch_size = 10", "batch_size = 0", "batch_size"),
         ("batch_size = 10", "batch_size = 41", "batch_size"),
@@ -759,7 +739,7 @@ fn least_squares_specs_name_the_bad_key_and_line() {
             "batch_order",
         ),
     ] {
-        let spec = least_squares(methods, "[8, 16]");
+        let spec = least_squares_study(methods, "[8, 16]");
         let err = OrderSpec::from_toml(&spec).and_then(|s| s.run().map(|_| ()));
         match err {
             Err(Error::Spec { message, .. }) => assert!(message.contains(key), "{message}"),

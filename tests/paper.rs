@@ -3,23 +3,15 @@
 //! the usage errors of the new flags.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_splitflow");
+use crate::common::run_splitflow as run;
 
 fn out_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("splitflow-paper-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run splitflow")
 }
 
 fn json(args: &[&str]) -> Value {

@@ -68,6 +68,41 @@ fn boxed<'a, F: FlowMap + 'a>(flows: Vec<F>) -> Vec<Box<dyn FlowMap + 'a>> {
         .collect()
 }
 
+/// Runs the Gram and the QR flows side by side ([`side_by_side`], at most
+/// `cap` iterations, `target = (metric, level)`) and asserts that their
+/// iterates agree to 1e-6 relative (both solves are at rtol = atol = 1e-8;
+/// their difference is the sum of two global errors, observed ≲ 1e-7) and
+/// that both reach the target at the same iteration. Returns the gap.
+fn assert_gram_equals_qr<'a, G: FlowMap + 'a, Q: FlowMap + 'a>(
+    what: &str,
+    gram: Vec<G>,
+    qr: Vec<Q>,
+    alpha: f64,
+    theta0: &State,
+    cap: usize,
+    (metric, level): (&dyn Fn(&State) -> f64, f64),
+) -> f64 {
+    let (mut g, mut q) = (boxed(gram), boxed(qr));
+    let (worst, hit_g, hit_q) = side_by_side(&mut g, &mut q, alpha, theta0, cap, metric, level);
+    eprintln!(
+        "{what} α = {alpha:.3e}: iterates rel {worst:.2e}, iterations gram {hit_g:?} qr {hit_q:?}"
+    );
+    assert!(worst <= 1e-6, "{what} α = {alpha}: {worst:e}");
+    assert!(
+        hit_q.is_some(),
+        "{what} α = {alpha}: the QR path missed the target"
+    );
+    assert_eq!(hit_g, hit_q, "{what} α = {alpha}");
+    worst
+}
+
+/// `flow` advanced once from `theta0` over `[0, h]`.
+fn advanced(mut flow: impl FlowMap, h: f64, theta0: &State) -> State {
+    let mut theta = theta0.clone();
+    flow.advance(0.0, h, &mut theta).unwrap();
+    theta
+}
+
 /// `paper --quick`, logistic on digits01 (b = 50, target test error ≤ 1e-3,
 /// θ₀ from seed 1, the quick α grid): Gram and QR iterates agree to 1e-6
 /// relative and reach the target at the same iteration. Negative control:
@@ -94,21 +129,10 @@ fn gram_logistic_iterates_and_counts_equal_the_qr_ones_on_paper_quick() {
             .into_iter()
             .map(|f| f.with_factorization(FactorizationMethod::Qr))
             .collect();
-        let (mut g, mut q) = (boxed(gram), boxed(qr));
         let cap = if alpha < 0.1 { 100 * m } else { 2 * m };
-        let (worst, hit_g, hit_q) =
-            side_by_side(&mut g, &mut q, alpha, &theta0, cap, &metric, 1e-3);
-        eprintln!(
-            "logistic digits01 α = {alpha:.3e}: iterates rel {worst:.2e}, iterations gram {hit_g:?} qr {hit_q:?}"
-        );
-        // Both solves are at rtol = atol = 1e-8; their difference is the
-        // sum of two global errors (observed ≲ 1e-7).
-        assert!(worst <= 1e-6, "α = {alpha}: {worst:e}");
-        assert!(
-            hit_q.is_some(),
-            "α = {alpha}: the QR path missed the target"
-        );
-        assert_eq!(hit_g, hit_q, "α = {alpha}");
+        let target = (&metric as &dyn Fn(&State) -> f64, 1e-3);
+        let worst =
+            assert_gram_equals_qr("logistic digits01", gram, qr, alpha, &theta0, cap, target);
         largest_gap = largest_gap.max(worst);
         // Negative control: one explicit-Euler sub-step (SGD) is not within the bound.
         if alpha > 1.0 {
@@ -146,19 +170,9 @@ fn gram_softmax_iterates_and_counts_equal_the_qr_ones_on_paper_quick() {
             .into_iter()
             .map(|f| f.with_factorization(FactorizationMethod::Qr))
             .collect();
-        let (mut g, mut q) = (boxed(gram), boxed(qr));
         let cap = if alpha < 0.1 { 50 * m } else { 8 };
-        let (worst, hit_g, hit_q) =
-            side_by_side(&mut g, &mut q, alpha, &theta0, cap, &metric, 0.25);
-        eprintln!(
-            "softmax digits α = {alpha:.3e}: iterates rel {worst:.2e}, iterations gram {hit_g:?} qr {hit_q:?}"
-        );
-        assert!(worst <= 1e-6, "α = {alpha}: {worst:e}");
-        assert!(
-            hit_q.is_some(),
-            "α = {alpha}: the QR path missed the target"
-        );
-        assert_eq!(hit_g, hit_q, "α = {alpha}");
+        let target = (&metric as &dyn Fn(&State) -> f64, 0.25);
+        let worst = assert_gram_equals_qr("softmax digits", gram, qr, alpha, &theta0, cap, target);
         largest_gap = largest_gap.max(worst);
     }
     assert!(largest_gap > 0.0);
@@ -198,13 +212,12 @@ fn gram_and_qr_rk4_sub_steps_agree_to_round_off() {
             let c = 1.0 / (lr.num_batches() * b) as f64;
             let h = 20.0 / (c * xb.norm_squared());
             let run = |method| {
-                let mut f = ReducedLogisticFlow::new(xb, yb, c, opts)
-                    .unwrap()
-                    .with_integrator(rk4())
-                    .with_factorization(method);
-                let mut t = theta0.clone();
-                f.advance(0.0, h, &mut t).unwrap();
-                t
+                let f = ReducedLogisticFlow::new(xb, yb, c, opts).unwrap();
+                advanced(
+                    f.with_integrator(rk4()).with_factorization(method),
+                    h,
+                    &theta0,
+                )
             };
             let (g, q) = (run(FactorizationMethod::Gram), run(FactorizationMethod::Qr));
             assert!(
@@ -215,13 +228,12 @@ fn gram_and_qr_rk4_sub_steps_agree_to_round_off() {
             assert!(rel(&g, &theta0) > 1e-3, "the advance moved θ");
             let (xs, ys): (&DMatrix<f64>, &DMatrix<f64>) = sm.batch(i);
             let run = |method| {
-                let mut f = ReducedSoftmaxFlow::new(xs, ys, c, opts)
-                    .unwrap()
-                    .with_integrator(rk4())
-                    .with_factorization(method);
-                let mut t = phi0.clone();
-                f.advance(0.0, h, &mut t).unwrap();
-                t
+                let f = ReducedSoftmaxFlow::new(xs, ys, c, opts).unwrap();
+                advanced(
+                    f.with_integrator(rk4()).with_factorization(method),
+                    h,
+                    &phi0,
+                )
             };
             let (g, q) = (run(FactorizationMethod::Gram), run(FactorizationMethod::Qr));
             assert!(

@@ -79,11 +79,48 @@ fn exact_advance(
     h: f64,
     theta0: &State,
 ) -> State {
-    let mut flow = ExactLeastSquaresFlow::new(x, y, c, method, scheme).expect("a valid flow");
+    let flow = ExactLeastSquaresFlow::new(x, y, c, method, scheme).expect("a valid flow");
+    advanced(flow, h, theta0)
+}
+
+/// `flow` advanced once from `theta0` over `[0, h]`.
+fn advanced(mut flow: impl FlowMap, h: f64, theta0: &State) -> State {
     let mut theta = theta0.clone();
     flow.advance(0.0, h, &mut theta)
         .expect("the advance succeeds");
     theta
+}
+
+/// Asserts that both factorizations' exact flows of `(x, y)` with scale `c`
+/// solve the local ODE from `theta0` at every step of [`step_ladder`]: within
+/// 1e-10 relative of a fine Rk45 run (rtol = atol = 1e-12 on a contractive
+/// linear system: global error a small multiple of the tolerance).
+fn assert_exact_flow_solves_the_ode(
+    what: &str,
+    x: &DMatrix<f64>,
+    y: &State,
+    theta0: &State,
+    c: f64,
+) {
+    let ode = least_squares_ode(x, y, c);
+    for (kappa, h) in step_ladder(x, c) {
+        let reference = fine_run(&ode, theta0, h, FINE);
+        for method in METHODS {
+            let theta = exact_advance(x, y, c, method, LocalScheme::Exact, h, theta0);
+            let e = rel(&theta, &reference);
+            eprintln!("{what} {method:?} chλmax={kappa:e}: rel {e:.2e}");
+            assert!(e <= 1e-10, "{what}: {method:?}, chλ={kappa}: rel err {e:e}");
+        }
+    }
+}
+
+/// A Gaussian batch `X` (b×p), targets `y` ∈ ℝᵇ and start `θ₀` ∈ ℝᵖ, drawn in
+/// that order.
+fn random_batch(rng: &mut StdRng, b: usize, p: usize) -> (DMatrix<f64>, State, State) {
+    let x = gaussian_matrix(rng, b, p);
+    let y = gaussian_vector(rng, b);
+    let theta0 = gaussian_vector(rng, p);
+    (x, y, theta0)
 }
 
 /// Orthonormal basis `Q` of `range(Xᵀ)` from nalgebra's thin QR of `Xᵀ`
@@ -141,25 +178,15 @@ fn exact_flow_solves_the_local_ode() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0001);
     // b < p (the paper's regime) and b > p (k = min(b, p) = p in the QR path).
     for (b, p) in [(8, 30), (12, 5)] {
-        let x = gaussian_matrix(&mut rng, b, p);
-        let y = gaussian_vector(&mut rng, b);
-        let theta0 = gaussian_vector(&mut rng, p);
+        let (x, y, theta0) = random_batch(&mut rng, b, p);
         let c = 1.0 / (5.0 * b as f64);
-        let ode = least_squares_ode(&x, &y, c);
-        for (kappa, h) in step_ladder(&x, c) {
-            let reference = fine_run(&ode, &theta0, h, FINE);
-            for method in METHODS {
-                let theta = exact_advance(&x, &y, c, method, LocalScheme::Exact, h, &theta0);
-                let e = rel(&theta, &reference);
-                eprintln!("exact vs rk45, b={b} p={p} {method:?} chλmax={kappa:e}: rel {e:.2e}");
-                // Rk45 at rtol = atol = 1e-12 on a contractive linear system:
-                // global error a small multiple of the tolerance.
-                assert!(
-                    e <= 1e-10,
-                    "{method:?}, b={b}, p={p}, chλ={kappa}: rel err {e:e}"
-                );
-            }
-        }
+        assert_exact_flow_solves_the_ode(
+            &format!("exact vs rk45, b={b} p={p}"),
+            &x,
+            &y,
+            &theta0,
+            c,
+        );
     }
 }
 
@@ -205,9 +232,7 @@ fn exact_flows_for_batches_solve_the_local_problems() {
 fn exact_flow_equals_the_paper_r_inverse_transpose_form() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0003);
     let (b, p) = (8, 30);
-    let x = gaussian_matrix(&mut rng, b, p);
-    let y = gaussian_vector(&mut rng, b);
-    let theta0 = gaussian_vector(&mut rng, p);
+    let (x, y, theta0) = random_batch(&mut rng, b, p);
     let c = 1.0 / (7.0 * b as f64);
     // nalgebra's thin QR of Xᵀ (independent of the library's faer QR).
     let qr = x.transpose().qr();
@@ -276,9 +301,7 @@ fn exact_flow_equals_the_single_row_formula() {
 fn exact_flow_tends_to_block_kaczmarz_as_h_grows() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0005);
     for (b, p) in [(8, 30), (12, 5)] {
-        let x = gaussian_matrix(&mut rng, b, p);
-        let y = gaussian_vector(&mut rng, b);
-        let theta0 = gaussian_vector(&mut rng, p);
+        let (x, y, theta0) = random_batch(&mut rng, b, p);
         let c = 1.0 / (5.0 * b as f64);
         let target = kaczmarz(&x, &y, &theta0);
         let sv = x.clone().svd(false, false).singular_values;
@@ -305,9 +328,7 @@ fn exact_flow_tends_to_block_kaczmarz_as_h_grows() {
 fn exact_flow_is_the_sgd_step_to_second_order() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0006);
     let (b, p) = (8, 30);
-    let x = gaussian_matrix(&mut rng, b, p);
-    let y = gaussian_vector(&mut rng, b);
-    let theta0 = gaussian_vector(&mut rng, p);
+    let (x, y, theta0) = random_batch(&mut rng, b, p);
     let c = 1.0 / (5.0 * b as f64);
     let l = lambda_max(&x);
     // c·h·λmax from 1e-1 down to 1e-4, half a decade apart.
@@ -340,9 +361,7 @@ fn exact_flow_is_the_sgd_step_to_second_order() {
 fn exact_flow_leaves_the_orthogonal_component_alone() {
     let mut rng = StdRng::seed_from_u64(0x5eed_0007);
     let (b, p) = (8, 30);
-    let x = gaussian_matrix(&mut rng, b, p);
-    let y = gaussian_vector(&mut rng, b);
-    let theta0 = gaussian_vector(&mut rng, p);
+    let (x, y, theta0) = random_batch(&mut rng, b, p);
     let c = 1.0 / (5.0 * b as f64);
     let q = range_basis(&x);
     let before = orthogonal_part(&q, &theta0);
@@ -398,16 +417,7 @@ fn exact_flow_is_well_defined_on_a_rank_deficient_batch() {
     let y = gaussian_vector(&mut rng, b); // inconsistent: no θ solves Xθ = y
     let theta0 = gaussian_vector(&mut rng, p);
     let c = 1.0 / (5.0 * b as f64);
-    let ode = least_squares_ode(&x, &y, c);
-    for (kappa, h) in step_ladder(&x, c) {
-        let reference = fine_run(&ode, &theta0, h, FINE);
-        for method in METHODS {
-            let theta = exact_advance(&x, &y, c, method, LocalScheme::Exact, h, &theta0);
-            let e = rel(&theta, &reference);
-            eprintln!("rank-deficient {method:?} chλmax={kappa:e}: rel {e:.2e}");
-            assert!(e <= 1e-10, "{method:?}, chλ={kappa}: rel err {e:e}");
-        }
-    }
+    assert_exact_flow_solves_the_ode("rank-deficient", &x, &y, &theta0, c);
     // h → ∞: the projection onto the least-squares solutions of the batch.
     let target = kaczmarz(&x, &y, &theta0);
     for method in METHODS {
@@ -547,63 +557,78 @@ fn softmax_ode(
 
 #[test]
 fn reduced_logistic_flow_reproduces_the_full_local_ode() {
-    let mut rng = StdRng::seed_from_u64(0x5eed_000c);
-    let (n, p, b) = (40, 30, 8);
-    let x = gaussian_matrix(&mut rng, n, p);
-    let labels = DVector::from_fn(n, |_, _| if rng.random_bool(0.5) { 1.0 } else { 0.0 });
-    let problem = Logistic::new(&x, &labels, b).unwrap();
-    let m = problem.num_batches();
     // θ₀ ~ N(0, 1/p): logits of order one.
-    let theta0 = gaussian_vector(&mut rng, p) / (p as f64).sqrt();
+    let (problem, theta0) = small_logistic(0x5eed_000c);
     let mut flows = ReducedLogisticFlow::for_batches(&problem, reduced_options()).unwrap();
     let (mut worst, mut worst_orth): (f64, f64) = (0.0, 0.0);
     for (i, flow) in flows.iter_mut().enumerate().take(2) {
         let (xi, yi) = problem.batch(i);
-        let c = 1.0 / (m * b) as f64;
+        let c = 1.0 / (problem.num_batches() * xi.nrows()) as f64;
         let ode = logistic_ode(xi, yi, c);
         let q = range_basis(xi);
         let before = orthogonal_part(&q, &theta0);
         // σ' ≤ 1/4: c·h·λmax/4 = 0.1, 3, 30.
-        for kappa in [0.1, 3.0, 30.0] {
-            let h = 4.0 * kappa / (c * lambda_max(xi));
-            let reference = fine_run(&ode, &theta0, h, FINE);
-            let mut theta = theta0.clone();
-            flow.advance(0.0, h, &mut theta).unwrap();
-            let e = (&theta - &reference).amax();
-            let e_orth = (orthogonal_part(&q, &theta) - &before).norm() / theta0.norm();
-            eprintln!(
-                "logistic batch {i} chλ/4={kappa}: abs ∞-err {e:.2e} (‖θ‖∞ = {:.2}), orth {e_orth:.1e}",
-                reference.amax()
-            );
-            worst = worst.max(e);
-            worst_orth = worst_orth.max(e_orth);
-            // Reduced solve at rtol = atol = 1e-9 on η; the map η ↦ θ is an
-            // isometry onto range(Q), so θ's error is η's: ≲ 100× tolerance.
-            assert!(e <= 1e-7, "batch {i}, κ = {kappa}: abs err {e:e}");
-            assert!(
-                e_orth <= 1e-12,
-                "batch {i}, κ = {kappa}: orthogonal part moved by {e_orth:e}"
-            );
-        }
+        let (e, e_orth) = assert_reduced_flow_matches(
+            &format!("logistic batch {i} chλ/4"),
+            flow,
+            &ode,
+            &theta0,
+            |kappa| 4.0 * kappa / (c * lambda_max(xi)),
+            |theta| (orthogonal_part(&q, theta) - &before).norm(),
+        );
+        worst = worst.max(e);
+        worst_orth = worst_orth.max(e_orth);
     }
     eprintln!("logistic: worst abs err {worst:.2e}, worst orthogonal change {worst_orth:.1e}");
     assert!(flows[0].solver_stats().f_evals > 0);
 }
 
+/// Advances the reduced `flow` over `[0, h]` with `h = step(κ)` for κ = 0.1, 3
+/// and 30 and compares θ with a fine run of the full local `ode`: absolute
+/// ∞-error ≤ 1e-7 (reduced solve at rtol = atol = 1e-9 on η; the map η ↦ θ
+/// is an isometry onto range(Q), so θ's error is η's: ≲ 100× tolerance) and
+/// the orthogonal component unmoved, `moved(θ)/‖θ₀‖ ≤ 1e-12`. Returns the
+/// worst of both.
+fn assert_reduced_flow_matches(
+    what: &str,
+    flow: &mut dyn FlowMap,
+    ode: &dyn OdeSystem,
+    theta0: &State,
+    step: impl Fn(f64) -> f64,
+    moved: impl Fn(&State) -> f64,
+) -> (f64, f64) {
+    let (mut worst, mut worst_orth): (f64, f64) = (0.0, 0.0);
+    for kappa in [0.1, 3.0, 30.0] {
+        let h = step(kappa);
+        let reference = fine_run(ode, theta0, h, FINE);
+        let mut theta = theta0.clone();
+        flow.advance(0.0, h, &mut theta).unwrap();
+        let e = (&theta - &reference).amax();
+        let e_orth = moved(&theta) / theta0.norm();
+        eprintln!(
+            "{what}={kappa}: abs ∞-err {e:.2e} (‖θ‖∞ = {:.2}), orth {e_orth:.1e}",
+            reference.amax()
+        );
+        worst = worst.max(e);
+        worst_orth = worst_orth.max(e_orth);
+        assert!(e <= 1e-7, "{what}, κ = {kappa}: abs err {e:e}");
+        assert!(
+            e_orth <= 1e-12,
+            "{what}, κ = {kappa}: orthogonal part moved by {e_orth:e}"
+        );
+    }
+    (worst, worst_orth)
+}
+
 #[test]
 fn reduced_softmax_flow_reproduces_the_full_local_ode() {
-    let mut rng = StdRng::seed_from_u64(0x5eed_000d);
-    let (n, p, b, classes) = (40, 30, 8, 3);
-    let x = gaussian_matrix(&mut rng, n, p);
-    let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..classes)).collect();
-    let problem = Softmax::new(&x, &labels, classes, b).unwrap();
-    let m = problem.num_batches();
-    let theta0 = gaussian_vector(&mut rng, p * classes) / (p as f64).sqrt();
+    let (problem, theta0) = small_softmax(0x5eed_000d);
+    let (p, classes) = (30, 3);
     let mut flows = ReducedSoftmaxFlow::for_batches(&problem, reduced_options()).unwrap();
     let (mut worst, mut worst_orth): (f64, f64) = (0.0, 0.0);
     for (i, flow) in flows.iter_mut().enumerate().take(2) {
         let (xi, yi) = problem.batch(i);
-        let c = 1.0 / (m * b) as f64;
+        let c = 1.0 / (problem.num_batches() * xi.nrows()) as f64;
         let ode = softmax_ode(xi, yi, c);
         let q = range_basis(xi);
         let orth = |th: &State| {
@@ -612,25 +637,16 @@ fn reduced_softmax_flow_reproduces_the_full_local_ode() {
         };
         let before = orth(&theta0);
         // The softmax Jacobian has norm ≤ 1/2.
-        for kappa in [0.1, 3.0, 30.0] {
-            let h = 2.0 * kappa / (c * lambda_max(xi));
-            let reference = fine_run(&ode, &theta0, h, FINE);
-            let mut theta = theta0.clone();
-            flow.advance(0.0, h, &mut theta).unwrap();
-            let e = (&theta - &reference).amax();
-            let e_orth = (orth(&theta) - &before).norm() / theta0.norm();
-            eprintln!(
-                "softmax batch {i} chλ/2={kappa}: abs ∞-err {e:.2e} (‖Θ‖∞ = {:.2}), orth {e_orth:.1e}",
-                reference.amax()
-            );
-            worst = worst.max(e);
-            worst_orth = worst_orth.max(e_orth);
-            assert!(e <= 1e-7, "batch {i}, κ = {kappa}: abs err {e:e}");
-            assert!(
-                e_orth <= 1e-12,
-                "batch {i}, κ = {kappa}: orthogonal part moved by {e_orth:e}"
-            );
-        }
+        let (e, e_orth) = assert_reduced_flow_matches(
+            &format!("softmax batch {i} chλ/2"),
+            flow,
+            &ode,
+            &theta0,
+            |kappa| 2.0 * kappa / (c * lambda_max(xi)),
+            |theta| (orth(theta) - &before).norm(),
+        );
+        worst = worst.max(e);
+        worst_orth = worst_orth.max(e_orth);
     }
     eprintln!("softmax: worst abs err {worst:.2e}, worst orthogonal change {worst_orth:.1e}");
 }
@@ -928,12 +944,10 @@ fn reduced_logistic_advance(
 ) -> State {
     let (x, y) = problem.batch(i);
     let c = 1.0 / (problem.num_batches() * x.nrows()) as f64;
-    let mut flow = ReducedLogisticFlow::new(x, y, c, reduced_options())
+    let flow = ReducedLogisticFlow::new(x, y, c, reduced_options())
         .unwrap()
         .with_integrator(integrator);
-    let mut theta = theta0.clone();
-    flow.advance(0.0, h, &mut theta).unwrap();
-    theta
+    advanced(flow, h, theta0)
 }
 
 /// One advance of the reduced softmax flow of batch `i` with `integrator`.
@@ -946,12 +960,10 @@ fn reduced_softmax_advance(
 ) -> State {
     let (x, y) = problem.batch(i);
     let c = 1.0 / (problem.num_batches() * x.nrows()) as f64;
-    let mut flow = ReducedSoftmaxFlow::new(x, y, c, reduced_options())
+    let flow = ReducedSoftmaxFlow::new(x, y, c, reduced_options())
         .unwrap()
         .with_integrator(integrator);
-    let mut theta = theta0.clone();
-    flow.advance(0.0, h, &mut theta).unwrap();
-    theta
+    advanced(flow, h, theta0)
 }
 
 /// Every explicit Runge–Kutta method is affine-covariant, and the full local

@@ -272,20 +272,22 @@ fn linear_study(
     })
 }
 
+/// The schemes of the linear-pieces order tests: name, order and step ladder.
+const SCHEME_CASES: [(&str, f64, &[usize]); 5] = [
+    ("lie", 1.0, &[16, 32, 64, 128, 256, 512]),
+    ("strang", 2.0, &[8, 16, 32, 64, 128, 256]),
+    ("mclachlan2", 2.0, &[8, 16, 32, 64, 128, 256]),
+    ("yoshida4", 4.0, &[4, 8, 16, 32, 64]),
+    ("suzuki4", 4.0, &[4, 8, 16, 32, 64]),
+];
+
 #[test]
 fn orders_of_schemes_on_two_linear_pieces() {
     let lp = linear_pieces(21, 4, 2, 1.0);
-    let cases: [(&str, f64, Vec<usize>); 5] = [
-        ("lie", 1.0, vec![16, 32, 64, 128, 256, 512]),
-        ("strang", 2.0, vec![8, 16, 32, 64, 128, 256]),
-        ("mclachlan2", 2.0, vec![8, 16, 32, 64, 128, 256]),
-        ("yoshida4", 4.0, vec![4, 8, 16, 32, 64]),
-        ("suzuki4", 4.0, vec![4, 8, 16, 32, 64]),
-    ];
-    for (name, order, steps) in cases {
+    for (name, order, steps) in SCHEME_CASES {
         let c = SplittingCoefficients::by_name(name, 2).unwrap();
         assert_eq!(c.order() as f64, order);
-        let r = linear_study(&lp, &c, steps);
+        let r = linear_study(&lp, &c, steps.to_vec());
         assert_eq!(
             splitting(exact_pieces(&lp.mats), c).effective_order(),
             Order::Finite(order as u32)
@@ -297,16 +299,9 @@ fn orders_of_schemes_on_two_linear_pieces() {
 #[test]
 fn orders_of_schemes_on_three_linear_pieces() {
     let lp = linear_pieces(22, 4, 3, 1.0);
-    let cases: [(&str, f64, Vec<usize>); 5] = [
-        ("lie", 1.0, vec![16, 32, 64, 128, 256, 512]),
-        ("strang", 2.0, vec![8, 16, 32, 64, 128, 256]),
-        ("mclachlan2", 2.0, vec![8, 16, 32, 64, 128, 256]),
-        ("yoshida4", 4.0, vec![4, 8, 16, 32, 64]),
-        ("suzuki4", 4.0, vec![4, 8, 16, 32, 64]),
-    ];
-    for (name, order, steps) in cases {
+    for (name, order, steps) in SCHEME_CASES {
         let c = SplittingCoefficients::by_name(name, 3).unwrap();
-        let r = linear_study(&lp, &c, steps);
+        let r = linear_study(&lp, &c, steps.to_vec());
         assert_order(&r, order, &format!("{name}, three exact linear pieces"));
     }
 }

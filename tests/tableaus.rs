@@ -11,11 +11,7 @@ use splitflow::{
     Rk45, STEPPER_NAMES, State, Stats, Stepper, Steps, integrate, integrate_with, stepper_by_name,
 };
 
-use crate::common::{adaptive, dist, exact_study, ladder};
-
-fn bits(y: &State) -> Vec<u64> {
-    y.iter().map(|v| v.to_bits()).collect()
-}
+use crate::common::{adaptive, assert_order_within, bits, dist, exact_study, ladder};
 
 // ---------------------------------------------------------------------------
 // (a) The named steppers are the generic one on their tableaus. `Rk4` and
@@ -114,19 +110,6 @@ fn generic_dopri5_dense_output_matches_rk45() {
 // finest error above 10⁻¹² and the coarsest |hλ| ≤ 1 where the leading
 // term dominates.
 // ---------------------------------------------------------------------------
-
-fn assert_order_within(r: &ConvergenceReport, expected: f64, tol: f64, what: &str) {
-    eprintln!("{what}:\n{r}\n");
-    assert!(
-        r.fit_levels.len() >= 4,
-        "{what}: too few fitted levels\n{r}"
-    );
-    assert!(
-        (r.fitted_order - expected).abs() <= tol,
-        "{what}: fitted order {:.3}, expected {expected} ± {tol}\n{r}",
-        r.fitted_order
-    );
-}
 
 /// `y' = cos(t)·y`, `y(t) = exp(sin t)`: non-autonomous, so a wrong stage
 /// time `t + cᵢh` shows up.

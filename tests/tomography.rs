@@ -12,6 +12,8 @@ use splitflow::problems::tomography::{
     shepp_logan, summary,
 };
 
+use crate::common::TOMOGRAPHY_SUMMARY_KEYS;
+
 const N: usize = 50;
 
 fn fan50() -> &'static SparseMatrix {
@@ -306,17 +308,7 @@ fn summary_fields_and_values() {
         let elapsed = t.elapsed();
         let json = serde_json::to_value(&s).unwrap();
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
-        let mut expected = vec![
-            "rows",
-            "cols",
-            "nnz",
-            "zero_rows",
-            "sum",
-            "frobenius",
-            "phantom_sum",
-            "phantom_nnz",
-            "rhs_norm",
-        ];
+        let mut expected = TOMOGRAPHY_SUMMARY_KEYS.to_vec();
         expected.sort();
         let mut keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
         keys.sort();

@@ -16,7 +16,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{calibrate, fmt_time, median, target_cells};
+use support::{alternate, arg_error, fmt_time, median, one_of, positive, table_rule, target_cells};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -25,7 +25,7 @@ use common::{
     DECAY_DIM, DecayField, FLOW_T1, HandRk4, LORENZ_T1, gradient_flow, lorenz, ode_solvers_dopri5,
     ours_rk4, ours_rk4_integrate, ours_rk45,
 };
-use splitflow::Rk4;
+use splitflow::{OdeSystem, Rk4, State};
 
 /// Wall time of one repetition of a contender.
 const BATCH: Duration = Duration::from_millis(10);
@@ -57,16 +57,8 @@ fn compare(
     ours: &mut dyn FnMut(),
     baseline: &mut dyn FnMut(),
 ) -> Row {
-    let (n_ours, n_base) = (calibrate(ours, BATCH), calibrate(baseline, BATCH));
     let (mut to, mut tb, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    for rep in 0..reps {
-        let (o, b) = if rep % 2 == 0 {
-            let o = per_call(ours, n_ours);
-            (o, per_call(baseline, n_base))
-        } else {
-            let b = per_call(baseline, n_base);
-            (per_call(ours, n_ours), b)
-        };
+    for (o, b) in alternate(reps, BATCH, ours, baseline, per_call) {
         to.push(o);
         tb.push(b);
         r.push(o / b);
@@ -80,6 +72,42 @@ fn compare(
     }
 }
 
+/// Our Rk45 against ode_solvers' Dopri5 on `(sys, t1, y0)`: the note
+/// comparing their step statistics and end states (`(label, t1 as
+/// printed)`) and the timing row.
+fn rk45_vs_dopri5<S: OdeSystem>(
+    (label, end): (&str, &str),
+    case: &'static str,
+    target: Option<f64>,
+    reps: usize,
+    (sys, t1, y0): (&S, f64, &State),
+) -> (String, Row) {
+    let (yo, so) = ours_rk45(sys, t1, y0);
+    let (yb, sb) = ode_solvers_dopri5(sys, t1, y0);
+    let note = format!(
+        "{label}: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy({end})|∞ = {:.1e}",
+        so.accepted,
+        so.rejected,
+        so.f_evals,
+        sb.accepted_steps,
+        sb.rejected_steps,
+        sb.num_eval,
+        (&yo - &yb).amax()
+    );
+    let row = compare(
+        case,
+        target,
+        reps,
+        &mut || {
+            black_box(ours_rk45(black_box(sys), t1, black_box(y0)));
+        },
+        &mut || {
+            black_box(ode_solvers_dopri5(black_box(sys), t1, black_box(y0)));
+        },
+    );
+    (note, row)
+}
+
 fn main() {
     let mut reps = 21;
     let mut only: Option<String> = None;
@@ -87,27 +115,11 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--reps" => {
-                reps = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&v: &usize| v > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("error: --reps needs a positive integer");
-                        std::process::exit(2)
-                    })
-            }
-            "--case" => match args.next().as_deref() {
-                Some(c @ ("lorenz" | "flow" | "rk4")) => only = Some(c.to_string()),
-                _ => {
-                    eprintln!("error: --case needs one of lorenz, flow, rk4");
-                    std::process::exit(2)
-                }
-            },
-            other => {
-                eprintln!("error: unknown argument {other:?} (expected --reps N or --case NAME)");
-                std::process::exit(2)
-            }
+            "--reps" => reps = positive(args.next(), "--reps", arg_error),
+            "--case" => only = Some(one_of(args.next(), "--case", &["lorenz", "flow", "rk4"])),
+            other => arg_error(&format!(
+                "unknown argument {other:?} (expected --reps N or --case NAME)"
+            )),
         }
     }
 
@@ -118,65 +130,29 @@ fn main() {
     // (a) Lorenz, adaptive at 1e-6.
     if run("lorenz") {
         let (sys, y0) = lorenz();
-        let (yo, so) = ours_rk45(&sys, LORENZ_T1, &y0);
-        let (yb, sb) = ode_solvers_dopri5(&sys, LORENZ_T1, &y0);
-        notes.push(format!(
-        "lorenz: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy(20)|∞ = {:.1e}",
-        so.accepted,
-        so.rejected,
-        so.f_evals,
-        sb.accepted_steps,
-        sb.rejected_steps,
-        sb.num_eval,
-        (&yo - &yb).amax()
-    ));
-        rows.push(compare(
+        let (note, row) = rk45_vs_dopri5(
+            ("lorenz", "20"),
             "rk45 vs Dopri5, Lorenz, tol 1e-6, t∈[0,20]",
             Some(0.5),
             reps,
-            &mut || {
-                black_box(ours_rk45(black_box(&sys), LORENZ_T1, black_box(&y0)));
-            },
-            &mut || {
-                black_box(ode_solvers_dopri5(
-                    black_box(&sys),
-                    LORENZ_T1,
-                    black_box(&y0),
-                ));
-            },
-        ));
+            (&sys, LORENZ_T1, &y0),
+        );
+        notes.push(note);
+        rows.push(row);
     }
 
     // (b) 500-dimensional gradient flow, adaptive at 1e-6.
     if run("flow") {
         let (flow, f0) = gradient_flow();
-        let (yo, so) = ours_rk45(&flow, FLOW_T1, &f0);
-        let (yb, sb) = ode_solvers_dopri5(&flow, FLOW_T1, &f0);
-        notes.push(format!(
-        "gradient flow 500: ours {} accepted / {} rejected / {} f-evals; ode_solvers {} / {} / {}; |Δy(1)|∞ = {:.1e}",
-        so.accepted,
-        so.rejected,
-        so.f_evals,
-        sb.accepted_steps,
-        sb.rejected_steps,
-        sb.num_eval,
-        (&yo - &yb).amax()
-    ));
-        rows.push(compare(
+        let (note, row) = rk45_vs_dopri5(
+            ("gradient flow 500", "1"),
             "rk45 vs Dopri5, 500-dim gradient flow, tol 1e-6, t∈[0,1]",
             None,
             reps,
-            &mut || {
-                black_box(ours_rk45(black_box(&flow), FLOW_T1, black_box(&f0)));
-            },
-            &mut || {
-                black_box(ode_solvers_dopri5(
-                    black_box(&flow),
-                    FLOW_T1,
-                    black_box(&f0),
-                ));
-            },
-        ));
+            (&flow, FLOW_T1, &f0),
+        );
+        notes.push(note);
+        rows.push(row);
     }
 
     // (c) RK4, 10 fixed steps, 100 000-dimensional cheap field.
@@ -236,15 +212,7 @@ fn main() {
         "| {:<60} | {:>10} | {:>10} | {:>6} | {:>8} | {:<7} |",
         "case", "ours", "baseline", "ratio", "target", "met"
     );
-    println!(
-        "|{}|{}|{}|{}|{}|{}|",
-        "-".repeat(62),
-        "-".repeat(12),
-        "-".repeat(12),
-        "-".repeat(8),
-        "-".repeat(10),
-        "-".repeat(9)
-    );
+    println!("{}", table_rule(&[62, 12, 12, 8, 10, 9]));
     for r in &rows {
         let (target, met) = target_cells(r.target, r.ratio);
         println!(

@@ -21,19 +21,21 @@
 mod support;
 use std::hint::black_box;
 use std::time::Instant;
-use support::{load_average, median, quantile};
+use support::{load_average, median, positive, quantile};
 
 #[path = "../optimizers/cases.rs"]
 mod cases;
+#[path = "../../tests/schemes.rs"]
+mod schemes;
 
 use cases::{P, Quadratic, library_steps, max_rel_diff};
+use schemes::{euler, lie};
 use splitflow::State;
 use splitflow::flows::Friction;
 use splitflow::optimizers::{
     Adam, AdamBias, EpsPlacement, FlowKind, GeneratedFlow, GeneratedOptimizer, GradientDescent,
     HeavyBallScheme, Momentum, Optimizer, Scheme, SubScheme,
 };
-use splitflow::splitting::SplittingCoefficients;
 
 /// Steps both sides take before their θ are compared.
 const CHECK_STEPS: usize = 100;
@@ -48,19 +50,6 @@ struct Case {
     params: &'static str,
     fused: fn() -> Box<dyn Optimizer>,
     generated: fn() -> Box<dyn Optimizer>,
-}
-
-fn euler() -> SubScheme {
-    SubScheme::named("explicit_euler").unwrap()
-}
-
-fn lie(pieces: &[&str], subs: Vec<SubScheme>) -> Scheme {
-    Scheme::splitting(
-        SplittingCoefficients::lie(pieces.len()).unwrap(),
-        pieces,
-        subs,
-    )
-    .unwrap()
 }
 
 // lr 0.1; momentum lr 0.01, μ 0.9 (h = √lr = 0.1, γ = −ln μ / h); Adam
@@ -234,12 +223,6 @@ fn usage(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-fn positive(v: Option<String>, flag: &str) -> usize {
-    v.and_then(|v| v.parse().ok())
-        .filter(|&v: &usize| v > 0)
-        .unwrap_or_else(|| usage(&format!("{flag} needs a positive integer")))
-}
-
 fn main() {
     let all = cases();
     let (mut rounds, mut k, mut only) = (101, 5, None::<String>);
@@ -247,8 +230,8 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--rounds" => rounds = positive(args.next(), "--rounds"),
-            "--steps" => k = positive(args.next(), "--steps"),
+            "--rounds" => rounds = positive(args.next(), "--rounds", usage),
+            "--steps" => k = positive(args.next(), "--steps", usage),
             "--case" => {
                 let v = args.next().filter(|v| all.iter().any(|c| c.name == v));
                 only = Some(v.unwrap_or_else(|| usage("--case needs sgd, momentum or adam")));

@@ -32,7 +32,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::Instant;
-use support::{median, quantile};
+use support::{median, positive, quantile, table_rule};
 
 /// Wall-clock timing only: a thread CPU clock would need `unsafe` FFI, which
 /// the project admits only where a benchmark proves it pays; alternating short
@@ -171,12 +171,6 @@ fn usage(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-fn positive(v: Option<String>, flag: &str) -> usize {
-    v.and_then(|v| v.parse().ok())
-        .filter(|&v: &usize| v > 0)
-        .unwrap_or_else(|| usage(&format!("{flag} needs a positive integer")))
-}
-
 fn main() {
     let all = cases();
     let names: Vec<&str> = all.iter().map(|c| c.name).collect();
@@ -189,8 +183,8 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--rounds" => rounds = positive(args.next(), "--rounds"),
-            "--steps" => steps = Some(positive(args.next(), "--steps")),
+            "--rounds" => rounds = positive(args.next(), "--rounds", usage),
+            "--steps" => steps = Some(positive(args.next(), "--steps", usage)),
             "--case" | "--only" => {
                 let v = args.next().filter(|v| names.contains(&v.as_str()));
                 let v =
@@ -266,18 +260,7 @@ fn main() {
         "|Δθ|/|θ|",
         "≤ 1.3"
     );
-    println!(
-        "|{}|{}|{}|{}|{}|{}|{}|{}|{}|",
-        "-".repeat(11),
-        "-".repeat(40),
-        "-".repeat(12),
-        "-".repeat(12),
-        "-".repeat(8),
-        "-".repeat(15),
-        "-".repeat(8),
-        "-".repeat(10),
-        "-".repeat(9)
-    );
+    println!("{}", table_rule(&[11, 40, 12, 12, 8, 15, 8, 10, 9]));
     for r in &rows {
         println!(
             "| {:<9} | {:<38} | {:>7.1} µs | {:>7.1} µs | {:>6.3} | {:>5.3} – {:>5.3} | {:>6.3} | {:>8.1e} | {:<7} |",

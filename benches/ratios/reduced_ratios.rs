@@ -160,15 +160,43 @@ fn compare<'a>(
     Ok(())
 }
 
+/// [`compare`] for the reduced flows made by `flows` (of `m` batches, from
+/// `theta0`), switched between coordinates by `with_factorization`, their
+/// counters read by `solver_stats`.
+fn compare_flows<'a, F: FlowMap + 'a>(
+    what: &str,
+    alphas: &[f64],
+    (reps, m, theta0): (usize, usize, &State),
+    flows: &dyn Fn() -> Vec<F>,
+    with_factorization: fn(F, FactorizationMethod) -> F,
+    solver_stats: fn(&F) -> Stats,
+) -> splitflow::Result<()> {
+    compare(
+        what,
+        alphas,
+        reps,
+        m,
+        theta0,
+        &|method| {
+            flows()
+                .into_iter()
+                .map(|f| Box::new(with_factorization(f, method)) as Box<dyn FlowMap + 'a>)
+                .collect()
+        },
+        &|method, h| {
+            epoch_stats(
+                flows(),
+                |f| with_factorization(f, method),
+                solver_stats,
+                theta0,
+                h,
+            )
+        },
+    )
+}
+
 fn main() -> splitflow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let reps = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(7)
-        .max(1);
+    let reps = support::reps_arg(7);
     println!("load average before: {}; {reps} rounds", load());
     let opts = ReducedLogisticFlow::default_options();
 
@@ -177,28 +205,13 @@ fn main() -> splitflow::Result<()> {
     let problem = Logistic::new(&train.x, &y, 50)?;
     let m = problem.num_batches();
     let theta0 = uniform_init(train.p(), 1)?;
-    compare(
+    compare_flows(
         "logistic digits01 (b = 50)",
         &[316.2, 5.623e4, 1e7],
-        reps,
-        m,
-        &theta0,
-        &|method| {
-            ReducedLogisticFlow::for_batches(&problem, opts)
-                .unwrap()
-                .into_iter()
-                .map(|f| Box::new(f.with_factorization(method)) as Box<dyn FlowMap + '_>)
-                .collect()
-        },
-        &|method, h| {
-            epoch_stats(
-                ReducedLogisticFlow::for_batches(&problem, opts).unwrap(),
-                |f| f.with_factorization(method),
-                ReducedLogisticFlow::solver_stats,
-                &theta0,
-                h,
-            )
-        },
+        (reps, m, &theta0),
+        &|| ReducedLogisticFlow::for_batches(&problem, opts).unwrap(),
+        ReducedLogisticFlow::with_factorization,
+        ReducedLogisticFlow::solver_stats,
     )?;
 
     let train = split("digits")?;
@@ -206,28 +219,13 @@ fn main() -> splitflow::Result<()> {
     let problem = Softmax::new(&train.x, &train.labels, classes, 64)?;
     let m = problem.num_batches();
     let theta0 = uniform_init(train.p() * classes, 1)?;
-    compare(
+    compare_flows(
         "softmax digits (b = 64)",
         &[1e2, 1e4],
-        reps,
-        m,
-        &theta0,
-        &|method| {
-            ReducedSoftmaxFlow::for_batches(&problem, opts)
-                .unwrap()
-                .into_iter()
-                .map(|f| Box::new(f.with_factorization(method)) as Box<dyn FlowMap + '_>)
-                .collect()
-        },
-        &|method, h| {
-            epoch_stats(
-                ReducedSoftmaxFlow::for_batches(&problem, opts).unwrap(),
-                |f| f.with_factorization(method),
-                ReducedSoftmaxFlow::solver_stats,
-                &theta0,
-                h,
-            )
-        },
+        (reps, m, &theta0),
+        &|| ReducedSoftmaxFlow::for_batches(&problem, opts).unwrap(),
+        ReducedSoftmaxFlow::with_factorization,
+        ReducedSoftmaxFlow::solver_stats,
     )?;
     println!("load average after: {}", load());
     Ok(())

@@ -38,7 +38,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{calibrate, fmt_time, median, target_cells};
+use support::{alternate, arg_error, fmt_time, median, one_of, positive, table_rule, target_cells};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -100,17 +100,9 @@ fn compare(
     ours: &mut dyn FnMut(),
     baseline: &mut dyn FnMut(),
 ) -> Row {
-    let (n_ours, n_base) = (calibrate(ours, BATCH), calibrate(baseline, BATCH));
     let (mut to, mut tb, mut r, mut rw) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut cpu = true;
-    for rep in 0..reps {
-        let (o, b) = if rep % 2 == 0 {
-            let o = per_call(ours, n_ours);
-            (o, per_call(baseline, n_base))
-        } else {
-            let b = per_call(baseline, n_base);
-            (per_call(ours, n_ours), b)
-        };
+    for (o, b) in alternate(reps, BATCH, ours, baseline, per_call) {
         let (oc, bc) = o.1.zip(b.1).unwrap_or_else(|| {
             cpu = false;
             (o.0, b.0)
@@ -159,33 +151,22 @@ fn main() {
     let mut reps = 21;
     let mut only: Option<String> = None;
     let mut epochs = 200usize;
-    let positive = |v: Option<String>, what: &str| -> usize {
-        v.and_then(|v| v.parse().ok())
-            .filter(|&v: &usize| v > 0)
-            .unwrap_or_else(|| {
-                eprintln!("error: {what} needs a positive integer");
-                std::process::exit(2)
-            })
-    };
     // `cargo bench` passes `--bench` to a harness-less bench: ignore it.
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--reps" => reps = positive(args.next(), "--reps"),
-            "--epochs" => epochs = positive(args.next(), "--epochs"),
-            "--only" => match args.next().as_deref() {
-                Some(c @ ("lie" | "optimizer" | "slice")) => only = Some(c.to_string()),
-                _ => {
-                    eprintln!("error: --only needs one of lie, optimizer, slice");
-                    std::process::exit(2)
-                }
-            },
-            other => {
-                eprintln!(
-                    "error: unknown argument {other:?} (expected --reps N, --only CASE, --epochs N)"
-                );
-                std::process::exit(2)
+            "--reps" => reps = positive(args.next(), "--reps", arg_error),
+            "--epochs" => epochs = positive(args.next(), "--epochs", arg_error),
+            "--only" => {
+                only = Some(one_of(
+                    args.next(),
+                    "--only",
+                    &["lie", "optimizer", "slice"],
+                ))
             }
+            other => arg_error(&format!(
+                "unknown argument {other:?} (expected --reps N, --only CASE, --epochs N)"
+            )),
         }
     }
 
@@ -279,17 +260,7 @@ fn main() {
         "| {:<54} | {:>9} | {:>9} | {:>6} | {:>13} | {:>7} | {:<7} | {:>6} |",
         "case", "ours", "baseline", "ratio", "min–max", "target", "met", "wall"
     );
-    println!(
-        "|{}|{}|{}|{}|{}|{}|{}|{}|",
-        "-".repeat(56),
-        "-".repeat(11),
-        "-".repeat(11),
-        "-".repeat(8),
-        "-".repeat(15),
-        "-".repeat(9),
-        "-".repeat(9),
-        "-".repeat(8)
-    );
+    println!("{}", table_rule(&[56, 11, 11, 8, 15, 9, 9, 8]));
     for r in &rows {
         let (target, met) = target_cells(r.target, r.ratio);
         println!(

@@ -26,7 +26,7 @@
 mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{calibrate, load_average, median, quantile};
+use support::{calibrate, load_average, median, quantile, table_rule};
 
 use splitflow::State;
 use splitflow::objective::FiniteSum;
@@ -156,16 +156,7 @@ fn main() {
         "| {:<37} | {:>9} | {:>9} | {:>6} | {:>13} | {:>15} | {:<8} |",
         "case", "FiniteSum", "scratch", "ratio", "ratio IQR", "ratio range", "≤ 1.05"
     );
-    println!(
-        "|{}|{}|{}|{}|{}|{}|{}|",
-        "-".repeat(39),
-        "-".repeat(11),
-        "-".repeat(11),
-        "-".repeat(8),
-        "-".repeat(15),
-        "-".repeat(17),
-        "-".repeat(10)
-    );
+    println!("{}", table_rule(&[39, 11, 11, 8, 15, 17, 10]));
     for r in &rows {
         println!(
             "| {:<37} | {:>6.1} ns | {:>6.1} ns | {:>6.3} | {:>5.3} – {:>5.3} | {:>6.3} – {:>6.3} | {:<8} |",

@@ -4,14 +4,13 @@
 //! `SplittingOptimizer::epoch` on the same 10000×500 problem with m = 500
 //! batches of 20 rows. Factorization happens once, before the timed loop.
 
-use std::hint::black_box;
-
 use criterion::Criterion;
 use splitflow::State;
 use splitflow::reduction::FactorizationMethod;
 
 use crate::common::exact::{exact_flows, exact_optimizer};
-use crate::common::sgd::{SGD_COLS, SgdProblem, ours_optimizer_epoch, splitting_optimizer};
+use crate::common::sgd::{SGD_COLS, SgdProblem, splitting_optimizer};
+use crate::splitting::bench_optimizer_epoch;
 
 /// One epoch from θ = 0 each way (each iteration copies θ₀ in first, so every
 /// iteration times the same epoch).
@@ -25,19 +24,9 @@ pub fn exact_epoch_vs_sgd_epoch(c: &mut Criterion) {
     ] {
         let mut flows = exact_flows(&prob.ls, method);
         let mut opt = exact_optimizer(&mut flows);
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                ours_optimizer_epoch(&mut opt, black_box(&prob.theta0), &mut theta);
-                black_box(&theta);
-            })
-        });
+        bench_optimizer_epoch(&mut g, name, &mut opt, &prob.theta0, &mut theta);
     }
     let mut sgd = splitting_optimizer(&prob.ls);
-    g.bench_function("sgd", |b| {
-        b.iter(|| {
-            ours_optimizer_epoch(&mut sgd, black_box(&prob.theta0), &mut theta);
-            black_box(&theta);
-        })
-    });
+    bench_optimizer_epoch(&mut g, "sgd", &mut sgd, &prob.theta0, &mut theta);
     g.finish();
 }

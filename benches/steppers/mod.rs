@@ -18,12 +18,18 @@ use splitflow::{
 /// per-step overhead dominates (3-dimensional state).
 pub fn rk45_vs_dopri5_lorenz(c: &mut Criterion) {
     let (sys, y0) = lorenz();
-    let mut g = c.benchmark_group("lorenz_rk45_tol1e-6");
+    rk45_vs_dopri5(c, "lorenz_rk45_tol1e-6", &sys, LORENZ_T1, &y0);
+}
+
+/// The group `name`: our Rk45 against ode_solvers' Dopri5 on `sys` from `y0`
+/// over `[0, t1]` at rtol = atol = 1e-6.
+fn rk45_vs_dopri5<S: OdeSystem>(c: &mut Criterion, name: &str, sys: &S, t1: f64, y0: &State) {
+    let mut g = c.benchmark_group(name);
     g.bench_function("splitflow_rk45", |b| {
-        b.iter(|| ours_rk45(black_box(&sys), LORENZ_T1, black_box(&y0)))
+        b.iter(|| ours_rk45(black_box(sys), t1, black_box(y0)))
     });
     g.bench_function("ode_solvers_dopri5", |b| {
-        b.iter(|| ode_solvers_dopri5(black_box(&sys), LORENZ_T1, black_box(&y0)))
+        b.iter(|| ode_solvers_dopri5(black_box(sys), t1, black_box(y0)))
     });
     g.finish();
 }
@@ -32,14 +38,7 @@ pub fn rk45_vs_dopri5_lorenz(c: &mut Criterion) {
 /// 1e-6: a 500×500 gemv per f-evaluation dominates.
 pub fn rk45_vs_dopri5_gradient_flow(c: &mut Criterion) {
     let (sys, y0) = gradient_flow();
-    let mut g = c.benchmark_group("gradient_flow500_rk45_tol1e-6");
-    g.bench_function("splitflow_rk45", |b| {
-        b.iter(|| ours_rk45(black_box(&sys), FLOW_T1, black_box(&y0)))
-    });
-    g.bench_function("ode_solvers_dopri5", |b| {
-        b.iter(|| ode_solvers_dopri5(black_box(&sys), FLOW_T1, black_box(&y0)))
-    });
-    g.finish();
+    rk45_vs_dopri5(c, "gradient_flow500_rk45_tol1e-6", &sys, FLOW_T1, &y0);
 }
 
 /// Ten RK4 steps of a 100 000-dimensional linear decay with forcing: our

@@ -65,6 +65,72 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[i]
 }
 
+/// The separator row of a Markdown table whose columns are `widths` dashes
+/// wide: `|----|------|`.
+pub fn table_rule(widths: &[usize]) -> String {
+    let cells: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
+    format!("|{}|", cells.join("|"))
+}
+
+/// Calibrates `ours` and `baseline` to about one `batch` of wall time each
+/// ([`calibrate`]) and times them alternately over `reps` repetitions (the
+/// one timed first alternates, so a drift of the machine hits both alike);
+/// `time(f, n)` measures one repetition of `n` calls. Returns the
+/// (ours, baseline) measurements in repetition order.
+pub fn alternate<T>(
+    reps: usize,
+    batch: Duration,
+    ours: &mut dyn FnMut(),
+    baseline: &mut dyn FnMut(),
+    time: impl Fn(&mut dyn FnMut(), usize) -> T,
+) -> Vec<(T, T)> {
+    let (n_ours, n_base) = (calibrate(ours, batch), calibrate(baseline, batch));
+    (0..reps)
+        .map(|rep| {
+            if rep % 2 == 0 {
+                let o = time(ours, n_ours);
+                (o, time(baseline, n_base))
+            } else {
+                let b = time(baseline, n_base);
+                (time(ours, n_ours), b)
+            }
+        })
+        .collect()
+}
+
+/// Reports a command-line error (`error: msg` on stderr) and exits with 2.
+pub fn arg_error(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(2)
+}
+
+/// The value after `flag` if it is one of `names`, else an [`arg_error`].
+pub fn one_of(v: Option<String>, flag: &str, names: &[&str]) -> String {
+    match v {
+        Some(v) if names.contains(&v.as_str()) => v,
+        _ => arg_error(&format!("{flag} needs one of {}", names.join(", "))),
+    }
+}
+
+/// The count after `--reps` anywhere on the command line (at least 1), or
+/// `default`.
+pub fn reps_arg(default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--reps")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(default)
+        .max(1)
+}
+
+/// The positive integer after `flag`, or `usage(…)` (which exits).
+pub fn positive(v: Option<String>, flag: &str, usage: fn(&str) -> !) -> usize {
+    v.and_then(|v| v.parse().ok())
+        .filter(|&v: &usize| v > 0)
+        .unwrap_or_else(|| usage(&format!("{flag} needs a positive integer")))
+}
+
 /// The load averages over 1, 5 and 15 minutes (Linux), if readable.
 pub fn load_average() -> Option<String> {
     let s = std::fs::read_to_string("/proc/loadavg").ok()?;
