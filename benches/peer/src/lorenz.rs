@@ -15,7 +15,8 @@ use ode_solvers::dop_shared::OutputType;
 use ode_solvers::{Dopri5, System};
 use splitflow::test_models::Lorenz;
 use splitflow::{
-    AdaptiveOptions, ExplicitRk, OdeSolversAdapter, Rk45, State, Stepper, Steps, integrate,
+    AdaptiveOptions, ExplicitRk, OdeSolversAdapter, Rk45, SmallRk, State, Stepper, Steps,
+    integrate, integrate_small,
 };
 
 use crate::diffsol_run::tsit45_to;
@@ -46,6 +47,8 @@ pub type Solver = fn(t1: f64, tol: f64) -> Run;
 pub const OURS: &[(&str, Solver)] = &[
     ("Rk45", splitflow_rk45),
     ("Tsit5 (ExplicitRk::tsit5)", splitflow_tsit5),
+    ("SmallRk rk45 (static)", splitflow_small_rk45),
+    ("SmallRk tsit5 (static)", splitflow_small_tsit5),
 ];
 
 /// The peers.
@@ -63,6 +66,29 @@ fn splitflow_rk45(t1: f64, tol: f64) -> Run {
 /// splitflow's Tsitouras 5(4) on the generic Butcher-tableau stepper.
 fn splitflow_tsit5(t1: f64, tol: f64) -> Run {
     splitflow_adaptive(&mut ExplicitRk::tsit5(), t1, tol)
+}
+
+/// splitflow's small-system path: Dormand–Prince on a `[f64; 3]` state.
+fn splitflow_small_rk45(t1: f64, tol: f64) -> Run {
+    splitflow_small(&mut SmallRk::rk45(), t1, tol)
+}
+
+/// splitflow's small-system path: Tsitouras 5(4) on a `[f64; 3]` state.
+fn splitflow_small_tsit5(t1: f64, tol: f64) -> Run {
+    splitflow_small(&mut SmallRk::tsit5(), t1, tol)
+}
+
+/// `integrate_small` with `stepper` from y0 = (1, 1, 1).
+fn splitflow_small(stepper: &mut SmallRk<3>, t1: f64, tol: f64) -> Run {
+    let steps = Steps::Adaptive(AdaptiveOptions::with_tolerance(tol));
+    let sol = integrate_small(&Lorenz::default(), stepper, 0.0, t1, &[1.0; 3], &steps)
+        .expect("splitflow small-system run");
+    Run {
+        y: sol.y.to_vec(),
+        accepted: sol.stats.accepted,
+        rejected: sol.stats.rejected,
+        f_evals: Some(sol.stats.f_evals),
+    }
 }
 
 /// `integrate` with `stepper` from y0 = (1, 1, 1), final state only.
