@@ -579,7 +579,8 @@ pub(crate) fn decay(field: &str, v: &Option<String>) -> Result<DecayScheme> {
     }
 }
 
-fn required(field: &str, v: Option<f64>, method: &str) -> Result<f64> {
+/// `field`, which `method` needs.
+pub(crate) fn required(field: &str, v: Option<f64>, method: &str) -> Result<f64> {
     v.ok_or_else(|| Error::invalid(field, "missing", &format!("{method} needs `{field}`")))
 }
 
@@ -890,164 +891,199 @@ impl OptimizerSpec {
     }
 }
 
+/// A builder of the fused optimizer of one flow kind from its ODE form.
+type OdeBuilder = fn(&FlowSpec, &DiscretizationSpec) -> Result<Box<dyn Optimizer>>;
+
+/// The flow kinds with a fused (classic) optimizer, and its builder.
+const ODE_BUILDERS: [(&str, OdeBuilder); 5] = [
+    ("gradient", build_gradient),
+    ("heavy_ball", build_heavy_ball),
+    ("rmsprop", build_rmsprop),
+    ("adam", build_adam),
+    ("adagrad", build_adagrad),
+];
+
 fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
     if super::generated::from_spec::is_generated(f, d) {
         return Ok(Box::new(super::generated::from_spec::build(f, d)?));
     }
-    let h = d.h;
+    match ODE_BUILDERS.iter().find(|(kind, _)| *kind == f.kind) {
+        Some((_, build)) => build(f, d),
+        None => Err(unbuilt_flow_kind(&f.kind)),
+    }
+}
+
+/// The error for a flow kind that has no builder: unknown (the registry's
+/// error), or registered but not built.
+pub(crate) fn unbuilt_flow_kind(kind: &str) -> Error {
+    super::generated::flow_entry(kind).err().unwrap_or_else(|| {
+        Error::invalid(
+            "kind",
+            format!("{kind:?}"),
+            "registered in FLOW_KINDS but not built here",
+        )
+    })
+}
+
+/// The error of a heavy ball with neither or both frictions.
+pub(crate) fn friction_missing() -> Error {
+    Error::invalid(
+        "friction",
+        "missing",
+        "heavy_ball needs exactly one of `friction` (γ) or `vanishing_r` (r/t)",
+    )
+}
+
+/// The discretization of a fused flow uses only `allowed` keys.
+fn no_extra(f: &FlowSpec, d: &DiscretizationSpec, allowed: &[&str]) -> Result<()> {
+    only_keys(d, allowed, &format!("the {} flow's discretization", f.kind))
+}
+
+/// The moment flows (rmsprop, adam, adagrad) have one fused scheme.
+fn explicit_only(d: &DiscretizationSpec, kind: &str) -> Result<()> {
     let scheme = d.scheme.as_str();
-    let explicit_only = |kind: &str| -> Result<()> {
-        if scheme == "explicit_euler" {
-            Ok(())
-        } else {
-            Err(Error::invalid(
+    if scheme == "explicit_euler" {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "scheme",
+            format!("{scheme:?}"),
+            &format!("the {kind} flow is discretized by explicit_euler (moments first)"),
+        ))
+    }
+}
+
+/// Gradient descent: explicit or implicit Euler or RK4 on θ' = −∇f(θ).
+fn build_gradient(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(f, &["kind"], "the gradient flow")?;
+    no_extra(f, d, &["scheme", "h"])?;
+    let scheme = d.scheme.as_str();
+    let s = match scheme {
+        "explicit_euler" => GradientScheme::ExplicitEuler,
+        "implicit_euler" => GradientScheme::ImplicitEuler(ImplicitOptions::default()),
+        "rk4" => GradientScheme::Rk4,
+        _ => {
+            return Err(Error::invalid(
                 "scheme",
                 format!("{scheme:?}"),
-                &format!("the {kind} flow is discretized by explicit_euler (moments first)"),
-            ))
+                "gradient flow schemes: explicit_euler, implicit_euler, rk4",
+            ));
         }
     };
-    let no_extra = |allowed: &[&str]| -> Result<()> {
-        only_keys(d, allowed, &format!("the {} flow's discretization", f.kind))
+    Ok(Box::new(GradientDescent::from_ode(s, d.h)?))
+}
+
+/// Momentum or NAG: the heavy ball with constant friction γ (gradient at
+/// the current point or looked ahead), or Nesterov's vanishing friction r/t.
+fn build_heavy_ball(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(
+        f,
+        &["kind", "friction", "vanishing_r"],
+        "the heavy_ball flow",
+    )?;
+    no_extra(f, d, &["scheme", "h", "gradient_at"])?;
+    let (scheme, h) = (d.scheme.as_str(), d.h);
+    let lookahead = match d.gradient_at.as_deref() {
+        None | Some("current") => false,
+        Some("lookahead") => true,
+        Some(s) => {
+            return Err(Error::invalid(
+                "gradient_at",
+                format!("{s:?}"),
+                "expected \"current\" or \"lookahead\"",
+            ));
+        }
     };
-    match f.kind.as_str() {
-        "gradient" => {
-            only_keys(f, &["kind"], "the gradient flow")?;
-            no_extra(&["scheme", "h"])?;
-            let s = match scheme {
-                "explicit_euler" => GradientScheme::ExplicitEuler,
-                "implicit_euler" => GradientScheme::ImplicitEuler(ImplicitOptions::default()),
-                "rk4" => GradientScheme::Rk4,
-                _ => {
-                    return Err(Error::invalid(
-                        "scheme",
-                        format!("{scheme:?}"),
-                        "gradient flow schemes: explicit_euler, implicit_euler, rk4",
-                    ));
-                }
-            };
-            Ok(Box::new(GradientDescent::from_ode(s, h)?))
-        }
-        "heavy_ball" => {
-            only_keys(
-                f,
-                &["kind", "friction", "vanishing_r"],
-                "the heavy_ball flow",
-            )?;
-            no_extra(&["scheme", "h", "gradient_at"])?;
-            let lookahead = match d.gradient_at.as_deref() {
-                None | Some("current") => false,
-                Some("lookahead") => true,
-                Some(s) => {
-                    return Err(Error::invalid(
-                        "gradient_at",
-                        format!("{s:?}"),
-                        "expected \"current\" or \"lookahead\"",
-                    ));
-                }
-            };
-            match (f.friction, f.vanishing_r) {
-                (Some(gamma), None) => {
-                    let s = HeavyBallScheme::from_name(scheme)?;
-                    if lookahead {
-                        Ok(Box::new(Nag::from_ode(
-                            NagFriction::Constant { gamma, scheme: s },
-                            h,
-                        )?))
-                    } else {
-                        Ok(Box::new(Momentum::from_ode(gamma, s, h)?))
-                    }
-                }
-                (None, Some(r)) => {
-                    if scheme != "nesterov" {
-                        return Err(Error::invalid(
-                            "scheme",
-                            format!("{scheme:?}"),
-                            "vanishing friction r/t is discretized by \"nesterov\" (look-ahead symplectic Euler)",
-                        ));
-                    }
-                    Ok(Box::new(Nag::from_ode(NagFriction::Vanishing { r }, h)?))
-                }
-                _ => Err(Error::invalid(
-                    "friction",
-                    "missing",
-                    "heavy_ball needs exactly one of `friction` (γ) or `vanishing_r` (r/t)",
-                )),
+    match (f.friction, f.vanishing_r) {
+        (Some(gamma), None) => {
+            let s = HeavyBallScheme::from_name(scheme)?;
+            if lookahead {
+                Ok(Box::new(Nag::from_ode(
+                    NagFriction::Constant { gamma, scheme: s },
+                    h,
+                )?))
+            } else {
+                Ok(Box::new(Momentum::from_ode(gamma, s, h)?))
             }
         }
-        "rmsprop" => {
-            only_keys(
-                f,
-                &["kind", "b", "eps", "eps_placement"],
-                "the rmsprop flow",
-            )?;
-            no_extra(&["scheme", "h"])?;
-            explicit_only("rmsprop")?;
-            let b = required("b", f.b, "the rmsprop flow")?;
-            Ok(Box::new(RmsProp::from_ode(
-                b,
-                f.eps.unwrap_or(1e-8),
-                placement("eps_placement", &f.eps_placement)?,
-                h,
-            )?))
-        }
-        "adam" => {
-            only_keys(
-                f,
-                &["kind", "a", "b", "eps", "eps_placement", "weight_decay"],
-                "the adam flow",
-            )?;
-            no_extra(&["scheme", "h", "decay_scheme"])?;
-            explicit_only("adam")?;
-            let a = required("a", f.a, "the adam flow")?;
-            let b = required("b", f.b, "the adam flow")?;
-            let p = AdamParameters::from_ode(
-                a,
-                b,
-                f.eps.unwrap_or(1e-8),
-                placement("eps_placement", &f.eps_placement)?,
-                h,
-            )?;
-            match f.weight_decay {
-                Some(l) => Ok(Box::new(AdamW::new(
-                    p,
-                    l,
-                    decay("decay_scheme", &d.decay_scheme)?,
-                )?)),
-                None => {
-                    if d.decay_scheme.is_some() {
-                        return Err(Error::invalid(
-                            "decay_scheme",
-                            "given",
-                            "only used with flow.weight_decay",
-                        ));
-                    }
-                    Ok(Box::new(Adam::textbook(p)?))
-                }
+        (None, Some(r)) => {
+            if scheme != "nesterov" {
+                return Err(Error::invalid(
+                    "scheme",
+                    format!("{scheme:?}"),
+                    "vanishing friction r/t is discretized by \"nesterov\" (look-ahead symplectic Euler)",
+                ));
             }
+            Ok(Box::new(Nag::from_ode(NagFriction::Vanishing { r }, h)?))
         }
-        "adagrad" => {
-            only_keys(f, &["kind", "eps", "eps_placement"], "the adagrad flow")?;
-            no_extra(&["scheme", "h"])?;
-            explicit_only("adagrad")?;
-            // Default ε̃: that of PyTorch's textbook ε = 1e-10 at lr = √h
-            // (ε̃ = 0 would divide 0 by 0 where a gradient coordinate vanishes).
-            let place = placement("eps_placement", &f.eps_placement)?;
-            let eps = f
-                .eps
-                .unwrap_or_else(|| AdaGrad::eps_tilde(AdaGrad::DEFAULT_EPS, place, h.sqrt()));
-            Ok(Box::new(AdaGrad::from_ode(eps, place, h)?))
-        }
-        _ => Err(super::generated::flow_entry(&f.kind)
-            .err()
-            .unwrap_or_else(|| {
-                Error::invalid(
-                    "kind",
-                    format!("{:?}", f.kind),
-                    "registered in FLOW_KINDS but not built here",
-                )
-            })),
+        _ => Err(friction_missing()),
     }
+}
+
+/// RMSProp: explicit Euler, moments first, on the rmsprop flow.
+fn build_rmsprop(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(
+        f,
+        &["kind", "b", "eps", "eps_placement"],
+        "the rmsprop flow",
+    )?;
+    no_extra(f, d, &["scheme", "h"])?;
+    explicit_only(d, "rmsprop")?;
+    let b = required("b", f.b, "the rmsprop flow")?;
+    Ok(Box::new(RmsProp::from_ode(
+        b,
+        f.eps.unwrap_or(1e-8),
+        placement("eps_placement", &f.eps_placement)?,
+        d.h,
+    )?))
+}
+
+/// Adam, or AdamW with the decay flow θ' = −λθ.
+fn build_adam(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(
+        f,
+        &["kind", "a", "b", "eps", "eps_placement", "weight_decay"],
+        "the adam flow",
+    )?;
+    no_extra(f, d, &["scheme", "h", "decay_scheme"])?;
+    explicit_only(d, "adam")?;
+    let a = required("a", f.a, "the adam flow")?;
+    let b = required("b", f.b, "the adam flow")?;
+    let p = AdamParameters::from_ode(
+        a,
+        b,
+        f.eps.unwrap_or(1e-8),
+        placement("eps_placement", &f.eps_placement)?,
+        d.h,
+    )?;
+    match f.weight_decay {
+        Some(l) => Ok(Box::new(AdamW::new(
+            p,
+            l,
+            decay("decay_scheme", &d.decay_scheme)?,
+        )?)),
+        None if d.decay_scheme.is_some() => Err(Error::invalid(
+            "decay_scheme",
+            "given",
+            "only used with flow.weight_decay",
+        )),
+        None => Ok(Box::new(Adam::textbook(p)?)),
+    }
+}
+
+/// AdaGrad: explicit Euler, accumulator first, on the adagrad flow.
+fn build_adagrad(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(f, &["kind", "eps", "eps_placement"], "the adagrad flow")?;
+    no_extra(f, d, &["scheme", "h"])?;
+    explicit_only(d, "adagrad")?;
+    let h = d.h;
+    // Default ε̃: that of PyTorch's textbook ε = 1e-10 at lr = √h
+    // (ε̃ = 0 would divide 0 by 0 where a gradient coordinate vanishes).
+    let place = placement("eps_placement", &f.eps_placement)?;
+    let eps = f
+        .eps
+        .unwrap_or_else(|| AdaGrad::eps_tilde(AdaGrad::DEFAULT_EPS, place, h.sqrt()));
+    Ok(Box::new(AdaGrad::from_ode(eps, place, h)?))
 }
 
 /// When `text` is an order-lab spec (a `[problem]`, `[study]` or

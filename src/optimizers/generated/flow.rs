@@ -359,47 +359,17 @@ impl GeneratedFlow {
             return;
         }
         match self.kind {
-            FlowKind::Gradient => {
-                let g = src.gradient(y);
-                for i in 0..p {
-                    dy[i] -= g[i];
-                }
-            }
+            FlowKind::Gradient => subtract(dy, &src.gradient(y), p),
             FlowKind::Newton { regularization } => {
-                let d = src.newton_direction(y, regularization);
-                for i in 0..p {
-                    dy[i] -= d[i];
-                }
+                subtract(dy, &src.newton_direction(y, regularization), p)
             }
             FlowKind::HeavyBall {
                 friction,
                 hessian_damping,
             } => match j {
-                0 => match friction {
-                    Friction::Constant(gamma) => {
-                        for i in 0..p {
-                            dy[p + i] -= gamma * y[p + i];
-                        }
-                    }
-                    Friction::Vanishing { r } if t == 0.0 => {
-                        // Start at rest: (r/t)v → r·v'(0) = −r∇f/(1 + r)
-                        // for the whole field (so v'(0) = −∇f/(1 + r), as
-                        // flows::HeavyBall); the piece alone sees v = 0.
-                        if whole {
-                            let g = src.gradient(y);
-                            for i in 0..p {
-                                dy[p + i] += r * g[i] / (1.0 + r);
-                            }
-                        }
-                    }
-                    Friction::Vanishing { r } => {
-                        let c = r / t;
-                        for i in 0..p {
-                            dy[p + i] -= c * y[p + i];
-                        }
-                    }
-                },
+                0 => add_friction(friction, t, y, src, dy, whole),
                 1 => {
+                    // The kick v' = −∇f(x), with the Hessian damping x' = −β∇f(x).
                     let g = src.gradient(y);
                     for i in 0..p {
                         dy[p + i] -= g[i];
@@ -411,6 +381,7 @@ impl GeneratedFlow {
                     }
                 }
                 _ => {
+                    // The drift x' = v.
                     for i in 0..p {
                         dy[i] += y[p + i];
                     }
@@ -423,9 +394,7 @@ impl GeneratedFlow {
                         dy[p + i] += b * (g[i] * g[i] - y[p + i]);
                     }
                 } else {
-                    for i in 0..p {
-                        dy[i] -= g[i] / placement.denominator(y[p + i].max(0.0), eps);
-                    }
+                    add_preconditioned_descent(p, &g, y, placement, eps, dy);
                 }
             }
             FlowKind::AdaGrad { eps, placement } => {
@@ -435,43 +404,120 @@ impl GeneratedFlow {
                         dy[p + i] += g[i] * g[i];
                     }
                 } else {
-                    for i in 0..p {
-                        dy[i] -= g[i] / placement.denominator(y[p + i].max(0.0), eps);
-                    }
+                    add_preconditioned_descent(p, &g, y, placement, eps, dy);
                 }
             }
-            FlowKind::Adam {
-                a,
-                b,
-                eps,
-                placement,
-                bias,
-            } => {
-                if j == 0 {
-                    let g = src.gradient(y);
-                    for i in 0..p {
-                        dy[p + i] += a * (g[i] - y[p + i]);
-                        dy[2 * p + i] += b * (g[i] * g[i] - y[2 * p + i]);
-                    }
-                    return;
-                }
-                let (c1, c2) = adam_bias_factors(bias, a, b, t, src);
-                if c1 == 0.0 || c2 == 0.0 {
-                    // t = 0 from m = v = 0: the limits m/c₁ → ∇f, v/c₂ → ∇f².
-                    let g = src.gradient(y);
-                    for i in 0..p {
-                        dy[i] -= g[i] / placement.denominator(g[i] * g[i], eps);
-                    }
-                } else {
-                    let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
-                    for i in 0..p {
-                        let (m, v) = (y[p + i], y[2 * p + i]);
-                        dy[i] -= (m * inv1) / placement.denominator((v * inv2).max(0.0), eps);
-                    }
-                }
+            FlowKind::Adam { .. } => self.add_adam_piece(j, t, y, src, dy),
+        }
+    }
+
+    /// Adam's pieces: the moments `m' = a(g − m)`, `v' = b(g² − v)` (piece
+    /// 0), or the bias-corrected position `θ' = −(m/c₁)/den(v/c₂)`.
+    fn add_adam_piece(&self, j: usize, t: f64, y: &State, src: &GradientSource, dy: &mut State) {
+        let FlowKind::Adam {
+            a,
+            b,
+            eps,
+            placement,
+            bias,
+        } = self.kind
+        else {
+            return;
+        };
+        let p = src.dim();
+        if j == 0 {
+            let g = src.gradient(y);
+            for i in 0..p {
+                dy[p + i] += a * (g[i] - y[p + i]);
+                dy[2 * p + i] += b * (g[i] * g[i] - y[2 * p + i]);
+            }
+            return;
+        }
+        let (c1, c2) = adam_bias_factors(bias, a, b, t, src);
+        if c1 == 0.0 || c2 == 0.0 {
+            // t = 0 from m = v = 0: the limits m/c₁ → ∇f, v/c₂ → ∇f².
+            let g = src.gradient(y);
+            for i in 0..p {
+                dy[i] -= g[i] / placement.denominator(g[i] * g[i], eps);
+            }
+        } else {
+            let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
+            for i in 0..p {
+                let (m, v) = (y[p + i], y[2 * p + i]);
+                dy[i] -= (m * inv1) / placement.denominator((v * inv2).max(0.0), eps);
             }
         }
     }
+}
+
+/// `dy[..p] −= d[..p]`.
+fn subtract(dy: &mut State, d: &State, p: usize) {
+    for i in 0..p {
+        dy[i] -= d[i];
+    }
+}
+
+/// The friction piece of the heavy ball, `v' = −γv` or `v' = −(r/t)v`.
+fn add_friction(
+    friction: Friction,
+    t: f64,
+    y: &State,
+    src: &GradientSource,
+    dy: &mut State,
+    whole: bool,
+) {
+    let p = src.dim();
+    match friction {
+        Friction::Constant(gamma) => {
+            for i in 0..p {
+                dy[p + i] -= gamma * y[p + i];
+            }
+        }
+        Friction::Vanishing { r } if t == 0.0 => {
+            // Start at rest: (r/t)v → r·v'(0) = −r∇f/(1 + r)
+            // for the whole field (so v'(0) = −∇f/(1 + r), as
+            // flows::HeavyBall); the piece alone sees v = 0.
+            if whole {
+                let g = src.gradient(y);
+                for i in 0..p {
+                    dy[p + i] += r * g[i] / (1.0 + r);
+                }
+            }
+        }
+        Friction::Vanishing { r } => {
+            let c = r / t;
+            for i in 0..p {
+                dy[p + i] -= c * y[p + i];
+            }
+        }
+    }
+}
+
+/// The position piece of RMSProp and AdaGrad, `θ' = −g/den(v)` with the
+/// accumulator `v = y[p..2p]` (clamped at 0).
+fn add_preconditioned_descent(
+    p: usize,
+    g: &State,
+    y: &State,
+    placement: EpsPlacement,
+    eps: f64,
+    dy: &mut State,
+) {
+    for i in 0..p {
+        dy[i] -= g[i] / placement.denominator(y[p + i].max(0.0), eps);
+    }
+}
+
+/// Zeroes `jac` and sets the diagonal of each `p × p` block `(row block,
+/// column block)` to its value: the constant Jacobians of the linear pieces.
+fn diagonal_blocks(jac: &mut DMatrix<f64>, p: usize, blocks: &[(usize, usize, f64)]) -> bool {
+    jac.fill(0.0);
+    for &(r, c, value) in blocks {
+        for i in 0..p {
+            jac[(r * p + i, c * p + i)] = value;
+        }
+    }
+    true
 }
 
 impl OracleFlow for GeneratedFlow {
@@ -622,54 +668,24 @@ impl OracleFlow for GeneratedFlow {
         let p = y.len() / (1 + self.aux_blocks());
         let Some(j) = piece else { return false };
         if Some(j) == self.decay_index() {
-            jac.fill(0.0);
             let lambda = self.decay.unwrap_or(0.0);
-            for i in 0..p {
-                jac[(i, i)] = -lambda;
-            }
-            return true;
+            return diagonal_blocks(jac, p, &[(0, 0, -lambda)]);
         }
         match self.kind {
             FlowKind::HeavyBall {
                 friction: Friction::Constant(gamma),
                 ..
-            } if j == 0 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(p + i, p + i)] = -gamma;
-                }
-                true
-            }
-            FlowKind::HeavyBall { .. } if j == 2 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(i, p + i)] = 1.0;
-                }
-                true
-            }
+            } if j == 0 => diagonal_blocks(jac, p, &[(1, 1, -gamma)]),
+            FlowKind::HeavyBall { .. } if j == 2 => diagonal_blocks(jac, p, &[(0, 1, 1.0)]),
             // The moment pieces leave x fixed (x' = 0), so along them ∇f(x)
             // is a constant and the field is affine in the moments; the
             // x-columns of the Jacobian never enter a Newton correction
             // (δx = 0), so they are set to zero.
             FlowKind::Adam { a, b, .. } if j == 0 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(p + i, p + i)] = -a;
-                    jac[(2 * p + i, 2 * p + i)] = -b;
-                }
-                true
+                diagonal_blocks(jac, p, &[(1, 1, -a), (2, 2, -b)])
             }
-            FlowKind::RmsProp { b, .. } if j == 0 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(p + i, p + i)] = -b;
-                }
-                true
-            }
-            FlowKind::AdaGrad { .. } if j == 0 => {
-                jac.fill(0.0);
-                true
-            }
+            FlowKind::RmsProp { b, .. } if j == 0 => diagonal_blocks(jac, p, &[(1, 1, -b)]),
+            FlowKind::AdaGrad { .. } if j == 0 => diagonal_blocks(jac, p, &[]),
             _ => false,
         }
     }
