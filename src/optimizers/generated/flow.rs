@@ -363,30 +363,7 @@ impl GeneratedFlow {
             FlowKind::Newton { regularization } => {
                 subtract(dy, &src.newton_direction(y, regularization), p)
             }
-            FlowKind::HeavyBall {
-                friction,
-                hessian_damping,
-            } => match j {
-                0 => add_friction(friction, t, y, src, dy, whole),
-                1 => {
-                    // The kick v' = −∇f(x), with the Hessian damping x' = −β∇f(x).
-                    let g = src.gradient(y);
-                    for i in 0..p {
-                        dy[p + i] -= g[i];
-                    }
-                    if hessian_damping != 0.0 {
-                        for i in 0..p {
-                            dy[i] -= hessian_damping * g[i];
-                        }
-                    }
-                }
-                _ => {
-                    // The drift x' = v.
-                    for i in 0..p {
-                        dy[i] += y[p + i];
-                    }
-                }
-            },
+            FlowKind::HeavyBall { .. } => self.add_heavy_ball_piece(j, t, y, src, dy, whole),
             FlowKind::RmsProp { b, eps, placement } => {
                 let g = src.gradient(y);
                 if j == 0 {
@@ -408,6 +385,46 @@ impl GeneratedFlow {
                 }
             }
             FlowKind::Adam { .. } => self.add_adam_piece(j, t, y, src, dy),
+        }
+    }
+
+    /// The heavy ball's pieces: friction (piece 0), the kick `v' = −∇f(x)`
+    /// with the Hessian damping `x' = −β∇f(x)` (piece 1), the drift `x' = v`.
+    fn add_heavy_ball_piece(
+        &self,
+        j: usize,
+        t: f64,
+        y: &State,
+        src: &GradientSource,
+        dy: &mut State,
+        whole: bool,
+    ) {
+        let FlowKind::HeavyBall {
+            friction,
+            hessian_damping,
+        } = self.kind
+        else {
+            return;
+        };
+        let p = src.dim();
+        match j {
+            0 => add_friction(friction, t, y, src, dy, whole),
+            1 => {
+                let g = src.gradient(y);
+                for i in 0..p {
+                    dy[p + i] -= g[i];
+                }
+                if hessian_damping != 0.0 {
+                    for i in 0..p {
+                        dy[i] -= hessian_damping * g[i];
+                    }
+                }
+            }
+            _ => {
+                for i in 0..p {
+                    dy[i] += y[p + i];
+                }
+            }
         }
     }
 
