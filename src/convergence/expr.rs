@@ -168,7 +168,7 @@ impl ExprSystem {
     /// in error messages (`key[i]`).
     ///
     /// # Errors
-    /// [`Error::Spec`] naming `key[i]` for a malformed expression, an unknown
+    /// [`Error::Spec`](crate::Error::Spec) naming `key[i]` for a malformed expression, an unknown
     /// symbol, a wrong number of expressions, or invalid / duplicate /
     /// non-finite variable and parameter names and values.
     pub fn new(
@@ -338,7 +338,7 @@ impl TimeExprs {
     /// refused with a message saying they cannot appear.
     ///
     /// # Errors
-    /// [`Error::Spec`] naming `key[i]`, as [`ExprSystem::new`].
+    /// [`Error::Spec`](crate::Error::Spec) naming `key[i]`, as [`ExprSystem::new`].
     pub fn new(
         key: &str,
         vars: &[String],

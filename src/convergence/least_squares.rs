@@ -39,7 +39,9 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use super::spec::{BuiltProblem, ProblemSpec, finite_vec, linear_exact, refuse_keys, spec_err};
+use super::spec::{
+    BuiltProblem, ProblemSpec, finite_vec, linear_exact, matrix_from_rows, refuse_keys, spec_err,
+};
 use crate::error::{Error, Result};
 use crate::objective::FiniteSum;
 use crate::problems::least_squares::{LeastSquares, random_least_squares};
@@ -150,22 +152,7 @@ fn given_matrix(rows: &[Vec<f64>]) -> Result<DMatrix<f64>> {
             "problem.x has {p} columns, above the cap of {MAX_LEAST_SQUARES_COLS}"
         )));
     }
-    let mut x = DMatrix::zeros(rows.len(), p);
-    for (i, row) in rows.iter().enumerate() {
-        if row.len() != p {
-            return Err(spec_err(format!(
-                "problem.x[{i}] has {} entries, expected {p} (the length of x[0])",
-                row.len()
-            )));
-        }
-        for (j, &v) in row.iter().enumerate() {
-            if !v.is_finite() {
-                return Err(spec_err(format!("problem.x[{i}][{j}] is not finite")));
-            }
-            x[(i, j)] = v;
-        }
-    }
-    Ok(x)
+    matrix_from_rows("problem.x", rows, p, " (the length of x[0])")
 }
 
 /// The affine local fields `(Aᵢ, cᵢ)` of the batches of `ls` (module docs).

@@ -567,19 +567,29 @@ fn linear_matrix(p: usize, rows: &[Vec<f64>], n: usize) -> Result<DMatrix<f64>> 
             rows.len()
         )));
     }
-    let mut m = DMatrix::zeros(n, n);
+    matrix_from_rows(&format!("problem.pieces[{p}]"), rows, n, "")
+}
+
+/// `field` (a list of rows) as a matrix with `cols` columns: every row
+/// `field[i]` has `cols` entries (else the error says so, then `why`), and
+/// every entry `field[i][j]` is finite.
+pub(crate) fn matrix_from_rows(
+    field: &str,
+    rows: &[Vec<f64>],
+    cols: usize,
+    why: &str,
+) -> Result<DMatrix<f64>> {
+    let mut m = DMatrix::zeros(rows.len(), cols);
     for (i, row) in rows.iter().enumerate() {
-        if row.len() != n {
+        if row.len() != cols {
             return Err(spec_err(format!(
-                "problem.pieces[{p}][{i}] has {} entries, expected {n}",
+                "{field}[{i}] has {} entries, expected {cols}{why}",
                 row.len()
             )));
         }
         for (j, &x) in row.iter().enumerate() {
             if !x.is_finite() {
-                return Err(spec_err(format!(
-                    "problem.pieces[{p}][{i}][{j}] is not finite"
-                )));
+                return Err(spec_err(format!("{field}[{i}][{j}] is not finite")));
             }
             m[(i, j)] = x;
         }

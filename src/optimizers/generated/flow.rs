@@ -351,6 +351,7 @@ impl GeneratedFlow {
         whole: bool,
     ) {
         let p = src.dim();
+        let at = FieldAt { t, y, src, whole };
         if Some(j) == self.decay_index() {
             let lambda = self.decay.unwrap_or(0.0);
             for i in 0..p {
@@ -363,7 +364,7 @@ impl GeneratedFlow {
             FlowKind::Newton { regularization } => {
                 subtract(dy, &src.newton_direction(y, regularization), p)
             }
-            FlowKind::HeavyBall { .. } => self.add_heavy_ball_piece(j, t, y, src, dy, whole),
+            FlowKind::HeavyBall { .. } => self.add_heavy_ball_piece(j, &at, dy),
             FlowKind::RmsProp { b, eps, placement } => {
                 let g = src.gradient(y);
                 if j == 0 {
@@ -384,21 +385,13 @@ impl GeneratedFlow {
                     add_preconditioned_descent(p, &g, y, placement, eps, dy);
                 }
             }
-            FlowKind::Adam { .. } => self.add_adam_piece(j, t, y, src, dy),
+            FlowKind::Adam { .. } => self.add_adam_piece(j, &at, dy),
         }
     }
 
     /// The heavy ball's pieces: friction (piece 0), the kick `v' = −∇f(x)`
     /// with the Hessian damping `x' = −β∇f(x)` (piece 1), the drift `x' = v`.
-    fn add_heavy_ball_piece(
-        &self,
-        j: usize,
-        t: f64,
-        y: &State,
-        src: &GradientSource,
-        dy: &mut State,
-        whole: bool,
-    ) {
+    fn add_heavy_ball_piece(&self, j: usize, at: &FieldAt, dy: &mut State) {
         let FlowKind::HeavyBall {
             friction,
             hessian_damping,
@@ -406,9 +399,10 @@ impl GeneratedFlow {
         else {
             return;
         };
+        let (y, src) = (at.y, at.src);
         let p = src.dim();
         match j {
-            0 => add_friction(friction, t, y, src, dy, whole),
+            0 => add_friction(friction, at, dy),
             1 => {
                 let g = src.gradient(y);
                 for i in 0..p {
@@ -430,7 +424,7 @@ impl GeneratedFlow {
 
     /// Adam's pieces: the moments `m' = a(g − m)`, `v' = b(g² − v)` (piece
     /// 0), or the bias-corrected position `θ' = −(m/c₁)/den(v/c₂)`.
-    fn add_adam_piece(&self, j: usize, t: f64, y: &State, src: &GradientSource, dy: &mut State) {
+    fn add_adam_piece(&self, j: usize, at: &FieldAt, dy: &mut State) {
         let FlowKind::Adam {
             a,
             b,
@@ -441,6 +435,7 @@ impl GeneratedFlow {
         else {
             return;
         };
+        let FieldAt { t, y, src, .. } = *at;
         let p = src.dim();
         if j == 0 {
             let g = src.gradient(y);
@@ -467,6 +462,16 @@ impl GeneratedFlow {
     }
 }
 
+/// Where a piece's field is evaluated: time, state, the gradient oracle,
+/// and whether the whole field (all pieces) is being evaluated.
+#[derive(Clone, Copy)]
+struct FieldAt<'a, 's> {
+    t: f64,
+    y: &'a State,
+    src: &'a GradientSource<'s>,
+    whole: bool,
+}
+
 /// `dy[..p] −= d[..p]`.
 fn subtract(dy: &mut State, d: &State, p: usize) {
     for i in 0..p {
@@ -475,14 +480,8 @@ fn subtract(dy: &mut State, d: &State, p: usize) {
 }
 
 /// The friction piece of the heavy ball, `v' = −γv` or `v' = −(r/t)v`.
-fn add_friction(
-    friction: Friction,
-    t: f64,
-    y: &State,
-    src: &GradientSource,
-    dy: &mut State,
-    whole: bool,
-) {
+fn add_friction(friction: Friction, at: &FieldAt, dy: &mut State) {
+    let FieldAt { t, y, src, whole } = *at;
     let p = src.dim();
     match friction {
         Friction::Constant(gamma) => {
