@@ -313,43 +313,13 @@ fn schedule_explanation(
     d: Option<&DiscretizationSpec>,
 ) -> ScheduleExplanation {
     let base = d.map_or(f64::NAN, |d| d.h);
-    let h = |k: usize| schedule.h_at(base, k);
-    type Values = Box<dyn Fn(usize) -> (Option<f64>, Option<f64>)>;
     let same: Values = Box::new(move |_| (None, None));
     let (lr_k, values): (String, Values) = match t.method.as_str() {
         "sgd" | "implicit_sgd" | "rk4_gradient_flow" => (
             "lr_k = h_k".into(),
             Box::new(|_| (Some(f64::NAN), None)),
         ),
-        "momentum" => {
-            let gamma = f.and_then(|f| f.friction).unwrap_or(f64::NAN);
-            let scheme = d
-                .and_then(|d| HeavyBallScheme::from_name(&d.scheme).ok())
-                .unwrap_or(HeavyBallScheme::ExactFriction);
-            let text = match scheme {
-                HeavyBallScheme::SemiImplicitEuler => {
-                    format!("lr_k = h_k², momentum_k = (1 − {gamma}·h_k)·h_k/h_(k−1)")
-                }
-                HeavyBallScheme::ExactFriction => {
-                    format!("lr_k = h_k², momentum_k = e^(−{gamma}·h_k)·h_k/h_(k−1)")
-                }
-                HeavyBallScheme::ForwardFriction => format!(
-                    "lr_k = h_k²/(1 + {gamma}·h_k), momentum_k = h_k/((1 + {gamma}·h_k)·h_(k−1))"
-                ),
-            };
-            let s = schedule.clone();
-            (
-                format!(
-                    "{text} (x_(k+1) = x_k − lr_k·∇f(x_k) + momentum_k·(x_k − x_(k−1)): the velocity is (x_k − x_(k−1))/h_(k−1))"
-                ),
-                Box::new(move |k| {
-                    let hk = s.h_at(base, k);
-                    let (phi, kappa) = scheme.factors(gamma, hk);
-                    let momentum = (k > 0).then(|| phi * hk / s.h_at(base, k - 1));
-                    (Some(kappa * hk), momentum)
-                }),
-            )
-        }
+        "momentum" => momentum_schedule(schedule, base, f, d),
         "adam" | "adamw" => {
             let (a, b) = f.map_or((f64::NAN, f64::NAN), |f| {
                 (f.a.unwrap_or(f64::NAN), f.b.unwrap_or(f64::NAN))
@@ -384,11 +354,12 @@ fn schedule_explanation(
     let steps = (0..5)
         .map(|k| {
             let (lr, momentum) = values(k);
+            let h = schedule.h_at(base, k);
             ScheduledStep {
                 k,
-                h: h(k),
+                h,
                 // NaN marks "lr_k = h_k".
-                lr: lr.map(|v| if v.is_nan() { h(k) } else { v }),
+                lr: lr.map(|v| if v.is_nan() { h } else { v }),
                 momentum,
             }
         })
@@ -398,6 +369,69 @@ fn schedule_explanation(
         h_k: format!("{} with h = {base}", schedule.formula()),
         lr_k: tidy_numbers(&lr_k),
         steps,
+    }
+}
+
+/// The textbook values of a scheduled step, `k ↦ (lr_k, momentum_k)`
+/// (`lr_k` NaN: equal to `h_k`).
+type Values = Box<dyn Fn(usize) -> (Option<f64>, Option<f64>)>;
+
+/// Momentum under a schedule: `lr_k` and `momentum_k` of the heavy-ball
+/// scheme at `h_k` (the velocity is `(x_k − x_(k−1))/h_(k−1)`).
+fn momentum_schedule(
+    schedule: &Schedule,
+    base: f64,
+    f: Option<&FlowSpec>,
+    d: Option<&DiscretizationSpec>,
+) -> (String, Values) {
+    let gamma = f.and_then(|f| f.friction).unwrap_or(f64::NAN);
+    let scheme = d
+        .and_then(|d| HeavyBallScheme::from_name(&d.scheme).ok())
+        .unwrap_or(HeavyBallScheme::ExactFriction);
+    let text = match scheme {
+        HeavyBallScheme::SemiImplicitEuler => {
+            format!("lr_k = h_k², momentum_k = (1 − {gamma}·h_k)·h_k/h_(k−1)")
+        }
+        HeavyBallScheme::ExactFriction => {
+            format!("lr_k = h_k², momentum_k = e^(−{gamma}·h_k)·h_k/h_(k−1)")
+        }
+        HeavyBallScheme::ForwardFriction => {
+            format!("lr_k = h_k²/(1 + {gamma}·h_k), momentum_k = h_k/((1 + {gamma}·h_k)·h_(k−1))")
+        }
+    };
+    let s = schedule.clone();
+    (
+        format!(
+            "{text} (x_(k+1) = x_k − lr_k·∇f(x_k) + momentum_k·(x_k − x_(k−1)): the velocity is (x_k − x_(k−1))/h_(k−1))"
+        ),
+        Box::new(move |k| {
+            let hk = s.h_at(base, k);
+            let (phi, kappa) = scheme.factors(gamma, hk);
+            let momentum = (k > 0).then(|| phi * hk / s.h_at(base, k - 1));
+            (Some(kappa * hk), momentum)
+        }),
+    )
+}
+
+/// The caveat of an explanation: a generated optimizer (classic or with
+/// no textbook equivalent), or a textbook-only method (`no_flow`).
+fn explanation_note(no_flow: bool, method: &str, classic: bool) -> Option<String> {
+    match (no_flow, method) {
+        (false, "generated") if classic => Some(
+            "a generated optimizer (scheme on flow) that is a classic method with no [textbook] form in splitflow (see `classic`)"
+                .into(),
+        ),
+        (false, "generated") => Some(
+            "no textbook equivalent: a generated optimizer (scheme on flow); the update is the scheme's one-step map"
+                .into(),
+        ),
+        (false, _) => None,
+        (true, "ssa1" | "ssa2" | "svrg") => Some(format!(
+            "{method} is a splitting scheme (see the derivation); the ODE-form spec does not describe splittings, so only the textbook form is given"
+        )),
+        (true, _) => Some(format!(
+            "{method} has no clean ODE derivation; it is implemented as the stated recursion"
+        )),
     }
 }
 
@@ -746,21 +780,7 @@ impl OptimizerSpec {
     /// As [`build`](Self::build).
     pub fn explain(&self) -> Result<Explanation> {
         if let Some(schedule) = &self.schedule {
-            let scheduled = self.scheduled(schedule)?;
-            let mut e = OptimizerSpec {
-                schedule: None,
-                ..self.clone()
-            }
-            .explain()?;
-            e.derivation = tidy_numbers(&scheduled.derivation());
-            e.schedule = Some(schedule_explanation(
-                schedule,
-                scheduled.schedule(),
-                &e.textbook,
-                e.flow.as_ref(),
-                e.discretization.as_ref(),
-            ));
-            return Ok(e);
+            return self.explain_scheduled(schedule);
         }
         let opt = self.build()?;
         let textbook = self.textbook_form(opt.as_ref())?;
@@ -790,25 +810,7 @@ impl OptimizerSpec {
             (Some(f), Some(d)) if generated.is_some() => classic_method(f, d),
             _ => None,
         };
-        let note = match (flow.is_none(), textbook.method.as_str()) {
-            (false, "generated") if classic.is_some() => Some(
-                "a generated optimizer (scheme on flow) that is a classic method with no [textbook] form in splitflow (see `classic`)"
-                    .into(),
-            ),
-            (false, "generated") => Some(
-                "no textbook equivalent: a generated optimizer (scheme on flow); the update is the scheme's one-step map"
-                    .into(),
-            ),
-            (false, _) => None,
-            (true, "ssa1" | "ssa2" | "svrg") => Some(format!(
-                "{} is a splitting scheme (see the derivation); the ODE-form spec does not describe splittings, so only the textbook form is given",
-                textbook.method
-            )),
-            (true, _) => Some(format!(
-                "{} has no clean ODE derivation; it is implemented as the stated recursion",
-                textbook.method
-            )),
-        };
+        let note = explanation_note(flow.is_none(), &textbook.method, classic.is_some());
         Ok(Explanation {
             summary: format!("{}: {}", textbook.method, params.join(", ")),
             derivation: tidy_numbers(&opt.derivation()),
@@ -820,6 +822,26 @@ impl OptimizerSpec {
             schedule: None,
             classic,
         })
+    }
+
+    /// The explanation of the spec without its schedule, with the
+    /// scheduled derivation and the schedule explained.
+    fn explain_scheduled(&self, schedule: &ScheduleSpec) -> Result<Explanation> {
+        let scheduled = self.scheduled(schedule)?;
+        let mut e = OptimizerSpec {
+            schedule: None,
+            ..self.clone()
+        }
+        .explain()?;
+        e.derivation = tidy_numbers(&scheduled.derivation());
+        e.schedule = Some(schedule_explanation(
+            schedule,
+            scheduled.schedule(),
+            &e.textbook,
+            e.flow.as_ref(),
+            e.discretization.as_ref(),
+        ));
+        Ok(e)
     }
 
     /// The spec as a [`GeneratedOptimizer`](super::GeneratedOptimizer) with
@@ -1151,27 +1173,7 @@ fn ode_form(t: &TextbookSpec) -> Result<Option<(FlowSpec, DiscretizationSpec)>> 
     Ok(Some(match t.method.as_str() {
         "sgd" => (flow("gradient"), disc("explicit_euler", lr)),
         "implicit_sgd" => (flow("gradient"), disc("implicit_euler", lr)),
-        "momentum" | "nag" => {
-            if let Some(r) = t.vanishing_r {
-                let f = FlowSpec {
-                    vanishing_r: Some(r),
-                    ..flow("heavy_ball")
-                };
-                (f, disc("nesterov", lr.sqrt()))
-            } else {
-                let mu = t.momentum.unwrap_or(0.0);
-                let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, mu)?;
-                let f = FlowSpec {
-                    friction: Some(gamma),
-                    ..flow("heavy_ball")
-                };
-                let mut d = disc(scheme.as_str(), h);
-                if t.method == "nag" {
-                    d.gradient_at = Some("lookahead".into());
-                }
-                (f, d)
-            }
-        }
+        "momentum" | "nag" => heavy_ball_form(t, lr)?,
         "rmsprop" => {
             let rho = t.rho.unwrap_or(f64::NAN);
             let f = FlowSpec {
@@ -1208,6 +1210,43 @@ fn ode_form(t: &TextbookSpec) -> Result<Option<(FlowSpec, DiscretizationSpec)>> 
         }
         _ => return Ok(None),
     }))
+}
+
+/// The ODE form of momentum or NAG with learning rate `lr`: the heavy
+/// ball with vanishing friction (Nesterov's r/t), or with the friction and
+/// scheme whose step reproduces (lr, momentum); NAG looks ahead.
+fn heavy_ball_form(t: &TextbookSpec, lr: f64) -> Result<(FlowSpec, DiscretizationSpec)> {
+    let flow = FlowSpec {
+        kind: "heavy_ball".into(),
+        ..Default::default()
+    };
+    if let Some(r) = t.vanishing_r {
+        let f = FlowSpec {
+            vanishing_r: Some(r),
+            ..flow
+        };
+        let d = DiscretizationSpec {
+            scheme: "nesterov".into(),
+            h: lr.sqrt(),
+            ..Default::default()
+        };
+        return Ok((f, d));
+    }
+    let mu = t.momentum.unwrap_or(0.0);
+    let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, mu)?;
+    let f = FlowSpec {
+        friction: Some(gamma),
+        ..flow
+    };
+    let mut d = DiscretizationSpec {
+        scheme: scheme.as_str().into(),
+        h,
+        ..Default::default()
+    };
+    if t.method == "nag" {
+        d.gradient_at = Some("lookahead".into());
+    }
+    Ok((f, d))
 }
 
 #[cfg(test)]
