@@ -11,7 +11,8 @@
 
 use exmex::prelude::*;
 
-use crate::error::{Error, Result};
+use super::spec::spec_err;
+use crate::error::Result;
 use nalgebra::DMatrix;
 
 use crate::{OdeSystem, State};
@@ -49,13 +50,6 @@ impl Compiled {
         self.expr
             .eval(&values[..self.gather.len()])
             .unwrap_or(f64::NAN)
-    }
-}
-
-fn spec_err(message: String) -> Error {
-    Error::Spec {
-        message,
-        line: None,
     }
 }
 
@@ -174,7 +168,7 @@ impl ExprSystem {
     /// in error messages (`key[i]`).
     ///
     /// # Errors
-    /// [`Error::Spec`] naming `key[i]` for a malformed expression, an unknown
+    /// [`Error::Spec`](crate::Error::Spec) naming `key[i]` for a malformed expression, an unknown
     /// symbol, a wrong number of expressions, or invalid / duplicate /
     /// non-finite variable and parameter names and values.
     pub fn new(
@@ -251,7 +245,7 @@ impl ExprSystem {
 
 fn check_names(vars: &[String], params: &[(String, f64)]) -> Result<()> {
     if vars.is_empty() {
-        return Err(spec_err("vars is empty".into()));
+        return Err(spec_err("vars is empty"));
     }
     let mut seen: Vec<&str> = vec!["t"];
     for (key, name) in vars
@@ -344,7 +338,7 @@ impl TimeExprs {
     /// refused with a message saying they cannot appear.
     ///
     /// # Errors
-    /// [`Error::Spec`] naming `key[i]`, as [`ExprSystem::new`].
+    /// [`Error::Spec`](crate::Error::Spec) naming `key[i]`, as [`ExprSystem::new`].
     pub fn new(
         key: &str,
         vars: &[String],

@@ -14,7 +14,7 @@
 //! weights sum to 1): such a piece does not limit the order (`rᵢ = ∞`).
 
 use super::measure::ErrorMeasure;
-use super::spec::{BatchOrder, BuiltProblem, MAX_SEEDS, MethodSpec};
+use super::spec::{BatchOrder, BuiltProblem, MAX_SEEDS, MethodSpec, refuse_keys, spec_err};
 use crate::error::{Error, Result};
 use crate::splitting::{ExactLinear, FlowMap, Integrated};
 use crate::splitting::{PieceOrder, Splitting, SplittingCoefficients, SplittingOptions};
@@ -56,13 +56,6 @@ pub(crate) struct Method<'a> {
 /// The most step attempts of one adaptive level.
 const MAX_ADAPTIVE_ATTEMPTS: usize = 10_000_000;
 
-fn spec_err(message: impl Into<String>) -> Error {
-    Error::Spec {
-        message: message.into(),
-        line: None,
-    }
-}
-
 /// Builds the method of a `[method]` table for `problem`, measuring at the
 /// output times of `measure`.
 pub(crate) fn method<'a>(
@@ -96,17 +89,18 @@ fn stepper_method<'a>(
             "method.coefficients and method.order need splitting = \"custom\"",
         ));
     }
-    for (key, set) in [
-        ("batch_order", spec.batch_order.is_some()),
-        ("seed", spec.seed.is_some()),
-        ("seeds", spec.seeds.is_some()),
-    ] {
-        if set {
-            return Err(spec_err(format!(
+    refuse_keys(
+        &[
+            ("batch_order", spec.batch_order.is_some()),
+            ("seed", spec.seed.is_some()),
+            ("seeds", spec.seeds.is_some()),
+        ],
+        |key| {
+            format!(
                 "method.{key} needs splitting = \"lie\" (a batch order visits the pieces), not a stepper"
-            )));
-        }
-    }
+            )
+        },
+    )?;
     let mut stepper = stepper_by_name(name)?;
     if spec.tols.is_some() && stepper.as_embedded().is_none() {
         return Err(spec_err(format!(
@@ -116,39 +110,8 @@ fn stepper_method<'a>(
     let order = stepper.order();
     let t_end = problem.t_end;
     let runner = move |level: Level, _replica: u64| -> Result<LevelRun> {
-        let system = problem.system.as_ref();
-        let mut f_evals = 0;
-        let segments: Vec<Steps> = match level {
-            Level::Steps(n) => {
-                let marks = measure.marks(n, t_end)?;
-                std::iter::once(0)
-                    .chain(marks.iter().copied())
-                    .collect::<Vec<_>>()
-                    .windows(2)
-                    .map(|w| Steps::Fixed(w[1] - w[0]))
-                    .collect()
-            }
-            Level::Tol(tol) => {
-                let opts = AdaptiveOptions {
-                    max_steps: MAX_ADAPTIVE_ATTEMPTS,
-                    ..AdaptiveOptions::with_tolerance(tol)
-                };
-                vec![Steps::Adaptive(opts); measure.times.len()]
-            }
-        };
-        let mut states = Vec::with_capacity(segments.len());
-        let (mut t, mut y) = (0.0, problem.y0.clone());
-        for (&tk, steps) in measure.times.iter().zip(&segments) {
-            let sol = integrate(system, stepper.as_mut(), t, tk, &y, steps)?;
-            f_evals += sol.stats.f_evals;
-            if let (false, Steps::Fixed(k)) = (all_finite(&sol.y), steps) {
-                let at = blow_up_time(system, stepper.as_mut(), t, tk, &y, *k)?;
-                return Err(Error::non_finite("the method's state", at));
-            }
-            (t, y) = (tk, sol.y);
-            states.push(y.clone());
-        }
-        Ok(LevelRun { states, f_evals })
+        let segments = stepper_segments(level, measure, t_end)?;
+        run_segments(problem, stepper.as_mut(), measure, &segments)
     };
     Ok(Method {
         description: name.to_string(),
@@ -156,6 +119,56 @@ fn stepper_method<'a>(
         replicas: 1,
         runner: Box::new(runner),
     })
+}
+
+/// How each segment between consecutive output times is integrated: the
+/// `n` equal steps of the level split at the measure's marks, or adaptive
+/// steps at the level's tolerance.
+fn stepper_segments(level: Level, measure: &ErrorMeasure, t_end: f64) -> Result<Vec<Steps>> {
+    Ok(match level {
+        Level::Steps(n) => {
+            let marks = measure.marks(n, t_end)?;
+            std::iter::once(0)
+                .chain(marks.iter().copied())
+                .collect::<Vec<_>>()
+                .windows(2)
+                .map(|w| Steps::Fixed(w[1] - w[0]))
+                .collect()
+        }
+        Level::Tol(tol) => {
+            let opts = AdaptiveOptions {
+                max_steps: MAX_ADAPTIVE_ATTEMPTS,
+                ..AdaptiveOptions::with_tolerance(tol)
+            };
+            vec![Steps::Adaptive(opts); measure.times.len()]
+        }
+    })
+}
+
+/// Integrates `problem` from 0 through the measure's output times, one
+/// segment each; a fixed-step segment that ends non-finite is rerun to find
+/// when it blew up.
+fn run_segments(
+    problem: &BuiltProblem,
+    stepper: &mut dyn crate::Stepper,
+    measure: &ErrorMeasure,
+    segments: &[Steps],
+) -> Result<LevelRun> {
+    let system = problem.system.as_ref();
+    let mut f_evals = 0;
+    let mut states = Vec::with_capacity(segments.len());
+    let (mut t, mut y) = (0.0, problem.y0.clone());
+    for (&tk, steps) in measure.times.iter().zip(segments) {
+        let sol = integrate(system, &mut *stepper, t, tk, &y, steps)?;
+        f_evals += sol.stats.f_evals;
+        if let (false, Steps::Fixed(k)) = (all_finite(&sol.y), steps) {
+            let at = blow_up_time(system, &mut *stepper, t, tk, &y, *k)?;
+            return Err(Error::non_finite("the method's state", at));
+        }
+        (t, y) = (tk, sol.y);
+        states.push(y.clone());
+    }
+    Ok(LevelRun { states, f_evals })
 }
 
 fn all_finite(y: &State) -> bool {
@@ -220,12 +233,13 @@ fn piece_order_of(sub_order: Order, sub: &str, straight_line: bool) -> Order {
 /// one step is two half steps (palindromic: forward, then backward).
 fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
     let Some(b) = spec.batch_order else {
-        if spec.seed.is_some() {
-            return Err(spec_err("method.seed needs batch_order = \"shuffled\""));
-        }
-        if spec.seeds.is_some() {
-            return Err(spec_err("method.seeds needs batch_order = \"shuffled\""));
-        }
+        refuse_keys(
+            &[
+                ("seed", spec.seed.is_some()),
+                ("seeds", spec.seeds.is_some()),
+            ],
+            |key| format!("method.{key} needs batch_order = \"shuffled\""),
+        )?;
         return Ok((PieceOrder::Fixed, false));
     };
     if scheme != "lie" {
@@ -233,17 +247,19 @@ fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
             "method.batch_order needs splitting = \"lie\" (one visit of each batch per step), not `{scheme}`"
         )));
     }
-    for (key, set) in [
-        ("seed", spec.seed.is_some()),
-        ("seeds", spec.seeds.is_some()),
-    ] {
-        if set && b != BatchOrder::Shuffled {
-            return Err(spec_err(format!(
+    let unshuffled = b != BatchOrder::Shuffled;
+    refuse_keys(
+        &[
+            ("seed", spec.seed.is_some() && unshuffled),
+            ("seeds", spec.seeds.is_some() && unshuffled),
+        ],
+        |key| {
+            format!(
                 "method.{key} needs batch_order = \"shuffled\", not `{}`",
                 b.name()
-            )));
-        }
-    }
+            )
+        },
+    )?;
     Ok(match b {
         BatchOrder::Fixed => (PieceOrder::Fixed, false),
         BatchOrder::Reversed => (PieceOrder::Reversed, false),
@@ -259,6 +275,9 @@ fn batch_order(spec: &MethodSpec, scheme: &str) -> Result<(PieceOrder, bool)> {
     })
 }
 
+/// A `[method]` with a splitting: checks the table in the order its keys
+/// are read (pieces, sub-integrator, coefficients, batch order, seeds) and
+/// returns the method whose runner builds a fresh splitting per level.
 fn splitting_method<'a>(
     spec: &MethodSpec,
     problem: &'a BuiltProblem,
@@ -276,6 +295,47 @@ fn splitting_method<'a>(
             "method.tols (an adaptive tolerance ladder) needs a stepper with an error estimate, not a splitting",
         ));
     }
+    let (sub, sub_steps) = sub_integrator(spec, problem)?;
+    let coefficients = splitting_coefficients(spec, scheme, n_pieces)?;
+    let (piece_order, half_steps) = batch_order(spec, scheme)?;
+    let pieces = PieceSet {
+        problem,
+        sub: sub.to_string(),
+        sub_steps,
+        // Forward at h/2 then backward at h/2: the adjoint of Lie after
+        // Lie, a symmetric composition (Strang), order 2.
+        composition_order: if half_steps { 2 } else { coefficients.order() },
+    };
+    let options = SplittingOptions {
+        piece_order,
+        ..SplittingOptions::default()
+    };
+    // Checked once here (dimensions, coefficients); each level builds its
+    // own splitting, so a shuffled order restarts from its seed.
+    let (first, order) = pieces.build()?;
+    Splitting::new(first, coefficients.clone(), options)?;
+    let replicas = seeds(spec)?;
+    let description = splitting_description(spec, scheme, &pieces, piece_order, replicas);
+    let run = SplittingRun {
+        pieces,
+        coefficients,
+        options,
+        half_steps,
+        measure,
+        t_end: problem.t_end,
+        y0: problem.y0.clone(),
+    };
+    Ok(Method {
+        description,
+        order,
+        replicas,
+        runner: Box::new(move |level, replica| run.run(level, replica)),
+    })
+}
+
+/// The sub-integrator of a splitting's pieces: `method.sub_stepper` (a
+/// stepper name, or `exact` for linear pieces) and `method.sub_steps`.
+fn sub_integrator<'s>(spec: &'s MethodSpec, problem: &BuiltProblem) -> Result<(&'s str, usize)> {
     if sub_is_exact(spec) && !problem.flows.is_empty() {
         return Err(spec_err(
             "method.sub_stepper = \"exact\" needs linear pieces; expression pieces need a stepper name",
@@ -296,42 +356,56 @@ fn splitting_method<'a>(
             "method.sub_steps does not apply to exact sub-flows",
         ));
     }
-    let coefficients = match (scheme, &spec.coefficients) {
+    Ok((sub, sub_steps))
+}
+
+/// The coefficients of `method.splitting` over `n_pieces` pieces: a named
+/// scheme, or `custom` with `method.coefficients` and the claimed
+/// `method.order` (checked against the order conditions).
+fn splitting_coefficients(
+    spec: &MethodSpec,
+    scheme: &str,
+    n_pieces: usize,
+) -> Result<SplittingCoefficients> {
+    match (scheme, &spec.coefficients) {
         ("custom", Some(table)) => {
             let order = spec.order.ok_or_else(|| {
                 spec_err("method.order (the claimed order) is required with splitting = \"custom\"")
             })?;
             SplittingCoefficients::from_table(table, n_pieces, order)
-                .map_err(|e| spec_err(format!("method.coefficients: {e}")))?
+                .map_err(|e| spec_err(format!("method.coefficients: {e}")))
         }
-        ("custom", None) => {
-            return Err(spec_err(
-                "method.coefficients (one list per piece) is required with splitting = \"custom\"",
-            ));
-        }
-        _ if spec.coefficients.is_some() || spec.order.is_some() => {
-            return Err(spec_err(
-                "method.coefficients and method.order need splitting = \"custom\"",
-            ));
-        }
+        ("custom", None) => Err(spec_err(
+            "method.coefficients (one list per piece) is required with splitting = \"custom\"",
+        )),
+        _ if spec.coefficients.is_some() || spec.order.is_some() => Err(spec_err(
+            "method.coefficients and method.order need splitting = \"custom\"",
+        )),
         _ => SplittingCoefficients::by_name(scheme, n_pieces)
-            .map_err(|e| spec_err(format!("method.splitting: {e}")))?,
-    };
-    let (piece_order, half_steps) = batch_order(spec, scheme)?;
-    let composition_order = if half_steps {
-        // Forward at h/2 then backward at h/2: the adjoint of Lie after Lie,
-        // a symmetric composition (Strang), order 2.
-        2
-    } else {
-        coefficients.order()
-    };
-    let sub_name = sub.to_string();
-    let build_pieces = move || -> Result<(Vec<Box<dyn FlowMap>>, Order)> {
-        let sub = sub_name.as_str();
-        let integrator = || Integrator::new(stepper_by_name(sub)?, Steps::Fixed(sub_steps));
-        let mut order = Order::Finite(composition_order);
+            .map_err(|e| spec_err(format!("method.splitting: {e}"))),
+    }
+}
+
+/// The pieces of a splitting method: the problem's expression flows and
+/// linear pieces, each advanced by the sub-integrator.
+struct PieceSet<'a> {
+    problem: &'a BuiltProblem,
+    /// `exact` or a stepper name.
+    sub: String,
+    sub_steps: usize,
+    /// The order `q` of the composition.
+    composition_order: u32,
+}
+
+impl PieceSet<'_> {
+    /// Fresh pieces (expression flows first, then linear pieces) and the
+    /// effective order `min(q, r₁, …, r_N)` (module docs).
+    fn build(&self) -> Result<(Vec<Box<dyn FlowMap>>, Order)> {
+        let sub = self.sub.as_str();
+        let integrator = || Integrator::new(stepper_by_name(sub)?, Steps::Fixed(self.sub_steps));
+        let mut order = Order::Finite(self.composition_order);
         let mut pieces: Vec<Box<dyn FlowMap>> = Vec::new();
-        for flow in &problem.flows {
+        for flow in &self.problem.flows {
             let piece = Integrated::new(flow.clone(), integrator()?);
             order = order.min(piece_order_of(
                 piece.order(),
@@ -340,7 +414,7 @@ fn splitting_method<'a>(
             ));
             pieces.push(Box::new(piece));
         }
-        for piece in &problem.pieces {
+        for piece in &self.problem.pieces {
             let map: Box<dyn FlowMap> = if sub == "exact" {
                 Box::new(ExactLinear::new(piece.clone()))
             } else {
@@ -354,23 +428,26 @@ fn splitting_method<'a>(
             pieces.push(map);
         }
         Ok((pieces, order))
-    };
-    let options = SplittingOptions {
-        piece_order,
-        ..SplittingOptions::default()
-    };
-    // Checked once here (dimensions, coefficients); each level builds its
-    // own splitting, so a shuffled order restarts from its seed.
-    let (pieces, order) = build_pieces()?;
-    Splitting::new(pieces, coefficients.clone(), options)?;
-    let t_end = problem.t_end;
-    let y0 = problem.y0.clone();
-    let mut description = if sub == "exact" {
+    }
+}
+
+/// `<scheme> splitting, <sub> sub-flows xN`, with the batch order and its
+/// seeds when the method has one.
+fn splitting_description(
+    spec: &MethodSpec,
+    scheme: &str,
+    pieces: &PieceSet,
+    piece_order: PieceOrder,
+    replicas: usize,
+) -> String {
+    let mut description = if pieces.sub == "exact" {
         format!("{scheme} splitting, exact sub-flows")
     } else {
-        format!("{scheme} splitting, {sub} sub-flows x{sub_steps}")
+        format!(
+            "{scheme} splitting, {} sub-flows x{}",
+            pieces.sub, pieces.sub_steps
+        )
     };
-    let replicas = seeds(spec)?;
     if let Some(b) = spec.batch_order {
         description.push_str(&format!(", {} batch order", b.name()));
         if let PieceOrder::Shuffled { seed } = piece_order {
@@ -384,30 +461,50 @@ fn splitting_method<'a>(
             }
         }
     }
-    let runner = move |level: Level, replica: u64| -> Result<LevelRun> {
+    description
+}
+
+/// What one level of a splitting method runs: a fresh splitting of fresh
+/// pieces over `[0, t_end]` in `n` equal steps.
+struct SplittingRun<'a> {
+    pieces: PieceSet<'a>,
+    coefficients: SplittingCoefficients,
+    options: SplittingOptions,
+    /// One step is two half steps (a palindromic batch order).
+    half_steps: bool,
+    measure: &'a ErrorMeasure,
+    t_end: f64,
+    y0: State,
+}
+
+impl SplittingRun<'_> {
+    /// The run of replica `replica` (a shuffled order's seed offset) at
+    /// `level`, with the states at the measure's marks.
+    fn run(&self, level: Level, replica: u64) -> Result<LevelRun> {
         let Level::Steps(n) = level else {
             return Err(spec_err(
                 "a splitting runs with fixed steps (no tolerance ladder)",
             ));
         };
-        let marks = measure.marks(n, t_end)?;
-        let options = match options.piece_order {
+        let marks = self.measure.marks(n, self.t_end)?;
+        let options = match self.options.piece_order {
             PieceOrder::Shuffled { seed } => SplittingOptions {
                 piece_order: PieceOrder::Shuffled {
                     seed: seed.wrapping_add(replica),
                 },
-                ..options
+                ..self.options
             },
-            _ => options,
+            _ => self.options,
         };
-        let mut splitting = Splitting::new(build_pieces()?.0, coefficients.clone(), options)?;
-        let h = t_end / n as f64;
-        let mut y = y0.clone();
+        let mut splitting =
+            Splitting::new(self.pieces.build()?.0, self.coefficients.clone(), options)?;
+        let h = self.t_end / n as f64;
+        let mut y = self.y0.clone();
         let mut states = Vec::with_capacity(marks.len());
         let mut next = marks.iter().peekable();
         for k in 0..n {
             let t = k as f64 * h;
-            if half_steps {
+            if self.half_steps {
                 splitting.advance(t, 0.5 * h, &mut y)?;
                 splitting.advance(t + 0.5 * h, 0.5 * h, &mut y)?;
             } else {
@@ -424,13 +521,7 @@ fn splitting_method<'a>(
             states,
             f_evals: splitting.stats().f_evals,
         })
-    };
-    Ok(Method {
-        description,
-        order,
-        replicas,
-        runner: Box::new(runner),
-    })
+    }
 }
 
 /// `method.seeds` (default 1), checked: at least 1, at most [`MAX_SEEDS`]

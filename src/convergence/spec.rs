@@ -59,7 +59,7 @@ use super::reference::{REFERENCE_TOL, Reference, independent_reference, richards
 use super::{ConvergenceReport, ConvergenceStudy, Exclusion, ExclusionReason};
 use crate::error::{Error, Result, toml_error};
 use crate::test_models::{
-    HarmonicOscillator, Kepler, LinearDecay, LogisticGrowth, Lorenz, VanDerPol,
+    ExactProblem, HarmonicOscillator, Kepler, LinearDecay, LogisticGrowth, Lorenz, VanDerPol,
 };
 use crate::{LinearSystem, OdeSystem, Order, State};
 
@@ -366,18 +366,34 @@ pub const MAX_STEPS_PER_LEVEL: usize = 100_000_000;
 /// The most seeds one shuffled method may average over ([`MethodSpec::seeds`]).
 pub const MAX_SEEDS: usize = 10_000;
 
-fn spec_err(message: impl Into<String>) -> Error {
+/// A content error of a spec (no line yet: [`OrderSpec::from_toml`] locates it).
+pub(crate) fn spec_err(message: impl Into<String>) -> Error {
     Error::Spec {
         message: message.into(),
         line: None,
     }
 }
 
-fn finite_vec(field: &str, v: &[f64]) -> Result<DVector<f64>> {
+/// The first of `keys` that is set, as the error `message(key)`: a key
+/// the rest of the table does not use.
+pub(crate) fn refuse_keys(keys: &[(&str, bool)], message: impl Fn(&str) -> String) -> Result<()> {
+    match keys.iter().find(|(_, set)| *set) {
+        Some((key, _)) => Err(spec_err(message(key))),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn finite_vec(field: &str, v: &[f64]) -> Result<DVector<f64>> {
     if let Some(i) = v.iter().position(|x| !x.is_finite()) {
         return Err(spec_err(format!("{field}[{i}] is not finite")));
     }
     Ok(DVector::from_column_slice(v))
+}
+
+/// The exact solution `t ↦ e^{tA} y0` (with forcing) of a linear problem.
+pub(crate) fn linear_exact(whole: &LinearSystem, y0: &State) -> ExactFn {
+    let (whole, y0) = (whole.clone(), y0.clone());
+    Box::new(move |t| whole.exact(t, &y0))
 }
 
 /// A builtin problem: system, initial state, default end time, exact solution.
@@ -416,7 +432,8 @@ impl ProblemSpec {
         }
     }
 
-    fn t_end(&self, default: Option<f64>) -> Result<f64> {
+    /// `problem.t_end` (or `default`), finite and positive.
+    pub(super) fn t_end(&self, default: Option<f64>) -> Result<f64> {
         let t = self
             .t_end
             .or(default)
@@ -429,52 +446,89 @@ impl ProblemSpec {
         Ok(t)
     }
 
+    /// `problem.y0`, required and finite.
+    fn required_y0(&self) -> Result<State> {
+        finite_vec(
+            "problem.y0",
+            self.y0
+                .as_deref()
+                .ok_or_else(|| spec_err("problem.y0 is required"))?,
+        )
+    }
+
     fn refuse_least_squares_keys(&self) -> Result<()> {
-        for (key, set) in [
-            ("rows", self.rows.is_some()),
-            ("cols", self.cols.is_some()),
-            ("noise", self.noise.is_some()),
-            ("seed", self.seed.is_some()),
-            ("x", self.x.is_some()),
-            ("targets", self.targets.is_some()),
-            ("batch_size", self.batch_size.is_some()),
-        ] {
-            if set {
-                return Err(spec_err(format!(
-                    "problem.{key} is only for least_squares problems"
-                )));
-            }
-        }
-        Ok(())
+        refuse_keys(
+            &[
+                ("rows", self.rows.is_some()),
+                ("cols", self.cols.is_some()),
+                ("noise", self.noise.is_some()),
+                ("seed", self.seed.is_some()),
+                ("x", self.x.is_some()),
+                ("targets", self.targets.is_some()),
+                ("batch_size", self.batch_size.is_some()),
+            ],
+            |key| format!("problem.{key} is only for least_squares problems"),
+        )
     }
 
     fn refuse_expr_keys(&self) -> Result<()> {
         self.refuse_least_squares_keys()?;
-        for (key, set) in [
-            ("vars", self.vars.is_some()),
-            ("rhs", self.rhs.is_some()),
-            ("exact", self.exact.is_some()),
-        ] {
-            if set {
-                return Err(spec_err(format!("problem.{key} is only for expr problems")));
-            }
-        }
-        Ok(())
+        refuse_keys(
+            &[
+                ("vars", self.vars.is_some()),
+                ("rhs", self.rhs.is_some()),
+                ("exact", self.exact.is_some()),
+            ],
+            |key| format!("problem.{key} is only for expr problems"),
+        )
     }
+}
 
+/// Linear problems: `y' = (A₁ + … + A_N) y + c`.
+impl ProblemSpec {
     fn build_linear(&self) -> Result<BuiltProblem> {
         self.refuse_expr_keys()?;
-        for key in [
-            ("name", self.name.is_some()),
-            ("params", self.params.is_some()),
-        ] {
-            if key.1 {
-                return Err(spec_err(format!(
-                    "problem.{} is not used by linear problems",
-                    key.0
-                )));
-            }
+        refuse_keys(
+            &[
+                ("name", self.name.is_some()),
+                ("params", self.params.is_some()),
+            ],
+            |key| format!("problem.{key} is not used by linear problems"),
+        )?;
+        let raw = self.linear_matrices()?;
+        let y0 = self.required_y0()?;
+        let n = y0.len();
+        if n == 0 {
+            return Err(spec_err("problem.y0 is empty"));
         }
+        let c = self.linear_forcing(n)?;
+        let pieces = raw
+            .iter()
+            .enumerate()
+            .map(|(p, rows)| {
+                let forcing = if p + 1 == raw.len() { c.clone() } else { None };
+                LinearSystem::new(linear_matrix(p, rows, n)?, forcing)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let t_end = self.t_end(None)?;
+        let total = pieces
+            .iter()
+            .fold(DMatrix::zeros(n, n), |acc, p| acc + p.matrix());
+        let whole = LinearSystem::new(total, c)?;
+        let exact = linear_exact(&whole, &y0);
+        Ok(BuiltProblem {
+            system: Box::new(whole),
+            pieces,
+            flows: Vec::new(),
+            y0,
+            t_end,
+            exact: Some(exact),
+            description: format!("linear, n = {n}, {} piece(s)", raw.len()),
+        })
+    }
+
+    /// `problem.pieces` as matrices: required, not empty.
+    fn linear_matrices(&self) -> Result<&Vec<Vec<Vec<f64>>>> {
         let raw = match self.pieces.as_ref() {
             None => return Err(spec_err("problem.pieces is required")),
             Some(PiecesSpec::Matrices(m)) => m,
@@ -487,76 +541,159 @@ impl ProblemSpec {
         if raw.is_empty() {
             return Err(spec_err("problem.pieces is empty"));
         }
-        let y0 = finite_vec(
-            "problem.y0",
-            self.y0
-                .as_deref()
-                .ok_or_else(|| spec_err("problem.y0 is required"))?,
-        )?;
-        let n = y0.len();
-        if n == 0 {
-            return Err(spec_err("problem.y0 is empty"));
-        }
-        let c = match &self.c {
-            Some(c) => {
-                if c.len() != n {
-                    return Err(spec_err(format!(
-                        "problem.c has length {}, expected {n} (the length of y0)",
-                        c.len()
-                    )));
-                }
-                Some(finite_vec("problem.c", c)?)
-            }
-            None => None,
-        };
-        let mut pieces = Vec::new();
-        for (p, rows) in raw.iter().enumerate() {
-            if rows.len() != n {
-                return Err(spec_err(format!(
-                    "problem.pieces[{p}] has {} rows, expected {n} (the length of y0)",
-                    rows.len()
-                )));
-            }
-            let mut m = DMatrix::zeros(n, n);
-            for (i, row) in rows.iter().enumerate() {
-                if row.len() != n {
-                    return Err(spec_err(format!(
-                        "problem.pieces[{p}][{i}] has {} entries, expected {n}",
-                        row.len()
-                    )));
-                }
-                for (j, &x) in row.iter().enumerate() {
-                    if !x.is_finite() {
-                        return Err(spec_err(format!(
-                            "problem.pieces[{p}][{i}][{j}] is not finite"
-                        )));
-                    }
-                    m[(i, j)] = x;
-                }
-            }
-            let forcing = if p + 1 == raw.len() { c.clone() } else { None };
-            pieces.push(LinearSystem::new(m, forcing)?);
-        }
-        let t_end = self.t_end(None)?;
-        let total = pieces
-            .iter()
-            .fold(DMatrix::zeros(n, n), |acc, p| acc + p.matrix());
-        let whole = LinearSystem::new(total, c)?;
-        let exact: ExactFn = {
-            let (whole, y0) = (whole.clone(), y0.clone());
-            Box::new(move |t| whole.exact(t, &y0))
-        };
-        Ok(BuiltProblem {
-            system: Box::new(whole),
-            pieces,
-            flows: Vec::new(),
-            y0,
-            t_end,
-            exact: Some(exact),
-            description: format!("linear, n = {n}, {} piece(s)", raw.len()),
-        })
+        Ok(raw)
     }
 
+    /// `problem.c` (of length `n`, finite), if given.
+    fn linear_forcing(&self, n: usize) -> Result<Option<State>> {
+        let Some(c) = &self.c else {
+            return Ok(None);
+        };
+        if c.len() != n {
+            return Err(spec_err(format!(
+                "problem.c has length {}, expected {n} (the length of y0)",
+                c.len()
+            )));
+        }
+        Ok(Some(finite_vec("problem.c", c)?))
+    }
+}
+
+/// Piece `p`'s matrix from its rows: `n × n`, finite.
+fn linear_matrix(p: usize, rows: &[Vec<f64>], n: usize) -> Result<DMatrix<f64>> {
+    if rows.len() != n {
+        return Err(spec_err(format!(
+            "problem.pieces[{p}] has {} rows, expected {n} (the length of y0)",
+            rows.len()
+        )));
+    }
+    matrix_from_rows(&format!("problem.pieces[{p}]"), rows, n, "")
+}
+
+/// `field` (a list of rows) as a matrix with `cols` columns: every row
+/// `field[i]` has `cols` entries (else the error says so, then `why`), and
+/// every entry `field[i][j]` is finite.
+pub(crate) fn matrix_from_rows(
+    field: &str,
+    rows: &[Vec<f64>],
+    cols: usize,
+    why: &str,
+) -> Result<DMatrix<f64>> {
+    let mut m = DMatrix::zeros(rows.len(), cols);
+    for (i, row) in rows.iter().enumerate() {
+        if row.len() != cols {
+            return Err(spec_err(format!(
+                "{field}[{i}] has {} entries, expected {cols}{why}",
+                row.len()
+            )));
+        }
+        for (j, &x) in row.iter().enumerate() {
+            if !x.is_finite() {
+                return Err(spec_err(format!("{field}[{i}][{j}] is not finite")));
+            }
+            m[(i, j)] = x;
+        }
+    }
+    Ok(m)
+}
+
+/// The `problem.params` of a builtin problem, read one at a time with its
+/// default; the keys read are remembered so that an unknown one is refused.
+struct BuiltinParams {
+    given: BTreeMap<String, f64>,
+    used: Vec<&'static str>,
+}
+
+impl BuiltinParams {
+    /// `problem.params.<key>` (or `default`), finite.
+    fn get(&mut self, key: &'static str, default: f64) -> Result<f64> {
+        self.used.push(key);
+        let v = self.given.get(key).copied().unwrap_or(default);
+        if !v.is_finite() {
+            return Err(spec_err(format!(
+                "problem.params.{key} = {v} is not finite"
+            )));
+        }
+        Ok(v)
+    }
+
+    /// Refuses a given parameter that `name` did not read.
+    fn all_used(&self, name: &str) -> Result<()> {
+        match self.given.keys().find(|k| !self.used.contains(&k.as_str())) {
+            Some(unknown) => Err(spec_err(format!(
+                "problem.params.{unknown} is not a parameter of `{name}`"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A builtin problem with a closed-form solution, from `y0` over `[0, 1]`.
+fn exact_builtin<P: ExactProblem + Copy + 'static>(problem: P, y0: State) -> Builtin {
+    (
+        Box::new(problem),
+        y0,
+        1.0,
+        Some(Box::new(move |t| problem.exact(t))),
+    )
+}
+
+/// The builtin system `name` with its parameters, default initial state
+/// and end time, and exact solution when it has one.
+fn builtin_system(name: &str, params: &mut BuiltinParams) -> Result<Builtin> {
+    Ok(match name {
+        "lorenz" => {
+            let l = Lorenz {
+                sigma: params.get("sigma", 10.0)?,
+                rho: params.get("rho", 28.0)?,
+                beta: params.get("beta", 8.0 / 3.0)?,
+            };
+            (Box::new(l), State::from_vec(vec![1.0, 1.0, 1.0]), 1.0, None)
+        }
+        "van_der_pol" => (
+            Box::new(VanDerPol {
+                mu: params.get("mu", 1.0)?,
+            }),
+            State::from_vec(vec![2.0, 0.0]),
+            1.0,
+            None,
+        ),
+        "kepler" => (
+            Box::new(Kepler),
+            Kepler::initial(params.get("e", 0.5)?),
+            2.0,
+            None,
+        ),
+        "harmonic" => exact_builtin(
+            HarmonicOscillator {
+                omega: params.get("omega", 1.0)?,
+            },
+            State::from_vec(vec![1.0, 0.0]),
+        ),
+        "decay" => exact_builtin(
+            LinearDecay {
+                lambda: params.get("lambda", -1.0)?,
+            },
+            State::from_element(1, 1.0),
+        ),
+        "logistic" => {
+            let g = LogisticGrowth {
+                r: params.get("r", 1.0)?,
+                k: params.get("k", 10.0)?,
+                y0: params.get("y0", 0.5)?,
+            };
+            exact_builtin(g, State::from_element(1, g.y0))
+        }
+        other => {
+            return Err(spec_err(format!(
+                "problem.name: unknown builtin `{other}` (expected lorenz, van_der_pol, kepler, harmonic, decay or logistic)"
+            )));
+        }
+    })
+}
+
+/// Builtin problems: a named test model.
+impl ProblemSpec {
     fn build_builtin(&self) -> Result<BuiltProblem> {
         self.refuse_expr_keys()?;
         if self.pieces.is_some() || self.c.is_some() {
@@ -568,111 +705,13 @@ impl ProblemSpec {
             .name
             .as_deref()
             .ok_or_else(|| spec_err("problem.name is required for builtin problems"))?;
-        let params = self.params.clone().unwrap_or_default();
-        let mut used = Vec::new();
-        let mut param = |key: &'static str, default: f64| -> Result<f64> {
-            used.push(key);
-            let v = params.get(key).copied().unwrap_or(default);
-            if !v.is_finite() {
-                return Err(spec_err(format!(
-                    "problem.params.{key} = {v} is not finite"
-                )));
-            }
-            Ok(v)
+        let mut params = BuiltinParams {
+            given: self.params.clone().unwrap_or_default(),
+            used: Vec::new(),
         };
-        let (system, y0, t_end, exact): Builtin = match name {
-            "lorenz" => {
-                let l = Lorenz {
-                    sigma: param("sigma", 10.0)?,
-                    rho: param("rho", 28.0)?,
-                    beta: param("beta", 8.0 / 3.0)?,
-                };
-                (Box::new(l), State::from_vec(vec![1.0, 1.0, 1.0]), 1.0, None)
-            }
-            "van_der_pol" => (
-                Box::new(VanDerPol {
-                    mu: param("mu", 1.0)?,
-                }),
-                State::from_vec(vec![2.0, 0.0]),
-                1.0,
-                None,
-            ),
-            "kepler" => (
-                Box::new(Kepler),
-                Kepler::initial(param("e", 0.5)?),
-                2.0,
-                None,
-            ),
-            "harmonic" => {
-                let h = HarmonicOscillator {
-                    omega: param("omega", 1.0)?,
-                };
-                (
-                    Box::new(h),
-                    State::from_vec(vec![1.0, 0.0]),
-                    1.0,
-                    Some(Box::new(move |t| {
-                        crate::test_models::ExactProblem::exact(&h, t)
-                    })),
-                )
-            }
-            "decay" => {
-                let d = LinearDecay {
-                    lambda: param("lambda", -1.0)?,
-                };
-                (
-                    Box::new(d),
-                    State::from_element(1, 1.0),
-                    1.0,
-                    Some(Box::new(move |t| {
-                        crate::test_models::ExactProblem::exact(&d, t)
-                    })),
-                )
-            }
-            "logistic" => {
-                let g = LogisticGrowth {
-                    r: param("r", 1.0)?,
-                    k: param("k", 10.0)?,
-                    y0: param("y0", 0.5)?,
-                };
-                (
-                    Box::new(g),
-                    State::from_element(1, g.y0),
-                    1.0,
-                    Some(Box::new(move |t| {
-                        crate::test_models::ExactProblem::exact(&g, t)
-                    })),
-                )
-            }
-            other => {
-                return Err(spec_err(format!(
-                    "problem.name: unknown builtin `{other}` (expected lorenz, van_der_pol, kepler, harmonic, decay or logistic)"
-                )));
-            }
-        };
-        if let Some(unknown) = params.keys().find(|k| !used.contains(&k.as_str())) {
-            return Err(spec_err(format!(
-                "problem.params.{unknown} is not a parameter of `{name}`"
-            )));
-        }
-        let y0 = match &self.y0 {
-            Some(v) => {
-                if v.len() != y0.len() {
-                    return Err(spec_err(format!(
-                        "problem.y0 has length {}, expected {} for `{name}`",
-                        v.len(),
-                        y0.len()
-                    )));
-                }
-                if exact.is_some() {
-                    return Err(spec_err(format!(
-                        "problem.y0 cannot be set for `{name}` (its exact solution fixes it)"
-                    )));
-                }
-                finite_vec("problem.y0", v)?
-            }
-            None => y0,
-        };
+        let (system, y0, t_end, exact) = builtin_system(name, &mut params)?;
+        params.all_used(name)?;
+        let y0 = self.builtin_y0(name, y0, exact.is_some())?;
         let t_end = self.t_end(Some(t_end))?;
         let exact = exact.map(|f| -> ExactFn { Box::new(move |t| Ok(f(t))) });
         Ok(BuiltProblem {
@@ -685,8 +724,47 @@ impl ProblemSpec {
             description: format!("builtin {name}"),
         })
     }
+
+    /// `problem.y0` of builtin `name` (the model's `default` when absent):
+    /// of the model's length, and not set when an exact solution fixes it.
+    fn builtin_y0(&self, name: &str, default: State, has_exact: bool) -> Result<State> {
+        let Some(v) = &self.y0 else {
+            return Ok(default);
+        };
+        if v.len() != default.len() {
+            return Err(spec_err(format!(
+                "problem.y0 has length {}, expected {} for `{name}`",
+                v.len(),
+                default.len()
+            )));
+        }
+        if has_exact {
+            return Err(spec_err(format!(
+                "problem.y0 cannot be set for `{name}` (its exact solution fixes it)"
+            )));
+        }
+        finite_vec("problem.y0", v)
+    }
 }
 
+/// Prefixes `problem.` to an expression error that names only its field.
+fn prefixed(e: Error) -> Error {
+    match e {
+        Error::Spec { message, line } if !message.starts_with("problem.") => Error::Spec {
+            message: format!("problem.{message}"),
+            line,
+        },
+        other => other,
+    }
+}
+
+/// An expression problem's variables and named parameters.
+struct ExprScope<'a> {
+    vars: &'a [String],
+    params: Vec<(String, f64)>,
+}
+
+/// Expression problems: `rhs` or `pieces` as expressions in `vars`.
 impl ProblemSpec {
     fn build_expr(&self) -> Result<BuiltProblem> {
         self.refuse_least_squares_keys()?;
@@ -703,25 +781,16 @@ impl ProblemSpec {
             return Err(spec_err("problem.vars is empty"));
         }
         let n = vars.len();
-        let params: Vec<(String, f64)> = self
-            .params
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        let prefixed = |e: Error| match e {
-            Error::Spec { message, line } if !message.starts_with("problem.") => Error::Spec {
-                message: format!("problem.{message}"),
-                line,
-            },
-            other => other,
+        let scope = ExprScope {
+            vars,
+            params: self
+                .params
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
         };
-        let y0 = finite_vec(
-            "problem.y0",
-            self.y0
-                .as_deref()
-                .ok_or_else(|| spec_err("problem.y0 is required"))?,
-        )?;
+        let y0 = self.required_y0()?;
         if y0.len() != n {
             return Err(spec_err(format!(
                 "problem.y0 has length {}, expected {n} (the length of vars)",
@@ -729,90 +798,10 @@ impl ProblemSpec {
             )));
         }
         let t_end = self.t_end(None)?;
-        let (system, flows, what) = match (&self.rhs, &self.pieces) {
-            (Some(_), Some(_)) => {
-                return Err(spec_err("problem: give either rhs or pieces, not both"));
-            }
-            (None, None) => {
-                return Err(spec_err(
-                    "problem.rhs (or problem.pieces) is required for expr problems",
-                ));
-            }
-            (Some(rhs), None) => (
-                ExprSystem::new("problem.rhs", vars, &params, rhs).map_err(prefixed)?,
-                Vec::new(),
-                "whole".to_string(),
-            ),
-            (None, Some(PiecesSpec::Matrices(m))) if !m.is_empty() => {
-                return Err(spec_err(
-                    "problem.pieces of an expr problem are lists of expressions (strings)",
-                ));
-            }
-            (None, Some(PiecesSpec::Matrices(_))) => {
-                return Err(spec_err("problem.pieces is empty"));
-            }
-            (None, Some(PiecesSpec::Exprs(pieces))) => {
-                if pieces.is_empty() {
-                    return Err(spec_err("problem.pieces is empty"));
-                }
-                let flows = pieces
-                    .iter()
-                    .enumerate()
-                    .map(|(p, piece)| {
-                        ExprSystem::new(&format!("problem.pieces[{p}]"), vars, &params, piece)
-                            .map_err(prefixed)
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let sum: Vec<String> = (0..n)
-                    .map(|i| {
-                        pieces
-                            .iter()
-                            .map(|piece| format!("({})", piece[i]))
-                            .collect::<Vec<_>>()
-                            .join(" + ")
-                    })
-                    .collect();
-                let whole = ExprSystem::new("problem.pieces (sum)", vars, &params, &sum)
-                    .map_err(prefixed)?;
-                (whole, flows, format!("{} piece(s)", pieces.len()))
-            }
-        };
+        let (system, flows, what) = self.expr_systems(&scope)?;
         let exact = match &self.exact {
             None => None,
-            Some(e) => {
-                if e.len() != n {
-                    return Err(spec_err(format!(
-                        "problem.exact has {} expression(s), expected {n} (one per variable in vars)",
-                        e.len()
-                    )));
-                }
-                let exact = TimeExprs::new("problem.exact", vars, &params, e).map_err(prefixed)?;
-                let at0 = exact.at(0.0);
-                if let Some(i) = (0..n).find(|&i| {
-                    (at0[i] - y0[i]).abs() > 1e-10 * y0[i].abs().max(1.0) || !at0[i].is_finite()
-                }) {
-                    return Err(spec_err(format!(
-                        "problem.exact[{i}] at t = 0 is {}, but problem.y0[{i}] = {}",
-                        at0[i], y0[i]
-                    )));
-                }
-                let value = exact.at(t_end);
-                if let Some(i) = value.iter().position(|x| !x.is_finite()) {
-                    return Err(spec_err(format!(
-                        "problem.exact[{i}] is not finite at t_end = {t_end}"
-                    )));
-                }
-                let f: ExactFn = Box::new(move |t| {
-                    let y = exact.at(t);
-                    match y.iter().position(|x| !x.is_finite()) {
-                        Some(i) => Err(spec_err(format!(
-                            "problem.exact[{i}] is not finite at t = {t}"
-                        ))),
-                        None => Ok(y),
-                    }
-                });
-                Some(f)
-            }
+            Some(e) => Some(expr_exact(&scope, e, &y0, t_end)?),
         };
         Ok(BuiltProblem {
             system: Box::new(system),
@@ -824,6 +813,89 @@ impl ProblemSpec {
             description: format!("expr, n = {n}, {what}"),
         })
     }
+
+    /// The whole field, the pieces' fields (none for `rhs`) and a
+    /// description: from `problem.rhs` or `problem.pieces` (their sum).
+    fn expr_systems(&self, scope: &ExprScope) -> Result<(ExprSystem, Vec<ExprSystem>, String)> {
+        let (vars, params) = (scope.vars, scope.params.as_slice());
+        match (&self.rhs, &self.pieces) {
+            (Some(_), Some(_)) => Err(spec_err("problem: give either rhs or pieces, not both")),
+            (None, None) => Err(spec_err(
+                "problem.rhs (or problem.pieces) is required for expr problems",
+            )),
+            (Some(rhs), None) => Ok((
+                ExprSystem::new("problem.rhs", vars, params, rhs).map_err(prefixed)?,
+                Vec::new(),
+                "whole".to_string(),
+            )),
+            (None, Some(PiecesSpec::Matrices(m))) if !m.is_empty() => Err(spec_err(
+                "problem.pieces of an expr problem are lists of expressions (strings)",
+            )),
+            (None, Some(PiecesSpec::Matrices(_))) => Err(spec_err("problem.pieces is empty")),
+            (None, Some(PiecesSpec::Exprs(pieces))) => {
+                if pieces.is_empty() {
+                    return Err(spec_err("problem.pieces is empty"));
+                }
+                let flows = pieces
+                    .iter()
+                    .enumerate()
+                    .map(|(p, piece)| {
+                        ExprSystem::new(&format!("problem.pieces[{p}]"), vars, params, piece)
+                            .map_err(prefixed)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let sum: Vec<String> = (0..vars.len())
+                    .map(|i| {
+                        pieces
+                            .iter()
+                            .map(|piece| format!("({})", piece[i]))
+                            .collect::<Vec<_>>()
+                            .join(" + ")
+                    })
+                    .collect();
+                let whole = ExprSystem::new("problem.pieces (sum)", vars, params, &sum)
+                    .map_err(prefixed)?;
+                Ok((whole, flows, format!("{} piece(s)", pieces.len())))
+            }
+        }
+    }
+}
+
+/// `problem.exact`, one expression per variable: equal to `y0` at `t = 0`
+/// and finite at `t_end`; later non-finite values are errors when read.
+fn expr_exact(scope: &ExprScope, e: &[String], y0: &State, t_end: f64) -> Result<ExactFn> {
+    let n = scope.vars.len();
+    if e.len() != n {
+        return Err(spec_err(format!(
+            "problem.exact has {} expression(s), expected {n} (one per variable in vars)",
+            e.len()
+        )));
+    }
+    let exact = TimeExprs::new("problem.exact", scope.vars, &scope.params, e).map_err(prefixed)?;
+    let at0 = exact.at(0.0);
+    if let Some(i) = (0..n)
+        .find(|&i| (at0[i] - y0[i]).abs() > 1e-10 * y0[i].abs().max(1.0) || !at0[i].is_finite())
+    {
+        return Err(spec_err(format!(
+            "problem.exact[{i}] at t = 0 is {}, but problem.y0[{i}] = {}",
+            at0[i], y0[i]
+        )));
+    }
+    let value = exact.at(t_end);
+    if let Some(i) = value.iter().position(|x| !x.is_finite()) {
+        return Err(spec_err(format!(
+            "problem.exact[{i}] is not finite at t_end = {t_end}"
+        )));
+    }
+    Ok(Box::new(move |t| {
+        let y = exact.at(t);
+        match y.iter().position(|x| !x.is_finite()) {
+            Some(i) => Err(spec_err(format!(
+                "problem.exact[{i}] is not finite at t = {t}"
+            ))),
+            None => Ok(y),
+        }
+    }))
 }
 
 /// The 1-based line of the spec text that a content error points at: the
@@ -970,27 +1042,8 @@ impl OrderSpec {
     pub(crate) fn prepare(&self) -> Result<Prepared> {
         let problem = self.problem.build()?;
         let steps = &self.study.steps;
-        if steps.contains(&0) {
-            return Err(spec_err("study.steps must be positive (found 0)"));
-        }
-        if let Some(&n) = steps.iter().find(|&&n| n > MAX_STEPS_PER_LEVEL) {
-            return Err(spec_err(format!(
-                "study.steps = {n} exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level"
-            )));
-        }
-        if steps.len() < 2 || steps.windows(2).any(|w| w[1] <= w[0]) {
-            return Err(spec_err(format!(
-                "study.steps = {steps:?}: need at least 2 levels, strictly increasing"
-            )));
-        }
-        let mut dy = State::zeros(problem.y0.len());
-        problem.system.rhs(0.0, &problem.y0, &mut dy);
-        if let Some(i) = dy.iter().position(|x| !x.is_finite()) {
-            return Err(spec_err(format!(
-                "problem: the right-hand side is not finite at t = 0, y = y0 (component {i} is {}): no method or reference can start",
-                dy[i]
-            )));
-        }
+        check_steps(steps)?;
+        check_start(&problem)?;
         let measure = self.study.measure(problem.t_end)?;
         for &n in steps {
             measure
@@ -1003,37 +1056,7 @@ impl OrderSpec {
         }
         // Check every method before the first (possibly long) run.
         for spec in methods {
-            if let Some(tols) = &spec.tols {
-                if tols.len() < 2 || tols.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
-                    return Err(spec_err(format!(
-                        "method.tols = {tols:?}: need at least 2 finite positive tolerances"
-                    )));
-                }
-                if tols.windows(2).any(|w| w[1] >= w[0]) {
-                    return Err(spec_err(format!(
-                        "method.tols = {tols:?}: must be strictly decreasing (a refinement ladder)"
-                    )));
-                }
-            }
-            let m = method(spec, &problem, &measure)?;
-            let finest = steps.last().copied().unwrap_or(0);
-            if finest.saturating_mul(m.replicas) > MAX_STEPS_PER_LEVEL {
-                return Err(spec_err(format!(
-                    "method.seeds = {}: {} seeds × {finest} steps exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
-                    m.replicas, m.replicas
-                )));
-            }
-            let sub = spec.sub_steps.unwrap_or(1);
-            if finest.saturating_mul(m.replicas).saturating_mul(sub) > MAX_STEPS_PER_LEVEL {
-                return Err(spec_err(format!(
-                    "method.sub_steps = {sub}: {sub} sub-steps × {finest} steps{} exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
-                    if m.replicas > 1 {
-                        format!(" × {} seeds", m.replicas)
-                    } else {
-                        String::new()
-                    }
-                )));
-            }
+            check_method(spec, &problem, &measure, steps)?;
         }
         let tol = self.study.reference_tol.unwrap_or(REFERENCE_TOL);
         if !(tol.is_finite() && (1e-13..=1e-6).contains(&tol)) {
@@ -1059,6 +1082,81 @@ impl OrderSpec {
             reference,
         })
     }
+}
+
+/// `study.steps`: positive, within [`MAX_STEPS_PER_LEVEL`], at least two
+/// levels, strictly increasing.
+fn check_steps(steps: &[usize]) -> Result<()> {
+    if steps.contains(&0) {
+        return Err(spec_err("study.steps must be positive (found 0)"));
+    }
+    if let Some(&n) = steps.iter().find(|&&n| n > MAX_STEPS_PER_LEVEL) {
+        return Err(spec_err(format!(
+            "study.steps = {n} exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level"
+        )));
+    }
+    if steps.len() < 2 || steps.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(spec_err(format!(
+            "study.steps = {steps:?}: need at least 2 levels, strictly increasing"
+        )));
+    }
+    Ok(())
+}
+
+/// The right-hand side is finite at `(0, y0)`, where every run starts.
+fn check_start(problem: &BuiltProblem) -> Result<()> {
+    let mut dy = State::zeros(problem.y0.len());
+    problem.system.rhs(0.0, &problem.y0, &mut dy);
+    if let Some(i) = dy.iter().position(|x| !x.is_finite()) {
+        return Err(spec_err(format!(
+            "problem: the right-hand side is not finite at t = 0, y = y0 (component {i} is {}): no method or reference can start",
+            dy[i]
+        )));
+    }
+    Ok(())
+}
+
+/// A `[method]` builds on `problem`, its tolerance ladder is a refinement,
+/// and its finest level (× seeds × sub-steps) is within
+/// [`MAX_STEPS_PER_LEVEL`].
+fn check_method(
+    spec: &MethodSpec,
+    problem: &BuiltProblem,
+    measure: &ErrorMeasure,
+    steps: &[usize],
+) -> Result<()> {
+    if let Some(tols) = &spec.tols {
+        if tols.len() < 2 || tols.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
+            return Err(spec_err(format!(
+                "method.tols = {tols:?}: need at least 2 finite positive tolerances"
+            )));
+        }
+        if tols.windows(2).any(|w| w[1] >= w[0]) {
+            return Err(spec_err(format!(
+                "method.tols = {tols:?}: must be strictly decreasing (a refinement ladder)"
+            )));
+        }
+    }
+    let m = method(spec, problem, measure)?;
+    let finest = steps.last().copied().unwrap_or(0);
+    if finest.saturating_mul(m.replicas) > MAX_STEPS_PER_LEVEL {
+        return Err(spec_err(format!(
+            "method.seeds = {}: {} seeds × {finest} steps exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
+            m.replicas, m.replicas
+        )));
+    }
+    let sub = spec.sub_steps.unwrap_or(1);
+    if finest.saturating_mul(m.replicas).saturating_mul(sub) > MAX_STEPS_PER_LEVEL {
+        return Err(spec_err(format!(
+            "method.sub_steps = {sub}: {sub} sub-steps × {finest} steps{} exceeds the cap of {MAX_STEPS_PER_LEVEL} steps per level",
+            if m.replicas > 1 {
+                format!(" × {} seeds", m.replicas)
+            } else {
+                String::new()
+            }
+        )));
+    }
+    Ok(())
 }
 
 /// A study ready to run: problem, error measure and reference.

@@ -313,43 +313,13 @@ fn schedule_explanation(
     d: Option<&DiscretizationSpec>,
 ) -> ScheduleExplanation {
     let base = d.map_or(f64::NAN, |d| d.h);
-    let h = |k: usize| schedule.h_at(base, k);
-    type Values = Box<dyn Fn(usize) -> (Option<f64>, Option<f64>)>;
     let same: Values = Box::new(move |_| (None, None));
     let (lr_k, values): (String, Values) = match t.method.as_str() {
         "sgd" | "implicit_sgd" | "rk4_gradient_flow" => (
             "lr_k = h_k".into(),
             Box::new(|_| (Some(f64::NAN), None)),
         ),
-        "momentum" => {
-            let gamma = f.and_then(|f| f.friction).unwrap_or(f64::NAN);
-            let scheme = d
-                .and_then(|d| HeavyBallScheme::from_name(&d.scheme).ok())
-                .unwrap_or(HeavyBallScheme::ExactFriction);
-            let text = match scheme {
-                HeavyBallScheme::SemiImplicitEuler => {
-                    format!("lr_k = h_k², momentum_k = (1 − {gamma}·h_k)·h_k/h_(k−1)")
-                }
-                HeavyBallScheme::ExactFriction => {
-                    format!("lr_k = h_k², momentum_k = e^(−{gamma}·h_k)·h_k/h_(k−1)")
-                }
-                HeavyBallScheme::ForwardFriction => format!(
-                    "lr_k = h_k²/(1 + {gamma}·h_k), momentum_k = h_k/((1 + {gamma}·h_k)·h_(k−1))"
-                ),
-            };
-            let s = schedule.clone();
-            (
-                format!(
-                    "{text} (x_(k+1) = x_k − lr_k·∇f(x_k) + momentum_k·(x_k − x_(k−1)): the velocity is (x_k − x_(k−1))/h_(k−1))"
-                ),
-                Box::new(move |k| {
-                    let hk = s.h_at(base, k);
-                    let (phi, kappa) = scheme.factors(gamma, hk);
-                    let momentum = (k > 0).then(|| phi * hk / s.h_at(base, k - 1));
-                    (Some(kappa * hk), momentum)
-                }),
-            )
-        }
+        "momentum" => momentum_schedule(schedule, base, f, d),
         "adam" | "adamw" => {
             let (a, b) = f.map_or((f64::NAN, f64::NAN), |f| {
                 (f.a.unwrap_or(f64::NAN), f.b.unwrap_or(f64::NAN))
@@ -384,11 +354,12 @@ fn schedule_explanation(
     let steps = (0..5)
         .map(|k| {
             let (lr, momentum) = values(k);
+            let h = schedule.h_at(base, k);
             ScheduledStep {
                 k,
-                h: h(k),
+                h,
                 // NaN marks "lr_k = h_k".
-                lr: lr.map(|v| if v.is_nan() { h(k) } else { v }),
+                lr: lr.map(|v| if v.is_nan() { h } else { v }),
                 momentum,
             }
         })
@@ -398,6 +369,69 @@ fn schedule_explanation(
         h_k: format!("{} with h = {base}", schedule.formula()),
         lr_k: tidy_numbers(&lr_k),
         steps,
+    }
+}
+
+/// The textbook values of a scheduled step, `k ↦ (lr_k, momentum_k)`
+/// (`lr_k` NaN: equal to `h_k`).
+type Values = Box<dyn Fn(usize) -> (Option<f64>, Option<f64>)>;
+
+/// Momentum under a schedule: `lr_k` and `momentum_k` of the heavy-ball
+/// scheme at `h_k` (the velocity is `(x_k − x_(k−1))/h_(k−1)`).
+fn momentum_schedule(
+    schedule: &Schedule,
+    base: f64,
+    f: Option<&FlowSpec>,
+    d: Option<&DiscretizationSpec>,
+) -> (String, Values) {
+    let gamma = f.and_then(|f| f.friction).unwrap_or(f64::NAN);
+    let scheme = d
+        .and_then(|d| HeavyBallScheme::from_name(&d.scheme).ok())
+        .unwrap_or(HeavyBallScheme::ExactFriction);
+    let text = match scheme {
+        HeavyBallScheme::SemiImplicitEuler => {
+            format!("lr_k = h_k², momentum_k = (1 − {gamma}·h_k)·h_k/h_(k−1)")
+        }
+        HeavyBallScheme::ExactFriction => {
+            format!("lr_k = h_k², momentum_k = e^(−{gamma}·h_k)·h_k/h_(k−1)")
+        }
+        HeavyBallScheme::ForwardFriction => {
+            format!("lr_k = h_k²/(1 + {gamma}·h_k), momentum_k = h_k/((1 + {gamma}·h_k)·h_(k−1))")
+        }
+    };
+    let s = schedule.clone();
+    (
+        format!(
+            "{text} (x_(k+1) = x_k − lr_k·∇f(x_k) + momentum_k·(x_k − x_(k−1)): the velocity is (x_k − x_(k−1))/h_(k−1))"
+        ),
+        Box::new(move |k| {
+            let hk = s.h_at(base, k);
+            let (phi, kappa) = scheme.factors(gamma, hk);
+            let momentum = (k > 0).then(|| phi * hk / s.h_at(base, k - 1));
+            (Some(kappa * hk), momentum)
+        }),
+    )
+}
+
+/// The caveat of an explanation: a generated optimizer (classic or with
+/// no textbook equivalent), or a textbook-only method (`no_flow`).
+fn explanation_note(no_flow: bool, method: &str, classic: bool) -> Option<String> {
+    match (no_flow, method) {
+        (false, "generated") if classic => Some(
+            "a generated optimizer (scheme on flow) that is a classic method with no [textbook] form in splitflow (see `classic`)"
+                .into(),
+        ),
+        (false, "generated") => Some(
+            "no textbook equivalent: a generated optimizer (scheme on flow); the update is the scheme's one-step map"
+                .into(),
+        ),
+        (false, _) => None,
+        (true, "ssa1" | "ssa2" | "svrg") => Some(format!(
+            "{method} is a splitting scheme (see the derivation); the ODE-form spec does not describe splittings, so only the textbook form is given"
+        )),
+        (true, _) => Some(format!(
+            "{method} has no clean ODE derivation; it is implemented as the stated recursion"
+        )),
     }
 }
 
@@ -579,7 +613,8 @@ pub(crate) fn decay(field: &str, v: &Option<String>) -> Result<DecayScheme> {
     }
 }
 
-fn required(field: &str, v: Option<f64>, method: &str) -> Result<f64> {
+/// `field`, which `method` needs.
+pub(crate) fn required(field: &str, v: Option<f64>, method: &str) -> Result<f64> {
     v.ok_or_else(|| Error::invalid(field, "missing", &format!("{method} needs `{field}`")))
 }
 
@@ -745,21 +780,7 @@ impl OptimizerSpec {
     /// As [`build`](Self::build).
     pub fn explain(&self) -> Result<Explanation> {
         if let Some(schedule) = &self.schedule {
-            let scheduled = self.scheduled(schedule)?;
-            let mut e = OptimizerSpec {
-                schedule: None,
-                ..self.clone()
-            }
-            .explain()?;
-            e.derivation = tidy_numbers(&scheduled.derivation());
-            e.schedule = Some(schedule_explanation(
-                schedule,
-                scheduled.schedule(),
-                &e.textbook,
-                e.flow.as_ref(),
-                e.discretization.as_ref(),
-            ));
-            return Ok(e);
+            return self.explain_scheduled(schedule);
         }
         let opt = self.build()?;
         let textbook = self.textbook_form(opt.as_ref())?;
@@ -789,25 +810,7 @@ impl OptimizerSpec {
             (Some(f), Some(d)) if generated.is_some() => classic_method(f, d),
             _ => None,
         };
-        let note = match (flow.is_none(), textbook.method.as_str()) {
-            (false, "generated") if classic.is_some() => Some(
-                "a generated optimizer (scheme on flow) that is a classic method with no [textbook] form in splitflow (see `classic`)"
-                    .into(),
-            ),
-            (false, "generated") => Some(
-                "no textbook equivalent: a generated optimizer (scheme on flow); the update is the scheme's one-step map"
-                    .into(),
-            ),
-            (false, _) => None,
-            (true, "ssa1" | "ssa2" | "svrg") => Some(format!(
-                "{} is a splitting scheme (see the derivation); the ODE-form spec does not describe splittings, so only the textbook form is given",
-                textbook.method
-            )),
-            (true, _) => Some(format!(
-                "{} has no clean ODE derivation; it is implemented as the stated recursion",
-                textbook.method
-            )),
-        };
+        let note = explanation_note(flow.is_none(), &textbook.method, classic.is_some());
         Ok(Explanation {
             summary: format!("{}: {}", textbook.method, params.join(", ")),
             derivation: tidy_numbers(&opt.derivation()),
@@ -819,6 +822,26 @@ impl OptimizerSpec {
             schedule: None,
             classic,
         })
+    }
+
+    /// The explanation of the spec without its schedule, with the
+    /// scheduled derivation and the schedule explained.
+    fn explain_scheduled(&self, schedule: &ScheduleSpec) -> Result<Explanation> {
+        let scheduled = self.scheduled(schedule)?;
+        let mut e = OptimizerSpec {
+            schedule: None,
+            ..self.clone()
+        }
+        .explain()?;
+        e.derivation = tidy_numbers(&scheduled.derivation());
+        e.schedule = Some(schedule_explanation(
+            schedule,
+            scheduled.schedule(),
+            &e.textbook,
+            e.flow.as_ref(),
+            e.discretization.as_ref(),
+        ));
+        Ok(e)
     }
 
     /// The spec as a [`GeneratedOptimizer`](super::GeneratedOptimizer) with
@@ -890,164 +913,199 @@ impl OptimizerSpec {
     }
 }
 
+/// A builder of the fused optimizer of one flow kind from its ODE form.
+type OdeBuilder = fn(&FlowSpec, &DiscretizationSpec) -> Result<Box<dyn Optimizer>>;
+
+/// The flow kinds with a fused (classic) optimizer, and its builder.
+const ODE_BUILDERS: [(&str, OdeBuilder); 5] = [
+    ("gradient", build_gradient),
+    ("heavy_ball", build_heavy_ball),
+    ("rmsprop", build_rmsprop),
+    ("adam", build_adam),
+    ("adagrad", build_adagrad),
+];
+
 fn build_ode(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
     if super::generated::from_spec::is_generated(f, d) {
         return Ok(Box::new(super::generated::from_spec::build(f, d)?));
     }
-    let h = d.h;
+    match ODE_BUILDERS.iter().find(|(kind, _)| *kind == f.kind) {
+        Some((_, build)) => build(f, d),
+        None => Err(unbuilt_flow_kind(&f.kind)),
+    }
+}
+
+/// The error for a flow kind that has no builder: unknown (the registry's
+/// error), or registered but not built.
+pub(crate) fn unbuilt_flow_kind(kind: &str) -> Error {
+    super::generated::flow_entry(kind).err().unwrap_or_else(|| {
+        Error::invalid(
+            "kind",
+            format!("{kind:?}"),
+            "registered in FLOW_KINDS but not built here",
+        )
+    })
+}
+
+/// The error of a heavy ball with neither or both frictions.
+pub(crate) fn friction_missing() -> Error {
+    Error::invalid(
+        "friction",
+        "missing",
+        "heavy_ball needs exactly one of `friction` (γ) or `vanishing_r` (r/t)",
+    )
+}
+
+/// The discretization of a fused flow uses only `allowed` keys.
+fn no_extra(f: &FlowSpec, d: &DiscretizationSpec, allowed: &[&str]) -> Result<()> {
+    only_keys(d, allowed, &format!("the {} flow's discretization", f.kind))
+}
+
+/// The moment flows (rmsprop, adam, adagrad) have one fused scheme.
+fn explicit_only(d: &DiscretizationSpec, kind: &str) -> Result<()> {
     let scheme = d.scheme.as_str();
-    let explicit_only = |kind: &str| -> Result<()> {
-        if scheme == "explicit_euler" {
-            Ok(())
-        } else {
-            Err(Error::invalid(
+    if scheme == "explicit_euler" {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "scheme",
+            format!("{scheme:?}"),
+            &format!("the {kind} flow is discretized by explicit_euler (moments first)"),
+        ))
+    }
+}
+
+/// Gradient descent: explicit or implicit Euler or RK4 on θ' = −∇f(θ).
+fn build_gradient(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(f, &["kind"], "the gradient flow")?;
+    no_extra(f, d, &["scheme", "h"])?;
+    let scheme = d.scheme.as_str();
+    let s = match scheme {
+        "explicit_euler" => GradientScheme::ExplicitEuler,
+        "implicit_euler" => GradientScheme::ImplicitEuler(ImplicitOptions::default()),
+        "rk4" => GradientScheme::Rk4,
+        _ => {
+            return Err(Error::invalid(
                 "scheme",
                 format!("{scheme:?}"),
-                &format!("the {kind} flow is discretized by explicit_euler (moments first)"),
-            ))
+                "gradient flow schemes: explicit_euler, implicit_euler, rk4",
+            ));
         }
     };
-    let no_extra = |allowed: &[&str]| -> Result<()> {
-        only_keys(d, allowed, &format!("the {} flow's discretization", f.kind))
+    Ok(Box::new(GradientDescent::from_ode(s, d.h)?))
+}
+
+/// Momentum or NAG: the heavy ball with constant friction γ (gradient at
+/// the current point or looked ahead), or Nesterov's vanishing friction r/t.
+fn build_heavy_ball(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(
+        f,
+        &["kind", "friction", "vanishing_r"],
+        "the heavy_ball flow",
+    )?;
+    no_extra(f, d, &["scheme", "h", "gradient_at"])?;
+    let (scheme, h) = (d.scheme.as_str(), d.h);
+    let lookahead = match d.gradient_at.as_deref() {
+        None | Some("current") => false,
+        Some("lookahead") => true,
+        Some(s) => {
+            return Err(Error::invalid(
+                "gradient_at",
+                format!("{s:?}"),
+                "expected \"current\" or \"lookahead\"",
+            ));
+        }
     };
-    match f.kind.as_str() {
-        "gradient" => {
-            only_keys(f, &["kind"], "the gradient flow")?;
-            no_extra(&["scheme", "h"])?;
-            let s = match scheme {
-                "explicit_euler" => GradientScheme::ExplicitEuler,
-                "implicit_euler" => GradientScheme::ImplicitEuler(ImplicitOptions::default()),
-                "rk4" => GradientScheme::Rk4,
-                _ => {
-                    return Err(Error::invalid(
-                        "scheme",
-                        format!("{scheme:?}"),
-                        "gradient flow schemes: explicit_euler, implicit_euler, rk4",
-                    ));
-                }
-            };
-            Ok(Box::new(GradientDescent::from_ode(s, h)?))
-        }
-        "heavy_ball" => {
-            only_keys(
-                f,
-                &["kind", "friction", "vanishing_r"],
-                "the heavy_ball flow",
-            )?;
-            no_extra(&["scheme", "h", "gradient_at"])?;
-            let lookahead = match d.gradient_at.as_deref() {
-                None | Some("current") => false,
-                Some("lookahead") => true,
-                Some(s) => {
-                    return Err(Error::invalid(
-                        "gradient_at",
-                        format!("{s:?}"),
-                        "expected \"current\" or \"lookahead\"",
-                    ));
-                }
-            };
-            match (f.friction, f.vanishing_r) {
-                (Some(gamma), None) => {
-                    let s = HeavyBallScheme::from_name(scheme)?;
-                    if lookahead {
-                        Ok(Box::new(Nag::from_ode(
-                            NagFriction::Constant { gamma, scheme: s },
-                            h,
-                        )?))
-                    } else {
-                        Ok(Box::new(Momentum::from_ode(gamma, s, h)?))
-                    }
-                }
-                (None, Some(r)) => {
-                    if scheme != "nesterov" {
-                        return Err(Error::invalid(
-                            "scheme",
-                            format!("{scheme:?}"),
-                            "vanishing friction r/t is discretized by \"nesterov\" (look-ahead symplectic Euler)",
-                        ));
-                    }
-                    Ok(Box::new(Nag::from_ode(NagFriction::Vanishing { r }, h)?))
-                }
-                _ => Err(Error::invalid(
-                    "friction",
-                    "missing",
-                    "heavy_ball needs exactly one of `friction` (γ) or `vanishing_r` (r/t)",
-                )),
+    match (f.friction, f.vanishing_r) {
+        (Some(gamma), None) => {
+            let s = HeavyBallScheme::from_name(scheme)?;
+            if lookahead {
+                Ok(Box::new(Nag::from_ode(
+                    NagFriction::Constant { gamma, scheme: s },
+                    h,
+                )?))
+            } else {
+                Ok(Box::new(Momentum::from_ode(gamma, s, h)?))
             }
         }
-        "rmsprop" => {
-            only_keys(
-                f,
-                &["kind", "b", "eps", "eps_placement"],
-                "the rmsprop flow",
-            )?;
-            no_extra(&["scheme", "h"])?;
-            explicit_only("rmsprop")?;
-            let b = required("b", f.b, "the rmsprop flow")?;
-            Ok(Box::new(RmsProp::from_ode(
-                b,
-                f.eps.unwrap_or(1e-8),
-                placement("eps_placement", &f.eps_placement)?,
-                h,
-            )?))
-        }
-        "adam" => {
-            only_keys(
-                f,
-                &["kind", "a", "b", "eps", "eps_placement", "weight_decay"],
-                "the adam flow",
-            )?;
-            no_extra(&["scheme", "h", "decay_scheme"])?;
-            explicit_only("adam")?;
-            let a = required("a", f.a, "the adam flow")?;
-            let b = required("b", f.b, "the adam flow")?;
-            let p = AdamParameters::from_ode(
-                a,
-                b,
-                f.eps.unwrap_or(1e-8),
-                placement("eps_placement", &f.eps_placement)?,
-                h,
-            )?;
-            match f.weight_decay {
-                Some(l) => Ok(Box::new(AdamW::new(
-                    p,
-                    l,
-                    decay("decay_scheme", &d.decay_scheme)?,
-                )?)),
-                None => {
-                    if d.decay_scheme.is_some() {
-                        return Err(Error::invalid(
-                            "decay_scheme",
-                            "given",
-                            "only used with flow.weight_decay",
-                        ));
-                    }
-                    Ok(Box::new(Adam::textbook(p)?))
-                }
+        (None, Some(r)) => {
+            if scheme != "nesterov" {
+                return Err(Error::invalid(
+                    "scheme",
+                    format!("{scheme:?}"),
+                    "vanishing friction r/t is discretized by \"nesterov\" (look-ahead symplectic Euler)",
+                ));
             }
+            Ok(Box::new(Nag::from_ode(NagFriction::Vanishing { r }, h)?))
         }
-        "adagrad" => {
-            only_keys(f, &["kind", "eps", "eps_placement"], "the adagrad flow")?;
-            no_extra(&["scheme", "h"])?;
-            explicit_only("adagrad")?;
-            // Default ε̃: that of PyTorch's textbook ε = 1e-10 at lr = √h
-            // (ε̃ = 0 would divide 0 by 0 where a gradient coordinate vanishes).
-            let place = placement("eps_placement", &f.eps_placement)?;
-            let eps = f
-                .eps
-                .unwrap_or_else(|| AdaGrad::eps_tilde(AdaGrad::DEFAULT_EPS, place, h.sqrt()));
-            Ok(Box::new(AdaGrad::from_ode(eps, place, h)?))
-        }
-        _ => Err(super::generated::flow_entry(&f.kind)
-            .err()
-            .unwrap_or_else(|| {
-                Error::invalid(
-                    "kind",
-                    format!("{:?}", f.kind),
-                    "registered in FLOW_KINDS but not built here",
-                )
-            })),
+        _ => Err(friction_missing()),
     }
+}
+
+/// RMSProp: explicit Euler, moments first, on the rmsprop flow.
+fn build_rmsprop(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(
+        f,
+        &["kind", "b", "eps", "eps_placement"],
+        "the rmsprop flow",
+    )?;
+    no_extra(f, d, &["scheme", "h"])?;
+    explicit_only(d, "rmsprop")?;
+    let b = required("b", f.b, "the rmsprop flow")?;
+    Ok(Box::new(RmsProp::from_ode(
+        b,
+        f.eps.unwrap_or(1e-8),
+        placement("eps_placement", &f.eps_placement)?,
+        d.h,
+    )?))
+}
+
+/// Adam, or AdamW with the decay flow θ' = −λθ.
+fn build_adam(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(
+        f,
+        &["kind", "a", "b", "eps", "eps_placement", "weight_decay"],
+        "the adam flow",
+    )?;
+    no_extra(f, d, &["scheme", "h", "decay_scheme"])?;
+    explicit_only(d, "adam")?;
+    let a = required("a", f.a, "the adam flow")?;
+    let b = required("b", f.b, "the adam flow")?;
+    let p = AdamParameters::from_ode(
+        a,
+        b,
+        f.eps.unwrap_or(1e-8),
+        placement("eps_placement", &f.eps_placement)?,
+        d.h,
+    )?;
+    match f.weight_decay {
+        Some(l) => Ok(Box::new(AdamW::new(
+            p,
+            l,
+            decay("decay_scheme", &d.decay_scheme)?,
+        )?)),
+        None if d.decay_scheme.is_some() => Err(Error::invalid(
+            "decay_scheme",
+            "given",
+            "only used with flow.weight_decay",
+        )),
+        None => Ok(Box::new(Adam::textbook(p)?)),
+    }
+}
+
+/// AdaGrad: explicit Euler, accumulator first, on the adagrad flow.
+fn build_adagrad(f: &FlowSpec, d: &DiscretizationSpec) -> Result<Box<dyn Optimizer>> {
+    only_keys(f, &["kind", "eps", "eps_placement"], "the adagrad flow")?;
+    no_extra(f, d, &["scheme", "h"])?;
+    explicit_only(d, "adagrad")?;
+    let h = d.h;
+    // Default ε̃: that of PyTorch's textbook ε = 1e-10 at lr = √h
+    // (ε̃ = 0 would divide 0 by 0 where a gradient coordinate vanishes).
+    let place = placement("eps_placement", &f.eps_placement)?;
+    let eps = f
+        .eps
+        .unwrap_or_else(|| AdaGrad::eps_tilde(AdaGrad::DEFAULT_EPS, place, h.sqrt()));
+    Ok(Box::new(AdaGrad::from_ode(eps, place, h)?))
 }
 
 /// When `text` is an order-lab spec (a `[problem]`, `[study]` or
@@ -1115,27 +1173,7 @@ fn ode_form(t: &TextbookSpec) -> Result<Option<(FlowSpec, DiscretizationSpec)>> 
     Ok(Some(match t.method.as_str() {
         "sgd" => (flow("gradient"), disc("explicit_euler", lr)),
         "implicit_sgd" => (flow("gradient"), disc("implicit_euler", lr)),
-        "momentum" | "nag" => {
-            if let Some(r) = t.vanishing_r {
-                let f = FlowSpec {
-                    vanishing_r: Some(r),
-                    ..flow("heavy_ball")
-                };
-                (f, disc("nesterov", lr.sqrt()))
-            } else {
-                let mu = t.momentum.unwrap_or(0.0);
-                let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, mu)?;
-                let f = FlowSpec {
-                    friction: Some(gamma),
-                    ..flow("heavy_ball")
-                };
-                let mut d = disc(scheme.as_str(), h);
-                if t.method == "nag" {
-                    d.gradient_at = Some("lookahead".into());
-                }
-                (f, d)
-            }
-        }
+        "momentum" | "nag" => heavy_ball_form(t, lr)?,
         "rmsprop" => {
             let rho = t.rho.unwrap_or(f64::NAN);
             let f = FlowSpec {
@@ -1172,6 +1210,43 @@ fn ode_form(t: &TextbookSpec) -> Result<Option<(FlowSpec, DiscretizationSpec)>> 
         }
         _ => return Ok(None),
     }))
+}
+
+/// The ODE form of momentum or NAG with learning rate `lr`: the heavy
+/// ball with vanishing friction (Nesterov's r/t), or with the friction and
+/// scheme whose step reproduces (lr, momentum); NAG looks ahead.
+fn heavy_ball_form(t: &TextbookSpec, lr: f64) -> Result<(FlowSpec, DiscretizationSpec)> {
+    let flow = FlowSpec {
+        kind: "heavy_ball".into(),
+        ..Default::default()
+    };
+    if let Some(r) = t.vanishing_r {
+        let f = FlowSpec {
+            vanishing_r: Some(r),
+            ..flow
+        };
+        let d = DiscretizationSpec {
+            scheme: "nesterov".into(),
+            h: lr.sqrt(),
+            ..Default::default()
+        };
+        return Ok((f, d));
+    }
+    let mu = t.momentum.unwrap_or(0.0);
+    let (scheme, gamma, h) = HeavyBallScheme::for_textbook(lr, mu)?;
+    let f = FlowSpec {
+        friction: Some(gamma),
+        ..flow
+    };
+    let mut d = DiscretizationSpec {
+        scheme: scheme.as_str().into(),
+        h,
+        ..Default::default()
+    };
+    if t.method == "nag" {
+        d.gradient_at = Some("lookahead".into());
+    }
+    Ok((f, d))
 }
 
 #[cfg(test)]

@@ -236,33 +236,32 @@ pub fn merge(shards: Vec<Report>) -> Result<Report> {
             "not a shard (no --shard)",
         ));
     };
+    check_shards(&shards, first, n)?;
+    options.shard = None;
+    let experiments = super::jobs::experiment_names(&selection, &options)
+        .into_iter()
+        .filter_map(|name| merge_experiment(&name, &shards))
+        .collect();
+    Ok(Report {
+        selection,
+        options,
+        experiments,
+    })
+}
+
+/// Every shard is of the sweep of `first` (`n` shards), and each shard
+/// `1…n` is there once.
+fn check_shards(shards: &[Report], first: &Report, n: usize) -> Result<()> {
     let mut seen = vec![false; n];
-    for s in &shards {
-        let (a, b) = (&s.options, &options);
-        let what = if a.protocol != b.protocol {
-            Some("protocol")
-        } else if a.quick != b.quick {
-            Some("problem sizes (--quick)")
-        } else if a.seed != b.seed || a.seeds != b.seeds {
-            Some("seeds")
-        } else if s.selection != selection
-            || a.mnist != b.mnist
-            || a.fashion_mnist != b.fashion_mnist
-        {
-            Some("experiments")
-        } else if a.shard.map(|s| s.n) != Some(n) {
-            Some("shard count")
-        } else {
-            None
-        };
-        if let Some(what) = what {
+    for s in shards {
+        if let Some(what) = sweep_difference(s, first, n) {
             return Err(Error::invalid(
                 "shards",
                 what,
                 "the shards are of different sweeps",
             ));
         }
-        let k = a.shard.expect("checked above").k;
+        let k = s.options.shard.expect("checked above").k;
         if std::mem::replace(&mut seen[k - 1], true) {
             return Err(Error::invalid("shards", format!("{k}/{n}"), "given twice"));
         }
@@ -274,49 +273,69 @@ pub fn merge(shards: Vec<Report>) -> Result<Report> {
             "missing",
         ));
     }
-    options.shard = None;
-    // Every run's place in the unsharded order: (seed, α, method) within an
-    // experiment, as the sweep enumerates them.
-    let grid_pos = |e: &Experiment, r: &Run| {
-        let a = e
-            .protocol
-            .grid
-            .iter()
-            .position(|&a| a == r.alpha)
-            .unwrap_or(usize::MAX);
-        let m = usize::from(r.method != "sgd");
-        (r.seed, a, m)
-    };
-    let mut experiments: Vec<Experiment> = Vec::new();
-    for name in super::jobs::experiment_names(&selection, &options) {
-        let mut merged: Option<Experiment> = None;
-        for s in &shards {
-            for e in s.experiments.iter().filter(|e| e.name == name) {
-                let m = merged.get_or_insert_with(|| Experiment {
-                    runs: Vec::new(),
-                    histories: Vec::new(),
-                    factorization_seconds: 0.0,
-                    ..e.clone()
-                });
-                m.factorization_seconds += e.factorization_seconds;
-                m.runs.extend(e.runs.iter().cloned());
-                m.histories.extend(e.histories.iter().cloned());
-            }
-        }
-        if let Some(mut e) = merged {
-            let mut order: Vec<usize> = (0..e.runs.len()).collect();
-            order.sort_by_key(|&i| grid_pos(&e, &e.runs[i]));
-            e.runs = order.iter().map(|&i| e.runs[i].clone()).collect();
-            if e.histories.len() == order.len() {
-                e.histories = order.iter().map(|&i| e.histories[i].clone()).collect();
-            }
-            e.summarize();
-            experiments.push(e);
+    Ok(())
+}
+
+/// What makes shard `s` part of another sweep than `first` (of `n`
+/// shards), if anything.
+fn sweep_difference(s: &Report, first: &Report, n: usize) -> Option<&'static str> {
+    let (a, b) = (&s.options, &first.options);
+    if a.protocol != b.protocol {
+        Some("protocol")
+    } else if a.quick != b.quick {
+        Some("problem sizes (--quick)")
+    } else if a.seed != b.seed || a.seeds != b.seeds {
+        Some("seeds")
+    } else if s.selection != first.selection
+        || a.mnist != b.mnist
+        || a.fashion_mnist != b.fashion_mnist
+    {
+        Some("experiments")
+    } else if a.shard.map(|s| s.n) != Some(n) {
+        Some("shard count")
+    } else {
+        None
+    }
+}
+
+/// The experiment `name` over all shards: its runs (and histories) in the
+/// unsharded order, factorization times added up, summarized again;
+/// `None` when no shard has it.
+fn merge_experiment(name: &str, shards: &[Report]) -> Option<Experiment> {
+    let mut merged: Option<Experiment> = None;
+    for s in shards {
+        for e in s.experiments.iter().filter(|e| e.name == name) {
+            let m = merged.get_or_insert_with(|| Experiment {
+                runs: Vec::new(),
+                histories: Vec::new(),
+                factorization_seconds: 0.0,
+                ..e.clone()
+            });
+            m.factorization_seconds += e.factorization_seconds;
+            m.runs.extend(e.runs.iter().cloned());
+            m.histories.extend(e.histories.iter().cloned());
         }
     }
-    Ok(Report {
-        selection,
-        options,
-        experiments,
-    })
+    let mut e = merged?;
+    let mut order: Vec<usize> = (0..e.runs.len()).collect();
+    order.sort_by_key(|&i| sweep_position(&e, &e.runs[i]));
+    e.runs = order.iter().map(|&i| e.runs[i].clone()).collect();
+    if e.histories.len() == order.len() {
+        e.histories = order.iter().map(|&i| e.histories[i].clone()).collect();
+    }
+    e.summarize();
+    Some(e)
+}
+
+/// A run's place in the unsharded order: (seed, α, method) within an
+/// experiment, as the sweep enumerates them.
+fn sweep_position(e: &Experiment, r: &Run) -> (u64, usize, usize) {
+    let a = e
+        .protocol
+        .grid
+        .iter()
+        .position(|&a| a == r.alpha)
+        .unwrap_or(usize::MAX);
+    let m = usize::from(r.method != "sgd");
+    (r.seed, a, m)
 }

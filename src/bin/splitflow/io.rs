@@ -187,6 +187,22 @@ pub(crate) fn check_plot_output(plot: Option<&Path>) -> Result<Option<(&Path, Pa
     Ok(Some((path, csv)))
 }
 
+/// The input and checked outputs of a study command (`order`,
+/// `work-precision`): the spec's text, the `--plot` output with its CSV
+/// ([`check_plot_output`]), and the `--csv` table, checked before any work.
+pub(crate) fn study_input<'a>(
+    spec: &Path,
+    plot: Option<&'a Path>,
+    csv: Option<&Path>,
+) -> Result<(String, Option<(&'a Path, PathBuf)>)> {
+    let text = read_input("SPEC", spec)?;
+    let plot_csv = check_plot_output(plot)?;
+    if let Some(path) = csv {
+        check_output_file("--csv", path)?;
+    }
+    Ok((text, plot_csv))
+}
+
 /// Prints where the table (`--csv`) and the plot with its data beside it
 /// (`--plot`) were written, after a report.
 pub(crate) fn say_written(table: Option<&Path>, plot: Option<&(&Path, PathBuf)>) -> Result<()> {

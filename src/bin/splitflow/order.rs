@@ -9,7 +9,7 @@ use splitflow::convergence::spec::{OrderOutcome, OrderSpec, StudyKind};
 use splitflow::optimizers::{Optimizer, OptimizerSpec, OrderObjective, order_study};
 use splitflow::{Error, Result};
 
-use crate::io::{check_output_file, check_plot_output, read_input, say_written, write};
+use crate::io::{say_written, study_input, write};
 use crate::{say, to_json};
 
 /// Arguments of `splitflow order`.
@@ -95,11 +95,7 @@ fn optimizer_outcome(spec: &OptimizerSpec, s: &OptimizerStudy) -> Result<OrderOu
 
 /// Runs the study, prints a table or JSON, and optionally plots it.
 pub(crate) fn run(a: &OrderArgs) -> Result<()> {
-    let text = read_input("SPEC", &a.spec)?;
-    let plot_csv = check_plot_output(a.plot.as_deref())?;
-    if let Some(path) = &a.csv {
-        check_output_file("--csv", path)?;
-    }
+    let (text, plot_csv) = study_input(&a.spec, a.plot.as_deref(), a.csv.as_deref())?;
     let outcome = match OptimizerSpec::parse(&text) {
         Ok(opt) => optimizer_outcome(&opt, &a.optimizer_study())?,
         Err(_) => {

@@ -344,7 +344,30 @@ fn sweep(exp: &Experiment) -> splitflow::plot::Sweep {
     }
 }
 
+/// Prints an experiment: its protocol, a table of its runs (or of the
+/// per-(method, α) summaries over several seeds), each method's best α and
+/// the time to target.
 pub(crate) fn print_experiment(exp: &Experiment) -> Result<()> {
+    print_protocol(exp)?;
+    if exp.seeds() > 1 {
+        print_summaries(exp)?;
+    } else {
+        print_runs(exp)?;
+    }
+    for method in ["sgd", "splitting"] {
+        if let Some(b) = exp.best(method) {
+            say!(
+                "   best {method}: {:.1} iterations at alpha = {:.3e}",
+                b.mean,
+                b.alpha
+            )?;
+        }
+    }
+    print_time_to_target(exp)
+}
+
+/// The experiment's heading: problem, protocol and target.
+fn print_protocol(exp: &Experiment) -> Result<()> {
     let p = &exp.protocol;
     say!("\n== {}: {}", exp.name, exp.problem)?;
     say!(
@@ -371,79 +394,77 @@ pub(crate) fn print_experiment(exp: &Experiment) -> Result<()> {
         exp.factorization_seconds,
         exp.seeds(),
         exp.replayed_steps()
+    )
+}
+
+/// Several seeds: per (method, α), how many runs reached the target and
+/// their iterations (mean ± std, min, max).
+fn print_summaries(exp: &Experiment) -> Result<()> {
+    say!(
+        "   {:<10} {:>11} {:>9} {:>16} {:>7} {:>7}",
+        "method",
+        "alpha",
+        "reached",
+        "iters mean±std",
+        "min",
+        "max"
     )?;
-    if exp.seeds() > 1 {
+    for s in &exp.summary {
+        let opt = |v: Option<usize>| v.map(|k| k.to_string()).unwrap_or_else(|| "-".into());
+        let ms = if s.converged > 0 {
+            format!("{:.1} ± {:.1}", s.mean, s.std)
+        } else if s.diverged > 0 {
+            "diverged".into()
+        } else {
+            "-".into()
+        };
         say!(
-            "   {:<10} {:>11} {:>9} {:>16} {:>7} {:>7}",
-            "method",
-            "alpha",
-            "reached",
-            "iters mean±std",
-            "min",
-            "max"
+            "   {:<10} {:>11.3e} {:>9} {:>16} {:>7} {:>7}",
+            s.method,
+            s.alpha,
+            format!("{}/{}", s.converged, s.runs),
+            ms,
+            opt(s.min),
+            opt(s.max)
         )?;
-        for s in &exp.summary {
-            let opt = |v: Option<usize>| v.map(|k| k.to_string()).unwrap_or_else(|| "-".into());
-            let ms = if s.converged > 0 {
-                format!("{:.1} ± {:.1}", s.mean, s.std)
-            } else if s.diverged > 0 {
-                "diverged".into()
-            } else {
-                "-".into()
-            };
-            say!(
-                "   {:<10} {:>11.3e} {:>9} {:>16} {:>7} {:>7}",
-                s.method,
-                s.alpha,
-                format!("{}/{}", s.converged, s.runs),
-                ms,
-                opt(s.min),
-                opt(s.max)
-            )?;
-        }
-    } else {
+    }
+    Ok(())
+}
+
+/// One seed: every run with its result, iterations and time.
+fn print_runs(exp: &Experiment) -> Result<()> {
+    say!(
+        "   {:<10} {:>11} {:>10} {:>9} {:>10} {:>12}",
+        "method",
+        "alpha",
+        "result",
+        "iters",
+        "seconds",
+        "us/iter"
+    )?;
+    for r in &exp.runs {
+        let result = if r.converged {
+            "converged"
+        } else if r.diverged {
+            "diverged"
+        } else {
+            "not reached"
+        };
+        let iters = r
+            .iterations
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "-".into());
         say!(
-            "   {:<10} {:>11} {:>10} {:>9} {:>10} {:>12}",
-            "method",
-            "alpha",
-            "result",
-            "iters",
-            "seconds",
-            "us/iter"
+            "   {:<10} {:>11.3e} {:>10} {:>9} {:>10.3} {:>12.2}",
+            r.method,
+            r.alpha,
+            result,
+            iters,
+            r.seconds,
+            r.microseconds_per_iteration
         )?;
-        for r in &exp.runs {
-            let result = if r.converged {
-                "converged"
-            } else if r.diverged {
-                "diverged"
-            } else {
-                "not reached"
-            };
-            let iters = r
-                .iterations
-                .map(|k| k.to_string())
-                .unwrap_or_else(|| "-".into());
-            say!(
-                "   {:<10} {:>11.3e} {:>10} {:>9} {:>10.3} {:>12.2}",
-                r.method,
-                r.alpha,
-                result,
-                iters,
-                r.seconds,
-                r.microseconds_per_iteration
-            )?;
-        }
     }
-    for method in ["sgd", "splitting"] {
-        if let Some(b) = exp.best(method) {
-            say!(
-                "   best {method}: {:.1} iterations at alpha = {:.3e}",
-                b.mean,
-                b.alpha
-            )?;
-        }
-    }
-    print_time_to_target(exp)
+    Ok(())
 }
 
 /// Each method's best time to target, its step and stop-rule parts, and

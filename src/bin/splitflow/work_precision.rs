@@ -8,7 +8,7 @@ use clap::Args;
 use splitflow::Result;
 use splitflow::convergence::spec::OrderSpec;
 
-use crate::io::{check_output_file, check_plot_output, read_input, say_written, write};
+use crate::io::{say_written, study_input, write};
 use crate::{say, to_json};
 
 /// Arguments of `splitflow work-precision`.
@@ -30,11 +30,7 @@ pub(crate) struct WorkPrecisionArgs {
 
 /// Runs the study and prints a table or JSON; writes the CSV and the diagram.
 pub(crate) fn run(a: &WorkPrecisionArgs) -> Result<()> {
-    let text = read_input("SPEC", &a.spec)?;
-    let plot_csv = check_plot_output(a.plot.as_deref())?;
-    if let Some(path) = &a.csv {
-        check_output_file("--csv", path)?;
-    }
+    let (text, plot_csv) = study_input(&a.spec, a.plot.as_deref(), a.csv.as_deref())?;
     let spec = OrderSpec::from_toml(&text)?;
     report(&spec, a.csv.as_deref(), plot_csv.as_ref(), a.json)
 }

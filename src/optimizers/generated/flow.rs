@@ -351,6 +351,7 @@ impl GeneratedFlow {
         whole: bool,
     ) {
         let p = src.dim();
+        let at = FieldAt { t, y, src, whole };
         if Some(j) == self.decay_index() {
             let lambda = self.decay.unwrap_or(0.0);
             for i in 0..p {
@@ -359,63 +360,11 @@ impl GeneratedFlow {
             return;
         }
         match self.kind {
-            FlowKind::Gradient => {
-                let g = src.gradient(y);
-                for i in 0..p {
-                    dy[i] -= g[i];
-                }
-            }
+            FlowKind::Gradient => subtract(dy, &src.gradient(y), p),
             FlowKind::Newton { regularization } => {
-                let d = src.newton_direction(y, regularization);
-                for i in 0..p {
-                    dy[i] -= d[i];
-                }
+                subtract(dy, &src.newton_direction(y, regularization), p)
             }
-            FlowKind::HeavyBall {
-                friction,
-                hessian_damping,
-            } => match j {
-                0 => match friction {
-                    Friction::Constant(gamma) => {
-                        for i in 0..p {
-                            dy[p + i] -= gamma * y[p + i];
-                        }
-                    }
-                    Friction::Vanishing { r } if t == 0.0 => {
-                        // Start at rest: (r/t)v → r·v'(0) = −r∇f/(1 + r)
-                        // for the whole field (so v'(0) = −∇f/(1 + r), as
-                        // flows::HeavyBall); the piece alone sees v = 0.
-                        if whole {
-                            let g = src.gradient(y);
-                            for i in 0..p {
-                                dy[p + i] += r * g[i] / (1.0 + r);
-                            }
-                        }
-                    }
-                    Friction::Vanishing { r } => {
-                        let c = r / t;
-                        for i in 0..p {
-                            dy[p + i] -= c * y[p + i];
-                        }
-                    }
-                },
-                1 => {
-                    let g = src.gradient(y);
-                    for i in 0..p {
-                        dy[p + i] -= g[i];
-                    }
-                    if hessian_damping != 0.0 {
-                        for i in 0..p {
-                            dy[i] -= hessian_damping * g[i];
-                        }
-                    }
-                }
-                _ => {
-                    for i in 0..p {
-                        dy[i] += y[p + i];
-                    }
-                }
-            },
+            FlowKind::HeavyBall { .. } => self.add_heavy_ball_piece(j, &at, dy),
             FlowKind::RmsProp { b, eps, placement } => {
                 let g = src.gradient(y);
                 if j == 0 {
@@ -423,9 +372,7 @@ impl GeneratedFlow {
                         dy[p + i] += b * (g[i] * g[i] - y[p + i]);
                     }
                 } else {
-                    for i in 0..p {
-                        dy[i] -= g[i] / placement.denominator(y[p + i].max(0.0), eps);
-                    }
+                    add_preconditioned_descent(p, &g, y, placement, eps, dy);
                 }
             }
             FlowKind::AdaGrad { eps, placement } => {
@@ -435,43 +382,158 @@ impl GeneratedFlow {
                         dy[p + i] += g[i] * g[i];
                     }
                 } else {
+                    add_preconditioned_descent(p, &g, y, placement, eps, dy);
+                }
+            }
+            FlowKind::Adam { .. } => self.add_adam_piece(j, &at, dy),
+        }
+    }
+
+    /// The heavy ball's pieces: friction (piece 0), the kick `v' = −∇f(x)`
+    /// with the Hessian damping `x' = −β∇f(x)` (piece 1), the drift `x' = v`.
+    fn add_heavy_ball_piece(&self, j: usize, at: &FieldAt, dy: &mut State) {
+        let FlowKind::HeavyBall {
+            friction,
+            hessian_damping,
+        } = self.kind
+        else {
+            return;
+        };
+        let (y, src) = (at.y, at.src);
+        let p = src.dim();
+        match j {
+            0 => add_friction(friction, at, dy),
+            1 => {
+                let g = src.gradient(y);
+                for i in 0..p {
+                    dy[p + i] -= g[i];
+                }
+                if hessian_damping != 0.0 {
                     for i in 0..p {
-                        dy[i] -= g[i] / placement.denominator(y[p + i].max(0.0), eps);
+                        dy[i] -= hessian_damping * g[i];
                     }
                 }
             }
-            FlowKind::Adam {
-                a,
-                b,
-                eps,
-                placement,
-                bias,
-            } => {
-                if j == 0 {
-                    let g = src.gradient(y);
-                    for i in 0..p {
-                        dy[p + i] += a * (g[i] - y[p + i]);
-                        dy[2 * p + i] += b * (g[i] * g[i] - y[2 * p + i]);
-                    }
-                    return;
-                }
-                let (c1, c2) = adam_bias_factors(bias, a, b, t, src);
-                if c1 == 0.0 || c2 == 0.0 {
-                    // t = 0 from m = v = 0: the limits m/c₁ → ∇f, v/c₂ → ∇f².
-                    let g = src.gradient(y);
-                    for i in 0..p {
-                        dy[i] -= g[i] / placement.denominator(g[i] * g[i], eps);
-                    }
-                } else {
-                    let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
-                    for i in 0..p {
-                        let (m, v) = (y[p + i], y[2 * p + i]);
-                        dy[i] -= (m * inv1) / placement.denominator((v * inv2).max(0.0), eps);
-                    }
+            _ => {
+                for i in 0..p {
+                    dy[i] += y[p + i];
                 }
             }
         }
     }
+
+    /// Adam's pieces: the moments `m' = a(g − m)`, `v' = b(g² − v)` (piece
+    /// 0), or the bias-corrected position `θ' = −(m/c₁)/den(v/c₂)`.
+    fn add_adam_piece(&self, j: usize, at: &FieldAt, dy: &mut State) {
+        let FlowKind::Adam {
+            a,
+            b,
+            eps,
+            placement,
+            bias,
+        } = self.kind
+        else {
+            return;
+        };
+        let FieldAt { t, y, src, .. } = *at;
+        let p = src.dim();
+        if j == 0 {
+            let g = src.gradient(y);
+            for i in 0..p {
+                dy[p + i] += a * (g[i] - y[p + i]);
+                dy[2 * p + i] += b * (g[i] * g[i] - y[2 * p + i]);
+            }
+            return;
+        }
+        let (c1, c2) = adam_bias_factors(bias, a, b, t, src);
+        if c1 == 0.0 || c2 == 0.0 {
+            // t = 0 from m = v = 0: the limits m/c₁ → ∇f, v/c₂ → ∇f².
+            let g = src.gradient(y);
+            for i in 0..p {
+                dy[i] -= g[i] / placement.denominator(g[i] * g[i], eps);
+            }
+        } else {
+            let (inv1, inv2) = (1.0 / c1, 1.0 / c2);
+            for i in 0..p {
+                let (m, v) = (y[p + i], y[2 * p + i]);
+                dy[i] -= (m * inv1) / placement.denominator((v * inv2).max(0.0), eps);
+            }
+        }
+    }
+}
+
+/// Where a piece's field is evaluated: time, state, the gradient oracle,
+/// and whether the whole field (all pieces) is being evaluated.
+#[derive(Clone, Copy)]
+struct FieldAt<'a, 's> {
+    t: f64,
+    y: &'a State,
+    src: &'a GradientSource<'s>,
+    whole: bool,
+}
+
+/// `dy[..p] −= d[..p]`.
+fn subtract(dy: &mut State, d: &State, p: usize) {
+    for i in 0..p {
+        dy[i] -= d[i];
+    }
+}
+
+/// The friction piece of the heavy ball, `v' = −γv` or `v' = −(r/t)v`.
+fn add_friction(friction: Friction, at: &FieldAt, dy: &mut State) {
+    let FieldAt { t, y, src, whole } = *at;
+    let p = src.dim();
+    match friction {
+        Friction::Constant(gamma) => {
+            for i in 0..p {
+                dy[p + i] -= gamma * y[p + i];
+            }
+        }
+        Friction::Vanishing { r } if t == 0.0 => {
+            // Start at rest: (r/t)v → r·v'(0) = −r∇f/(1 + r)
+            // for the whole field (so v'(0) = −∇f/(1 + r), as
+            // flows::HeavyBall); the piece alone sees v = 0.
+            if whole {
+                let g = src.gradient(y);
+                for i in 0..p {
+                    dy[p + i] += r * g[i] / (1.0 + r);
+                }
+            }
+        }
+        Friction::Vanishing { r } => {
+            let c = r / t;
+            for i in 0..p {
+                dy[p + i] -= c * y[p + i];
+            }
+        }
+    }
+}
+
+/// The position piece of RMSProp and AdaGrad, `θ' = −g/den(v)` with the
+/// accumulator `v = y[p..2p]` (clamped at 0).
+fn add_preconditioned_descent(
+    p: usize,
+    g: &State,
+    y: &State,
+    placement: EpsPlacement,
+    eps: f64,
+    dy: &mut State,
+) {
+    for i in 0..p {
+        dy[i] -= g[i] / placement.denominator(y[p + i].max(0.0), eps);
+    }
+}
+
+/// Zeroes `jac` and sets the diagonal of each `p × p` block `(row block,
+/// column block)` to its value: the constant Jacobians of the linear pieces.
+fn diagonal_blocks(jac: &mut DMatrix<f64>, p: usize, blocks: &[(usize, usize, f64)]) -> bool {
+    jac.fill(0.0);
+    for &(r, c, value) in blocks {
+        for i in 0..p {
+            jac[(r * p + i, c * p + i)] = value;
+        }
+    }
+    true
 }
 
 impl OracleFlow for GeneratedFlow {
@@ -622,54 +684,24 @@ impl OracleFlow for GeneratedFlow {
         let p = y.len() / (1 + self.aux_blocks());
         let Some(j) = piece else { return false };
         if Some(j) == self.decay_index() {
-            jac.fill(0.0);
             let lambda = self.decay.unwrap_or(0.0);
-            for i in 0..p {
-                jac[(i, i)] = -lambda;
-            }
-            return true;
+            return diagonal_blocks(jac, p, &[(0, 0, -lambda)]);
         }
         match self.kind {
             FlowKind::HeavyBall {
                 friction: Friction::Constant(gamma),
                 ..
-            } if j == 0 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(p + i, p + i)] = -gamma;
-                }
-                true
-            }
-            FlowKind::HeavyBall { .. } if j == 2 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(i, p + i)] = 1.0;
-                }
-                true
-            }
+            } if j == 0 => diagonal_blocks(jac, p, &[(1, 1, -gamma)]),
+            FlowKind::HeavyBall { .. } if j == 2 => diagonal_blocks(jac, p, &[(0, 1, 1.0)]),
             // The moment pieces leave x fixed (x' = 0), so along them ∇f(x)
             // is a constant and the field is affine in the moments; the
             // x-columns of the Jacobian never enter a Newton correction
             // (δx = 0), so they are set to zero.
             FlowKind::Adam { a, b, .. } if j == 0 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(p + i, p + i)] = -a;
-                    jac[(2 * p + i, 2 * p + i)] = -b;
-                }
-                true
+                diagonal_blocks(jac, p, &[(1, 1, -a), (2, 2, -b)])
             }
-            FlowKind::RmsProp { b, .. } if j == 0 => {
-                jac.fill(0.0);
-                for i in 0..p {
-                    jac[(p + i, p + i)] = -b;
-                }
-                true
-            }
-            FlowKind::AdaGrad { .. } if j == 0 => {
-                jac.fill(0.0);
-                true
-            }
+            FlowKind::RmsProp { b, .. } if j == 0 => diagonal_blocks(jac, p, &[(1, 1, -b)]),
+            FlowKind::AdaGrad { .. } if j == 0 => diagonal_blocks(jac, p, &[]),
             _ => false,
         }
     }

@@ -4,7 +4,9 @@
 use super::{FlowKind, GeneratedFlow, GeneratedOptimizer, OracleFlow, Scheme, SubScheme};
 use crate::error::{Error, Result};
 use crate::flows::Friction;
-use crate::optimizers::spec::{DiscretizationSpec, FlowSpec};
+use crate::optimizers::spec::{
+    DiscretizationSpec, FlowSpec, friction_missing, only_keys, required, unbuilt_flow_kind,
+};
 use crate::optimizers::{AdamBias, EpsPlacement};
 use crate::splitting::SplittingCoefficients;
 use crate::{AdaptiveOptions, Integrator, Steps};
@@ -48,16 +50,6 @@ fn placement(v: &Option<String>) -> Result<EpsPlacement> {
     }
 }
 
-fn need(field: &str, v: Option<f64>, kind: &str) -> Result<f64> {
-    v.ok_or_else(|| {
-        Error::invalid(
-            field,
-            "missing",
-            &format!("the {kind} flow needs `{field}`"),
-        )
-    })
-}
-
 /// The flow of a spec's `[flow]` table.
 fn flow_of(f: &FlowSpec) -> Result<GeneratedFlow> {
     let kind = match f.kind.as_str() {
@@ -66,24 +58,18 @@ fn flow_of(f: &FlowSpec) -> Result<GeneratedFlow> {
             friction: match (f.friction, f.vanishing_r) {
                 (Some(g), None) => Friction::Constant(g),
                 (None, Some(r)) => Friction::Vanishing { r },
-                _ => {
-                    return Err(Error::invalid(
-                        "friction",
-                        "missing",
-                        "heavy_ball needs exactly one of `friction` (γ) or `vanishing_r` (r/t)",
-                    ));
-                }
+                _ => return Err(friction_missing()),
             },
             hessian_damping: f.hessian_damping.unwrap_or(0.0),
         },
         "rmsprop" => FlowKind::RmsProp {
-            b: need("b", f.b, "rmsprop")?,
+            b: required("b", f.b, "the rmsprop flow")?,
             eps: f.eps.unwrap_or(1e-8),
             placement: placement(&f.eps_placement)?,
         },
         "adam" => FlowKind::Adam {
-            a: need("a", f.a, "adam")?,
-            b: need("b", f.b, "adam")?,
+            a: required("a", f.a, "the adam flow")?,
+            b: required("b", f.b, "the adam flow")?,
             eps: f.eps.unwrap_or(1e-8),
             placement: placement(&f.eps_placement)?,
             bias: match f.bias.as_deref() {
@@ -106,15 +92,7 @@ fn flow_of(f: &FlowSpec) -> Result<GeneratedFlow> {
         "newton" => FlowKind::Newton {
             regularization: f.regularization.unwrap_or(0.0),
         },
-        _ => {
-            return Err(super::flow::flow_entry(&f.kind).err().unwrap_or_else(|| {
-                Error::invalid(
-                    "kind",
-                    format!("{:?}", f.kind),
-                    "registered in FLOW_KINDS but not built here",
-                )
-            }));
-        }
+        _ => return Err(unbuilt_flow_kind(&f.kind)),
     };
     let flow = GeneratedFlow::new(kind)?;
     match f.weight_decay {
@@ -131,127 +109,153 @@ fn stepper(key: &str, name: &str) -> Result<Box<dyn crate::Stepper>> {
     })
 }
 
-/// The generated optimizer of an ODE-form spec.
+/// The keys of a generated optimizer's `[discretization]`.
+const DISCRETIZATION_KEYS: [&str; 10] = [
+    "scheme",
+    "h",
+    "splitting",
+    "pieces",
+    "sub_schemes",
+    "rtol",
+    "atol",
+    "t0",
+    "coefficients",
+    "order",
+];
+
+/// The generated optimizer of an ODE-form spec: the flow, then one stepper
+/// on the whole flow (`scheme`) or a splitting of its pieces (`splitting`).
 pub(crate) fn build(f: &FlowSpec, d: &DiscretizationSpec) -> Result<GeneratedOptimizer> {
-    crate::optimizers::spec::only_keys(
+    only_keys(
         f,
         super::flow::flow_entry(&f.kind)?.keys,
         &format!("the {} flow", f.kind),
     )?;
-    crate::optimizers::spec::only_keys(
+    only_keys(
         d,
-        &[
-            "scheme",
-            "h",
-            "splitting",
-            "pieces",
-            "sub_schemes",
-            "rtol",
-            "atol",
-            "t0",
-            "coefficients",
-            "order",
-        ],
+        &DISCRETIZATION_KEYS,
         "a generated optimizer's discretization",
     )?;
     let flow = flow_of(f)?;
     let scheme = match &d.splitting {
-        None => {
-            if d.scheme.is_empty() {
-                return Err(Error::invalid(
-                    "scheme",
-                    "missing",
-                    "give `scheme` (a stepper) or `splitting` (with `pieces` and `sub_schemes`)",
-                ));
-            }
-            let s = stepper("scheme", &d.scheme)?;
-            let steps = if d.scheme == "rk45" || d.rtol.is_some() || d.atol.is_some() {
-                let mut o = AdaptiveOptions::default();
-                o.rtol = d.rtol.unwrap_or(o.rtol);
-                o.atol = d.atol.unwrap_or(o.atol);
-                Steps::Adaptive(o)
-            } else {
-                Steps::Fixed(1)
-            };
-            Scheme::Whole(Integrator::new(s, steps)?)
-        }
-        Some(name) => {
-            if !d.scheme.is_empty() {
-                return Err(Error::invalid(
-                    "scheme",
-                    format!("{:?}", d.scheme),
-                    "give either `scheme` or `splitting`, not both",
-                ));
-            }
-            let own = flow.pieces();
-            if own.len() < 2 {
-                return Err(Error::invalid(
-                    "splitting",
-                    format!("{name:?}"),
-                    &format!(
-                        "the {} flow has a single piece ({}) and cannot be split",
-                        f.kind, own[0]
-                    ),
-                ));
-            }
-            let pieces = d.pieces.clone().unwrap_or(own);
-            let subs = match &d.sub_schemes {
-                Some(s) => s.clone(),
-                None => vec!["explicit_euler".to_string(); pieces.len()],
-            };
-            if subs.len() != pieces.len() {
-                return Err(Error::invalid(
-                    "sub_schemes",
-                    format!("{subs:?}"),
-                    &format!("one sub-scheme per piece ({} pieces)", pieces.len()),
-                ));
-            }
-            let subs = subs
-                .iter()
-                .map(|s| match s.as_str() {
-                    "exact" => Ok(SubScheme::Exact),
-                    other => Ok(SubScheme::Integrate(Box::new(Integrator::new(
-                        stepper("sub_schemes", other)?,
-                        Steps::Fixed(1),
-                    )?))),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let coefficients = match (name.as_str(), &d.coefficients, d.order) {
-                ("custom", Some(table), Some(order)) => {
-                    SplittingCoefficients::from_table(table, pieces.len(), order)?
-                }
-                ("custom", None, _) => {
-                    return Err(Error::invalid(
-                        "coefficients",
-                        "missing",
-                        "splitting = \"custom\" needs `coefficients` (one list per piece) and `order`",
-                    ));
-                }
-                ("custom", Some(_), None) => {
-                    return Err(Error::invalid(
-                        "order",
-                        "missing",
-                        "splitting = \"custom\" needs the claimed `order` (checked on load)",
-                    ));
-                }
-                (_, Some(_), _) | (_, _, Some(_)) => {
-                    return Err(Error::invalid(
-                        if d.coefficients.is_some() {
-                            "coefficients"
-                        } else {
-                            "order"
-                        },
-                        "given",
-                        "only used with splitting = \"custom\"",
-                    ));
-                }
-                _ => SplittingCoefficients::by_name(name, pieces.len())?,
-            };
-            let names: Vec<&str> = pieces.iter().map(String::as_str).collect();
-            Scheme::splitting(coefficients, &names, subs)?
-        }
+        None => whole_scheme(d)?,
+        Some(name) => splitting_scheme(f, d, &flow, name)?,
     };
     GeneratedOptimizer::new(Box::new(flow), scheme, d.h)?.with_start_time(d.t0.unwrap_or(0.0))
+}
+
+/// One stepper on the whole flow: `scheme`, adaptive for rk45 or with a
+/// tolerance, else one step per optimizer step.
+fn whole_scheme(d: &DiscretizationSpec) -> Result<Scheme> {
+    if d.scheme.is_empty() {
+        return Err(Error::invalid(
+            "scheme",
+            "missing",
+            "give `scheme` (a stepper) or `splitting` (with `pieces` and `sub_schemes`)",
+        ));
+    }
+    let s = stepper("scheme", &d.scheme)?;
+    let steps = if d.scheme == "rk45" || d.rtol.is_some() || d.atol.is_some() {
+        let mut o = AdaptiveOptions::default();
+        o.rtol = d.rtol.unwrap_or(o.rtol);
+        o.atol = d.atol.unwrap_or(o.atol);
+        Steps::Adaptive(o)
+    } else {
+        Steps::Fixed(1)
+    };
+    Ok(Scheme::Whole(Integrator::new(s, steps)?))
+}
+
+/// The splitting `name` of the flow's pieces (`pieces`, default the flow's
+/// order), each advanced by its sub-scheme.
+fn splitting_scheme(
+    f: &FlowSpec,
+    d: &DiscretizationSpec,
+    flow: &GeneratedFlow,
+    name: &str,
+) -> Result<Scheme> {
+    if !d.scheme.is_empty() {
+        return Err(Error::invalid(
+            "scheme",
+            format!("{:?}", d.scheme),
+            "give either `scheme` or `splitting`, not both",
+        ));
+    }
+    let own = flow.pieces();
+    if own.len() < 2 {
+        return Err(Error::invalid(
+            "splitting",
+            format!("{name:?}"),
+            &format!(
+                "the {} flow has a single piece ({}) and cannot be split",
+                f.kind, own[0]
+            ),
+        ));
+    }
+    let pieces = d.pieces.clone().unwrap_or(own);
+    let subs = sub_schemes(d, pieces.len())?;
+    let coefficients = coefficients(d, name, pieces.len())?;
+    let names: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    Scheme::splitting(coefficients, &names, subs)
+}
+
+/// `sub_schemes`, one per piece (default explicit Euler): `exact` or a
+/// stepper taking one step.
+fn sub_schemes(d: &DiscretizationSpec, n_pieces: usize) -> Result<Vec<SubScheme>> {
+    let subs = match &d.sub_schemes {
+        Some(s) => s.clone(),
+        None => vec!["explicit_euler".to_string(); n_pieces],
+    };
+    if subs.len() != n_pieces {
+        return Err(Error::invalid(
+            "sub_schemes",
+            format!("{subs:?}"),
+            &format!("one sub-scheme per piece ({n_pieces} pieces)"),
+        ));
+    }
+    subs.iter()
+        .map(|s| match s.as_str() {
+            "exact" => Ok(SubScheme::Exact),
+            other => Ok(SubScheme::Integrate(Box::new(Integrator::new(
+                stepper("sub_schemes", other)?,
+                Steps::Fixed(1),
+            )?))),
+        })
+        .collect()
+}
+
+/// The coefficients of splitting `name`: a named scheme, or `custom` with
+/// `coefficients` and the claimed `order`.
+fn coefficients(
+    d: &DiscretizationSpec,
+    name: &str,
+    n_pieces: usize,
+) -> Result<SplittingCoefficients> {
+    match (name, &d.coefficients, d.order) {
+        ("custom", Some(table), Some(order)) => {
+            SplittingCoefficients::from_table(table, n_pieces, order)
+        }
+        ("custom", None, _) => Err(Error::invalid(
+            "coefficients",
+            "missing",
+            "splitting = \"custom\" needs `coefficients` (one list per piece) and `order`",
+        )),
+        ("custom", Some(_), None) => Err(Error::invalid(
+            "order",
+            "missing",
+            "splitting = \"custom\" needs the claimed `order` (checked on load)",
+        )),
+        (_, Some(_), _) | (_, _, Some(_)) => Err(Error::invalid(
+            if d.coefficients.is_some() {
+                "coefficients"
+            } else {
+                "order"
+            },
+            "given",
+            "only used with splitting = \"custom\"",
+        )),
+        _ => SplittingCoefficients::by_name(name, n_pieces),
+    }
 }
 
 fn euler() -> Result<SubScheme> {
