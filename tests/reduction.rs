@@ -1290,7 +1290,8 @@ fn exact_flow_advance_equals_the_residual_form() {
                     for (i, flow) in flows.iter_mut().enumerate() {
                         let (xi, yi) = ls.batch(i);
                         let ch = h / (m * xi.nrows()) as f64;
-                        let f = flow.factorization().unwrap();
+                        // The reference holds Q explicitly (the flow may not).
+                        let f = &BatchFactorization::new(xi, method).unwrap();
                         residual_form_advance(f, xi, yi, ch, method, &mut want);
                         let ch2 = ch * (1.0 + 1e-6);
                         residual_form_advance(f, xi, yi, ch2, method, &mut moved);
