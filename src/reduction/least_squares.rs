@@ -261,7 +261,9 @@ impl<'a> ExactLeastSquaresFlow<'a> {
         }
     }
 
-    /// The factorization, once computed.
+    /// The factorization, once computed. On the QR route without `Q` (see
+    /// "Evaluation") its `q` is empty; `r` and the eigenpairs are those of
+    /// [`BatchFactorization::new`].
     pub fn factorization(&self) -> Option<&BatchFactorization> {
         self.factors.as_ref()
     }
