@@ -300,7 +300,8 @@ fn parallel_order_studies_are_bit_identical() {
 
 /// `factorize_all` runs over the batches in parallel (rayon): each batch is
 /// factorized by one thread with sequential faer kernels, so the
-/// factorizations, and every advance after them, are bitwise the same in a
+/// factorizations (R and the eigenpairs; here b ≤ p, so the QR route stores
+/// no Q), and every advance after them, are bitwise the same in a
 /// one-thread and a two-thread pool.
 #[cfg(feature = "rayon")]
 #[test]

@@ -2,8 +2,10 @@
 //! (X 10000×500, b = 20, m = 500 batches) in one process and prints:
 //!
 //! * the time to factorize all batches (`factorize_all`) with
-//!   `FactorizationMethod::Qr` (faer thin QR of Xᵢᵀ + eigenpairs of RᵢRᵢᵀ)
-//!   and `FactorizationMethod::Gram` (eigenpairs of XᵢXᵢᵀ);
+//!   `FactorizationMethod::Qr` (here b ≤ p and cond(Rᵢ) ≈ 1.5: faer's
+//!   Householder QR of Xᵢᵀ in place, Qᵢ never formed, + eigenpairs of RᵢRᵢᵀ
+//!   and the b×b maps RᵢᵀV, Rᵢ⁻¹V) and `FactorizationMethod::Gram`
+//!   (eigenpairs of XᵢXᵢᵀ);
 //! * one epoch of exact local flows (after factorization) against one SGD
 //!   epoch (explicit-Euler local pieces), both through
 //!   `SplittingOptimizer::epoch`, and their ratio.
