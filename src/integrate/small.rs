@@ -5,6 +5,7 @@ use super::Steps;
 use super::check_span;
 use super::controller::{self, Trials, initial_step};
 use crate::error::{Error, Result};
+use crate::steppers::tableau::{self, ButcherTableau};
 use crate::steppers::{SmallRk, Stats, Tolerance};
 use crate::{AdaptiveOptions, SmallSystem};
 
@@ -66,6 +67,83 @@ pub fn integrate_small<const N: usize, S: SmallSystem<N>>(
         return Err(Error::non_finite_input("initial state y0", Some(t0)));
     }
     steps.validate()?;
+    if matches!(steps, Steps::Adaptive(_)) && !stepper.is_embedded() {
+        return Err(Error::invalid(
+            "stepper",
+            stepper.tableau().name,
+            "has no embedded error estimate; use fixed steps or an embedded pair (rk45, bs3, tsit5, …)",
+        ));
+    }
+    // The named tableaus run with their coefficients as constants (each arm
+    // is its own monomorphised loop); any other tableau reads them at run time.
+    let tab = *stepper.tableau();
+    macro_rules! run_named {
+        ($($named:ident),+) => {$(
+            if tab == tableau::$named {
+                return run(system, stepper, named::$named, t0, t1, y0, steps);
+            }
+        )+};
+    }
+    run_named!(DOPRI5, TSIT5, RK4, EULER);
+    run(system, stepper, Runtime(tab), t0, t1, y0, steps)
+}
+
+/// Where the loop of [`integrate_small`] reads its tableau: a named tableau
+/// as a type (its coefficients are then compile-time constants in a loop
+/// monomorphised for it: zero terms vanish, loops unroll) or any tableau
+/// at run time ([`Runtime`]).
+trait TableauSource: Copy {
+    /// The tableau.
+    fn get(&self) -> &ButcherTableau;
+}
+
+/// A tableau read at run time.
+#[derive(Clone, Copy)]
+struct Runtime(ButcherTableau);
+
+impl TableauSource for Runtime {
+    #[inline(always)]
+    fn get(&self) -> &ButcherTableau {
+        &self.0
+    }
+}
+
+/// The named tableaus as types.
+mod named {
+    use super::TableauSource;
+    use crate::steppers::tableau::{self, ButcherTableau};
+
+    macro_rules! named_tableau {
+        ($($name:ident),+) => {$(
+            #[doc = concat!("[`tableau::", stringify!($name), "`] as a type.")]
+            #[derive(Clone, Copy)]
+            #[allow(clippy::upper_case_acronyms)]
+            pub(super) struct $name;
+
+            impl TableauSource for $name {
+                #[inline(always)]
+                fn get(&self) -> &ButcherTableau {
+                    &tableau::$name
+                }
+            }
+        )+};
+    }
+
+    named_tableau!(DOPRI5, TSIT5, RK4, EULER);
+}
+
+/// The fixed or adaptive loop of [`integrate_small`] on the tableau of
+/// `tab` (arguments validated).
+#[inline(always)]
+fn run<const N: usize, S: SmallSystem<N>, T: TableauSource>(
+    system: &S,
+    stepper: &mut SmallRk<N>,
+    tab: T,
+    t0: f64,
+    t1: f64,
+    y0: &[f64; N],
+    steps: &Steps,
+) -> Result<SmallSolution<N>> {
     let mut y = *y0;
     let mut stats = Stats::default();
     let span = t1 - t0;
@@ -73,23 +151,17 @@ pub fn integrate_small<const N: usize, S: SmallSystem<N>>(
         Some(n) => {
             let h = span / n as f64;
             for i in 0..n {
-                stepper.step(system, t0 + i as f64 * h, h, &mut y, &mut stats)?;
+                stepper.step_with(tab.get(), system, t0 + i as f64 * h, h, &mut y, &mut stats)?;
             }
         }
         None => {
             let Steps::Adaptive(opts) = steps else {
                 unreachable!("only adaptive steps have no count")
             };
-            if !stepper.is_embedded() {
-                return Err(Error::invalid(
-                    "stepper",
-                    stepper.tableau().name,
-                    "has no embedded error estimate; use fixed steps or an embedded pair (rk45, bs3, tsit5, …)",
-                ));
-            }
             let mut trials = SmallTrials {
                 system,
                 stepper,
+                tab,
                 y,
                 y_new: [0.0; N],
             };
@@ -101,14 +173,15 @@ pub fn integrate_small<const N: usize, S: SmallSystem<N>>(
 }
 
 /// The adaptive trials of a [`SmallRk`] on its stack state.
-struct SmallTrials<'a, const N: usize, S> {
+struct SmallTrials<'a, const N: usize, S, T> {
     system: &'a S,
     stepper: &'a mut SmallRk<N>,
+    tab: T,
     y: [f64; N],
     y_new: [f64; N],
 }
 
-impl<const N: usize, S: SmallSystem<N>> Trials for SmallTrials<'_, N, S> {
+impl<const N: usize, S: SmallSystem<N>, T: TableauSource> Trials for SmallTrials<'_, N, S, T> {
     fn error_order(&self) -> u32 {
         self.stepper.error_order()
     }
@@ -145,8 +218,16 @@ impl<const N: usize, S: SmallSystem<N>> Trials for SmallTrials<'_, N, S> {
 
     #[inline(always)]
     fn attempt(&mut self, t: f64, h: f64, tol: Tolerance, stats: &mut Stats) -> f64 {
-        self.stepper
-            .attempt(self.system, t, h, &self.y, &mut self.y_new, tol, stats)
+        self.stepper.attempt(
+            self.tab.get(),
+            self.system,
+            t,
+            h,
+            &self.y,
+            &mut self.y_new,
+            tol,
+            stats,
+        )
     }
 
     fn take_error(&mut self) -> Option<Error> {
@@ -155,7 +236,7 @@ impl<const N: usize, S: SmallSystem<N>> Trials for SmallTrials<'_, N, S> {
 
     #[inline(always)]
     fn accept(&mut self, _t: f64, _h: f64, _t_new: f64) {
-        self.stepper.accept();
+        self.stepper.accept(self.tab.get());
         self.y = self.y_new;
     }
 }

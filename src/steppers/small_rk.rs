@@ -147,10 +147,17 @@ impl<const N: usize> SmallRk<N> {
         self.tableau.embedded_order
     }
 
-    /// Stages `1..last` (`k[0]` must hold `f(t, y)`).
+    /// Stages `1..last` of `tab` (`k[0]` must hold `f(t, y)`).
     #[inline(always)]
-    fn stages<S: SmallSystem<N>>(&mut self, system: &S, t: f64, h: f64, y: &[f64; N], last: usize) {
-        let tab = self.tableau;
+    fn stages<S: SmallSystem<N>>(
+        &mut self,
+        tab: &ButcherTableau,
+        system: &S,
+        t: f64,
+        h: f64,
+        y: &[f64; N],
+        last: usize,
+    ) {
         let mut arg = [0.0; N];
         for i in 1..last {
             let (done, rest) = self.k.split_at_mut(i);
@@ -175,6 +182,23 @@ impl<const N: usize> SmallRk<N> {
         y: &mut [f64; N],
         stats: &mut Stats,
     ) -> Result<()> {
+        let tab = self.tableau;
+        self.step_with(&tab, system, t, h, y, stats)
+    }
+
+    /// [`step`](Self::step) with the stepper's tableau passed in: called
+    /// with a named tableau constant, every coefficient is a compile-time
+    /// constant once inlined (zero terms vanish, loops unroll).
+    #[inline(always)]
+    pub(crate) fn step_with<S: SmallSystem<N>>(
+        &mut self,
+        tab: &ButcherTableau,
+        system: &S,
+        t: f64,
+        h: f64,
+        y: &mut [f64; N],
+        stats: &mut Stats,
+    ) -> Result<()> {
         if !h.is_finite() || h == 0.0 {
             return Err(Error::invalid(
                 "h",
@@ -183,10 +207,10 @@ impl<const N: usize> SmallRk<N> {
             ));
         }
         self.first_valid = false;
-        let b = self.tableau.b;
+        let b = tab.b;
         let used = b.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1);
         system.rhs(t, y, &mut self.k[0]);
-        self.stages(system, t, h, y, used);
+        self.stages(tab, system, t, h, y, used);
         stats.f_evals += used;
         stats.accepted += 1;
         if small_stage_sum(y, None, h, b, &self.k[..used], true).is_nan() {
@@ -200,13 +224,15 @@ impl<const N: usize> SmallRk<N> {
         self.first_valid = false;
     }
 
-    /// One adaptive trial of size `h` from `(t, y)` into `y_new`; the
-    /// weighted RMS error norm (NaN for a non-finite trial). The tableau
-    /// must have an embedded pair.
+    /// One adaptive trial of `tab` (the stepper's tableau, see
+    /// [`step_with`](Self::step_with)) of size `h` from `(t, y)` into
+    /// `y_new`; the weighted RMS error norm (NaN for a non-finite trial).
+    /// The tableau must have an embedded pair.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn attempt<S: SmallSystem<N>>(
         &mut self,
+        tab: &ButcherTableau,
         system: &S,
         t: f64,
         h: f64,
@@ -215,7 +241,6 @@ impl<const N: usize> SmallRk<N> {
         tol: Tolerance,
         stats: &mut Stats,
     ) -> f64 {
-        let tab = self.tableau;
         let Some(bh) = tab.b_embedded else {
             return f64::NAN;
         };
@@ -226,7 +251,7 @@ impl<const N: usize> SmallRk<N> {
         }
         let s = tab.stages();
         // With FSAL the last stage's argument is y_new itself.
-        self.stages(system, t, h, y, s - usize::from(tab.fsal));
+        self.stages(tab, system, t, h, y, s - usize::from(tab.fsal));
         let probe = small_stage_sum(y_new, Some(y), h, tab.b, &self.k[..s], true);
         let end = if tab.fsal {
             &mut self.k[s - 1]
@@ -241,16 +266,12 @@ impl<const N: usize> SmallRk<N> {
         small_embedded_error(h, tab.b, bh, &self.k[..s], y, y_new, tol)
     }
 
-    /// Marks the last attempt accepted: `f(t + h, y_new)` becomes the next
-    /// first stage.
+    /// Marks the last attempt of `tab` accepted: `f(t + h, y_new)` becomes
+    /// the next first stage.
     #[inline(always)]
-    pub(crate) fn accept(&mut self) {
-        let s = self.tableau.stages();
-        self.k[0] = if self.tableau.fsal {
-            self.k[s - 1]
-        } else {
-            self.f_end
-        };
+    pub(crate) fn accept(&mut self, tab: &ButcherTableau) {
+        let s = tab.stages();
+        self.k[0] = if tab.fsal { self.k[s - 1] } else { self.f_end };
         self.first_valid = true;
     }
 }
