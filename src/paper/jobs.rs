@@ -18,7 +18,10 @@ use crate::optimizers::SplittingOptimizer;
 use crate::problems::data::Dataset;
 use crate::problems::least_squares::{LeastSquares, random_least_squares};
 use crate::problems::tomography::SparseMatrix;
-use crate::reduction::{ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, factorize_all};
+use crate::reduction::{
+    ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, LogisticModel, ReducedFlow,
+    ReducedModel, SoftmaxModel, factorize_all,
+};
 use crate::splitting::{FlowMap, Integrated, PieceOrder};
 use crate::{ExplicitEuler, Integrator, State};
 
@@ -229,11 +232,17 @@ pub(crate) fn run_all(
 }
 
 fn run_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]) -> Result<Group> {
+    let ctx = GroupContext {
+        spec,
+        seed,
+        opts,
+        jobs,
+    };
     match spec {
         Spec::Lls | Spec::Tomography => least_squares_group(spec, seed, opts, jobs),
         Spec::Logistic { data, target } => {
             let (train, test) = train_test(data, seed)?;
-            logistic_group(spec, data, &train, &test, *target, seed, opts, jobs)
+            logistic_group(ctx, data, (&train, &test), *target)
         }
         Spec::LogisticMnist(dir) => {
             use crate::problems::data::load_mnist;
@@ -244,17 +253,17 @@ fn run_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]) -> Resul
             };
             let train = zero_one(load_mnist(dir, true)?)?;
             let test = zero_one(load_mnist(dir, false)?)?;
-            logistic_group(spec, "mnist01", &train, &test, 1e-3, seed, opts, jobs)
+            logistic_group(ctx, "mnist01", (&train, &test), 1e-3)
         }
         Spec::Softmax => {
             let (train, test) = train_test("digits", seed)?;
-            softmax_group(spec, "digits", &train, &test, seed, opts, jobs)
+            softmax_group(ctx, "digits", (&train, &test))
         }
         Spec::SoftmaxFashion(dir) => {
             use crate::problems::data::load_mnist;
             let train = load_mnist(dir, true)?;
             let test = load_mnist(dir, false)?;
-            softmax_group(spec, "Fashion-MNIST", &train, &test, seed, opts, jobs)
+            softmax_group(ctx, "Fashion-MNIST", (&train, &test))
         }
     }
 }
@@ -480,156 +489,119 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
     })
 }
 
-/// A classification problem of the sweep and its splitting pieces: the
-/// reduced local flows of its batches (adaptive Dormand–Prince, the
-/// reduced flows' default tolerances).
-trait Classification: FiniteSum {
-    /// The reduced local flows of every batch, boxed as splitting pieces.
-    fn reduced_pieces(&self) -> Result<Vec<Box<dyn FlowMap + '_>>>;
+/// The splitting pieces of a classification problem: the reduced local
+/// flows of its batches (adaptive Dormand–Prince, the reduced flows'
+/// default tolerances), boxed.
+fn reduced_pieces<M: ReducedModel>(problem: &M::Problem) -> Result<Vec<Box<dyn FlowMap + '_>>> {
+    Ok(
+        ReducedFlow::<M>::for_batches(problem, ReducedFlow::<M>::default_options())?
+            .into_iter()
+            .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
+            .collect(),
+    )
 }
 
-impl Classification for crate::problems::logistic::Logistic {
-    fn reduced_pieces(&self) -> Result<Vec<Box<dyn FlowMap + '_>>> {
-        use crate::reduction::ReducedLogisticFlow;
-        Ok(
-            ReducedLogisticFlow::for_batches(self, ReducedLogisticFlow::default_options())?
-                .into_iter()
-                .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-                .collect(),
-        )
-    }
-}
-
-impl Classification for crate::problems::softmax::Softmax {
-    fn reduced_pieces(&self) -> Result<Vec<Box<dyn FlowMap + '_>>> {
-        use crate::reduction::{ReducedLogisticFlow, ReducedSoftmaxFlow};
-        Ok(
-            ReducedSoftmaxFlow::for_batches(self, ReducedLogisticFlow::default_options())?
-                .into_iter()
-                .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-                .collect(),
-        )
-    }
-}
-
-/// The runs of a classification group: every job builds its own problem
-/// with `problem` (its gradient workspace is not shared), trains SGD or
-/// the reduced splitting from `theta0` until the test error `metric`
-/// reaches `target`, and the group is described by `description`.
-#[allow(clippy::too_many_arguments)]
-fn classification_group<P: Classification>(
-    spec: &Spec,
+/// What every group of one experiment and seed is given: the experiment,
+/// the seed, the options and the group's jobs.
+#[derive(Clone, Copy)]
+struct GroupContext<'g> {
+    spec: &'g Spec,
     seed: u64,
-    settings: Settings,
-    jobs: &[Job],
-    theta0: &State,
-    target: f64,
-    problem: impl Fn() -> Result<P> + Sync + Send,
-    metric: impl Fn(&State) -> f64 + Sync + Send,
-    description: String,
-) -> Result<Group> {
-    let runs = par_map(jobs, |job| {
-        let problem = problem()?;
-        let mut metric = |t: &State| metric(t);
-        let pieces = match job.method {
-            Method::Sgd => sgd_pieces(&problem)?,
-            Method::Splitting => problem.reduced_pieces()?,
-        };
-        one_run(
-            job,
-            seed,
-            &settings,
-            pieces,
-            theta0,
-            &mut metric,
-            target,
-            false,
-        )
-    })?;
-    Ok(Group {
-        experiment: Experiment::header(
-            spec.name(),
-            description,
-            settings,
-            "test error",
-            target,
-            0.0,
-        ),
-        runs,
-    })
+    opts: &'g PaperOptions,
+    jobs: &'g [Job],
+}
+
+impl GroupContext<'_> {
+    /// The runs of a classification group with `m` batches and `dim`
+    /// parameters: every job builds its own problem with `problem` (its
+    /// gradient workspace is not shared), trains SGD or the reduced
+    /// splitting from the seed's uniform θ₀ until the test error `metric`
+    /// reaches `target`; the group is described by `description`.
+    fn classification<M: ReducedModel>(
+        self,
+        (m, dim, target): (usize, usize, f64),
+        description: String,
+        problem: impl Fn() -> Result<M::Problem> + Sync + Send,
+        metric: impl Fn(&State) -> f64 + Sync + Send,
+    ) -> Result<Group> {
+        let settings = self.spec.settings(self.opts, m);
+        let theta0 = uniform_init(dim, self.seed + 1)?;
+        let runs = par_map(self.jobs, |job| {
+            let problem = problem()?;
+            let mut metric = |t: &State| metric(t);
+            let pieces = match job.method {
+                Method::Sgd => sgd_pieces(&problem)?,
+                Method::Splitting => reduced_pieces::<M>(&problem)?,
+            };
+            one_run(
+                job,
+                self.seed,
+                &settings,
+                pieces,
+                &theta0,
+                &mut metric,
+                target,
+                false,
+            )
+        })?;
+        Ok(Group {
+            experiment: Experiment::header(
+                self.spec.name(),
+                description,
+                settings,
+                "test error",
+                target,
+                0.0,
+            ),
+            runs,
+        })
+    }
 }
 
 /// Logistic regression on a train/test pair: SGD vs reduced-RK45 splitting.
-#[allow(clippy::too_many_arguments)]
 fn logistic_group(
-    spec: &Spec,
+    ctx: GroupContext<'_>,
     name: &str,
-    train: &Dataset,
-    test: &Dataset,
+    (train, test): (&Dataset, &Dataset),
     target: f64,
-    seed: u64,
-    opts: &PaperOptions,
-    jobs: &[Job],
 ) -> Result<Group> {
     use crate::problems::data::binary_targets;
     use crate::problems::logistic::{Logistic, error_rate};
     let b = 50;
     let y = binary_targets(train)?;
     let y_test = binary_targets(test)?;
-    let m = train.n().div_ceil(b);
-    let settings = spec.settings(opts, m);
-    let p = train.p();
-    let theta0 = uniform_init(p, seed + 1)?;
-    let description = format!(
-        "binary logistic regression on {name}: {} train / {} test rows, p = {p}, b = {b}, m = {m}",
-        train.n(),
-        test.n()
-    );
-    classification_group(
-        spec,
-        seed,
-        settings,
-        jobs,
-        &theta0,
-        target,
+    let (m, p) = (train.n().div_ceil(b), train.p());
+    ctx.classification::<LogisticModel>(
+        (m, p, target),
+        format!(
+            "binary logistic regression on {name}: {} train / {} test rows, p = {p}, b = {b}, m = {m}",
+            train.n(),
+            test.n()
+        ),
         || Logistic::new(&train.x, &y, b),
         |t| error_rate(t, &test.x, &y_test),
-        description,
     )
 }
 
 /// Softmax regression on a train/test pair (b = 64, target test error ≤ 0.25).
 fn softmax_group(
-    spec: &Spec,
+    ctx: GroupContext<'_>,
     data_name: &str,
-    train: &Dataset,
-    test: &Dataset,
-    seed: u64,
-    opts: &PaperOptions,
-    jobs: &[Job],
+    (train, test): (&Dataset, &Dataset),
 ) -> Result<Group> {
     use crate::problems::softmax::{Softmax, error_rate};
-    let b = 64;
-    let classes = train.classes;
-    let m = train.n().div_ceil(b);
-    let settings = spec.settings(opts, m);
-    let p = train.p();
-    let theta0 = uniform_init(p * classes, seed + 1)?;
-    let description = format!(
-        "softmax regression on {data_name}: {} train / {} test rows, p = {p}, {classes} classes, b = {b}, m = {m}",
-        train.n(),
-        test.n()
-    );
-    classification_group(
-        spec,
-        seed,
-        settings,
-        jobs,
-        &theta0,
-        0.25,
-        || Softmax::new(&train.x, &train.labels, classes, b),
-        |t| error_rate(t, &test.x, &test.labels, classes),
-        description,
+    let (b, classes) = (64, train.classes);
+    let (m, p) = (train.n().div_ceil(b), train.p());
+    let labels = (&train.labels, &test.labels);
+    ctx.classification::<SoftmaxModel>(
+        (m, p * classes, 0.25),
+        format!(
+            "softmax regression on {data_name}: {} train / {} test rows, p = {p}, {classes} classes, b = {b}, m = {m}",
+            train.n(),
+            test.n()
+        ),
+        || Softmax::new(&train.x, labels.0, classes, b),
+        |t| error_rate(t, &test.x, labels.1, classes),
     )
 }
 

@@ -14,18 +14,18 @@ use crate::{AdaptiveOptions, Integrator, OdeSystem, Order, State, Stats};
 /// The model half of a reduced flow, sealed: the crate implements it for
 /// [`LogisticModel`](super::LogisticModel) and
 /// [`SoftmaxModel`](super::SoftmaxModel) only.
-pub(super) mod sealed {
+pub(crate) mod sealed {
     use super::*;
 
     /// What a model adds to the shared machinery of [`ReducedFlow`].
-    pub trait Model {
+    pub trait Model: 'static {
         /// The batch labels (a vector, or one-hot rows of a matrix).
         type Labels: Sync + 'static;
         /// The finite sum whose batches the flows of
         /// [`ReducedFlow::for_batches`] integrate.
         type Problem: FiniteSum;
         /// The field's workspaces.
-        type Work: Send;
+        type Work: Send + 'static;
         /// The model's name in [`FlowMap::name`].
         const NAME: &'static str;
         /// The parameters' name in dimension errors.
