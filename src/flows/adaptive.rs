@@ -45,6 +45,16 @@ impl<O: Objective> PartGradient<O> {
         self.objective.gradient(&x, &mut g);
         g
     }
+
+    /// The field of a flow on `[x; v]` whose coordinates move by
+    /// `(x'ᵢ, v'ᵢ) = law(∇f(x)ᵢ, vᵢ)` (RMSProp, AdaGrad).
+    fn two_part_rhs(&self, y: &State, dy: &mut State, law: impl Fn(f64, f64) -> (f64, f64)) {
+        let p = self.dim();
+        let g = self.at(y);
+        for i in 0..p {
+            (dy[i], dy[p + i]) = law(g[i], y[p + i]);
+        }
+    }
 }
 
 /// The RMSProp ODE on `[x; v]` (Da Silva & Gazeau):
@@ -85,13 +95,9 @@ impl<O: Objective> OdeSystem for RmsPropFlow<O> {
         2 * self.gradient.dim()
     }
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
-        let p = self.gradient.dim();
-        let g = self.gradient.at(y);
-        for i in 0..p {
-            let v = y[p + i];
-            dy[i] = -g[i] / (v.max(0.0).sqrt() + self.eps);
-            dy[p + i] = self.b * (g[i] * g[i] - v);
-        }
+        self.gradient.two_part_rhs(y, dy, |g, v| {
+            (-g / (v.max(0.0).sqrt() + self.eps), self.b * (g * g - v))
+        });
     }
 }
 
@@ -199,12 +205,7 @@ impl<O: Objective> OdeSystem for AdaGradFlow<O> {
         2 * self.gradient.dim()
     }
     fn rhs(&self, _t: f64, y: &State, dy: &mut State) {
-        let p = self.gradient.dim();
-        let g = self.gradient.at(y);
-        for i in 0..p {
-            let v = y[p + i];
-            dy[i] = -g[i] / (v + self.eps).max(0.0).sqrt();
-            dy[p + i] = g[i] * g[i];
-        }
+        self.gradient
+            .two_part_rhs(y, dy, |g, v| (-g / (v + self.eps).max(0.0).sqrt(), g * g));
     }
 }

@@ -25,16 +25,20 @@ pub struct AdamParameters {
     pub placement: EpsPlacement,
 }
 
+/// PyTorch's Adam defaults, the one place of their values (read by
+/// [`AdamParameters::default`] and by the registry's defaults).
+const PYTORCH_ADAM: AdamParameters = AdamParameters {
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    placement: EpsPlacement::Outside,
+};
+
 impl Default for AdamParameters {
     /// PyTorch's defaults: lr = 1e-3, β = (0.9, 0.999), ε = 1e-8 outside the root.
     fn default() -> Self {
-        AdamParameters {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            placement: EpsPlacement::Outside,
-        }
+        PYTORCH_ADAM
     }
 }
 
@@ -245,6 +249,28 @@ impl Moments {
     }
 }
 
+/// The [`Optimizer`] methods of a member of the Adam family that only
+/// forward to its [`Moments`] `core`: `steps_taken` always, and `reset`
+/// (forget the moments) and `hyper_parameters` (Adam's four) when named.
+macro_rules! moments_forwarding {
+    ($($method:ident),*) => {
+        fn steps_taken(&self) -> usize {
+            self.core.steps
+        }
+        $(moments_forwarding!(@ $method);)*
+    };
+    (@ reset) => {
+        fn reset(&mut self) {
+            self.core.reset();
+        }
+    };
+    (@ hyper_parameters) => {
+        fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+            self.core.p.list()
+        }
+    };
+}
+
 /// Adam, derived from its ODE (Barakat & Bianchi; da Silva & Gazeau):
 ///
 /// $$ m' = a(\nabla f - m),\quad v' = b(\nabla f^2 - v),\quad
@@ -342,15 +368,7 @@ impl Optimizer for Adam {
         adam_update(&mut self.core, theta, n, 1.0);
         self.core.commit(n, theta, None)
     }
-    fn reset(&mut self) {
-        self.core.reset();
-    }
-    fn steps_taken(&self) -> usize {
-        self.core.steps
-    }
-    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
-        self.core.p.list()
-    }
+    moments_forwarding!(reset, hyper_parameters);
     fn derivation(&self) -> String {
         let (a, b) = self.core.p.rates();
         format!(
@@ -439,12 +457,7 @@ impl Optimizer for AdamW {
         }
         self.core.commit(n, theta, None)
     }
-    fn reset(&mut self) {
-        self.core.reset();
-    }
-    fn steps_taken(&self) -> usize {
-        self.core.steps
-    }
+    moments_forwarding!(reset);
     fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
         let mut v = self.core.p.list();
         v.push(("weight_decay", self.lambda));
@@ -519,15 +532,7 @@ impl Optimizer for AdaMax {
         });
         core.commit(n, theta, None)
     }
-    fn reset(&mut self) {
-        self.core.reset();
-    }
-    fn steps_taken(&self) -> usize {
-        self.core.steps
-    }
-    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
-        self.core.p.list()
-    }
+    moments_forwarding!(reset, hyper_parameters);
     fn derivation(&self) -> String {
         format!(
             "explicit Euler on m' = a(∇f − m) (beta1 = {}) with the running max u ← max(beta2·u, |g| + ε) in place of a second-moment ODE (no ODE for u), lr = {}",
@@ -618,12 +623,7 @@ impl Optimizer for AmsGrad {
         self.core.reset();
         self.vmax.fill(0.0);
     }
-    fn steps_taken(&self) -> usize {
-        self.core.steps
-    }
-    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
-        self.core.p.list()
-    }
+    moments_forwarding!(hyper_parameters);
     fn derivation(&self) -> String {
         format!(
             "explicit Euler on Adam's moment ODEs (beta1 = {}, beta2 = {}) with the running max v̂ ← max(v̂, v) (no ODE for the max), bias correction {}, lr = {}",
@@ -697,15 +697,7 @@ impl Optimizer for Nadam {
         });
         core.commit(n, theta, None)
     }
-    fn reset(&mut self) {
-        self.core.reset();
-    }
-    fn steps_taken(&self) -> usize {
-        self.core.steps
-    }
-    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
-        self.core.p.list()
-    }
+    moments_forwarding!(reset, hyper_parameters);
     fn derivation(&self) -> String {
         format!(
             "explicit Euler on Adam's moment ODEs (beta1 = {}, beta2 = {}) with Dozat's look-ahead m̂ (no ODE for x), lr = {}",
@@ -717,17 +709,37 @@ impl Optimizer for Nadam {
 use super::registry::{DefaultValue, MethodEntry};
 use super::spec::{TextbookSpec, decay, placement};
 
-/// The Adam family's keys.
-const ADAM_KEYS: &[&str] = &["method", "lr", "beta1", "beta2", "eps", "eps_placement"];
+/// The `[textbook]` keys of a member of the Adam family: Adam's
+/// (`method`, `lr`, `beta1`, `beta2`, `eps`), then the member's own.
+macro_rules! adam_keys {
+    ($($extra:literal),*) => {
+        &["method", "lr", "beta1", "beta2", "eps", $($extra),*]
+    };
+}
+
+/// The registry defaults of a member of the Adam family: `lr`, then
+/// PyTorch's β₁, β₂, ε (those of [`AdamParameters::default`]), then the
+/// member's own `(key, default)` pairs.
+macro_rules! adam_defaults {
+    (lr = $lr:expr $(, $extra:expr)*) => {
+        &[
+            ("lr", DefaultValue::Number($lr)),
+            ("beta1", DefaultValue::Number(PYTORCH_ADAM.beta1)),
+            ("beta2", DefaultValue::Number(PYTORCH_ADAM.beta2)),
+            ("eps", DefaultValue::Number(PYTORCH_ADAM.eps)),
+            $($extra),*
+        ]
+    };
+}
+
+/// The default ε placement, as registry data.
+const OUTSIDE: (&str, DefaultValue) = ("eps_placement", DefaultValue::Text("outside"));
+
+/// The keys of Adam and Nadam.
+const ADAM_KEYS: &[&str] = adam_keys!("eps_placement");
 
 /// PyTorch's Adam defaults as registry data (those of [`AdamParameters::default`]).
-const ADAM_DEFAULTS: &[(&str, DefaultValue)] = &[
-    ("lr", DefaultValue::Number(1e-3)),
-    ("beta1", DefaultValue::Number(0.9)),
-    ("beta2", DefaultValue::Number(0.999)),
-    ("eps", DefaultValue::Number(1e-8)),
-    ("eps_placement", DefaultValue::Text("outside")),
-];
+const ADAM_DEFAULTS: &[(&str, DefaultValue)] = adam_defaults!(lr = PYTORCH_ADAM.lr, OUTSIDE);
 
 /// The Adam parameters of a spec, defaults from the method's entry.
 fn adam_parameters(t: &TextbookSpec, e: &MethodEntry) -> Result<AdamParameters> {
@@ -752,25 +764,13 @@ pub(crate) const ADAM: MethodEntry = MethodEntry {
 /// Registry entry of `adamw`.
 pub(crate) const ADAMW: MethodEntry = MethodEntry {
     name: "adamw",
-    keys: &[
-        "method",
-        "lr",
-        "beta1",
-        "beta2",
-        "eps",
-        "eps_placement",
-        "weight_decay",
-        "decay_scheme",
-    ],
-    defaults: &[
-        ("lr", DefaultValue::Number(1e-3)),
-        ("beta1", DefaultValue::Number(0.9)),
-        ("beta2", DefaultValue::Number(0.999)),
-        ("eps", DefaultValue::Number(1e-8)),
-        ("eps_placement", DefaultValue::Text("outside")),
+    keys: adam_keys!("eps_placement", "weight_decay", "decay_scheme"),
+    defaults: adam_defaults!(
+        lr = PYTORCH_ADAM.lr,
+        OUTSIDE,
         ("weight_decay", DefaultValue::Number(1e-2)),
-        ("decay_scheme", DefaultValue::Text("decoupled")),
-    ],
+        ("decay_scheme", DefaultValue::Text("decoupled"))
+    ),
     ode: "Lie splitting [moments, decay, position] of the Adam ODE + decay θ' = −λθ, explicit Euler (`lie_exact`: exact decay after the Adam step)",
     build: |t, e| {
         Ok(Box::new(AdamW::new(
@@ -784,13 +784,8 @@ pub(crate) const ADAMW: MethodEntry = MethodEntry {
 /// Registry entry of `adamax`.
 pub(crate) const ADAMAX: MethodEntry = MethodEntry {
     name: "adamax",
-    keys: &["method", "lr", "beta1", "beta2", "eps"],
-    defaults: &[
-        ("lr", DefaultValue::Number(2e-3)),
-        ("beta1", DefaultValue::Number(0.9)),
-        ("beta2", DefaultValue::Number(0.999)),
-        ("eps", DefaultValue::Number(1e-8)),
-    ],
+    keys: adam_keys!(),
+    defaults: adam_defaults!(lr = 2e-3),
     ode: "none: the stated recursion",
     build: |t, e| Ok(Box::new(AdaMax::new(adam_parameters(t, e)?)?)),
 };
@@ -798,23 +793,12 @@ pub(crate) const ADAMAX: MethodEntry = MethodEntry {
 /// Registry entry of `amsgrad`.
 pub(crate) const AMSGRAD: MethodEntry = MethodEntry {
     name: "amsgrad",
-    keys: &[
-        "method",
-        "lr",
-        "beta1",
-        "beta2",
-        "eps",
-        "eps_placement",
-        "bias_correction",
-    ],
-    defaults: &[
-        ("lr", DefaultValue::Number(1e-3)),
-        ("beta1", DefaultValue::Number(0.9)),
-        ("beta2", DefaultValue::Number(0.999)),
-        ("eps", DefaultValue::Number(1e-8)),
-        ("eps_placement", DefaultValue::Text("outside")),
-        ("bias_correction", DefaultValue::Text("false")),
-    ],
+    keys: adam_keys!("eps_placement", "bias_correction"),
+    defaults: adam_defaults!(
+        lr = PYTORCH_ADAM.lr,
+        OUTSIDE,
+        ("bias_correction", DefaultValue::Text("false"))
+    ),
     ode: "none: the stated recursion",
     build: |t, e| {
         Ok(Box::new(AmsGrad::new(

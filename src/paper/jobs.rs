@@ -17,7 +17,11 @@ use crate::objective::FiniteSum;
 use crate::optimizers::SplittingOptimizer;
 use crate::problems::data::Dataset;
 use crate::problems::least_squares::{LeastSquares, random_least_squares};
-use crate::reduction::{ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, factorize_all};
+use crate::problems::tomography::SparseMatrix;
+use crate::reduction::{
+    ExactLeastSquaresFlow, FactorizationMethod, LocalScheme, LogisticModel, ReducedFlow,
+    ReducedModel, SoftmaxModel, factorize_all,
+};
 use crate::splitting::{FlowMap, Integrated, PieceOrder};
 use crate::{ExplicitEuler, Integrator, State};
 
@@ -228,11 +232,17 @@ pub(crate) fn run_all(
 }
 
 fn run_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]) -> Result<Group> {
+    let ctx = GroupContext {
+        spec,
+        seed,
+        opts,
+        jobs,
+    };
     match spec {
         Spec::Lls | Spec::Tomography => least_squares_group(spec, seed, opts, jobs),
         Spec::Logistic { data, target } => {
             let (train, test) = train_test(data, seed)?;
-            logistic_group(spec, data, &train, &test, *target, seed, opts, jobs)
+            logistic_group(ctx, data, (&train, &test), *target)
         }
         Spec::LogisticMnist(dir) => {
             use crate::problems::data::load_mnist;
@@ -243,17 +253,17 @@ fn run_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]) -> Resul
             };
             let train = zero_one(load_mnist(dir, true)?)?;
             let test = zero_one(load_mnist(dir, false)?)?;
-            logistic_group(spec, "mnist01", &train, &test, 1e-3, seed, opts, jobs)
+            logistic_group(ctx, "mnist01", (&train, &test), 1e-3)
         }
         Spec::Softmax => {
             let (train, test) = train_test("digits", seed)?;
-            softmax_group(spec, "digits", &train, &test, seed, opts, jobs)
+            softmax_group(ctx, "digits", (&train, &test))
         }
         Spec::SoftmaxFashion(dir) => {
             use crate::problems::data::load_mnist;
             let train = load_mnist(dir, true)?;
             let test = load_mnist(dir, false)?;
-            softmax_group(spec, "Fashion-MNIST", &train, &test, seed, opts, jobs)
+            softmax_group(ctx, "Fashion-MNIST", (&train, &test))
         }
     }
 }
@@ -331,55 +341,107 @@ fn one_run(
     Ok((run, (method, job.alpha, history)))
 }
 
+/// The data of a least-squares group for one seed: the dense matrix and
+/// targets, the sparse tomography matrix (`None` for `lls`), the settings
+/// and the problem's description.
+struct LeastSquaresData {
+    x: DMatrix<f64>,
+    y: DVector<f64>,
+    sparse: Option<SparseMatrix>,
+    settings: Settings,
+    problem: String,
+}
+
+impl LeastSquaresData {
+    /// Random least squares (`lls`) or fan-beam tomography (rows permuted by
+    /// the seed) with batches of `b` rows.
+    fn new(spec: &Spec, seed: u64, opts: &PaperOptions, b: usize) -> Result<Self> {
+        if let Spec::Lls = spec {
+            let (n, p): (usize, usize) = if opts.quick {
+                (4000, 400)
+            } else {
+                (10000, 500)
+            };
+            let m = n.div_ceil(b);
+            let settings = spec.settings(opts, m);
+            let noise = settings.noise.unwrap_or(0.0);
+            let (x, y, _) = random_least_squares(n, p, noise, seed)?;
+            let problem = format!(
+                "random least squares {n}x{p}, theta_true = 1, noise {noise}, b = {b}, m = {m}"
+            );
+            return Ok(LeastSquaresData {
+                x,
+                y,
+                sparse: None,
+                settings,
+                problem,
+            });
+        }
+        use crate::problems::data::permutation;
+        use crate::problems::tomography::{fanlinear, shepp_logan};
+        let grid = if opts.quick { 20 } else { 50 };
+        let a = fanlinear(grid)?;
+        let a = a.permute_rows(&permutation(a.nrows(), seed))?;
+        let y = a.mul_vec(&shepp_logan(grid)?)?;
+        let (n, m) = (a.nrows(), a.nrows().div_ceil(b));
+        let problem = format!(
+            "fan-beam tomography fanlinear({grid}): {n}x{}, y = A * Shepp-Logan phantom, rows permuted, b = {b}, m = {m}",
+            a.ncols()
+        );
+        Ok(LeastSquaresData {
+            x: a.to_dense(),
+            y,
+            sparse: Some(a),
+            settings: spec.settings(opts, m),
+            problem,
+        })
+    }
+
+    /// The stop rule's metric name and target: with the sparse matrix the
+    /// mean squared residual (`relres:t` as the equivalent
+    /// `(1/n)‖Aθ − y‖² ≤ t²‖y‖²/n`), else the rule's own metric.
+    fn target(&self, stop: Stop) -> (&'static str, f64) {
+        let n = self.x.nrows();
+        match (&self.sparse, stop) {
+            (Some(_), Stop::Loss(t)) => ("(1/n) |A theta - y|^2", t),
+            (Some(_), Stop::RelRes(t)) => (
+                "(1/n) |A theta - y|^2",
+                t * t * self.y.norm_squared() / n as f64,
+            ),
+            (None, Stop::Loss(t)) => ("(1/n) |X theta - y|^2", t),
+            (None, Stop::RelRes(t)) => ("relative residual |X theta - y| / |y|", t),
+        }
+    }
+
+    /// The stop rule's metric at θ: the sparse mean squared residual, or
+    /// the job's own problem's (`own`) MSE or relative residual; NaN
+    /// (read as divergence) when it cannot be evaluated.
+    fn metric(&self, own: Option<&LeastSquares>, stop: Stop, t: &State) -> f64 {
+        match (&self.sparse, own, stop) {
+            (Some(a), _, _) => match a.mul_vec(t) {
+                Ok(r) => (r - &self.y).norm_squared() / self.x.nrows() as f64,
+                Err(_) => f64::NAN,
+            },
+            // θ has p entries by construction; a mismatch would read as NaN
+            // (divergence), like a failed sparse product above.
+            (None, Some(ls), Stop::Loss(_)) => ls.mse(t).unwrap_or(f64::NAN),
+            (None, Some(ls), Stop::RelRes(_)) => ls.relative_residual(t).unwrap_or(f64::NAN),
+            (None, None, _) => f64::NAN,
+        }
+    }
+}
+
 /// Random least squares (`lls`) or tomography: the data of one seed, the
 /// splitting flows factorized once, then the jobs in parallel. The
 /// tomography stop rule is evaluated with the sparse matrix (`relres:t`
 /// as the equivalent `(1/n)‖Aθ − y‖² ≤ t²‖y‖²/n`).
 fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]) -> Result<Group> {
     let b = if matches!(spec, Spec::Lls) { 20 } else { 60 };
-    let (x, y, sparse, settings, problem): (DMatrix<f64>, DVector<f64>, _, Settings, String) =
-        match spec {
-            Spec::Lls => {
-                let (n, p): (usize, usize) = if opts.quick {
-                    (4000, 400)
-                } else {
-                    (10000, 500)
-                };
-                let m = n.div_ceil(b);
-                let settings = spec.settings(opts, m);
-                let noise = settings.noise.unwrap_or(0.0);
-                let (x, y, _) = random_least_squares(n, p, noise, seed)?;
-                let problem = format!(
-                    "random least squares {n}x{p}, theta_true = 1, noise {noise}, b = {b}, m = {m}"
-                );
-                (x, y, None, settings, problem)
-            }
-            _ => {
-                use crate::problems::data::permutation;
-                use crate::problems::tomography::{fanlinear, shepp_logan};
-                let grid = if opts.quick { 20 } else { 50 };
-                let a = fanlinear(grid)?;
-                let a = a.permute_rows(&permutation(a.nrows(), seed))?;
-                let y = a.mul_vec(&shepp_logan(grid)?)?;
-                let (n, m) = (a.nrows(), a.nrows().div_ceil(b));
-                let problem = format!(
-                    "fan-beam tomography fanlinear({grid}): {n}x{}, y = A * Shepp-Logan phantom, rows permuted, b = {b}, m = {m}",
-                    a.ncols()
-                );
-                (a.to_dense(), y, Some(a), spec.settings(opts, m), problem)
-            }
-        };
-    let n = x.nrows();
-    let stop = settings.stop.unwrap_or(Stop::RelRes(1e-3));
-    let (metric_name, target) = match (&sparse, stop) {
-        (Some(_), Stop::Loss(t)) => ("(1/n) |A theta - y|^2", t),
-        (Some(_), Stop::RelRes(t)) => {
-            ("(1/n) |A theta - y|^2", t * t * y.norm_squared() / n as f64)
-        }
-        (None, Stop::Loss(t)) => ("(1/n) |X theta - y|^2", t),
-        (None, Stop::RelRes(t)) => ("relative residual |X theta - y| / |y|", t),
-    };
-    let ls = LeastSquares::new(&x, &y, b)?;
+    let data = LeastSquaresData::new(spec, seed, opts, b)?;
+    let (x, y) = (&data.x, &data.y);
+    let stop = data.settings.stop.unwrap_or(Stop::RelRes(1e-3));
+    let (metric_name, target) = data.target(stop);
+    let ls = LeastSquares::new(x, y, b)?;
     let t = Instant::now();
     let mut flows =
         ExactLeastSquaresFlow::for_batches(&ls, FactorizationMethod::Qr, LocalScheme::Exact);
@@ -391,21 +453,11 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
     let flows = &flows;
     let runs = par_map(jobs, |job| {
         // The job's own problem: its gradient workspace is not shared.
-        let own = match (job.method, &sparse) {
+        let own = match (job.method, &data.sparse) {
             (Method::Splitting, Some(_)) => None,
-            _ => Some(LeastSquares::new(&x, &y, b)?),
+            _ => Some(LeastSquares::new(x, y, b)?),
         };
-        let mut metric = |t: &State| match (&sparse, &own, stop) {
-            (Some(a), _, _) => match a.mul_vec(t) {
-                Ok(r) => (r - &y).norm_squared() / n as f64,
-                Err(_) => f64::NAN,
-            },
-            // θ has p entries by construction; a mismatch would read as NaN
-            // (divergence), like a failed sparse product above.
-            (None, Some(ls), Stop::Loss(_)) => ls.mse(t).unwrap_or(f64::NAN),
-            (None, Some(ls), Stop::RelRes(_)) => ls.relative_residual(t).unwrap_or(f64::NAN),
-            (None, None, _) => f64::NAN,
-        };
+        let mut metric = |t: &State| data.metric(own.as_ref(), stop, t);
         let pieces = match (job.method, &own) {
             (Method::Sgd, Some(ls)) => sgd_pieces(ls)?,
             _ => flows
@@ -416,7 +468,7 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
         one_run(
             job,
             seed,
-            &settings,
+            &data.settings,
             pieces,
             &theta0,
             &mut metric,
@@ -427,8 +479,8 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
     Ok(Group {
         experiment: Experiment::header(
             spec.name(),
-            problem,
-            settings.clone(),
+            data.problem,
+            data.settings,
             metric_name,
             target,
             factorization_seconds,
@@ -437,125 +489,120 @@ fn least_squares_group(spec: &Spec, seed: u64, opts: &PaperOptions, jobs: &[Job]
     })
 }
 
-/// Logistic regression on a train/test pair: SGD vs reduced-RK45 splitting.
-#[allow(clippy::too_many_arguments)]
-fn logistic_group(
-    spec: &Spec,
-    name: &str,
-    train: &Dataset,
-    test: &Dataset,
-    target: f64,
+/// The splitting pieces of a classification problem: the reduced local
+/// flows of its batches (adaptive Dormand–Prince, the reduced flows'
+/// default tolerances), boxed.
+fn reduced_pieces<M: ReducedModel>(problem: &M::Problem) -> Result<Vec<Box<dyn FlowMap + '_>>> {
+    Ok(
+        ReducedFlow::<M>::for_batches(problem, ReducedFlow::<M>::default_options())?
+            .into_iter()
+            .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
+            .collect(),
+    )
+}
+
+/// What every group of one experiment and seed is given: the experiment,
+/// the seed, the options and the group's jobs.
+#[derive(Clone, Copy)]
+struct GroupContext<'g> {
+    spec: &'g Spec,
     seed: u64,
-    opts: &PaperOptions,
-    jobs: &[Job],
+    opts: &'g PaperOptions,
+    jobs: &'g [Job],
+}
+
+impl GroupContext<'_> {
+    /// The runs of a classification group with `m` batches and `dim`
+    /// parameters: every job builds its own problem with `problem` (its
+    /// gradient workspace is not shared), trains SGD or the reduced
+    /// splitting from the seed's uniform θ₀ until the test error `metric`
+    /// reaches `target`; the group is described by `description`.
+    fn classification<M: ReducedModel>(
+        self,
+        (m, dim, target): (usize, usize, f64),
+        description: String,
+        problem: impl Fn() -> Result<M::Problem> + Sync + Send,
+        metric: impl Fn(&State) -> f64 + Sync + Send,
+    ) -> Result<Group> {
+        let settings = self.spec.settings(self.opts, m);
+        let theta0 = uniform_init(dim, self.seed + 1)?;
+        let runs = par_map(self.jobs, |job| {
+            let problem = problem()?;
+            let mut metric = |t: &State| metric(t);
+            let pieces = match job.method {
+                Method::Sgd => sgd_pieces(&problem)?,
+                Method::Splitting => reduced_pieces::<M>(&problem)?,
+            };
+            one_run(
+                job,
+                self.seed,
+                &settings,
+                pieces,
+                &theta0,
+                &mut metric,
+                target,
+                false,
+            )
+        })?;
+        Ok(Group {
+            experiment: Experiment::header(
+                self.spec.name(),
+                description,
+                settings,
+                "test error",
+                target,
+                0.0,
+            ),
+            runs,
+        })
+    }
+}
+
+/// Logistic regression on a train/test pair: SGD vs reduced-RK45 splitting.
+fn logistic_group(
+    ctx: GroupContext<'_>,
+    name: &str,
+    (train, test): (&Dataset, &Dataset),
+    target: f64,
 ) -> Result<Group> {
     use crate::problems::data::binary_targets;
     use crate::problems::logistic::{Logistic, error_rate};
-    use crate::reduction::ReducedLogisticFlow;
     let b = 50;
     let y = binary_targets(train)?;
     let y_test = binary_targets(test)?;
-    let m = train.n().div_ceil(b);
-    let settings = spec.settings(opts, m);
-    let p = train.p();
-    let theta0 = uniform_init(p, seed + 1)?;
-    let runs = par_map(jobs, |job| {
-        let problem = Logistic::new(&train.x, &y, b)?;
-        let mut metric = |t: &State| error_rate(t, &test.x, &y_test);
-        let pieces = match job.method {
-            Method::Sgd => sgd_pieces(&problem)?,
-            Method::Splitting => {
-                ReducedLogisticFlow::for_batches(&problem, ReducedLogisticFlow::default_options())?
-                    .into_iter()
-                    .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-                    .collect()
-            }
-        };
-        one_run(
-            job,
-            seed,
-            &settings,
-            pieces,
-            &theta0,
-            &mut metric,
-            target,
-            false,
-        )
-    })?;
-    Ok(Group {
-        experiment: Experiment::header(
-            spec.name(),
-            format!(
-                "binary logistic regression on {name}: {} train / {} test rows, p = {p}, b = {b}, m = {m}",
-                train.n(),
-                test.n()
-            ),
-            settings.clone(),
-            "test error",
-            target,
-            0.0,
+    let (m, p) = (train.n().div_ceil(b), train.p());
+    ctx.classification::<LogisticModel>(
+        (m, p, target),
+        format!(
+            "binary logistic regression on {name}: {} train / {} test rows, p = {p}, b = {b}, m = {m}",
+            train.n(),
+            test.n()
         ),
-        runs,
-    })
+        || Logistic::new(&train.x, &y, b),
+        |t| error_rate(t, &test.x, &y_test),
+    )
 }
 
 /// Softmax regression on a train/test pair (b = 64, target test error ≤ 0.25).
 fn softmax_group(
-    spec: &Spec,
+    ctx: GroupContext<'_>,
     data_name: &str,
-    train: &Dataset,
-    test: &Dataset,
-    seed: u64,
-    opts: &PaperOptions,
-    jobs: &[Job],
+    (train, test): (&Dataset, &Dataset),
 ) -> Result<Group> {
     use crate::problems::softmax::{Softmax, error_rate};
-    use crate::reduction::{ReducedLogisticFlow, ReducedSoftmaxFlow};
-    let b = 64;
-    let classes = train.classes;
-    let m = train.n().div_ceil(b);
-    let settings = spec.settings(opts, m);
-    let p = train.p();
-    let theta0 = uniform_init(p * classes, seed + 1)?;
-    let target = 0.25;
-    let runs = par_map(jobs, |job| {
-        let problem = Softmax::new(&train.x, &train.labels, classes, b)?;
-        let mut metric = |t: &State| error_rate(t, &test.x, &test.labels, classes);
-        let pieces = match job.method {
-            Method::Sgd => sgd_pieces(&problem)?,
-            Method::Splitting => {
-                ReducedSoftmaxFlow::for_batches(&problem, ReducedLogisticFlow::default_options())?
-                    .into_iter()
-                    .map(|f| Box::new(f) as Box<dyn FlowMap + '_>)
-                    .collect()
-            }
-        };
-        one_run(
-            job,
-            seed,
-            &settings,
-            pieces,
-            &theta0,
-            &mut metric,
-            target,
-            false,
-        )
-    })?;
-    Ok(Group {
-        experiment: Experiment::header(
-            spec.name(),
-            format!(
-                "softmax regression on {data_name}: {} train / {} test rows, p = {p}, {classes} classes, b = {b}, m = {m}",
-                train.n(),
-                test.n()
-            ),
-            settings.clone(),
-            "test error",
-            target,
-            0.0,
+    let (b, classes) = (64, train.classes);
+    let (m, p) = (train.n().div_ceil(b), train.p());
+    let labels = (&train.labels, &test.labels);
+    ctx.classification::<SoftmaxModel>(
+        (m, p * classes, 0.25),
+        format!(
+            "softmax regression on {data_name}: {} train / {} test rows, p = {p}, {classes} classes, b = {b}, m = {m}",
+            train.n(),
+            test.n()
         ),
-        runs,
-    })
+        || Softmax::new(&train.x, labels.0, classes, b),
+        |t| error_rate(t, &test.x, labels.1, classes),
+    )
 }
 
 #[cfg(test)]

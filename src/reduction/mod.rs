@@ -75,9 +75,11 @@ mod factorization;
 mod least_squares;
 mod logistic;
 mod reduced;
+mod reduced_flow;
 mod softmax;
 
 pub use factorization::{BatchFactorization, FactorizationMethod};
 pub use least_squares::{ExactLeastSquaresFlow, LocalScheme, factorize_all};
-pub use logistic::ReducedLogisticFlow;
-pub use softmax::ReducedSoftmaxFlow;
+pub use logistic::{LogisticModel, ReducedLogisticFlow};
+pub use reduced_flow::{ReducedFlow, ReducedModel};
+pub use softmax::{ReducedSoftmaxFlow, SoftmaxModel};

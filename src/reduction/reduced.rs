@@ -38,8 +38,9 @@ pub(crate) struct LocalFactors {
     proj: State,
 }
 
-/// What a reduced field reads, by coordinates.
-pub(crate) enum FactorsView<'f> {
+/// What a reduced field reads, by coordinates (`pub` for the sealed
+/// [`Model`](super::reduced_flow::sealed::Model); the module is private).
+pub enum FactorsView<'f> {
     /// `Y = H = QᵀΘ` and `R` (k×b) with `Xᵀ = QR`.
     Qr { r: &'f DMatrix<f64> },
     /// `Y = V`, `V(0) = 0`, `Θ = Θ₀ + XᵀV`: the Gram matrix `G = XXᵀ` (b×b)

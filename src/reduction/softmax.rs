@@ -4,18 +4,16 @@ use crate::workspace::Workspace;
 
 use nalgebra::DMatrix;
 
-use super::FactorizationMethod;
-use super::reduced::{FactorsView, LocalFactors, ReducedCore};
-use crate::error::{Result, check_dim};
+use super::reduced::FactorsView;
+use super::reduced_flow::sealed::Model;
+use super::reduced_flow::{ReducedFlow, ReducedModel};
 use crate::kernels::gemm_acc;
-use crate::objective::FiniteSum;
 use crate::problems::softmax::Softmax;
-use crate::splitting::{FlowMap, FlowStats};
-use crate::{AdaptiveOptions, Integrator, OdeSystem, Order, State, Stats};
+use crate::{OdeSystem, State};
 
 /// Workspaces of the reduced softmax field: the logits, then residuals,
 /// `Z` (b×c, column-major) and the row maxima and row sums of the softmax.
-struct SoftmaxWork {
+pub(super) struct SoftmaxWork {
     z: Vec<f64>,
     max: Vec<f64>,
     sum: Vec<f64>,
@@ -127,13 +125,13 @@ impl OdeSystem for DualSoftmax<'_> {
 /// $$ H' = −c\,R\,(s(R^\top H) − Y), \qquad Θ(h) = Θ_0 + Q(H(h) − H(0)), $$
 ///
 /// or, by default when `b ≤ p`, in the Gram (dual) coordinates `Θ = Θ₀ + XᵀV`
-/// ([`FactorizationMethod::Gram`], see [`with_factorization`](Self::with_factorization)):
+/// ([`FactorizationMethod::Gram`](super::FactorizationMethod::Gram), see [`with_factorization`](ReducedFlow::with_factorization)):
 ///
 /// $$ V' = −c\,\big(s(XΘ_0 + XX^\top V) − Y\big),\quad V(0) = 0, \qquad Θ(h) = Θ_0 + X^\top V(h), $$
 ///
 /// by adaptive Dormand–Prince (default `rtol = atol = 1e-8`) or by a fixed
 /// number of sub-steps of any stepper
-/// ([`with_integrator`](Self::with_integrator), [`Integrator`](crate::Integrator)). Θ is
+/// ([`with_integrator`](ReducedFlow::with_integrator), [`Integrator`](crate::Integrator)). Θ is
 /// flattened column-major (p×c). With `ExplicitEuler`, one sub-step and
 /// `h = α·m` an advance is the SGD step `Θ ← Θ − (α/b) Xᵀ(s(XΘ) − Y)`.
 ///
@@ -144,166 +142,95 @@ impl OdeSystem for DualSoftmax<'_> {
 ///
 /// The factors are computed on the first advance; later advances reuse them
 /// and every workspace (no allocation, see [`Integrator`](crate::Integrator)).
-pub struct ReducedSoftmaxFlow<'a> {
-    x: &'a DMatrix<f64>,
-    y: &'a DMatrix<f64>,
-    c: f64,
-    factors: LocalFactors,
+///
+/// # Example
+/// ```
+/// use nalgebra::DMatrix;
+/// use splitflow::reduction::{FactorizationMethod, ReducedSoftmaxFlow};
+/// use splitflow::splitting::FlowMap;
+/// use splitflow::State;
+/// let x = DMatrix::from_row_slice(2, 3, &[1.0, 0.0, 2.0, 0.0, 1.0, -1.0]);
+/// let y = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.0, 1.0]);
+/// let opts = splitflow::reduction::ReducedLogisticFlow::default_options();
+/// let mut gram = ReducedSoftmaxFlow::new(&x, &y, 0.5, opts)?;
+/// let mut qr = ReducedSoftmaxFlow::new(&x, &y, 0.5, opts)?
+///     .with_factorization(FactorizationMethod::Qr);
+/// assert_eq!(gram.factorization(), FactorizationMethod::Gram);
+/// let (mut a, mut b) = (State::zeros(6), State::zeros(6));
+/// gram.advance(0.0, 10.0, &mut a)?;
+/// qr.advance(0.0, 10.0, &mut b)?;
+/// assert!((&a - &b).amax() <= 1e-7 * a.amax());
+/// # Ok::<(), splitflow::Error>(())
+/// ```
+pub type ReducedSoftmaxFlow<'a> = ReducedFlow<'a, SoftmaxModel>;
+
+/// Softmax regression as the model of a [`ReducedFlow`]: one-hot labels
+/// `Y` (b×c), the row-wise softmax link `s`, Θ flattened column-major (p×c).
+#[derive(Debug, Clone, Copy)]
+pub struct SoftmaxModel;
+
+impl ReducedModel for SoftmaxModel {}
+
+/// The softmax field's workspaces: `Rᵀ` (QR coordinates, stored on first
+/// use so that both products run in the column kernel) and the logits.
+pub struct SoftmaxFieldWork {
     rt: DMatrix<f64>,
     work: Workspace<SoftmaxWork>,
-    core: ReducedCore,
 }
 
-impl<'a> ReducedSoftmaxFlow<'a> {
-    /// The reduced flow of batch `(x, y one-hot)` with scale `c`, integrated
-    /// by adaptive Dormand–Prince with `options`.
-    ///
-    /// # Errors
-    /// Dimension mismatch of `y`, `c ≤ 0`, invalid adaptive options.
-    pub fn new(
-        x: &'a DMatrix<f64>,
-        y: &'a DMatrix<f64>,
-        c: f64,
-        options: AdaptiveOptions,
-    ) -> Result<Self> {
-        check_dim("batch labels", x.nrows(), y.nrows())?;
-        crate::error::check_positive("c", c)?;
-        let core = ReducedCore::new(options)?;
-        Ok(ReducedSoftmaxFlow {
-            x,
-            y,
-            c,
-            factors: LocalFactors::new(FactorizationMethod::default_for(x)),
+impl Model for SoftmaxModel {
+    type Labels = DMatrix<f64>;
+    type Problem = Softmax;
+    type Work = SoftmaxFieldWork;
+    const NAME: &'static str = "softmax";
+    const PARAMETERS: &'static str = "parameters Θ";
+
+    fn label_rows(y: &DMatrix<f64>) -> usize {
+        y.nrows()
+    }
+
+    fn classes(y: &DMatrix<f64>) -> usize {
+        y.ncols()
+    }
+
+    fn work(y: &DMatrix<f64>) -> Self::Work {
+        SoftmaxFieldWork {
             rt: DMatrix::zeros(0, 0),
             work: Workspace::new(SoftmaxWork::new(y.nrows(), y.ncols())),
-            core,
-        })
+        }
     }
 
-    /// The same flow integrated by `integrator` instead (for example
-    /// `Integrator::fixed(Rk4::new(), 4)?`: four RK4 sub-steps per advance).
-    pub fn with_integrator(mut self, integrator: Integrator) -> Self {
-        self.core.set_integrator(integrator);
-        self
+    fn batch(problem: &Softmax, i: usize) -> (&DMatrix<f64>, &DMatrix<f64>) {
+        problem.batch(i)
     }
 
-    /// How the reduced ODE is integrated.
-    pub fn integrator(&self) -> &Integrator {
-        self.core.integrator()
-    }
-
-    /// The same flow in other coordinates: [`FactorizationMethod::Gram`]
-    /// (the default when `b ≤ p`, `Θ = Θ₀ + XᵀV`) or [`FactorizationMethod::Qr`]
-    /// (`H = QᵀΘ`, the paper's reduction; the default when `b > p`, where
-    /// its ODE is the smaller, and before the Gram coordinates).
-    ///
-    /// # Example
-    /// ```
-    /// use nalgebra::DMatrix;
-    /// use splitflow::reduction::{FactorizationMethod, ReducedSoftmaxFlow};
-    /// use splitflow::splitting::FlowMap;
-    /// use splitflow::State;
-    /// let x = DMatrix::from_row_slice(2, 3, &[1.0, 0.0, 2.0, 0.0, 1.0, -1.0]);
-    /// let y = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.0, 1.0]);
-    /// let opts = splitflow::reduction::ReducedLogisticFlow::default_options();
-    /// let mut gram = ReducedSoftmaxFlow::new(&x, &y, 0.5, opts)?;
-    /// let mut qr = ReducedSoftmaxFlow::new(&x, &y, 0.5, opts)?
-    ///     .with_factorization(FactorizationMethod::Qr);
-    /// assert_eq!(gram.factorization(), FactorizationMethod::Gram);
-    /// let (mut a, mut b) = (State::zeros(6), State::zeros(6));
-    /// gram.advance(0.0, 10.0, &mut a)?;
-    /// qr.advance(0.0, 10.0, &mut b)?;
-    /// assert!((&a - &b).amax() <= 1e-7 * a.amax());
-    /// # Ok::<(), splitflow::Error>(())
-    /// ```
-    pub fn with_factorization(mut self, method: FactorizationMethod) -> Self {
-        self.factors = LocalFactors::new(method);
-        self
-    }
-
-    /// The coordinates of the reduced ODE.
-    pub fn factorization(&self) -> FactorizationMethod {
-        self.factors.method()
-    }
-
-    /// The reduced flows of every batch (`c = 1/(m·bᵢ)`), all in the default
-    /// coordinates of the first (full) batch.
-    pub fn for_batches(problem: &'a Softmax, options: AdaptiveOptions) -> Result<Vec<Self>> {
-        let m = problem.num_batches();
-        // One choice for all batches, by the full batch size (the first
-        // batch's), so that a short last batch does not switch coordinates.
-        let method = (m > 0).then(|| FactorizationMethod::default_for(problem.batch(0).0));
-        (0..m)
-            .map(|i| {
-                let (x, y) = problem.batch(i);
-                let flow = Self::new(x, y, 1.0 / (m * x.nrows()) as f64, options)?;
-                Ok(match method {
-                    Some(method) => flow.with_factorization(method),
-                    None => flow,
-                })
-            })
-            .collect()
-    }
-
-    /// Solver counters accumulated over all advances.
-    pub fn solver_stats(&self) -> Stats {
-        self.core.solver_stats()
-    }
-}
-
-impl FlowMap for ReducedSoftmaxFlow<'_> {
-    fn dim(&self) -> usize {
-        self.x.ncols() * self.y.ncols()
-    }
-
-    fn advance(&mut self, t: f64, h: f64, theta: &mut State) -> Result<()> {
-        check_dim("parameters Θ", self.dim(), theta.len())?;
-        let classes = self.y.ncols();
-        self.factors.ensure(self.x, classes);
-        self.factors.project(theta, classes);
-        let (qr, gram);
-        let system: &dyn OdeSystem = match self.factors.view() {
+    fn with_field<R>(
+        w: &mut Self::Work,
+        view: FactorsView<'_>,
+        y: &DMatrix<f64>,
+        c: f64,
+        run: impl FnOnce(&dyn OdeSystem) -> R,
+    ) -> R {
+        match view {
             FactorsView::Qr { r } => {
-                if self.rt.shape() != (r.ncols(), r.nrows()) {
-                    self.rt = r.transpose();
+                if w.rt.shape() != (r.ncols(), r.nrows()) {
+                    w.rt = r.transpose();
                 }
-                qr = ReducedSoftmax {
+                run(&ReducedSoftmax {
                     r,
-                    rt: &self.rt,
-                    y: self.y,
-                    c: self.c,
-                    work: &self.work,
-                };
-                &qr
+                    rt: &w.rt,
+                    y,
+                    c,
+                    work: &w.work,
+                })
             }
-            FactorsView::Gram { g, z0 } => {
-                gram = DualSoftmax {
-                    g,
-                    z0,
-                    y: self.y,
-                    c: self.c,
-                    work: &self.work,
-                };
-                &gram
-            }
-        };
-        self.core
-            .integrate_and_lift(system, &self.factors, t, h, theta)
-    }
-
-    fn order(&self) -> Order {
-        self.core.integrator().order()
-    }
-
-    fn is_dissipative(&self) -> bool {
-        true
-    }
-
-    fn stats(&self) -> FlowStats {
-        self.core.flow_stats()
-    }
-
-    fn name(&self) -> String {
-        format!("reduced softmax flow ({})", self.core.integrator().label())
+            FactorsView::Gram { g, z0 } => run(&DualSoftmax {
+                g,
+                z0,
+                y,
+                c,
+                work: &w.work,
+            }),
+        }
     }
 }

@@ -178,6 +178,31 @@ impl SplittingCoefficients {
         Self::custom(name, pieces, order, seq)
     }
 
+    /// The Strang-stage fractions of a fractal recursion from Strang (order
+    /// 2) to `order`: starting from `[1]`, each level `q = 4, 6, …, order`
+    /// replaces the fractions `γ` by `(wᵢ·γⱼ)ᵢⱼ`, the level's weights
+    /// `w = level(q)` (summing to 1) outermost.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an order that is not an even number ≥ 4.
+    fn fractal_gammas(order: u32, level: impl Fn(u32) -> Vec<f64>) -> Result<Vec<f64>> {
+        if order < 4 || !order.is_multiple_of(2) {
+            return Err(Error::invalid(
+                "order",
+                order,
+                "must be even and at least 4",
+            ));
+        }
+        let mut gammas = vec![1.0];
+        for q in (4..=order).step_by(2) {
+            gammas = level(q)
+                .iter()
+                .flat_map(|&g| gammas.iter().map(move |&x| g * x))
+                .collect();
+        }
+        Ok(gammas)
+    }
+
     /// Yoshida's fourth-order triple jump of Strang (has a backward sub-step).
     ///
     /// # Errors
@@ -232,21 +257,11 @@ impl SplittingCoefficients {
     /// # Errors
     /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
     pub fn triple_jump(pieces: usize, order: u32) -> Result<Self> {
-        if order < 4 || !order.is_multiple_of(2) {
-            return Err(Error::invalid(
-                "order",
-                order,
-                "must be even and at least 4",
-            ));
-        }
-        let mut gammas = vec![1.0];
-        for k in (2..=order).step_by(2).skip(1).map(|q| q - 2) {
+        let gammas = Self::fractal_gammas(order, |q| {
+            let k = q - 2;
             let g1 = 1.0 / (2.0 - 2f64.powf(1.0 / (k as f64 + 1.0)));
-            gammas = [g1, 1.0 - 2.0 * g1, g1]
-                .iter()
-                .flat_map(|&g| gammas.iter().map(move |&x| g * x))
-                .collect();
-        }
+            vec![g1, 1.0 - 2.0 * g1, g1]
+        })?;
         let name = if order == 4 {
             "yoshida4".to_string()
         } else {
@@ -264,21 +279,11 @@ impl SplittingCoefficients {
     /// # Errors
     /// [`Error::InvalidParameter`] for zero pieces or an order that is not an even number ≥ 4.
     pub fn suzuki_fractal(pieces: usize, order: u32) -> Result<Self> {
-        if order < 4 || !order.is_multiple_of(2) {
-            return Err(Error::invalid(
-                "order",
-                order,
-                "must be even and at least 4",
-            ));
-        }
-        let mut gammas = vec![1.0];
-        for k in (4..=order).step_by(2).map(|q| q / 2) {
+        let gammas = Self::fractal_gammas(order, |q| {
+            let k = q / 2;
             let p = 1.0 / (4.0 - 4f64.powf(1.0 / (2.0 * k as f64 - 1.0)));
-            gammas = [p, p, 1.0 - 4.0 * p, p, p]
-                .iter()
-                .flat_map(|&g| gammas.iter().map(move |&x| g * x))
-                .collect();
-        }
+            vec![p, p, 1.0 - 4.0 * p, p, p]
+        })?;
         Self::compose_strang(&format!("suzuki{order}"), pieces, order, &gammas)
     }
 
