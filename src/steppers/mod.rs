@@ -37,7 +37,7 @@ pub use embedded::DenseSegment;
 pub use euler::ExplicitEuler;
 pub use explicit_rk::{ExplicitRk, Propagate};
 pub use implicit_euler::{ImplicitEuler, NewtonOptions};
-pub use registry::{STEPPER_NAMES, stepper_by_name};
+pub use registry::{STEPPER_NAMES, explicit_tableau, stepper_by_name};
 pub use rk4::Rk4;
 pub use rk45::{Rk45, Rk45Solution};
 pub use small_rk::SmallRk;

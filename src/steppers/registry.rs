@@ -1,6 +1,7 @@
 //! The one map from stepper names (as written in specs and on the command
 //! line) to steppers.
 
+use super::tableau::{self, ButcherTableau};
 use super::{ExplicitEuler, ExplicitRk, ImplicitEuler, Rk4, Rk45, Stepper};
 use crate::error::{Error, Result};
 
@@ -16,6 +17,31 @@ pub const STEPPER_NAMES: [&str; 9] = [
     "tsit5",
     "dop853",
 ];
+
+/// The tableau of an explicit method by its name in [`STEPPER_NAMES`]
+/// (`explicit_euler` is [`tableau::EULER`], `rk4` [`tableau::RK4`], `rk45`
+/// [`tableau::DOPRI5`]); `None` for `implicit_euler` and unknown names.
+///
+/// # Example
+/// ```
+/// use splitflow::steppers::{explicit_tableau, tableau, STEPPER_NAMES};
+/// assert_eq!(explicit_tableau("rk45"), Some(tableau::DOPRI5));
+/// let explicit = STEPPER_NAMES.iter().filter(|n| explicit_tableau(n).is_some()).count();
+/// assert_eq!(explicit, STEPPER_NAMES.len() - 1); // all but implicit_euler
+/// ```
+pub fn explicit_tableau(name: &str) -> Option<ButcherTableau> {
+    Some(match name {
+        "explicit_euler" => tableau::EULER,
+        "heun2" => tableau::HEUN2,
+        "ralston3" => tableau::RALSTON3,
+        "bs3" => tableau::BS3,
+        "rk4" => tableau::RK4,
+        "rk45" => tableau::DOPRI5,
+        "tsit5" => tableau::TSIT5,
+        "dop853" => tableau::DOP853,
+        _ => return None,
+    })
+}
 
 /// Builds a stepper from its name: `explicit_euler`, `implicit_euler`,
 /// `rk4` ([`Rk4`]) and `rk45` ([`Rk45`]) are the hand-written steppers;
@@ -40,11 +66,9 @@ pub fn stepper_by_name(name: &str) -> Result<Box<dyn Stepper>> {
         "implicit_euler" => Box::new(ImplicitEuler::new()),
         "rk4" => Box::new(Rk4::new()),
         "rk45" => Box::new(Rk45::new()),
-        "heun2" => Box::new(ExplicitRk::heun2()),
-        "ralston3" => Box::new(ExplicitRk::ralston3()),
-        "bs3" => Box::new(ExplicitRk::bs3()),
-        "tsit5" => Box::new(ExplicitRk::tsit5()),
-        "dop853" => Box::new(ExplicitRk::dop853()),
+        other if explicit_tableau(other).is_some() => Box::new(ExplicitRk::new(
+            explicit_tableau(other).expect("checked in the guard"),
+        )?),
         other => {
             return Err(Error::Spec {
                 message: format!(

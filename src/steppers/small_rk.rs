@@ -5,7 +5,7 @@
 use super::embedded::small_embedded_error;
 use super::explicit_rk::small_stage_sum;
 use super::tableau::{self, ButcherTableau, MAX_STAGES};
-use super::{STEPPER_NAMES, Stats, Tolerance};
+use super::{STEPPER_NAMES, Stats, Tolerance, explicit_tableau};
 use crate::error::{Error, Result};
 use crate::{Order, SmallSystem};
 
@@ -80,29 +80,19 @@ impl<const N: usize> SmallRk<N> {
     /// # Errors
     /// [`Error::Spec`] for `implicit_euler` (not explicit) and unknown names.
     pub fn by_name(name: &str) -> Result<Self> {
-        let tableau = match name {
-            "explicit_euler" => tableau::EULER,
-            "heun2" => tableau::HEUN2,
-            "ralston3" => tableau::RALSTON3,
-            "bs3" => tableau::BS3,
-            "rk4" => tableau::RK4,
-            "rk45" => tableau::DOPRI5,
-            "tsit5" => tableau::TSIT5,
-            "dop853" => tableau::DOP853,
-            other => {
-                let explicit: Vec<&str> = STEPPER_NAMES
-                    .into_iter()
-                    .filter(|&n| n != "implicit_euler")
-                    .collect();
-                return Err(Error::Spec {
-                    message: format!(
-                        "`{other}` is not an explicit Runge–Kutta stepper of the small-system path \
-                         (expected one of {})",
-                        explicit.join(", ")
-                    ),
-                    line: None,
-                });
-            }
+        let Some(tableau) = explicit_tableau(name) else {
+            let explicit: Vec<&str> = STEPPER_NAMES
+                .into_iter()
+                .filter(|n| explicit_tableau(n).is_some())
+                .collect();
+            return Err(Error::Spec {
+                message: format!(
+                    "`{name}` is not an explicit Runge–Kutta stepper of the small-system path \
+                     (expected one of {})",
+                    explicit.join(", ")
+                ),
+                line: None,
+            });
         };
         Ok(Self::from_valid(tableau))
     }
