@@ -132,6 +132,13 @@ pub struct ExactLeastSquaresFlow<'a> {
     /// Routes on the rows: `−Xᵀz` and the row-major gradient kernel's lane sums.
     update: Vec<f64>,
     lanes: Vec<f64>,
+    /// The spectral factors of the last `c·h` (`phi_ch`; NaN before the
+    /// first advance): `φ(λⱼ)`, and whether `λⱼ` is kept (above the
+    /// round-off cutoff). The step size of an epoch is the same for every
+    /// advance, so the exponentials are computed once, not per step.
+    phi_ch: f64,
+    phi: Vec<f64>,
+    kept: Vec<bool>,
     advances: usize,
 }
 
@@ -168,6 +175,9 @@ impl<'a> ExactLeastSquaresFlow<'a> {
             z: DVector::zeros(0),
             update: Vec::new(),
             lanes: Vec::new(),
+            phi_ch: f64::NAN,
+            phi: Vec::new(),
+            kept: Vec::new(),
             advances: 0,
         })
     }
@@ -345,27 +355,40 @@ impl FlowMap for ExactLeastSquaresFlow<'_> {
             }
         }
         let ch = self.c * h;
-        // Eigenvalues at the round-off level of the largest one (forming RRᵀ or
-        // XXᵀ costs ~ε·λmax) are numerically zero: their eigenvectors span
-        // null(Rᵀ) (null(Xᵀ)) up to round-off, where the field vanishes and the
-        // exact component of w is 0. Keeping them would amplify round-off by
-        // φ(λ) ≈ min(ch, 1/λ), up to 1/(ε·λmax) as h grows (rank-deficient
-        // batches, and Gram with b > p). (The route without Q has none.)
-        let cutoff =
-            b.max(p) as f64 * f64::EPSILON * f.eigenvalues.iter().fold(0.0_f64, |a, &l| a.max(l));
+        if ch.to_bits() != self.phi_ch.to_bits() {
+            // Eigenvalues at the round-off level of the largest one (forming
+            // RRᵀ or XXᵀ costs ~ε·λmax) are numerically zero: their
+            // eigenvectors span null(Rᵀ) (null(Xᵀ)) up to round-off, where the
+            // field vanishes and the exact component of w is 0. Keeping them
+            // would amplify round-off by φ(λ) ≈ min(ch, 1/λ), up to
+            // 1/(ε·λmax) as h grows (rank-deficient batches, and Gram with
+            // b > p). (The route without Q has none.)
+            let cutoff = b.max(p) as f64
+                * f64::EPSILON
+                * f.eigenvalues.iter().fold(0.0_f64, |a, &l| a.max(l));
+            self.phi.clear();
+            self.kept.clear();
+            for &l in f.eigenvalues.iter() {
+                self.kept.push(l > cutoff);
+                self.phi.push(phi(self.scheme, ch, l));
+            }
+            self.phi_ch = ch;
+        }
         let explicit_q = self.route == Route::QrExplicitQ;
-        for ((w, &l), &g) in self
+        for ((((w, &l), &g), &phi), &kept) in self
             .w
             .iter_mut()
             .zip(f.eigenvalues.iter())
             .zip(self.g.iter().chain(std::iter::repeat(&0.0)))
+            .zip(&self.phi)
+            .zip(&self.kept)
         {
-            *w = if l <= cutoff {
+            *w = if !kept {
                 0.0
             } else if explicit_q {
-                (l * *w - g) * phi(self.scheme, ch, l)
+                (l * *w - g) * phi
             } else {
-                *w * phi(self.scheme, ch, l)
+                *w * phi
             };
         }
         self.z.gemv(1.0, m, &self.w, 0.0);
