@@ -66,7 +66,9 @@ pub enum LocalScheme {
 ///
 ///   $$ θ(h) = θ_0 − X^\top B\,\mathrm{diag}\big(φ(λ_j)\big)\,A^\top(Xθ_0 − y), $$
 ///
-///   the residual form above with `QV = XᵀB`. Both b×p products run on the
+///   the residual form above with `QV = XᵀB`; the b×b map
+///   `K = B diag(φ) Aᵀ` is formed once per step size (an epoch uses one), so
+///   an advance is `θ −= XᵀK(Xθ₀ − y)`. Both b×p products run on the
 ///   batch's rows stored row-major with SGD's kernels (as the Gram route),
 ///   so an advance streams the same data as an SGD step, and the
 ///   factorization is a Householder QR of `Xᵀ` without `Q` (about half the
@@ -139,6 +141,9 @@ pub struct ExactLeastSquaresFlow<'a> {
     phi_ch: f64,
     phi: Vec<f64>,
     kept: Vec<bool>,
+    /// QR without `Q`: the b×b map `K = B diag(φ) Aᵀ` of the last `c·h`
+    /// (`θ −= XᵀK(Xθ₀ − y)`: one b×b product per advance instead of two).
+    fused: DMatrix<f64>,
     advances: usize,
 }
 
@@ -178,6 +183,7 @@ impl<'a> ExactLeastSquaresFlow<'a> {
             phi_ch: f64::NAN,
             phi: Vec::new(),
             kept: Vec::new(),
+            fused: DMatrix::zeros(0, 0),
             advances: 0,
         })
     }
@@ -279,6 +285,42 @@ impl<'a> ExactLeastSquaresFlow<'a> {
     }
 }
 
+impl ExactLeastSquaresFlow<'_> {
+    /// Recomputes the spectral factors for `ch = c·h` when it changed (an
+    /// epoch uses one step size: once per batch, not per advance): `φ(λⱼ)`,
+    /// the round-off mask, and on the route without `Q` the fused b×b map
+    /// `K = B diag(φ) Aᵀ`. Called after [`factorize`](Self::factorize).
+    fn refresh_spectral(&mut self, ch: f64) {
+        if ch.to_bits() == self.phi_ch.to_bits() {
+            return;
+        }
+        let f = self.factors.as_ref().expect("factorized before");
+        let (b, p) = self.x.shape();
+        // Eigenvalues at the round-off level of the largest one (forming RRᵀ
+        // or XXᵀ costs ~ε·λmax) are numerically zero: their eigenvectors span
+        // null(Rᵀ) (null(Xᵀ)) up to round-off, where the field vanishes and
+        // the exact component of w is 0. Keeping them would amplify round-off
+        // by φ(λ) ≈ min(ch, 1/λ), up to 1/(ε·λmax) as h grows (rank-deficient
+        // batches, and Gram with b > p). (The route without Q has none.)
+        let cutoff =
+            b.max(p) as f64 * f64::EPSILON * f.eigenvalues.iter().fold(0.0_f64, |a, &l| a.max(l));
+        self.phi.clear();
+        self.kept.clear();
+        for &l in f.eigenvalues.iter() {
+            self.kept.push(l > cutoff);
+            self.phi.push(phi(self.scheme, ch, l));
+        }
+        if self.route == Route::QrWithoutQ {
+            let mut scaled = self.rinv_v.clone();
+            for (j, mut col) in scaled.column_iter_mut().enumerate() {
+                col *= if self.kept[j] { self.phi[j] } else { 0.0 };
+            }
+            self.fused = scaled * self.rt_v.transpose();
+        }
+        self.phi_ch = ch;
+    }
+}
+
 /// The spectral function of the local map: `(1 − e^{−chλ})/λ` (exact) or
 /// `ch/(1 + chλ)` (implicit Euler).
 fn phi(scheme: LocalScheme, ch: f64, lambda: f64) -> f64 {
@@ -329,69 +371,39 @@ impl FlowMap for ExactLeastSquaresFlow<'_> {
         check_dim("parameters θ", self.x.ncols(), theta.len())?;
         self.factorize()?;
         self.advances += 1;
+        self.refresh_spectral(self.c * h);
         let f = self.factors.as_ref().expect("factorized above");
-        let (b, p) = self.x.shape();
-        // The b×k maps around diag(φ): w = Lᵀ(Xθ₀ − y) (or Λζ − g), z = Mw.
-        let (l, m) = match self.route {
-            Route::QrWithoutQ => (&self.rt_v, &self.rinv_v),
-            Route::QrExplicitQ | Route::Gram => (&f.eigenvectors, &f.eigenvectors),
-        };
+        let p = self.x.ncols();
+        if self.route != Route::QrExplicitQ {
+            // s = Xθ₀ − y (bitwise nalgebra's gemv)
+            rowmajor::residual(
+                &self.rows,
+                p,
+                theta.as_slice(),
+                self.y.as_slice(),
+                self.s.as_mut_slice(),
+            );
+        }
         match self.route {
-            Route::QrExplicitQ => {
-                // w = Vᵀ(Qᵀθ₀), then (below) Λw − g = VᵀR(Xθ₀ − y)
-                self.z.gemv_tr(1.0, &f.q, theta, 0.0);
-                self.w.gemv_tr(1.0, l, &self.z, 0.0);
-            }
-            Route::QrWithoutQ | Route::Gram => {
-                // s = Xθ₀ − y (bitwise nalgebra's gemv), w = Lᵀs
-                rowmajor::residual(
-                    &self.rows,
-                    p,
-                    theta.as_slice(),
-                    self.y.as_slice(),
-                    self.s.as_mut_slice(),
-                );
-                self.w.gemv_tr(1.0, l, &self.s, 0.0);
+            Route::QrWithoutQ => self.z.gemv(1.0, &self.fused, &self.s, 0.0),
+            Route::QrExplicitQ | Route::Gram => {
+                let v = &f.eigenvectors;
+                if self.route == Route::QrExplicitQ {
+                    // w = Vᵀ(Qᵀθ₀), then Λw − g = VᵀR(Xθ₀ − y)
+                    self.z.gemv_tr(1.0, &f.q, theta, 0.0);
+                    self.w.gemv_tr(1.0, v, &self.z, 0.0);
+                    for ((w, &l), &g) in self.w.iter_mut().zip(f.eigenvalues.iter()).zip(&self.g) {
+                        *w = l * *w - g;
+                    }
+                } else {
+                    self.w.gemv_tr(1.0, v, &self.s, 0.0);
+                }
+                for ((w, &phi), &kept) in self.w.iter_mut().zip(&self.phi).zip(&self.kept) {
+                    *w = if kept { *w * phi } else { 0.0 };
+                }
+                self.z.gemv(1.0, v, &self.w, 0.0);
             }
         }
-        let ch = self.c * h;
-        if ch.to_bits() != self.phi_ch.to_bits() {
-            // Eigenvalues at the round-off level of the largest one (forming
-            // RRᵀ or XXᵀ costs ~ε·λmax) are numerically zero: their
-            // eigenvectors span null(Rᵀ) (null(Xᵀ)) up to round-off, where the
-            // field vanishes and the exact component of w is 0. Keeping them
-            // would amplify round-off by φ(λ) ≈ min(ch, 1/λ), up to
-            // 1/(ε·λmax) as h grows (rank-deficient batches, and Gram with
-            // b > p). (The route without Q has none.)
-            let cutoff = b.max(p) as f64
-                * f64::EPSILON
-                * f.eigenvalues.iter().fold(0.0_f64, |a, &l| a.max(l));
-            self.phi.clear();
-            self.kept.clear();
-            for &l in f.eigenvalues.iter() {
-                self.kept.push(l > cutoff);
-                self.phi.push(phi(self.scheme, ch, l));
-            }
-            self.phi_ch = ch;
-        }
-        let explicit_q = self.route == Route::QrExplicitQ;
-        for ((((w, &l), &g), &phi), &kept) in self
-            .w
-            .iter_mut()
-            .zip(f.eigenvalues.iter())
-            .zip(self.g.iter().chain(std::iter::repeat(&0.0)))
-            .zip(&self.phi)
-            .zip(&self.kept)
-        {
-            *w = if !kept {
-                0.0
-            } else if explicit_q {
-                (l * *w - g) * phi
-            } else {
-                *w * phi
-            };
-        }
-        self.z.gemv(1.0, m, &self.w, 0.0);
         match self.route {
             Route::QrExplicitQ => theta.gemv(-1.0, &f.q, &self.z, 1.0),
             Route::QrWithoutQ | Route::Gram => {
