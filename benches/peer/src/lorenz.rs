@@ -117,7 +117,7 @@ fn splitflow_adaptive(stepper: &mut dyn Stepper, t1: f64, tol: f64) -> Run {
 }
 
 /// Lorenz with ode_solvers' static state.
-struct LorenzStatic;
+pub struct LorenzStatic;
 
 impl System<f64, Vector3<f64>> for LorenzStatic {
     fn system(&self, _t: f64, y: &Vector3<f64>, dy: &mut Vector3<f64>) {

@@ -11,7 +11,7 @@
 //! Cases: `lorenz` (t ∈ [0, 20] at four tolerances), `work-precision`
 //! (Lorenz, t ∈ [0, 2], equal achieved error 1e-3 … 1e-10), `flow` (the
 //! 500-dimensional quadratic gradient flow), `rk4` (n = 1e5, 100 fixed
-//! steps); all of them by default. To add a splitflow contender, add a line
+//! steps), `lorenz-rk4` (n = 3, 2000 fixed RK4 steps); all of them by default. To add a splitflow contender, add a line
 //! to the case module's `OURS`.
 
 #[path = "../../common/mod.rs"]
@@ -19,11 +19,12 @@ mod common;
 mod diffsol_run;
 mod gradient_flow;
 mod lorenz;
+mod lorenz_rk4;
 mod rk4;
 mod timing;
 
 /// The cases, in the order they run.
-const CASES: [&str; 4] = ["lorenz", "work-precision", "flow", "rk4"];
+const CASES: [&str; 5] = ["lorenz", "work-precision", "flow", "rk4", "lorenz-rk4"];
 
 fn main() {
     let mut rounds = 11;
@@ -40,7 +41,7 @@ fn main() {
             }
             "--case" => match args.next() {
                 Some(c) if CASES.contains(&c.as_str()) => only = Some(c),
-                _ => usage("--case needs one of lorenz, work-precision, flow, rk4"),
+                _ => usage("--case needs one of lorenz, work-precision, flow, rk4, lorenz-rk4"),
             },
             other => usage(&format!("unknown argument {other:?}")),
         }
@@ -59,14 +60,15 @@ fn main() {
             "lorenz" => lorenz::tolerances(rounds),
             "work-precision" => lorenz::work_precision(rounds),
             "flow" => gradient_flow::run(rounds),
-            _ => rk4::run(rounds),
+            "rk4" => rk4::run(rounds),
+            _ => lorenz_rk4::run(rounds),
         }
     }
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "error: {msg}\nusage: splitflow-peers [--rounds N] [--case lorenz|work-precision|flow|rk4]"
+        "error: {msg}\nusage: splitflow-peers [--rounds N] [--case lorenz|work-precision|flow|rk4|lorenz-rk4]"
     );
     std::process::exit(2)
 }
