@@ -67,8 +67,9 @@ pub enum LocalScheme {
 ///   $$ θ(h) = θ_0 − X^\top B\,\mathrm{diag}\big(φ(λ_j)\big)\,A^\top(Xθ_0 − y), $$
 ///
 ///   the residual form above with `QV = XᵀB`; the b×b map
-///   `K = B diag(φ) Aᵀ` is formed once per step size (an epoch uses one), so
-///   an advance is `θ −= XᵀK(Xθ₀ − y)`. Both b×p products run on the
+///   `K = B diag(φ) Aᵀ` is formed once a step size repeats (an epoch's
+///   does; a composition's changing coefficients do not pay its b³), so an
+///   advance is `θ −= XᵀK(Xθ₀ − y)`. Both b×p products run on the
 ///   batch's rows stored row-major with SGD's kernels (as the Gram route),
 ///   so an advance streams the same data as an SGD step, and the
 ///   factorization is a Householder QR of `Xᵀ` without `Q` (about half the
@@ -125,8 +126,8 @@ pub struct ExactLeastSquaresFlow<'a> {
     rows: Cow<'a, [f64]>,
     /// Explicit-`Q` route: `g = VᵀRy`, computed on factorization.
     g: DVector<f64>,
-    /// QR without `Q`: `A = RᵀV` and `B = R⁻¹V` (b×b).
-    rt_v: DMatrix<f64>,
+    /// QR without `Q`: `Aᵀ = (RᵀV)ᵀ` and `B = R⁻¹V` (b×b).
+    a_t: DMatrix<f64>,
     rinv_v: DMatrix<f64>,
     s: DVector<f64>,
     w: DVector<f64>,
@@ -141,9 +142,15 @@ pub struct ExactLeastSquaresFlow<'a> {
     phi_ch: f64,
     phi: Vec<f64>,
     kept: Vec<bool>,
-    /// QR without `Q`: the b×b map `K = B diag(φ) Aᵀ` of the last `c·h`
-    /// (`θ −= XᵀK(Xθ₀ − y)`: one b×b product per advance instead of two).
+    /// QR without `Q`: the b×b map `K = B diag(φ) Aᵀ` for `fused_ch` (NaN
+    /// when none), so that `θ −= XᵀK(Xθ₀ − y)` is one b×b product per
+    /// advance instead of two. It is formed (b³ work) only when a step size
+    /// comes back a second time in a row (an epoch's), never for step sizes
+    /// that change at every advance (a composition's coefficients), and
+    /// into reused storage (`scaled` holds `B diag(φ)`).
     fused: DMatrix<f64>,
+    scaled: DMatrix<f64>,
+    fused_ch: f64,
     advances: usize,
 }
 
@@ -173,7 +180,7 @@ impl<'a> ExactLeastSquaresFlow<'a> {
             route: Route::Gram,
             rows: Cow::Borrowed(&[]),
             g: DVector::zeros(0),
-            rt_v: DMatrix::zeros(0, 0),
+            a_t: DMatrix::zeros(0, 0),
             rinv_v: DMatrix::zeros(0, 0),
             s: DVector::zeros(b),
             w: DVector::zeros(0),
@@ -184,6 +191,8 @@ impl<'a> ExactLeastSquaresFlow<'a> {
             phi: Vec::new(),
             kept: Vec::new(),
             fused: DMatrix::zeros(0, 0),
+            scaled: DMatrix::zeros(0, 0),
+            fused_ch: f64::NAN,
             advances: 0,
         })
     }
@@ -225,8 +234,8 @@ impl<'a> ExactLeastSquaresFlow<'a> {
                 self.copy_rows();
                 let f = BatchFactorization::without_q(&self.rows, b, p)?;
                 match maps_without_q(&f) {
-                    Some((rt_v, rinv_v)) => {
-                        (self.rt_v, self.rinv_v) = (rt_v, rinv_v);
+                    Some((a_t, rinv_v)) => {
+                        (self.a_t, self.rinv_v) = (a_t, rinv_v);
                         (Route::QrWithoutQ, f)
                     }
                     None => (
@@ -286,13 +295,13 @@ impl<'a> ExactLeastSquaresFlow<'a> {
 }
 
 impl ExactLeastSquaresFlow<'_> {
-    /// Recomputes the spectral factors for `ch = c·h` when it changed (an
-    /// epoch uses one step size: once per batch, not per advance): `φ(λⱼ)`,
-    /// the round-off mask, and on the route without `Q` the fused b×b map
-    /// `K = B diag(φ) Aᵀ`. Called after [`factorize`](Self::factorize).
-    fn refresh_spectral(&mut self, ch: f64) {
+    /// Recomputes the spectral factors `φ(λⱼ)` and the round-off mask for
+    /// `ch = c·h` when it changed (an epoch uses one step size: once per
+    /// batch, not per advance); `true` when `ch` is the previous advance's.
+    /// Called after [`factorize`](Self::factorize).
+    fn refresh_spectral(&mut self, ch: f64) -> bool {
         if ch.to_bits() == self.phi_ch.to_bits() {
-            return;
+            return true;
         }
         let f = self.factors.as_ref().expect("factorized before");
         let (b, p) = self.x.shape();
@@ -310,14 +319,32 @@ impl ExactLeastSquaresFlow<'_> {
             self.kept.push(l > cutoff);
             self.phi.push(phi(self.scheme, ch, l));
         }
-        if self.route == Route::QrWithoutQ {
-            let mut scaled = self.rinv_v.clone();
-            for (j, mut col) in scaled.column_iter_mut().enumerate() {
-                col *= if self.kept[j] { self.phi[j] } else { 0.0 };
-            }
-            self.fused = scaled * self.rt_v.transpose();
-        }
         self.phi_ch = ch;
+        false
+    }
+
+    /// Route without `Q`: whether the fused map `K` serves `ch`, forming it
+    /// when `ch` repeats the previous advance's (`repeated`) and `K` is for
+    /// another step size.
+    fn fused_for(&mut self, ch: f64, repeated: bool) -> bool {
+        if ch.to_bits() == self.fused_ch.to_bits() {
+            return true;
+        }
+        if !repeated {
+            return false;
+        }
+        let b = self.rinv_v.nrows();
+        if self.scaled.shape() != (b, b) {
+            self.scaled = DMatrix::zeros(b, b);
+            self.fused = DMatrix::zeros(b, b);
+        }
+        self.scaled.copy_from(&self.rinv_v);
+        for (j, mut col) in self.scaled.column_iter_mut().enumerate() {
+            col *= if self.kept[j] { self.phi[j] } else { 0.0 };
+        }
+        self.fused.gemm(1.0, &self.scaled, &self.a_t, 0.0);
+        self.fused_ch = ch;
+        true
     }
 }
 
@@ -333,7 +360,7 @@ fn phi(scheme: LocalScheme, ch: f64, lambda: f64) -> f64 {
     }
 }
 
-/// `A = RᵀV` and `B = R⁻¹V` of the route without `Q`, when `R` is square
+/// `Aᵀ = (RᵀV)ᵀ` and `B = R⁻¹V` of the route without `Q`, when `R` is square
 /// and `cond(R) = √(λmax/λmin) ≤` [`MAX_COND_WITHOUT_Q`] (`λ` the
 /// eigenvalues of `RRᵀ`, i.e. the squared singular values of `R`).
 fn maps_without_q(f: &BatchFactorization) -> Option<(DMatrix<f64>, DMatrix<f64>)> {
@@ -343,7 +370,7 @@ fn maps_without_q(f: &BatchFactorization) -> Option<(DMatrix<f64>, DMatrix<f64>)
         return None;
     }
     let rinv_v = f.r.solve_upper_triangular(&f.eigenvectors)?;
-    Some((f.r.tr_mul(&f.eigenvectors), rinv_v))
+    Some((f.r.tr_mul(&f.eigenvectors).transpose(), rinv_v))
 }
 
 /// Factorizes every flow (in parallel with the `rayon` feature).
@@ -371,7 +398,9 @@ impl FlowMap for ExactLeastSquaresFlow<'_> {
         check_dim("parameters θ", self.x.ncols(), theta.len())?;
         self.factorize()?;
         self.advances += 1;
-        self.refresh_spectral(self.c * h);
+        let ch = self.c * h;
+        let repeated = self.refresh_spectral(ch);
+        let fused = self.route == Route::QrWithoutQ && self.fused_for(ch, repeated);
         let f = self.factors.as_ref().expect("factorized above");
         let p = self.x.ncols();
         if self.route != Route::QrExplicitQ {
@@ -384,25 +413,32 @@ impl FlowMap for ExactLeastSquaresFlow<'_> {
                 self.s.as_mut_slice(),
             );
         }
-        match self.route {
-            Route::QrWithoutQ => self.z.gemv(1.0, &self.fused, &self.s, 0.0),
-            Route::QrExplicitQ | Route::Gram => {
-                let v = &f.eigenvectors;
-                if self.route == Route::QrExplicitQ {
+        if fused {
+            self.z.gemv(1.0, &self.fused, &self.s, 0.0);
+        } else {
+            // w = Lᵀ(Xθ₀ − y) (or Λζ − g), scaled by φ, then z = Mw.
+            let v = &f.eigenvectors;
+            match self.route {
+                Route::QrWithoutQ => self.w.gemv(1.0, &self.a_t, &self.s, 0.0),
+                Route::Gram => self.w.gemv_tr(1.0, v, &self.s, 0.0),
+                Route::QrExplicitQ => {
                     // w = Vᵀ(Qᵀθ₀), then Λw − g = VᵀR(Xθ₀ − y)
                     self.z.gemv_tr(1.0, &f.q, theta, 0.0);
                     self.w.gemv_tr(1.0, v, &self.z, 0.0);
                     for ((w, &l), &g) in self.w.iter_mut().zip(f.eigenvalues.iter()).zip(&self.g) {
                         *w = l * *w - g;
                     }
-                } else {
-                    self.w.gemv_tr(1.0, v, &self.s, 0.0);
                 }
-                for ((w, &phi), &kept) in self.w.iter_mut().zip(&self.phi).zip(&self.kept) {
-                    *w = if kept { *w * phi } else { 0.0 };
-                }
-                self.z.gemv(1.0, v, &self.w, 0.0);
             }
+            for ((w, &phi), &kept) in self.w.iter_mut().zip(&self.phi).zip(&self.kept) {
+                *w = if kept { *w * phi } else { 0.0 };
+            }
+            let m = if self.route == Route::QrWithoutQ {
+                &self.rinv_v
+            } else {
+                v
+            };
+            self.z.gemv(1.0, m, &self.w, 0.0);
         }
         match self.route {
             Route::QrExplicitQ => theta.gemv(-1.0, &f.q, &self.z, 1.0),
