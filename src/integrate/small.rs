@@ -5,7 +5,7 @@ use super::Steps;
 use super::check_span;
 use super::controller::{self, Trials, initial_step};
 use crate::error::{Error, Result};
-use crate::steppers::tableau::{self, ButcherTableau};
+use crate::steppers::tableau::ButcherTableau;
 use crate::steppers::{SmallRk, Stats, Tolerance};
 use crate::{AdaptiveOptions, SmallSystem};
 
@@ -77,14 +77,7 @@ pub fn integrate_small<const N: usize, S: SmallSystem<N>>(
     // The named tableaus run with their coefficients as constants (each arm
     // is its own monomorphised loop); any other tableau reads them at run time.
     let tab = *stepper.tableau();
-    macro_rules! run_named {
-        ($($named:ident),+) => {$(
-            if tab == tableau::$named {
-                return run(system, stepper, named::$named, t0, t1, y0, steps);
-            }
-        )+};
-    }
-    run_named!(DOPRI5, TSIT5, RK4, EULER);
+    named::dispatch!(tab, |named| run(system, stepper, named, t0, t1, y0, steps));
     run(system, stepper, Runtime(tab), t0, t1, y0, steps)
 }
 
@@ -108,28 +101,43 @@ impl TableauSource for Runtime {
     }
 }
 
-/// The named tableaus as types.
+/// The named tableaus as types, and the dispatch to them: the one list of
+/// the tableaus that get a loop of their own.
 mod named {
     use super::TableauSource;
     use crate::steppers::tableau::{self, ButcherTableau};
 
-    macro_rules! named_tableau {
-        ($($name:ident),+) => {$(
-            #[doc = concat!("[`tableau::", stringify!($name), "`] as a type.")]
-            #[derive(Clone, Copy)]
-            #[allow(clippy::upper_case_acronyms)]
-            pub(super) struct $name;
+    macro_rules! named_tableaus {
+        ($($name:ident),+) => {
+            $(
+                #[doc = concat!("[`tableau::", stringify!($name), "`] as a type.")]
+                #[derive(Clone, Copy)]
+                #[allow(clippy::upper_case_acronyms)]
+                pub(super) struct $name;
 
-            impl TableauSource for $name {
-                #[inline(always)]
-                fn get(&self) -> &ButcherTableau {
-                    &tableau::$name
+                impl TableauSource for $name {
+                    #[inline(always)]
+                    fn get(&self) -> &ButcherTableau {
+                        &tableau::$name
+                    }
                 }
+            )+
+
+            /// Returns `$run(named)` from the enclosing function when `$tab`
+            /// is one of the named tableaus (`named` its type's value).
+            macro_rules! dispatch {
+                ($tab:expr, |$named:ident| $run:expr) => {$(
+                    if $tab == crate::steppers::tableau::$name {
+                        let $named = named::$name;
+                        return $run;
+                    }
+                )+};
             }
-        )+};
+            pub(super) use dispatch;
+        };
     }
 
-    named_tableau!(DOPRI5, TSIT5, RK4, EULER);
+    named_tableaus!(DOPRI5, TSIT5, RK4, EULER);
 }
 
 /// The fixed or adaptive loop of [`integrate_small`] on the tableau of

@@ -224,8 +224,7 @@ impl ExplicitRk {
     ) -> Result<f64> {
         let tab = self.tableau;
         let s = tab.stages();
-        // With FSAL the last stage's argument is y_new itself.
-        self.stages(system, t, h, y.as_slice(), s - usize::from(tab.fsal))?;
+        self.stages(system, t, h, y.as_slice(), tab.trial_stages())?;
         let probe = stage_sum(
             y_new.as_mut_slice(),
             Some(y.as_slice()),
@@ -373,8 +372,7 @@ impl Stepper for ExplicitRk {
         begin_step(system, h, y, self.k.iter_mut().chain([&mut self.stage]))?;
         self.frame.invalidate();
         let w = self.weights();
-        // Stages beyond the last non-zero weight are not needed.
-        let used = w.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1);
+        let used = ButcherTableau::stages_used(w);
         eval_rhs(system, t, y, &mut self.k[0], self.labels.0)?;
         self.stages(system, t, h, y.as_slice(), used)?;
         stats.f_evals += used;
@@ -432,7 +430,7 @@ impl EmbeddedStepper for ExplicitRk {
             Ok(p) => p,
             Err(e) => return self.frame.fail(e),
         };
-        stats.f_evals += tab.stages() - usize::from(tab.fsal);
+        stats.f_evals += tab.trial_stages();
         if probe.is_nan() {
             return f64::NAN;
         }

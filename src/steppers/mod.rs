@@ -182,6 +182,21 @@ pub trait EmbeddedStepper {
     fn dense_segment(&self, t: f64, h: f64, y: &State, y_new: &State, seg: &mut DenseSegment);
 }
 
+/// Checks a step size: finite and non-zero.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `h`.
+pub(crate) fn check_step_size(h: f64) -> Result<()> {
+    if !h.is_finite() || h == 0.0 {
+        return Err(Error::invalid(
+            "h",
+            h,
+            "step size must be finite and non-zero",
+        ));
+    }
+    Ok(())
+}
+
 /// The prologue of every [`Stepper::step`]: validates the step arguments
 /// (a finite non-zero `h`, `y` of the system's dimension) and sizes the
 /// stepper's `workspaces` to `y` ([`fit_all`]).
@@ -194,13 +209,7 @@ pub(crate) fn begin_step<'a>(
     y: &State,
     workspaces: impl IntoIterator<Item = &'a mut State>,
 ) -> Result<()> {
-    if !h.is_finite() || h == 0.0 {
-        return Err(Error::invalid(
-            "h",
-            h,
-            "step size must be finite and non-zero",
-        ));
-    }
+    check_step_size(h)?;
     crate::error::check_dim("state y", system.dim(), y.len())?;
     fit_all(y.len(), workspaces);
     Ok(())

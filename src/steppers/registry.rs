@@ -61,15 +61,13 @@ pub fn explicit_tableau(name: &str) -> Option<ButcherTableau> {
 /// # Ok::<(), splitflow::Error>(())
 /// ```
 pub fn stepper_by_name(name: &str) -> Result<Box<dyn Stepper>> {
-    Ok(match name {
-        "explicit_euler" => Box::new(ExplicitEuler::new()),
-        "implicit_euler" => Box::new(ImplicitEuler::new()),
-        "rk4" => Box::new(Rk4::new()),
-        "rk45" => Box::new(Rk45::new()),
-        other if explicit_tableau(other).is_some() => Box::new(ExplicitRk::new(
-            explicit_tableau(other).expect("checked in the guard"),
-        )?),
-        other => {
+    Ok(match (name, explicit_tableau(name)) {
+        ("explicit_euler", _) => Box::new(ExplicitEuler::new()),
+        ("implicit_euler", _) => Box::new(ImplicitEuler::new()),
+        ("rk4", _) => Box::new(Rk4::new()),
+        ("rk45", _) => Box::new(Rk45::new()),
+        (_, Some(tableau)) => Box::new(ExplicitRk::new(tableau)?),
+        (other, None) => {
             return Err(Error::Spec {
                 message: format!(
                     "unknown stepper `{other}` (expected one of {})",

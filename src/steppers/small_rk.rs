@@ -5,7 +5,7 @@
 use super::embedded::small_embedded_error;
 use super::explicit_rk::small_stage_sum;
 use super::tableau::{self, ButcherTableau, MAX_STAGES};
-use super::{STEPPER_NAMES, Stats, Tolerance, explicit_tableau};
+use super::{STEPPER_NAMES, Stats, Tolerance, check_step_size, explicit_tableau};
 use crate::error::{Error, Result};
 use crate::{Order, SmallSystem};
 
@@ -189,16 +189,10 @@ impl<const N: usize> SmallRk<N> {
         y: &mut [f64; N],
         stats: &mut Stats,
     ) -> Result<()> {
-        if !h.is_finite() || h == 0.0 {
-            return Err(Error::invalid(
-                "h",
-                h,
-                "step size must be finite and non-zero",
-            ));
-        }
+        check_step_size(h)?;
         self.first_valid = false;
         let b = tab.b;
-        let used = b.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1);
+        let used = ButcherTableau::stages_used(b);
         system.rhs(t, y, &mut self.k[0]);
         self.stages(tab, system, t, h, y, used);
         stats.f_evals += used;
@@ -240,8 +234,7 @@ impl<const N: usize> SmallRk<N> {
             self.first_valid = true;
         }
         let s = tab.stages();
-        // With FSAL the last stage's argument is y_new itself.
-        self.stages(tab, system, t, h, y, s - usize::from(tab.fsal));
+        self.stages(tab, system, t, h, y, tab.trial_stages());
         let probe = small_stage_sum(y_new, Some(y), h, tab.b, &self.k[..s], true);
         let end = if tab.fsal {
             &mut self.k[s - 1]
@@ -249,7 +242,7 @@ impl<const N: usize> SmallRk<N> {
             &mut self.f_end
         };
         system.rhs(t + h, y_new, end);
-        stats.f_evals += s - usize::from(tab.fsal);
+        stats.f_evals += tab.trial_stages();
         if probe.is_nan() {
             return f64::NAN;
         }

@@ -92,6 +92,18 @@ impl ButcherTableau {
         self.b.len()
     }
 
+    /// The stages an adaptive trial evaluates before `y_new`: all of them,
+    /// but the last with FSAL (its argument is `y_new` itself).
+    pub(crate) fn trial_stages(&self) -> usize {
+        self.stages() - usize::from(self.fsal)
+    }
+
+    /// The stages a fixed step propagating `weights` needs: up to the last
+    /// non-zero weight (an FSAL tableau's last stage has weight 0).
+    pub(crate) fn stages_used(weights: &[f64]) -> usize {
+        weights.iter().rposition(|&x| x != 0.0).map_or(1, |i| i + 1)
+    }
+
     /// Order of the propagated solution as metadata.
     pub fn order(&self) -> Order {
         Order::Finite(self.order)
