@@ -16,7 +16,7 @@ use splitflow::{
 };
 
 use crate::diffsol_run::tsit45_to;
-use crate::timing::{Job, Run, interleaved, load, pair_header, pair_rows};
+use crate::timing::{Job, Run, load, report_pairs};
 
 /// End of the span.
 pub const T1: f64 = 1.0;
@@ -77,12 +77,7 @@ fn splitflow_adaptive(f: &Flow, stepper: &mut dyn Stepper) -> Run {
     };
     let sol = integrate(&f.sys, stepper, 0.0, T1, &f.y0, &Steps::Adaptive(opts))
         .expect("splitflow adaptive run");
-    Run {
-        y: sol.y.as_slice().to_vec(),
-        accepted: sol.stats.accepted,
-        rejected: sol.stats.rejected,
-        f_evals: Some(sol.stats.f_evals),
-    }
+    Run::splitflow(sol.y.as_slice(), &sol.stats)
 }
 
 fn ode_solvers_dvector(f: &Flow) -> Job<'_> {
@@ -98,12 +93,7 @@ fn ode_solvers_dvector(f: &Flow) -> Job<'_> {
         );
         s.set_output(OutputType::Sparse);
         let st = s.integrate().expect("Dopri5 DVector");
-        Run {
-            y: s.y_out().last().expect("output").as_slice().to_vec(),
-            accepted: st.accepted_steps as usize,
-            rejected: st.rejected_steps as usize,
-            f_evals: Some(st.num_eval as usize),
-        }
+        Run::ode_solvers(s.y_out().last().expect("output").as_slice(), &st)
     })
 }
 
@@ -154,9 +144,13 @@ pub fn run(rounds: usize) {
             runs[i] = diffsol_flow::<true>(&flow, &Cell::new(0));
         }
     }
-    let times = interleaved(&mut jobs, rounds);
     let names: Vec<&str> = all.iter().map(|&(n, _)| n).collect();
-    pair_header(None);
-    pair_rows(None, &names, OURS.len(), &runs, exact.as_slice(), &times);
-    println!("\nload at end {}", load());
+    report_pairs(
+        &names,
+        OURS.len(),
+        &mut jobs,
+        &runs,
+        exact.as_slice(),
+        rounds,
+    );
 }

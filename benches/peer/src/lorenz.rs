@@ -83,12 +83,7 @@ fn splitflow_small(stepper: &mut SmallRk<3>, t1: f64, tol: f64) -> Run {
     let steps = Steps::Adaptive(AdaptiveOptions::with_tolerance(tol));
     let sol = integrate_small(&Lorenz::default(), stepper, 0.0, t1, &[1.0; 3], &steps)
         .expect("splitflow small-system run");
-    Run {
-        y: sol.y.to_vec(),
-        accepted: sol.stats.accepted,
-        rejected: sol.stats.rejected,
-        f_evals: Some(sol.stats.f_evals),
-    }
+    Run::splitflow(sol.y.as_slice(), &sol.stats)
 }
 
 /// `integrate` with `stepper` from y0 = (1, 1, 1), final state only.
@@ -108,12 +103,7 @@ fn splitflow_adaptive(stepper: &mut dyn Stepper, t1: f64, tol: f64) -> Run {
         &Steps::Adaptive(opts),
     )
     .expect("splitflow adaptive run");
-    Run {
-        y: sol.y.as_slice().to_vec(),
-        accepted: sol.stats.accepted,
-        rejected: sol.stats.rejected,
-        f_evals: Some(sol.stats.f_evals),
-    }
+    Run::splitflow(sol.y.as_slice(), &sol.stats)
 }
 
 /// Lorenz with ode_solvers' static state.
@@ -139,12 +129,7 @@ fn ode_solvers_vector3(t1: f64, tol: f64) -> Run {
     );
     s.set_output(OutputType::Sparse);
     let st = s.integrate().expect("Dopri5 Vector3");
-    Run {
-        y: s.y_out().last().expect("output").as_slice().to_vec(),
-        accepted: st.accepted_steps as usize,
-        rejected: st.rejected_steps as usize,
-        f_evals: Some(st.num_eval as usize),
-    }
+    Run::ode_solvers(s.y_out().last().expect("output").as_slice(), &st)
 }
 
 fn ode_solvers_dvector(t1: f64, tol: f64) -> Run {
@@ -160,12 +145,7 @@ fn ode_solvers_dvector(t1: f64, tol: f64) -> Run {
     );
     s.set_output(OutputType::Sparse);
     let st = s.integrate().expect("Dopri5 DVector");
-    Run {
-        y: s.y_out().last().expect("output").as_slice().to_vec(),
-        accepted: st.accepted_steps as usize,
-        rejected: st.rejected_steps as usize,
-        f_evals: Some(st.num_eval as usize),
-    }
+    Run::ode_solvers(s.y_out().last().expect("output").as_slice(), &st)
 }
 
 fn diffsol_tsit45(t1: f64, tol: f64) -> Run {

@@ -13,7 +13,7 @@ use splitflow::test_models::Lorenz;
 use splitflow::{Rk4, SmallRk, State, Steps, integrate, integrate_small};
 
 use crate::lorenz::LorenzStatic;
-use crate::timing::{Job, Run, interleaved, load, pair_header, pair_rows};
+use crate::timing::{Job, Run, load, report_pairs};
 
 /// Fixed steps over [0, T1].
 pub const STEPS: usize = 2000;
@@ -47,12 +47,7 @@ fn small_rk4() -> Job<'static> {
             &Steps::Fixed(STEPS),
         )
         .expect("SmallRk rk4");
-        Run {
-            y: sol.y.to_vec(),
-            accepted: sol.stats.accepted,
-            rejected: 0,
-            f_evals: Some(sol.stats.f_evals),
-        }
+        Run::splitflow(sol.y.as_slice(), &sol.stats)
     })
 }
 
@@ -69,12 +64,7 @@ fn dynamic_rk4() -> Job<'static> {
             &Steps::Fixed(STEPS),
         )
         .expect("splitflow Rk4");
-        Run {
-            y: sol.y.as_slice().to_vec(),
-            accepted: sol.stats.accepted,
-            rejected: 0,
-            f_evals: Some(sol.stats.f_evals),
-        }
+        Run::splitflow(sol.y.as_slice(), &sol.stats)
     })
 }
 
@@ -117,12 +107,7 @@ fn ode_solvers_rk4() -> Job<'static> {
             T1 / STEPS as f64,
         );
         let st = s.integrate().expect("ode_solvers Rk4");
-        Run {
-            y: s.y_out().last().expect("output").as_slice().to_vec(),
-            accepted: st.accepted_steps as usize,
-            rejected: 0,
-            f_evals: Some(st.num_eval as usize),
-        }
+        Run::ode_solvers(s.y_out().last().expect("output").as_slice(), &st)
     })
 }
 
@@ -135,9 +120,13 @@ pub fn run(rounds: usize) {
     let all: Vec<(&str, Contender)> = OURS.iter().chain(PEERS).copied().collect();
     let mut jobs: Vec<Job> = all.iter().map(|&(_, c)| c()).collect();
     let runs: Vec<Run> = jobs.iter_mut().map(|j| j()).collect();
-    let times = interleaved(&mut jobs, rounds);
     let names: Vec<&str> = all.iter().map(|&(n, _)| n).collect();
-    pair_header(None);
-    pair_rows(None, &names, OURS.len(), &runs, &runs[OURS.len()].y, &times);
-    println!("\nload at end {}", load());
+    report_pairs(
+        &names,
+        OURS.len(),
+        &mut jobs,
+        &runs,
+        &runs[OURS.len()].y,
+        rounds,
+    );
 }

@@ -10,7 +10,7 @@ use ode_solvers::Rk4 as PeerRk4;
 use splitflow::{OdeSolversAdapter, Rk4, State, Steps, integrate};
 
 use crate::common::{DECAY_DIM, DecayField, HandRk4};
-use crate::timing::{Job, Run, interleaved, load, pair_header, pair_rows};
+use crate::timing::{Job, Run, load, report_pairs};
 
 /// Fixed steps over [0, 1].
 pub const STEPS: usize = 100;
@@ -43,12 +43,7 @@ fn splitflow_rk4(d: &Decay) -> Job<'_> {
     Box::new(move || {
         let sol = integrate(&d.field, &mut rk4, 0.0, T1, &d.y0, &Steps::Fixed(STEPS))
             .expect("splitflow Rk4");
-        Run {
-            y: sol.y.as_slice().to_vec(),
-            accepted: sol.stats.accepted,
-            rejected: 0,
-            f_evals: Some(sol.stats.f_evals),
-        }
+        Run::splitflow(sol.y.as_slice(), &sol.stats)
     })
 }
 
@@ -83,12 +78,7 @@ fn ode_solvers_rk4(d: &Decay) -> Job<'_> {
             T1 / STEPS as f64,
         );
         let st = s.integrate().expect("ode_solvers Rk4");
-        Run {
-            y: s.y_out().last().expect("output").as_slice().to_vec(),
-            accepted: st.accepted_steps as usize,
-            rejected: 0,
-            f_evals: Some(st.num_eval as usize),
-        }
+        Run::ode_solvers(s.y_out().last().expect("output").as_slice(), &st)
     })
 }
 
@@ -106,9 +96,13 @@ pub fn run(rounds: usize) {
     let all: Vec<(&str, Contender)> = OURS.iter().chain(PEERS).copied().collect();
     let mut jobs: Vec<Job> = all.iter().map(|&(_, c)| c(&d)).collect();
     let runs: Vec<Run> = jobs.iter_mut().map(|j| j()).collect();
-    let times = interleaved(&mut jobs, rounds);
     let names: Vec<&str> = all.iter().map(|&(n, _)| n).collect();
-    pair_header(None);
-    pair_rows(None, &names, OURS.len(), &runs, &runs[OURS.len()].y, &times);
-    println!("\nload at end {}", load());
+    report_pairs(
+        &names,
+        OURS.len(),
+        &mut jobs,
+        &runs,
+        &runs[OURS.len()].y,
+        rounds,
+    );
 }

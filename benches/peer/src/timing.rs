@@ -25,6 +25,26 @@ pub struct Run {
 }
 
 impl Run {
+    /// A splitflow run: its final state and counters.
+    pub fn splitflow(y: &[f64], stats: &splitflow::Stats) -> Run {
+        Run {
+            y: y.to_vec(),
+            accepted: stats.accepted,
+            rejected: stats.rejected,
+            f_evals: Some(stats.f_evals),
+        }
+    }
+
+    /// An ode_solvers run: its last output state and its counters.
+    pub fn ode_solvers(y: &[f64], stats: &ode_solvers::dop_shared::Stats) -> Run {
+        Run {
+            y: y.to_vec(),
+            accepted: stats.accepted_steps as usize,
+            rejected: stats.rejected_steps as usize,
+            f_evals: Some(stats.num_eval as usize),
+        }
+    }
+
     /// ‖y − reference‖∞.
     pub fn error(&self, reference: &[f64]) -> f64 {
         assert_eq!(self.y.len(), reference.len(), "state dimension");
@@ -42,6 +62,23 @@ impl Run {
             None => format!("{}/{}", self.accepted, self.rejected),
         }
     }
+}
+
+/// Times `jobs` (splitflow's `n_ours` first, then the peers) in the same
+/// rounds and prints the table of every (ours, peer) pair, with `runs`'
+/// errors against `reference`, and the load at the end.
+pub fn report_pairs(
+    names: &[&str],
+    n_ours: usize,
+    jobs: &mut [Job<'_>],
+    runs: &[Run],
+    reference: &[f64],
+    rounds: usize,
+) {
+    let times = interleaved(jobs, rounds);
+    pair_header(None);
+    pair_rows(None, names, n_ours, runs, reference, &times);
+    println!("\nload at end {}", load());
 }
 
 /// A timed closure; its result goes through [`black_box`].
